@@ -1,0 +1,279 @@
+package io.fiber;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One carrier event loop: a platform thread that runs fiber continuations (the JDK's
+ * {@code VirtualThread.runContinuation} runnables) from its own queues, the Go/Tokio recipe.
+ *
+ * <p>Where the next continuation comes from, in order:
+ * <ol>
+ *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, the scheduler's inject queue first, so foreign
+ *       submissions are never starved by a busy local queue;</li>
+ *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
+ *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row, so a ping-pong
+ *       pair cannot starve the queue;</li>
+ *   <li>the local {@link RunQueue} (FIFO);</li>
+ *   <li>a batch from the inject queue;</li>
+ *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
+ * </ol>
+ * With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake, so an idle
+ * scheduler uses no CPU.
+ *
+ * <p>Thread confinement: {@code runNext}, {@code current}, {@code searching} and the counters are
+ * touched only by this carrier's thread. That includes {@link #submitLocal}, which the JDK calls from
+ * a fiber pinned on this carrier, physically the same OS thread. Counters are written with opaque
+ * stores so {@link FiberScheduler#stats()} can read them from any thread.
+ */
+final class CarrierLoop implements Runnable {
+    static final int GLOBAL_QUEUE_INTERVAL = 61;
+    static final int MAX_RUN_NEXT_STREAK = 3;
+    private static final VarHandle RUNS;
+    private static final VarHandle STOLEN;
+    private static final VarHandle SLEEPS;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            RUNS = l.findVarHandle(CarrierLoop.class, "runs", long.class);
+            STOLEN = l.findVarHandle(CarrierLoop.class, "stolen", long.class);
+            SLEEPS = l.findVarHandle(CarrierLoop.class, "sleeps", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The platform thread of a carrier loop; {@code execute} recognises its own carriers by type. */
+    static final class CarrierThread extends Thread {
+        final CarrierLoop loop;
+
+        CarrierThread(CarrierLoop loop, String name, boolean daemon) {
+            super(null, null, name, 0, false);
+            this.loop = loop;
+            setDaemon(daemon);
+        }
+
+        @Override
+        public void run() {
+            loop.run();
+        }
+    }
+
+    final FiberScheduler scheduler;
+    final int index;
+    final CarrierThread thread;
+    final RunQueue queue = new RunQueue();
+
+    private Runnable runNext;
+    private int runNextStreak;
+    private Runnable current;
+    private boolean searching;
+    private int tick;
+    private long runs;
+    private long stolen;
+    private long sleeps;
+
+    CarrierLoop(FiberScheduler scheduler, int index, String name, boolean daemon) {
+        this.scheduler = scheduler;
+        this.index = index;
+        this.thread = new CarrierThread(this, name, daemon);
+    }
+
+    @Override
+    public void run() {
+        try {
+            for (;;) {
+                Runnable task = nextTask();
+                if (task != null) {
+                    runTask(task);
+                } else if (scheduler.isTerminating()) {
+                    return;
+                } else {
+                    sleep();
+                }
+            }
+        } finally {
+            scheduler.carrierExited(this);
+        }
+    }
+
+    private void runTask(Runnable task) {
+        current = task;
+        try {
+            task.run();
+        } catch (Throwable t) {
+            scheduler.carrierTaskFailed(thread, t);
+        } finally {
+            current = null;
+            RUNS.setOpaque(this, runs + 1);
+        }
+    }
+
+    private Runnable nextTask() {
+        if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
+            Runnable task = scheduler.pollInject();
+            if (task != null) {
+                return task;
+            }
+        }
+        Runnable task = runNext;
+        if (task != null) {
+            runNext = null;
+            if (runNextStreak < MAX_RUN_NEXT_STREAK) {
+                runNextStreak++;
+                return task;
+            }
+            pushTail(task);
+        }
+        runNextStreak = 0;
+        task = queue.poll();
+        if (task != null) {
+            return task;
+        }
+        task = takeInjectBatch();
+        if (task == null) {
+            task = steal();
+        }
+        if (task != null && searching) {
+            stopSearching();
+        }
+        return task;
+    }
+
+    /** Runs the first of a batch from the inject queue and queues the rest locally, where idle carriers may steal them. */
+    private Runnable takeInjectBatch() {
+        Runnable first = scheduler.pollInject();
+        if (first == null) {
+            return null;
+        }
+        int batch = Math.min(scheduler.injectSize() / scheduler.carrierCount() + 1, RunQueue.CAPACITY / 2) - 1;
+        int moved = 0;
+        for (; moved < batch; moved++) {
+            Runnable next = scheduler.pollInject();
+            if (next == null || !queue.offer(next)) {
+                if (next != null) {
+                    scheduler.inject(next);
+                }
+                break;
+            }
+        }
+        if (moved > 0) {
+            scheduler.wakeSleeperIfNeeded();
+        }
+        return first;
+    }
+
+    private Runnable steal() {
+        CarrierLoop[] loops = scheduler.loops();
+        int n = loops.length;
+        if (n == 1) {
+            return null;
+        }
+        if (!searching) {
+            if (2 * scheduler.idle.searchers.get() >= n) {
+                return null;
+            }
+            scheduler.idle.searchers.incrementAndGet();
+            searching = true;
+        }
+        int start = ThreadLocalRandom.current().nextInt(n);
+        for (int i = 0; i < n; i++) {
+            CarrierLoop victim = loops[(start + i) % n];
+            if (victim == this) {
+                continue;
+            }
+            Runnable task = victim.queue.stealInto(queue);
+            if (task != null) {
+                STOLEN.setOpaque(this, stolen + 1 + queue.size());
+                return task;
+            }
+        }
+        return scheduler.pollInject();
+    }
+
+    /** The last searcher to find work wakes another carrier, so parallelism ramps up with the load. */
+    private void stopSearching() {
+        searching = false;
+        if (scheduler.idle.searchers.decrementAndGet() == 0) {
+            scheduler.wakeSleeperIfNeeded();
+        }
+    }
+
+    private void sleep() {
+        if (searching) {
+            searching = false;
+            scheduler.idle.searchers.decrementAndGet();
+        }
+        IdleCarriers idle = scheduler.idle;
+        idle.markIdle(index);
+        VarHandle.fullFence();
+        if (scheduler.hasQueuedWork() || scheduler.isTerminating()) {
+            if (!idle.tryClearIdle(index)) {
+                searching = true; // a waker claimed us and counted us as a searcher
+            }
+            return;
+        }
+        SLEEPS.setOpaque(this, sleeps + 1);
+        LockSupport.park(this);
+        if (!idle.tryClearIdle(index)) {
+            searching = true;
+        }
+    }
+
+    /** Wakes this carrier from {@link #sleep()}; the permit is sticky, so an early wake is not lost. */
+    void wake() {
+        LockSupport.unpark(thread);
+    }
+
+    /**
+     * Called on this carrier's OS thread (by the carrier itself, or by a fiber pinned on it) when a
+     * continuation becomes runnable. The continuation that just ran here (a yield, or a park that
+     * raced with its unpark) goes to the back of the queue; any other (a wakeup sent by this
+     * carrier's fiber) takes the run-next slot and pushes the previous occupant to the queue.
+     */
+    void submitLocal(Runnable task) {
+        if (task == current) {
+            pushTail(task);
+            return;
+        }
+        Runnable previous = runNext;
+        runNext = task;
+        if (previous != null) {
+            pushTail(previous);
+        }
+    }
+
+    private void pushTail(Runnable task) {
+        while (!queue.offer(task)) {
+            if (queue.drainHalfTo(task, scheduler::inject)) {
+                break;
+            }
+        }
+        scheduler.wakeSleeperIfNeeded();
+    }
+
+    /** Whether there is anything another carrier could take from this one. */
+    boolean hasStealableWork() {
+        return !queue.isEmpty();
+    }
+
+    /** After the carrier exited: hands over what is left so nothing is dropped. */
+    void drainTo(java.util.function.Consumer<Runnable> sink) {
+        Runnable next = runNext;
+        runNext = null;
+        if (next != null) {
+            sink.accept(next);
+        }
+        for (Runnable task; (task = queue.poll()) != null; ) {
+            sink.accept(task);
+        }
+    }
+
+    CarrierStats stats() {
+        return new CarrierStats(thread.getName(), queue.size() + (runNext != null ? 1 : 0),
+                (long) RUNS.getOpaque(this), (long) STOLEN.getOpaque(this), (long) SLEEPS.getOpaque(this));
+    }
+}

@@ -1,0 +1,232 @@
+package io.fiber;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+
+/**
+ * A running or finished fiber: a handle with a result, like a {@link java.util.concurrent.Future},
+ * and the fiber's own {@link Thread} (a virtual thread), so thread locals, locks, interrupts, stack
+ * traces, debuggers and thread dumps all work as for any thread.
+ *
+ * <p>Outcome. A fiber ends in exactly one of {@link State#SUCCEEDED}, {@link State#FAILED} or
+ * {@link State#CANCELLED}. {@link #cancel()} and the fiber's own completion race through one CAS on
+ * a state word: if the cancel wins, the outcome is CANCELLED whatever the body then does (as with
+ * {@code FutureTask}), and {@link #join()} still waits for the body to actually end.
+ */
+public final class Fiber<T> {
+    /** The states a fiber goes through; RUNNING until its body ends. */
+    public enum State { RUNNING, SUCCEEDED, FAILED, CANCELLED }
+
+    private static final ScopedValue<Fiber<?>> CURRENT = ScopedValue.newInstance();
+    private static final VarHandle CONTROL;
+    private static final VarHandle CALLBACKS;
+    private static final int LIVE = 0;
+    private static final int CANCEL_REQUESTED = 1;
+    private static final int COMPLETED = 2;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            CONTROL = l.findVarHandle(Fiber.class, "control", int.class);
+            CALLBACKS = l.findVarHandle(Fiber.class, "callbacks", Callback.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private record Failure(Throwable cause) { }
+    private record Cancelled(Throwable cause) { }
+    private static final Object NULL_VALUE = new Object();
+
+    /** A completion callback, in a Treiber stack; {@link #DONE} marks that callbacks have run. */
+    private record Callback(Runnable action, Callback next) { }
+    private static final Callback DONE = new Callback(null, null);
+
+    private final FiberScheduler scheduler;
+    private final Callable<T> task;
+    private Thread thread;
+    @SuppressWarnings("unused") private volatile int control;
+    private volatile Object outcome;
+    @SuppressWarnings("unused") private volatile Callback callbacks;
+
+    Fiber(FiberScheduler scheduler, Callable<T> task) {
+        this.scheduler = scheduler;
+        this.task = task;
+    }
+
+    /** The fiber the caller runs in, or null when the caller is not a fiber. */
+    public static Fiber<?> current() {
+        return CURRENT.isBound() ? CURRENT.get() : null;
+    }
+
+    void bind(Thread thread) {
+        this.thread = thread;
+    }
+
+    /** What the fiber's virtual thread runs. */
+    Runnable body() {
+        return this::run;
+    }
+
+    private void run() {
+        Object result;
+        Throwable failure = null;
+        if ((int) CONTROL.getVolatile(this) == CANCEL_REQUESTED) {
+            result = null;
+        } else {
+            try {
+                T value = ScopedValue.where(CURRENT, this).call(task::call);
+                result = value == null ? NULL_VALUE : value;
+            } catch (Throwable t) {
+                failure = t;
+                result = new Failure(t);
+            }
+        }
+        complete(CONTROL.compareAndSet(this, LIVE, COMPLETED) ? result : new Cancelled(failure));
+    }
+
+    /** The spawn failed after the fiber was registered: finish it so nothing waits for it forever. */
+    void failToStart(Throwable t) {
+        CONTROL.set(this, COMPLETED);
+        complete(new Failure(t));
+    }
+
+    private void complete(Object result) {
+        outcome = result;
+        Callback stack = (Callback) CALLBACKS.getAndSet(this, DONE);
+        for (Callback c = stack; c != null && c != DONE; c = c.next) {
+            c.action.run();
+        }
+        scheduler.fiberFinished(this);
+    }
+
+    /**
+     * Runs {@code action} once the outcome is known: on the finishing fiber, or at once on the
+     * caller if the fiber already finished. Must not block.
+     */
+    void onComplete(Runnable action) {
+        for (;;) {
+            Callback head = (Callback) CALLBACKS.getVolatile(this);
+            if (head == DONE) {
+                action.run();
+                return;
+            }
+            if (CALLBACKS.compareAndSet(this, head, new Callback(action, head))) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Asks the fiber to stop: it is interrupted, and sees it at its next blocking call (or when it
+     * checks {@link Thread#isInterrupted()}). Returns true if this call decided the outcome
+     * (CANCELLED); false if the fiber had already finished or been cancelled.
+     */
+    public boolean cancel() {
+        if (!CONTROL.compareAndSet(this, LIVE, CANCEL_REQUESTED)) {
+            return false;
+        }
+        thread.interrupt();
+        return true;
+    }
+
+    boolean isCancelRequested() {
+        return (int) CONTROL.getVolatile(this) == CANCEL_REQUESTED;
+    }
+
+    /** Waits until the fiber has ended. */
+    public void join() throws InterruptedException {
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            throw Timeout.interrupted(e);
+        }
+    }
+
+    /** Waits at most {@code timeout} for the fiber to end; true if it ended. */
+    public boolean join(Duration timeout) throws InterruptedException {
+        try {
+            return thread.join(timeout);
+        } catch (InterruptedException e) {
+            throw Timeout.interrupted(e);
+        }
+    }
+
+    /**
+     * Waits for the fiber, then returns its value.
+     *
+     * @throws FiberException        if the fiber failed; the fiber's exception is the cause
+     * @throws CancellationException if the fiber was cancelled
+     * @throws InterruptedException  if the caller was interrupted while waiting
+     */
+    @SuppressWarnings("unchecked")
+    public T get() throws InterruptedException {
+        join();
+        Object result = outcome;
+        if (result instanceof Failure f) {
+            throw new FiberException("fiber " + describe() + " failed: " + f.cause, f.cause);
+        }
+        if (result instanceof Cancelled c) {
+            CancellationException e = new CancellationException("fiber " + describe() + " was cancelled");
+            if (c.cause != null) {
+                e.initCause(c.cause);
+            }
+            throw e;
+        }
+        return result == NULL_VALUE ? null : (T) result;
+    }
+
+    public State state() {
+        Object result = outcome;
+        if (result == null) {
+            return State.RUNNING;
+        }
+        if (result instanceof Failure) {
+            return State.FAILED;
+        }
+        return result instanceof Cancelled ? State.CANCELLED : State.SUCCEEDED;
+    }
+
+    public boolean isDone() {
+        return outcome != null;
+    }
+
+    public boolean isCancelled() {
+        return outcome instanceof Cancelled;
+    }
+
+    public boolean isFailed() {
+        return outcome instanceof Failure;
+    }
+
+    /** The exception the fiber failed with, or null if it did not fail. */
+    public Throwable failure() {
+        return outcome instanceof Failure f ? f.cause : null;
+    }
+
+    /** The fiber's thread: a virtual thread. */
+    public Thread thread() {
+        return thread;
+    }
+
+    public String name() {
+        return thread.getName();
+    }
+
+    public FiberScheduler scheduler() {
+        return scheduler;
+    }
+
+    private String describe() {
+        String n = thread.getName();
+        return "#" + thread.threadId() + (n.isEmpty() ? "" : " '" + n + "'");
+    }
+
+    @Override
+    public String toString() {
+        return "Fiber[" + describe() + ", " + state() + ", " + scheduler.name() + "]";
+    }
+}

@@ -1,0 +1,413 @@
+package io.fiber;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A set of carrier event loops that run fibers: JDK virtual threads created with this scheduler as
+ * their executor (DESIGN.md sections 1 and 2).
+ *
+ * <h2>Submission ({@code execute})</h2>
+ * The JDK hands us a virtual thread's continuation whenever it becomes runnable: at start, after an
+ * unpark, a yield, a timer expiry or a poller event. {@link #execute} is called from any thread:
+ * the spawner, our own carriers, JDK timer and poller threads, and (JDK 25) from a fiber pinned while
+ * it unparks another. It is lock-free, never blocks and never throws (a throw would kill the JDK
+ * poller loop that called it). The caller's carrier is found with {@code currentCarrierThread}, not
+ * {@code currentThread}: on our own carrier the continuation goes to that carrier's local queues
+ * with no cross-thread traffic; from anywhere else it goes to the global inject queue and one
+ * sleeping carrier is woken if nobody is searching ({@link IdleCarriers}).
+ *
+ * <h2>Lifecycle</h2>
+ * RUNNING, then SHUTDOWN ({@link #shutdown}: no new fibers, running ones finish) or STOP
+ * ({@link #shutdownNow}: running fibers are cancelled too), then TERMINATED once no spawned fiber is
+ * alive and every carrier has exited. The count of live fibers and the state form a Dekker pair
+ * (increment then read state; write state then read count), so a spawn racing a shutdown is either
+ * rejected or waited for, never lost. Continuations that arrive after the carriers exited (virtual
+ * threads a fiber created inherit this scheduler, and may outlive it) are handed to the JDK's default
+ * scheduler rather than dropped.
+ *
+ * <h2>Fallback</h2>
+ * Without access to the JDK hook ({@link VirtualThreadHook}) a scheduler has no carriers and its
+ * fibers run on the JDK's default scheduler, after one warning that names the fix. The API and
+ * lifecycle are the same.
+ */
+public final class FiberScheduler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FiberScheduler.class);
+    private static final AtomicBoolean FALLBACK_WARNED = new AtomicBoolean();
+    private static final int MAX_CARRIERS = 4096;
+
+    private static final int RUNNING = 0;
+    private static final int SHUTDOWN = 1;
+    private static final int STOP = 2;
+
+    private final String name;
+    private final CarrierLoop[] loops;
+    final IdleCarriers idle;
+    private final ConcurrentLinkedQueue<Runnable> injectQueue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger injectSize = new AtomicInteger();
+    private final Executor executor = this::execute;
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
+    private final AtomicLong alive = new AtomicLong();
+    private final LongAdder spawned = new LongAdder();
+    private final Set<Fiber<?>> live = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean terminationStarted = new AtomicBoolean();
+    private volatile boolean terminating;
+    private final AtomicInteger carriersRunning;
+    private final CountDownLatch terminated = new CountDownLatch(1);
+
+    private FiberScheduler(Builder b) {
+        this.name = b.name;
+        if (VirtualThreadHook.isAvailable()) {
+            JdkPollers.initializeOffCarriers();
+            loops = new CarrierLoop[b.carriers];
+            for (int i = 0; i < loops.length; i++) {
+                loops[i] = new CarrierLoop(this, i, name + "-carrier-" + i, b.daemon);
+            }
+        } else {
+            loops = new CarrierLoop[0];
+            if (FALLBACK_WARNED.compareAndSet(false, true)) {
+                log.warn("Fibers run on the JDK's default virtual thread scheduler, not on fiber carrier loops: {}. "
+                        + "Fix: launch with -javaagent:fiber-agent.jar, or pass the JVM option {}",
+                        VirtualThreadHook.unavailableReason(), VirtualThreadHook.ADD_OPENS);
+            }
+        }
+        idle = new IdleCarriers(Math.max(1, loops.length));
+        carriersRunning = new AtomicInteger(loops.length);
+        for (CarrierLoop loop : loops) {
+            loop.thread.start();
+        }
+    }
+
+    /** A builder for a scheduler of your own; {@link Fibers#spawn} uses a default one. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The scheduler of the calling fiber, or the default scheduler when the caller is not a fiber.
+     * Fibers spawned with {@link Fibers#spawn} land here, so a fiber's children share its loops.
+     */
+    public static FiberScheduler current() {
+        Fiber<?> fiber = Fiber.current();
+        return fiber != null ? fiber.scheduler() : Fibers.defaultScheduler();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The number of carrier loops; 0 in the fallback mode. */
+    public int carrierCount() {
+        return loops.length;
+    }
+
+    /** True when fibers run on this scheduler's own carriers; false in the fallback mode. */
+    public boolean usesOwnCarriers() {
+        return loops.length > 0;
+    }
+
+    public Fiber<Void> spawn(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        return spawn(null, () -> {
+            task.run();
+            return null;
+        });
+    }
+
+    public <T> Fiber<T> spawn(Callable<T> task) {
+        return spawn(null, task);
+    }
+
+    /**
+     * Starts a fiber running {@code task}. The name (may be null) shows in thread dumps.
+     *
+     * @throws RejectedExecutionException if this scheduler is shut down
+     */
+    public <T> Fiber<T> spawn(String fiberName, Callable<T> task) {
+        Objects.requireNonNull(task, "task");
+        alive.incrementAndGet();
+        if (state.get() != RUNNING) {
+            fiberFinished(null);
+            throw new RejectedExecutionException("cannot spawn a fiber on scheduler '" + name
+                    + "': it is shut down. Spawn on a running scheduler (FiberScheduler.builder().build()) instead.");
+        }
+        Fiber<T> fiber = new Fiber<>(this, task);
+        Thread thread = loops.length > 0
+                ? VirtualThreadHook.newVirtualThread(executor, fiberName, fiber.body())
+                : (fiberName == null ? Thread.ofVirtual() : Thread.ofVirtual().name(fiberName)).unstarted(fiber.body());
+        fiber.bind(thread);
+        live.add(fiber);
+        spawned.increment();
+        if (state.get() == STOP) {
+            fiber.cancel();
+        }
+        try {
+            thread.start();
+        } catch (Throwable t) {
+            fiber.failToStart(t);
+            throw t;
+        }
+        return fiber;
+    }
+
+    /** Called by every fiber of this scheduler as it finishes (null for a spawn that was rejected). */
+    void fiberFinished(Fiber<?> fiber) {
+        if (fiber != null) {
+            live.remove(fiber);
+        }
+        if (alive.decrementAndGet() == 0 && state.get() != RUNNING) {
+            startTermination();
+        }
+    }
+
+    // ---- submission -------------------------------------------------------------------------
+
+    private void execute(Runnable task) {
+        try {
+            Thread carrier = VirtualThreadHook.currentCarrierThread();
+            if (carrier instanceof CarrierLoop.CarrierThread ct && ct.loop.scheduler == this) {
+                ct.loop.submitLocal(task);
+                return;
+            }
+            inject(task);
+            wakeSleeperIfNeeded();
+            if (carriersRunning.get() == 0) {
+                drainInjectToFallback();
+            }
+        } catch (Throwable t) {
+            fallback(task);
+        }
+    }
+
+    void inject(Runnable task) {
+        injectQueue.offer(task);
+        injectSize.incrementAndGet();
+    }
+
+    Runnable pollInject() {
+        Runnable task = injectQueue.poll();
+        if (task != null) {
+            injectSize.decrementAndGet();
+        }
+        return task;
+    }
+
+    int injectSize() {
+        return Math.max(0, injectSize.get());
+    }
+
+    /** After publishing work: wakes a sleeping carrier unless a searcher will find the work anyway. */
+    void wakeSleeperIfNeeded() {
+        VarHandle.fullFence();
+        int carrier = idle.claimSleeperToWake();
+        if (carrier >= 0) {
+            loops[carrier].wake();
+        }
+    }
+
+    /** Work some carrier could take: the inject queue or any carrier's stealable queue. */
+    boolean hasQueuedWork() {
+        if (!injectQueue.isEmpty()) {
+            return true;
+        }
+        for (CarrierLoop loop : loops) {
+            if (loop.hasStealableWork()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    CarrierLoop[] loops() {
+        return loops;
+    }
+
+    boolean isTerminating() {
+        return terminating;
+    }
+
+    void carrierTaskFailed(Thread carrier, Throwable failure) {
+        log.error("fiber continuation failed on carrier {}; the carrier goes on", carrier.getName(), failure);
+    }
+
+    void carrierExited(CarrierLoop loop) {
+        loop.drainTo(FiberScheduler::fallback);
+        if (carriersRunning.decrementAndGet() == 0) {
+            drainInjectToFallback();
+            terminated.countDown();
+        }
+    }
+
+    private void drainInjectToFallback() {
+        for (Runnable task; (task = pollInject()) != null; ) {
+            fallback(task);
+        }
+    }
+
+    /** Runs a continuation that arrived when no carrier of ours can take it. */
+    private static void fallback(Runnable task) {
+        Executor jdk = VirtualThreadHook.jdkDefaultScheduler();
+        if (jdk != null) {
+            jdk.execute(task);
+        } else {
+            Thread.ofPlatform().daemon().name("fiber-fallback").start(task);
+        }
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------
+
+    /** No new fibers; the running ones finish, then the carriers exit. Idempotent. */
+    public void shutdown() {
+        state.compareAndSet(RUNNING, SHUTDOWN);
+        if (alive.get() == 0) {
+            startTermination();
+        }
+    }
+
+    /** Like {@link #shutdown}, and cancels every running fiber. Returns how many were cancelled. */
+    public int shutdownNow() {
+        state.set(STOP);
+        int cancelled = 0;
+        for (Fiber<?> fiber : live) {
+            if (fiber.cancel()) {
+                cancelled++;
+            }
+        }
+        if (alive.get() == 0) {
+            startTermination();
+        }
+        return cancelled;
+    }
+
+    private void startTermination() {
+        if (!terminationStarted.compareAndSet(false, true)) {
+            return;
+        }
+        terminating = true;
+        if (loops.length == 0) {
+            terminated.countDown();
+        }
+        for (CarrierLoop loop : loops) {
+            loop.wake();
+        }
+    }
+
+    public boolean isShutdown() {
+        return state.get() != RUNNING;
+    }
+
+    public boolean isTerminated() {
+        return terminated.getCount() == 0;
+    }
+
+    /** Waits until the scheduler has terminated; false if {@code timeout} passed first. */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        checkNotOwnFiber("awaitTermination");
+        return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** {@link #shutdown()}, then waits (uninterruptibly) for every fiber to finish. */
+    @Override
+    public void close() {
+        checkNotOwnFiber("close");
+        shutdown();
+        boolean interrupted = false;
+        while (!isTerminated()) {
+            try {
+                terminated.await();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void checkNotOwnFiber(String what) {
+        Fiber<?> fiber = Fiber.current();
+        if (fiber != null && fiber.scheduler() == this) {
+            throw new IllegalStateException(what + "() called from a fiber of scheduler '" + name
+                    + "' would wait for itself; call it from a thread outside the scheduler");
+        }
+    }
+
+    // ---- statistics ---------------------------------------------------------------------------
+
+    public SchedulerStats stats() {
+        List<CarrierStats> carriers = new ArrayList<>(loops.length);
+        long runs = 0;
+        for (CarrierLoop loop : loops) {
+            CarrierStats s = loop.stats();
+            runs += s.runs();
+            carriers.add(s);
+        }
+        long spawnedCount = spawned.sum();
+        return new SchedulerStats(name, loops.length > 0, spawnedCount, alive.get(),
+                Math.max(0, runs - spawnedCount), injectSize(), List.copyOf(carriers));
+    }
+
+    @Override
+    public String toString() {
+        return "FiberScheduler[" + name + ", " + (loops.length > 0 ? loops.length + " carriers" : "fallback")
+                + (isTerminated() ? ", terminated" : isShutdown() ? ", shut down" : "") + "]";
+    }
+
+    /** Settings for a new {@link FiberScheduler}. */
+    public static final class Builder {
+        private int carriers = Runtime.getRuntime().availableProcessors();
+        private String name = "fiber";
+        private boolean daemon = true;
+
+        private Builder() { }
+
+        /** Number of carrier loops (platform threads); default: available processors. */
+        public Builder carriers(int carriers) {
+            if (carriers < 1 || carriers > MAX_CARRIERS) {
+                throw new IllegalArgumentException("carriers must be between 1 and " + MAX_CARRIERS + ", got " + carriers);
+            }
+            this.carriers = carriers;
+            return this;
+        }
+
+        /** Prefix of the carrier threads' names; default "fiber". */
+        public Builder name(String name) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("scheduler name must be non-blank, got " + (name == null ? "null" : "'" + name + "'"));
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Whether carriers are daemon threads (default true): a daemon scheduler does not keep the JVM
+         * alive, exactly like the JDK's own virtual thread scheduler.
+         */
+        public Builder daemon(boolean daemon) {
+            this.daemon = daemon;
+            return this;
+        }
+
+        public FiberScheduler build() {
+            return new FiberScheduler(this);
+        }
+    }
+}

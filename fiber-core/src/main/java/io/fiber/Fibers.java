@@ -1,0 +1,68 @@
+package io.fiber;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/**
+ * The entry point: spawn fibers, sleep and yield in them.
+ *
+ * <pre>{@code
+ * Fiber<String> f = Fibers.spawn(() -> fetch(url));   // runs on the default scheduler
+ * String body = f.get();
+ * }</pre>
+ *
+ * Fibers spawned from a fiber run on that fiber's scheduler; from any other thread, on the default
+ * scheduler (one carrier loop per available processor, daemon threads, created on first use).
+ */
+public final class Fibers {
+    private Fibers() { }
+
+    private static final class DefaultScheduler {
+        static final FiberScheduler INSTANCE = FiberScheduler.builder().name("fiber").build();
+    }
+
+    /** The scheduler {@link #spawn} uses from threads that are not fibers. */
+    public static FiberScheduler defaultScheduler() {
+        return DefaultScheduler.INSTANCE;
+    }
+
+    /** Starts a fiber on {@link FiberScheduler#current()}. */
+    public static Fiber<Void> spawn(Runnable task) {
+        return FiberScheduler.current().spawn(task);
+    }
+
+    /** Starts a fiber on {@link FiberScheduler#current()}; its value is {@link Fiber#get()}. */
+    public static <T> Fiber<T> spawn(Callable<T> task) {
+        return FiberScheduler.current().spawn(task);
+    }
+
+    /** The fiber the caller runs in, or null. */
+    public static Fiber<?> current() {
+        return Fiber.current();
+    }
+
+    /** True when the caller runs in a fiber. */
+    public static boolean inFiber() {
+        return Fiber.current() != null;
+    }
+
+    /**
+     * Suspends the calling fiber (or thread) for {@code duration}; the carrier runs other fibers
+     * meanwhile.
+     *
+     * @throws FiberTimeoutException if a {@link Timeout} of the caller passes first
+     * @throws InterruptedException  if the caller is interrupted (a fiber: cancelled)
+     */
+    public static void sleep(Duration duration) throws InterruptedException {
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            throw Timeout.interrupted(e);
+        }
+    }
+
+    /** Lets the other runnable fibers of this carrier run; the caller goes to the back of the queue. */
+    public static void yield() {
+        Thread.yield();
+    }
+}

@@ -1,0 +1,39 @@
+package io.fiber;
+
+import java.util.List;
+
+/**
+ * A snapshot of a {@link FiberScheduler}, from {@link FiberScheduler#stats()}. Counters are read
+ * without stopping the carriers, so the figures are consistent each on its own, not with each other.
+ *
+ * @param name           the scheduler's name
+ * @param ownCarriers    true when fibers run on this scheduler's carrier loops; false in the fallback
+ *                       mode, where they run on the JDK's default scheduler
+ * @param fibersSpawned  fibers spawned since the scheduler was built
+ * @param fibersAlive    fibers spawned and not yet finished
+ * @param parks          times a fiber was resumed after it parked or yielded (carrier runs minus starts)
+ * @param injectDepth    continuations waiting in the global inject queue
+ * @param carriers       one entry per carrier loop
+ */
+public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawned, long fibersAlive,
+                             long parks, int injectDepth, List<CarrierStats> carriers) {
+
+    /** Continuations stolen between carriers, summed over all carriers. */
+    public long steals() {
+        return carriers.stream().mapToLong(CarrierStats::stolen).sum();
+    }
+
+    /** A few lines for logs and the demo. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("scheduler %s: %s, %d fibers spawned, %d alive, %d parks, %d steals, inject queue %d%n",
+                name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
+                fibersSpawned, fibersAlive, parks, steals(), injectDepth));
+        for (CarrierStats c : carriers) {
+            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  queued %d%n",
+                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.queueDepth()));
+        }
+        return sb.toString();
+    }
+}

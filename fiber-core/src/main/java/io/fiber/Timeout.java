@@ -1,0 +1,177 @@
+package io.fiber;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A scoped deadline, eventlet's {@code Timeout}: any blocking call under it that runs past the
+ * deadline is interrupted.
+ *
+ * <pre>{@code
+ * try (Timeout t = Timeout.after(Duration.ofMillis(200))) {
+ *     Message m = inbox.receive();     // throws FiberTimeoutException if 200 ms pass first
+ * }
+ * }</pre>
+ *
+ * <p>How it surfaces. When the deadline passes, the owning thread (a fiber or any thread) is
+ * interrupted. The runtime's own blocking calls ({@link Fiber#join}, {@link Fibers#sleep},
+ * channels, {@link FiberPool#spawn}, {@link FiberScope#join}) then throw
+ * {@link FiberTimeoutException} at the call site. JDK calls see a plain interrupt
+ * ({@code InterruptedException}, {@code ClosedByInterruptException}, ...); {@link #call} turns
+ * those into a {@code FiberTimeoutException}. If the body ends without having reported the
+ * timeout, {@link #close()} clears the interrupt it caused and throws {@code FiberTimeoutException},
+ * so a passed deadline is never silent.
+ *
+ * <p>Timeouts nest: each thread has a stack of them, innermost first; {@link #close()} must be
+ * called by the owner, innermost first (try-with-resources does exactly that). A timer that fires
+ * while the owner closes is resolved by a CAS on {@link #state}: either the close cancels it, or the
+ * close waits the few instructions until its interrupt has been delivered, then clears it.
+ */
+public final class Timeout implements AutoCloseable {
+    private static final ThreadLocal<Timeout> INNERMOST = new ThreadLocal<>();
+
+    private static final int ARMED = 0;
+    private static final int FIRING = 1;
+    private static final int FIRED = 2;
+    private static final int CLOSED = 3;
+
+    private final Thread owner;
+    private final Duration duration;
+    private final Timeout outer;
+    private final AtomicInteger state = new AtomicInteger(ARMED);
+    private final ScheduledFuture<?> timer;
+    private boolean reported;
+
+    private Timeout(Duration duration) {
+        this.owner = Thread.currentThread();
+        this.duration = duration;
+        this.outer = INNERMOST.get();
+        INNERMOST.set(this);
+        this.timer = Timers.schedule(this::fire, duration.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Starts a deadline {@code duration} from now for the calling thread. */
+    public static Timeout after(Duration duration) {
+        Objects.requireNonNull(duration, "duration");
+        if (duration.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative, got " + duration);
+        }
+        return new Timeout(duration);
+    }
+
+    /**
+     * Runs {@code body} under a deadline. If the deadline passes, the interrupt-caused exception the
+     * body ends with (or none) becomes a {@link FiberTimeoutException} whose cause it is.
+     */
+    public static <T> T call(Duration duration, Callable<T> body) throws Exception {
+        Timeout timeout = after(duration);
+        try {
+            T value = body.call();
+            timeout.close();
+            return value;
+        } catch (Exception e) {
+            if (timeout.state.get() == ARMED) {
+                timeout.close();
+                throw e;
+            }
+            timeout.reported = true;
+            timeout.close();
+            if (e instanceof FiberTimeoutException) {
+                throw e;
+            }
+            FiberTimeoutException converted = new FiberTimeoutException(duration);
+            converted.initCause(e);
+            throw converted;
+        }
+    }
+
+    /**
+     * Throws {@link FiberTimeoutException} if a deadline of the calling thread has passed. The
+     * runtime's blocking calls call it when interrupted; CPU-bound code may call it to honour a
+     * deadline between steps.
+     */
+    public static void check() {
+        for (Timeout t = INNERMOST.get(); t != null; t = t.outer) {
+            if (t.expired() && !t.reported) {
+                t.awaitFired();
+                t.reported = true;
+                clearOwnInterrupt(); // the interrupt was ours; the exception reports it
+                throw new FiberTimeoutException(t.duration);
+            }
+        }
+    }
+
+    /** For the runtime's blocking calls: the exception to throw for an interrupt while waiting. */
+    static InterruptedException interrupted(InterruptedException e) {
+        check();
+        return e;
+    }
+
+    /** Clears the interrupt status a timeout set, unless a cancel of the fiber also asked for it. */
+    private static void clearOwnInterrupt() {
+        Fiber<?> fiber = Fiber.current();
+        if (fiber == null || !fiber.isCancelRequested()) {
+            Thread.interrupted();
+        }
+    }
+
+    private void fire() {
+        if (state.compareAndSet(ARMED, FIRING)) {
+            owner.interrupt();
+            state.set(FIRED);
+        }
+    }
+
+    private void awaitFired() {
+        while (state.get() == FIRING) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** True once the deadline has passed. */
+    public boolean expired() {
+        int s = state.get();
+        return s == FIRING || s == FIRED;
+    }
+
+    public Duration duration() {
+        return duration;
+    }
+
+    /**
+     * Ends the deadline. If it passed and no blocking call reported it, clears the interrupt it
+     * caused (unless the thread was also cancelled) and throws {@link FiberTimeoutException}.
+     */
+    @Override
+    public void close() {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("a Timeout must be closed by the thread that created it (" + owner + ")");
+        }
+        if (INNERMOST.get() != this) {
+            if (state.get() == CLOSED) {
+                return;
+            }
+            throw new IllegalStateException("Timeouts must be closed innermost first; an inner Timeout is still open");
+        }
+        if (outer == null) {
+            INNERMOST.remove();
+        } else {
+            INNERMOST.set(outer);
+        }
+        if (state.compareAndSet(ARMED, CLOSED)) {
+            timer.cancel(false);
+            return;
+        }
+        awaitFired();
+        state.set(CLOSED);
+        clearOwnInterrupt();
+        if (!reported) {
+            reported = true;
+            throw new FiberTimeoutException(duration);
+        }
+    }
+}
