@@ -1,0 +1,192 @@
+package io.fiber;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Structured concurrency: fibers forked in a scope do not outlive it.
+ *
+ * <pre>{@code
+ * try (FiberScope scope = FiberScope.open(Duration.ofSeconds(2))) {
+ *     Fiber<User> user = scope.fork(() -> loadUser(id));
+ *     Fiber<List<Order>> orders = scope.fork(() -> loadOrders(id));
+ *     scope.join();                        // all done, or the first failure rethrown
+ *     return render(user.get(), orders.get());
+ * }
+ * }</pre>
+ *
+ * <p>Rules. {@link #join()} waits until every forked fiber has ended. The first fiber to fail
+ * cancels all the others, and once they have ended {@code join()} throws a {@link FiberException}
+ * with that failure as its cause. If the optional deadline passes first, every fiber is cancelled
+ * and {@code join()} throws {@link FiberTimeoutException}. {@link #close()} cancels whatever is still
+ * running and waits for it, so no fiber outlives the block, even when the owner leaves it by an
+ * exception. Only the thread that opened the scope may join or close it; any fiber may fork into it
+ * while it is open.
+ *
+ * <p>Bookkeeping. {@code pending} counts forked fibers that have not ended; it is incremented
+ * before the spawn and decremented by the fiber's completion callback, so it never reaches zero
+ * while a fork is in flight. A fiber is added to {@code running} before {@code cancelling} is read,
+ * and {@code cancelling} is set before {@code running} is scanned, so a fork racing a cancellation
+ * is always cancelled by one side or the other.
+ */
+public final class FiberScope implements AutoCloseable {
+    private final FiberScheduler scheduler;
+    private final Thread owner;
+    private final Duration deadline;
+    private final ScheduledFuture<?> deadlineTimer;
+    private final Set<Fiber<?>> running = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicReference<Throwable> firstFailure = new AtomicReference<>();
+    private volatile boolean cancelling;
+    private volatile boolean deadlinePassed;
+    private volatile boolean closed;
+
+    private FiberScope(FiberScheduler scheduler, Duration deadline) {
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        this.owner = Thread.currentThread();
+        this.deadline = deadline;
+        this.deadlineTimer = deadline == null ? null
+                : Timers.schedule(this::deadlinePassed, deadline.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** A scope whose fibers run on {@link FiberScheduler#current()}. */
+    public static FiberScope open() {
+        return new FiberScope(FiberScheduler.current(), null);
+    }
+
+    /** A scope that cancels its fibers when {@code deadline} passes. */
+    public static FiberScope open(Duration deadline) {
+        return open(FiberScheduler.current(), deadline);
+    }
+
+    /** A scope on a given scheduler; {@code deadline} may be null for none. */
+    public static FiberScope open(FiberScheduler scheduler, Duration deadline) {
+        if (deadline != null && deadline.isNegative()) {
+            throw new IllegalArgumentException("deadline must not be negative, got " + deadline);
+        }
+        return new FiberScope(scheduler, deadline);
+    }
+
+    public Fiber<Void> fork(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        return fork(() -> {
+            task.run();
+            return null;
+        });
+    }
+
+    /**
+     * Starts a fiber in this scope.
+     *
+     * @throws IllegalStateException if the scope is closed
+     */
+    public <T> Fiber<T> fork(Callable<T> task) {
+        Objects.requireNonNull(task, "task");
+        if (closed) {
+            throw new IllegalStateException("cannot fork: the FiberScope is closed");
+        }
+        pending.incrementAndGet();
+        Fiber<T> fiber;
+        try {
+            fiber = scheduler.spawn(task);
+        } catch (RuntimeException | Error e) {
+            forkEnded();
+            throw e;
+        }
+        running.add(fiber);
+        fiber.onComplete(() -> fiberEnded(fiber));
+        if (cancelling) {
+            fiber.cancel();
+        }
+        return fiber;
+    }
+
+    private void fiberEnded(Fiber<?> fiber) {
+        running.remove(fiber);
+        if (fiber.isFailed() && firstFailure.compareAndSet(null, fiber.failure())) {
+            cancelAll();
+        }
+        forkEnded();
+    }
+
+    private void forkEnded() {
+        if (pending.decrementAndGet() == 0 || cancelling) {
+            LockSupport.unpark(owner);
+        }
+    }
+
+    private void deadlinePassed() {
+        deadlinePassed = true;
+        cancelAll();
+        LockSupport.unpark(owner);
+    }
+
+    private void cancelAll() {
+        cancelling = true;
+        for (Fiber<?> fiber : running) {
+            fiber.cancel();
+        }
+    }
+
+    /**
+     * Waits until every forked fiber has ended.
+     *
+     * @throws FiberException        if a fiber failed (the first failure is the cause)
+     * @throws FiberTimeoutException if the scope's deadline passed (or a {@link Timeout} of the owner)
+     * @throws InterruptedException  if the owner was interrupted; the fibers keep running until
+     *                               {@link #close()}
+     */
+    public void join() throws InterruptedException {
+        checkOwner("join");
+        while (pending.get() > 0) {
+            LockSupport.park(this);
+            if (Thread.interrupted()) {
+                throw Timeout.interrupted(new InterruptedException());
+            }
+        }
+        Throwable failure = firstFailure.get();
+        if (failure != null) {
+            throw new FiberException("a fiber of the scope failed: " + failure, failure);
+        }
+        if (deadlinePassed) {
+            throw new FiberTimeoutException(deadline);
+        }
+    }
+
+    /** Cancels the fibers still running and waits for them to end (uninterruptibly). Idempotent. */
+    @Override
+    public void close() {
+        checkOwner("close");
+        closed = true;
+        if (deadlineTimer != null) {
+            deadlineTimer.cancel(false);
+        }
+        if (pending.get() > 0) {
+            cancelAll();
+        }
+        boolean interrupted = false;
+        while (pending.get() > 0) {
+            LockSupport.park(this);
+            if (Thread.interrupted()) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void checkOwner(String what) {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException(what + "() must be called by the thread that opened the scope (" + owner + ")");
+        }
+    }
+}
