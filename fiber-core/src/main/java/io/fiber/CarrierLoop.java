@@ -14,8 +14,10 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, the scheduler's inject queue first, so foreign
  *       submissions are never starved by a busy local queue;</li>
  *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
- *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row, so a ping-pong
- *       pair cannot starve the queue;</li>
+ *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row while other
+ *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
+ *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
+ *       carrier to steal one half of the pair and split it across cores);</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
  *   <li>a batch from the inject queue;</li>
  *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
@@ -122,7 +124,7 @@ final class CarrierLoop implements Runnable {
         Runnable task = runNext;
         if (task != null) {
             runNext = null;
-            if (runNextStreak < MAX_RUN_NEXT_STREAK) {
+            if (runNextStreak < MAX_RUN_NEXT_STREAK || queue.isEmpty()) {
                 runNextStreak++;
                 return task;
             }
@@ -231,12 +233,22 @@ final class CarrierLoop implements Runnable {
     /**
      * Called on this carrier's OS thread (by the carrier itself, or by a fiber pinned on it) when a
      * continuation becomes runnable. The continuation that just ran here (a yield, or a park that
-     * raced with its unpark) goes to the back of the queue; any other (a wakeup sent by this
-     * carrier's fiber) takes the run-next slot and pushes the previous occupant to the queue.
+     * raced with its unpark) goes to the global inject queue, as Go's {@code Gosched} does: stealing
+     * only starts when a queue runs dry, so always-runnable fibers kept in local queues would stay
+     * split across carriers as unevenly as they started (measured: one fiber alone on a carrier ran
+     * 100x more than 63 sharing the other). Through the global queue they share every carrier
+     * evenly. With a single carrier it simply goes to the back of the local queue. Any other
+     * continuation (a wakeup sent by this carrier's fiber) takes the run-next slot and pushes the
+     * previous occupant to the local queue.
      */
     void submitLocal(Runnable task) {
         if (task == current) {
-            pushTail(task);
+            if (scheduler.carrierCount() > 1) {
+                scheduler.inject(task);
+                scheduler.wakeSleeperIfNeeded();
+            } else {
+                pushTail(task);
+            }
             return;
         }
         Runnable previous = runNext;

@@ -51,6 +51,10 @@ public final class Fiber<T> {
     @SuppressWarnings("unused") private volatile int control;
     private volatile Object outcome;
     @SuppressWarnings("unused") private volatile Callback callbacks;
+    /** Links of the scheduler's {@link LiveFibers} list; guarded by the stripe's monitor. */
+    Object liveStripe;
+    Fiber<?> liveNext;
+    Fiber<?> livePrev;
 
     Fiber(FiberScheduler scheduler, Callable<T> task) {
         this.scheduler = scheduler;

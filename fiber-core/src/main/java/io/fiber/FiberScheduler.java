@@ -8,9 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -18,7 +16,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -38,9 +35,9 @@ import java.util.concurrent.atomic.LongAdder;
  * <h2>Lifecycle</h2>
  * RUNNING, then SHUTDOWN ({@link #shutdown}: no new fibers, running ones finish) or STOP
  * ({@link #shutdownNow}: running fibers are cancelled too), then TERMINATED once no spawned fiber is
- * alive and every carrier has exited. The count of live fibers and the state form a Dekker pair
- * (increment then read state; write state then read count), so a spawn racing a shutdown is either
- * rejected or waited for, never lost. Continuations that arrive after the carriers exited (virtual
+ * alive and every carrier has exited. The set of live fibers ({@link LiveFibers}) and the state form
+ * a Dekker pair (add then read state; write state then scan the set), so a spawn racing a shutdown
+ * is either rejected or waited for, never lost. Continuations that arrive after the carriers exited (virtual
  * threads a fiber created inherit this scheduler, and may outlive it) are handed to the JDK's default
  * scheduler rather than dropped.
  *
@@ -65,9 +62,8 @@ public final class FiberScheduler implements AutoCloseable {
     private final AtomicInteger injectSize = new AtomicInteger();
     private final Executor executor = this::execute;
     private final AtomicInteger state = new AtomicInteger(RUNNING);
-    private final AtomicLong alive = new AtomicLong();
     private final LongAdder spawned = new LongAdder();
-    private final Set<Fiber<?>> live = ConcurrentHashMap.newKeySet();
+    private final LiveFibers live;
     private final AtomicBoolean terminationStarted = new AtomicBoolean();
     private volatile boolean terminating;
     private final AtomicInteger carriersRunning;
@@ -90,6 +86,7 @@ public final class FiberScheduler implements AutoCloseable {
             }
         }
         idle = new IdleCarriers(Math.max(1, loops.length));
+        live = new LiveFibers(loops.length);
         carriersRunning = new AtomicInteger(loops.length);
         for (CarrierLoop loop : loops) {
             loop.thread.start();
@@ -143,11 +140,8 @@ public final class FiberScheduler implements AutoCloseable {
      */
     public <T> Fiber<T> spawn(String fiberName, Callable<T> task) {
         Objects.requireNonNull(task, "task");
-        alive.incrementAndGet();
         if (state.get() != RUNNING) {
-            fiberFinished(null);
-            throw new RejectedExecutionException("cannot spawn a fiber on scheduler '" + name
-                    + "': it is shut down. Spawn on a running scheduler (FiberScheduler.builder().build()) instead.");
+            throw rejected();
         }
         Fiber<T> fiber = new Fiber<>(this, task);
         Thread thread = loops.length > 0
@@ -155,10 +149,12 @@ public final class FiberScheduler implements AutoCloseable {
                 : (fiberName == null ? Thread.ofVirtual() : Thread.ofVirtual().name(fiberName)).unstarted(fiber.body());
         fiber.bind(thread);
         live.add(fiber);
-        spawned.increment();
-        if (state.get() == STOP) {
-            fiber.cancel();
+        if (state.get() != RUNNING) { // a shutdown raced this spawn: it may not have seen the fiber
+            live.remove(fiber);
+            terminateIfDone();
+            throw rejected();
         }
+        spawned.increment();
         try {
             thread.start();
         } catch (Throwable t) {
@@ -168,12 +164,21 @@ public final class FiberScheduler implements AutoCloseable {
         return fiber;
     }
 
-    /** Called by every fiber of this scheduler as it finishes (null for a spawn that was rejected). */
+    private RejectedExecutionException rejected() {
+        return new RejectedExecutionException("cannot spawn a fiber on scheduler '" + name
+                + "': it is shut down. Spawn on a running scheduler (FiberScheduler.builder().build()) instead.");
+    }
+
+    /** Called by every fiber of this scheduler as it finishes. */
     void fiberFinished(Fiber<?> fiber) {
-        if (fiber != null) {
-            live.remove(fiber);
+        live.remove(fiber);
+        if (state.get() != RUNNING) {
+            terminateIfDone();
         }
-        if (alive.decrementAndGet() == 0 && state.get() != RUNNING) {
+    }
+
+    private void terminateIfDone() {
+        if (live.isEmpty()) {
             startTermination();
         }
     }
@@ -277,24 +282,20 @@ public final class FiberScheduler implements AutoCloseable {
     /** No new fibers; the running ones finish, then the carriers exit. Idempotent. */
     public void shutdown() {
         state.compareAndSet(RUNNING, SHUTDOWN);
-        if (alive.get() == 0) {
-            startTermination();
-        }
+        terminateIfDone();
     }
 
     /** Like {@link #shutdown}, and cancels every running fiber. Returns how many were cancelled. */
     public int shutdownNow() {
         state.set(STOP);
-        int cancelled = 0;
-        for (Fiber<?> fiber : live) {
+        AtomicInteger cancelled = new AtomicInteger();
+        live.forEach(fiber -> {
             if (fiber.cancel()) {
-                cancelled++;
+                cancelled.incrementAndGet();
             }
-        }
-        if (alive.get() == 0) {
-            startTermination();
-        }
-        return cancelled;
+        });
+        terminateIfDone();
+        return cancelled.get();
     }
 
     private void startTermination() {
@@ -361,7 +362,7 @@ public final class FiberScheduler implements AutoCloseable {
             carriers.add(s);
         }
         long spawnedCount = spawned.sum();
-        return new SchedulerStats(name, loops.length > 0, spawnedCount, alive.get(),
+        return new SchedulerStats(name, loops.length > 0, spawnedCount, live.size(),
                 Math.max(0, runs - spawnedCount), injectSize(), List.copyOf(carriers));
     }
 

@@ -1,0 +1,105 @@
+package io.fiber;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * The fibers of a scheduler that have been spawned and not yet finished: what
+ * {@link FiberScheduler#shutdownNow()} cancels and what termination waits for.
+ *
+ * <p>Spawning and finishing are the hottest paths of a fiber runtime, so this is neither a
+ * concurrent hash set (hashing every fiber) nor a global counter (one contended cache line): it is
+ * a power-of-two array of stripes, each an intrusive doubly-linked list threaded through
+ * {@link Fiber#liveNext}/{@link Fiber#livePrev}, guarded by the stripe's monitor. A fiber goes to a
+ * random stripe and remembers it, so add and remove are O(1) and rarely contended.
+ *
+ * <p>Memory ordering: a spawner adds the fiber (monitor exit), then reads the scheduler state; a
+ * shutdown writes the state, then scans the stripes (monitor enter). Monitor actions and volatile
+ * accesses are totally ordered by the JMM, so either the spawner sees the shutdown or the scan sees
+ * the fiber.
+ */
+final class LiveFibers {
+    private static final class Stripe {
+        Fiber<?> head;
+        int size;
+    }
+
+    private final Stripe[] stripes;
+
+    LiveFibers(int carriers) {
+        int n = Integer.highestOneBit(Math.max(1, carriers) * 4 - 1) << 1;
+        stripes = new Stripe[Math.min(n, 256)];
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new Stripe();
+        }
+    }
+
+    void add(Fiber<?> fiber) {
+        Stripe stripe = stripes[ThreadLocalRandom.current().nextInt() & (stripes.length - 1)];
+        fiber.liveStripe = stripe;
+        synchronized (stripe) {
+            Fiber<?> head = stripe.head;
+            fiber.liveNext = head;
+            if (head != null) {
+                head.livePrev = fiber;
+            }
+            stripe.head = fiber;
+            stripe.size++;
+        }
+    }
+
+    void remove(Fiber<?> fiber) {
+        Stripe stripe = (Stripe) fiber.liveStripe;
+        synchronized (stripe) {
+            Fiber<?> prev = fiber.livePrev;
+            Fiber<?> next = fiber.liveNext;
+            if (prev != null) {
+                prev.liveNext = next;
+            } else {
+                stripe.head = next;
+            }
+            if (next != null) {
+                next.livePrev = prev;
+            }
+            fiber.livePrev = null;
+            fiber.liveNext = null;
+            stripe.size--;
+        }
+    }
+
+    long size() {
+        long n = 0;
+        for (Stripe stripe : stripes) {
+            synchronized (stripe) {
+                n += stripe.size;
+            }
+        }
+        return n;
+    }
+
+    boolean isEmpty() {
+        for (Stripe stripe : stripes) {
+            synchronized (stripe) {
+                if (stripe.size != 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Applies {@code action} to a snapshot of the live fibers, outside the stripes' locks. */
+    void forEach(Consumer<Fiber<?>> action) {
+        List<Fiber<?>> snapshot = new ArrayList<>();
+        for (Stripe stripe : stripes) {
+            synchronized (stripe) {
+                for (Fiber<?> f = stripe.head; f != null; f = f.liveNext) {
+                    snapshot.add(f);
+                }
+            }
+        }
+        snapshot.forEach(action);
+    }
+}
