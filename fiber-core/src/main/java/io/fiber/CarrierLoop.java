@@ -225,6 +225,15 @@ final class CarrierLoop implements Runnable {
         }
     }
 
+    /**
+     * The fiber running on the caller's carrier, or null when the caller is not on one of our
+     * carriers or runs a continuation that is not one of our fibers (an inherited virtual thread).
+     */
+    static Fiber<?> currentFiber() {
+        return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
+                && ct.loop.current instanceof FiberTask task ? task.fiber : null;
+    }
+
     /** Wakes this carrier from {@link #sleep()}; the permit is sticky, so an early wake is not lost. */
     void wake() {
         LockSupport.unpark(thread);

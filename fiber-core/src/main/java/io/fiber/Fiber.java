@@ -61,8 +61,18 @@ public final class Fiber<T> {
         this.task = task;
     }
 
-    /** The fiber the caller runs in, or null when the caller is not a fiber. */
+    /**
+     * The fiber the caller runs in, or null when the caller is not a fiber. On our carriers the
+     * carrier knows which fiber's {@link FiberTask} it runs; in the fallback mode (JDK scheduler) the
+     * fiber's body is bound to a scoped value instead.
+     */
     public static Fiber<?> current() {
+        if (!Thread.currentThread().isVirtual()) {
+            return null;
+        }
+        if (VirtualThreadHook.isAvailable()) {
+            return CarrierLoop.currentFiber();
+        }
         return CURRENT.isBound() ? CURRENT.get() : null;
     }
 
@@ -82,7 +92,7 @@ public final class Fiber<T> {
             result = null;
         } else {
             try {
-                T value = ScopedValue.where(CURRENT, this).call(task::call);
+                T value = scheduler.usesOwnCarriers() ? task.call() : ScopedValue.where(CURRENT, this).call(task::call);
                 result = value == null ? NULL_VALUE : value;
             } catch (Throwable t) {
                 failure = t;

@@ -60,7 +60,6 @@ public final class FiberScheduler implements AutoCloseable {
     final IdleCarriers idle;
     private final ConcurrentLinkedQueue<Runnable> injectQueue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger injectSize = new AtomicInteger();
-    private final Executor executor = this::execute;
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final LongAdder spawned = new LongAdder();
     private final LiveFibers live;
@@ -145,7 +144,7 @@ public final class FiberScheduler implements AutoCloseable {
         }
         Fiber<T> fiber = new Fiber<>(this, task);
         Thread thread = loops.length > 0
-                ? VirtualThreadHook.newVirtualThread(executor, fiberName, fiber.body())
+                ? VirtualThreadHook.newVirtualThread(new FiberTask(fiber, this), fiberName, fiber.body())
                 : (fiberName == null ? Thread.ofVirtual() : Thread.ofVirtual().name(fiberName)).unstarted(fiber.body());
         fiber.bind(thread);
         live.add(fiber);
@@ -185,7 +184,8 @@ public final class FiberScheduler implements AutoCloseable {
 
     // ---- submission -------------------------------------------------------------------------
 
-    private void execute(Runnable task) {
+    /** Called by {@link FiberTask#execute}: {@code task} is a fiber's task or an inherited thread's continuation. */
+    void execute(Runnable task) {
         try {
             Thread carrier = VirtualThreadHook.currentCarrierThread();
             if (carrier instanceof CarrierLoop.CarrierThread ct && ct.loop.scheduler == this) {

@@ -65,6 +65,23 @@ class FiberSchedulerTest {
         }
     }
 
+    /** A plain virtual thread started inside a fiber runs on the fiber's carriers but is not a fiber itself. */
+    @Test
+    void inheritedVirtualThreadsRunOnOurCarriersButAreNotFibers() throws Exception {
+        try (FiberScheduler s = twoCarriers("inherit")) {
+            String seen = s.spawn(() -> {
+                Fiber<?> parent = Fiber.current();
+                String[] inChild = new String[1];
+                Thread child = Thread.ofVirtual().start(() ->
+                        inChild[0] = Fiber.current() + " " + Thread.currentThread());
+                child.join();
+                return (parent != null) + " " + inChild[0];
+            }).get();
+            assertTrue(seen.startsWith("true null "), seen);
+            assertTrue(seen.contains("@inherit-carrier-"), "the child ran on our carrier: " + seen);
+        }
+    }
+
     /**
      * Lost-wakeup stress: pairs of fibers hand a token back and forth with park/unpark, while
      * platform threads also unpark fibers from outside (the inject path). A single lost wakeup

@@ -1,0 +1,38 @@
+package io.fiber;
+
+import java.util.concurrent.Executor;
+
+/**
+ * A fiber's own executor and run-queue entry (DESIGN.md section 1: "passing each fiber its own tiny
+ * Executor tells the scheduler which fiber a submitted continuation belongs to").
+ *
+ * <p>The JDK hands {@link #execute} the fiber's continuation ({@code VirtualThread.runContinuation},
+ * one object for the thread's whole life) each time the fiber becomes runnable; the first call comes
+ * from {@code Thread.start}, before the fiber could run any code. The task then queues itself, so a
+ * carrier always knows which fiber it runs ({@link Fiber#current()} reads it from there). A virtual
+ * thread that a fiber creates inherits the fiber's executor (JDK 21-25); its continuation is a
+ * different object and is queued as it is.
+ */
+final class FiberTask implements Executor, Runnable {
+    final Fiber<?> fiber;
+    private final FiberScheduler scheduler;
+    private Runnable continuation;
+
+    FiberTask(Fiber<?> fiber, FiberScheduler scheduler) {
+        this.fiber = fiber;
+        this.scheduler = scheduler;
+    }
+
+    @Override
+    public void execute(Runnable command) {
+        if (continuation == null) {
+            continuation = command;
+        }
+        scheduler.execute(command == continuation ? this : command);
+    }
+
+    @Override
+    public void run() {
+        continuation.run();
+    }
+}
