@@ -1,0 +1,97 @@
+package io.fiber;
+
+import io.fiber.channel.Channel;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The child JVM of {@link FallbackTest}, launched WITHOUT {@code --add-opens}: the JDK hook is
+ * closed, so every scheduler falls back to the JDK's default virtual thread scheduler. It builds two
+ * schedulers (the warning must still appear once), runs a little of everything on them (spawn and
+ * get, a scope, a channel exchange between the two, a Timeout, a scope deadline) and prints one
+ * {@code key=value} line per result on stdout for the test to check. The warning goes to stderr
+ * (slf4j-simple).
+ */
+public final class FallbackMain {
+    private FallbackMain() { }
+
+    public static void main(String[] args) throws Exception {
+        try (FiberScheduler first = FiberScheduler.builder().name("first").carriers(2).build();
+             FiberScheduler second = FiberScheduler.builder().name("second").carriers(2).build()) {
+            print("first.usesOwnCarriers", first.usesOwnCarriers());
+            print("second.usesOwnCarriers", second.usesOwnCarriers());
+            print("first.carrierCount", first.carrierCount());
+            print("spawn", first.spawn(() -> 6 * 7).get());
+            print("virtual", first.spawn(() -> Thread.currentThread().isVirtual()).get());
+            print("childScheduler", first.spawn(() -> FiberScheduler.current() == first).get());
+
+            print("scope", first.spawn(() -> {
+                List<Fiber<Integer>> forks = new ArrayList<>();
+                try (FiberScope scope = FiberScope.open()) {
+                    for (int i = 1; i <= 10; i++) {
+                        int n = i;
+                        forks.add(scope.fork(() -> n * n));
+                    }
+                    scope.join();
+                }
+                int sum = 0;
+                for (Fiber<Integer> f : forks) {
+                    sum += f.get();
+                }
+                return sum; // 385
+            }).get());
+
+            Channel<Integer> ch = Channel.bounded(2);
+            Fiber<Integer> consumer = second.spawn(() -> {
+                int sum = 0;
+                for (int v : ch) {
+                    sum += v;
+                }
+                return sum;
+            });
+            first.spawn(() -> {
+                for (int i = 1; i <= 100; i++) {
+                    ch.send(i);
+                }
+                ch.close();
+                return null;
+            }).get();
+            print("channel", consumer.get()); // 5050
+
+            print("timeout", first.spawn(() -> {
+                try (Timeout t = Timeout.after(Duration.ofMillis(50))) {
+                    Fibers.sleep(Duration.ofSeconds(10));
+                    return "slept";
+                } catch (FiberTimeoutException e) {
+                    return "timed out";
+                }
+            }).get());
+
+            print("deadline", second.spawn(() -> {
+                try (FiberScope scope = FiberScope.open(Duration.ofMillis(50))) {
+                    Fiber<Void> slow = scope.fork(() -> {
+                        Fibers.sleep(Duration.ofSeconds(10));
+                        return null;
+                    });
+                    try {
+                        scope.join();
+                        return "joined";
+                    } catch (FiberTimeoutException e) {
+                        scope.close();
+                        return "slow fiber " + slow.state();
+                    }
+                }
+            }).get()); // slow fiber CANCELLED
+
+            print("default.usesOwnCarriers", Fibers.spawn(() -> FiberScheduler.current().usesOwnCarriers()).get());
+            print("first.stats.spawned", first.stats().fibersSpawned());
+        }
+        print("done", true);
+    }
+
+    private static void print(String key, Object value) {
+        System.out.println(key + "=" + value);
+    }
+}
