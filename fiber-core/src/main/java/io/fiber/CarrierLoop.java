@@ -11,15 +11,16 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Where the next continuation comes from, in order:
  * <ol>
- *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, the scheduler's inject queue first, so foreign
- *       submissions are never starved by a busy local queue;</li>
+ *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, the scheduler's {@link InjectQueue} first, so
+ *       foreign submissions are never starved by a busy local queue (alternating its two lanes, so
+ *       neither resumed nor new fibers starve);</li>
  *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
  *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row while other
  *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
  *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
  *       carrier to steal one half of the pair and split it across cores);</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
- *   <li>a batch from the inject queue;</li>
+ *   <li>a batch from the inject queue, resumed fibers before new ones;</li>
  *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
  * </ol>
  * With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake, so an idle
@@ -116,7 +117,7 @@ final class CarrierLoop implements Runnable {
 
     private Runnable nextTask() {
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
-            Runnable task = scheduler.pollInject();
+            Runnable task = scheduler.pollInject((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
             if (task != null) {
                 return task;
             }

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -58,8 +57,7 @@ public final class FiberScheduler implements AutoCloseable {
     private final String name;
     private final CarrierLoop[] loops;
     final IdleCarriers idle;
-    private final ConcurrentLinkedQueue<Runnable> injectQueue = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger injectSize = new AtomicInteger();
+    private final InjectQueue injectQueue = new InjectQueue();
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final LongAdder spawned = new LongAdder();
     private final LiveFibers live;
@@ -204,19 +202,19 @@ public final class FiberScheduler implements AutoCloseable {
 
     void inject(Runnable task) {
         injectQueue.offer(task);
-        injectSize.incrementAndGet();
     }
 
     Runnable pollInject() {
-        Runnable task = injectQueue.poll();
-        if (task != null) {
-            injectSize.decrementAndGet();
-        }
-        return task;
+        return injectQueue.poll();
+    }
+
+    /** For the periodic fairness check: alternates which lane of the inject queue goes first. */
+    Runnable pollInject(boolean freshFirst) {
+        return injectQueue.poll(freshFirst);
     }
 
     int injectSize() {
-        return Math.max(0, injectSize.get());
+        return injectQueue.size();
     }
 
     /** After publishing work: wakes a sleeping carrier unless a searcher will find the work anyway. */

@@ -17,6 +17,7 @@ final class FiberTask implements Executor, Runnable {
     final Fiber<?> fiber;
     private final FiberScheduler scheduler;
     private Runnable continuation;
+    private boolean started;
 
     FiberTask(Fiber<?> fiber, FiberScheduler scheduler) {
         this.fiber = fiber;
@@ -33,6 +34,12 @@ final class FiberTask implements Executor, Runnable {
 
     @Override
     public void run() {
+        started = true;
         continuation.run();
+    }
+
+    /** Whether a carrier has run this fiber yet; a stale false only costs a place in line. */
+    boolean hasStarted() {
+        return started;
     }
 }

@@ -174,6 +174,50 @@ class FiberSchedulerTest {
         }
     }
 
+    /**
+     * A wakeup that arrives behind a burst of spawns runs before the spawned fibers: otherwise
+     * every timer expiry and cancellation waits for the whole burst to start.
+     */
+    @Test
+    void resumedFibersRunBeforeNewlySpawnedOnes() throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("priority").build()) {
+            ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
+            AtomicInteger release = new AtomicInteger();
+            Fiber<Void> parked = s.spawn(() -> {
+                LockSupport.park();
+                order.add("resumed");
+            });
+            while (parked.thread().getState() != Thread.State.WAITING) {
+                Thread.onSpinWait();
+            }
+            CountDownLatch busy = new CountDownLatch(1);
+            Fiber<Void> hog = s.spawn(() -> {
+                busy.countDown();
+                while (release.get() == 0) {
+                    Thread.onSpinWait(); // holds the only carrier while the queue fills
+                }
+            });
+            busy.await();
+            List<Fiber<Void>> fresh = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                int id = i;
+                fresh.add(s.spawn(() -> {
+                    order.add("new-" + id);
+                }));
+            }
+            LockSupport.unpark(parked.thread());
+            release.set(1);
+            hog.join();
+            parked.join();
+            for (Fiber<Void> f : fresh) {
+                f.join();
+            }
+            List<String> ran = new ArrayList<>(order);
+            assertEquals(1001, ran.size());
+            assertTrue(ran.indexOf("resumed") <= 1, "the wakeup waited behind new fibers: position " + ran.indexOf("resumed"));
+        }
+    }
+
     @Test
     void idleCarriersSleepInsteadOfSpinning() throws Exception {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();

@@ -1,0 +1,49 @@
+package io.fiber;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The scheduler's global queue: continuations submitted from threads that are not its carriers
+ * (spawns from outside, wakeups from JDK timer and poller threads and from platform threads), yields,
+ * and the overflow of full local queues. Any carrier takes from it.
+ *
+ * <p>Two lanes, so finishing work goes before starting work: resumed fibers (a wakeup, a yield)
+ * before new ones. Otherwise a burst of 100,000 spawns would put every timer wakeup and every
+ * cancellation 100,000 places back in line (measured: sleeps woke up to a second late). New fibers
+ * cannot starve: a carrier that runs dry takes them, and the periodic check alternates lanes.
+ */
+final class InjectQueue {
+    private final ConcurrentLinkedQueue<Runnable> resumed = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> fresh = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger size = new AtomicInteger();
+
+    void offer(Runnable task) {
+        (task instanceof FiberTask t && !t.hasStarted() ? fresh : resumed).offer(task);
+        size.incrementAndGet();
+    }
+
+    /** Resumed continuations first, then new fibers. */
+    Runnable poll() {
+        return poll(false);
+    }
+
+    Runnable poll(boolean freshFirst) {
+        Runnable task = freshFirst ? fresh.poll() : resumed.poll();
+        if (task == null) {
+            task = freshFirst ? resumed.poll() : fresh.poll();
+        }
+        if (task != null) {
+            size.decrementAndGet();
+        }
+        return task;
+    }
+
+    boolean isEmpty() {
+        return resumed.isEmpty() && fresh.isEmpty();
+    }
+
+    int size() {
+        return Math.max(0, size.get());
+    }
+}
