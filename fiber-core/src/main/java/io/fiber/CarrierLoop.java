@@ -34,6 +34,8 @@ import java.util.concurrent.locks.LockSupport;
 final class CarrierLoop implements Runnable {
     static final int GLOBAL_QUEUE_INTERVAL = 61;
     static final int MAX_RUN_NEXT_STREAK = 3;
+    /** At most this many continuations move from the inject queue per visit; idle carriers steal from the batch. */
+    static final int INJECT_BATCH = 32;
     private static final VarHandle RUNS;
     private static final VarHandle STOLEN;
     private static final VarHandle SLEEPS;
@@ -152,7 +154,7 @@ final class CarrierLoop implements Runnable {
         if (first == null) {
             return null;
         }
-        int batch = Math.min(scheduler.injectSize() / scheduler.carrierCount() + 1, RunQueue.CAPACITY / 2) - 1;
+        int batch = INJECT_BATCH - 1;
         int moved = 0;
         for (; moved < batch; moved++) {
             Runnable next = scheduler.pollInject();

@@ -15,7 +15,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A set of carrier event loops that run fibers: JDK virtual threads created with this scheduler as
@@ -59,7 +58,6 @@ public final class FiberScheduler implements AutoCloseable {
     final IdleCarriers idle;
     private final InjectQueue injectQueue = new InjectQueue();
     private final AtomicInteger state = new AtomicInteger(RUNNING);
-    private final LongAdder spawned = new LongAdder();
     private final LiveFibers live;
     private final AtomicBoolean terminationStarted = new AtomicBoolean();
     private volatile boolean terminating;
@@ -151,7 +149,6 @@ public final class FiberScheduler implements AutoCloseable {
             terminateIfDone();
             throw rejected();
         }
-        spawned.increment();
         try {
             thread.start();
         } catch (Throwable t) {
@@ -359,7 +356,7 @@ public final class FiberScheduler implements AutoCloseable {
             runs += s.runs();
             carriers.add(s);
         }
-        long spawnedCount = spawned.sum();
+        long spawnedCount = live.added();
         return new SchedulerStats(name, loops.length > 0, spawnedCount, live.size(),
                 Math.max(0, runs - spawnedCount), injectSize(), List.copyOf(carriers));
     }

@@ -1,7 +1,6 @@
 package io.fiber;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The scheduler's global queue: continuations submitted from threads that are not its carriers
@@ -16,11 +15,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class InjectQueue {
     private final ConcurrentLinkedQueue<Runnable> resumed = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Runnable> fresh = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger size = new AtomicInteger();
 
     void offer(Runnable task) {
         (task instanceof FiberTask t && !t.hasStarted() ? fresh : resumed).offer(task);
-        size.incrementAndGet();
     }
 
     /** Resumed continuations first, then new fibers. */
@@ -33,9 +30,6 @@ final class InjectQueue {
         if (task == null) {
             task = freshFirst ? resumed.poll() : fresh.poll();
         }
-        if (task != null) {
-            size.decrementAndGet();
-        }
         return task;
     }
 
@@ -43,7 +37,8 @@ final class InjectQueue {
         return resumed.isEmpty() && fresh.isEmpty();
     }
 
+    /** O(n): for statistics only. The hot paths keep no size counter, which would bounce between cores on every submit. */
     int size() {
-        return Math.max(0, size.get());
+        return resumed.size() + fresh.size();
     }
 }
