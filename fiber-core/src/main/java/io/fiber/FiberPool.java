@@ -20,7 +20,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * A permit is taken before a fiber is spawned and given back by the fiber's completion callback,
  * after its body has ended, so the bodies running at any instant never exceed {@code size}. Waiting
- * callers are served in arrival order (a fair semaphore).
+ * callers are served in arrival order (a fair semaphore). The callback gives the permit back and
+ * decrements {@link #running()} under the pool's lock, so once {@link #waitAll()} returns every slot
+ * is free again.
  */
 public final class FiberPool implements AutoCloseable {
     private final FiberScheduler scheduler;
@@ -77,9 +79,18 @@ public final class FiberPool implements AutoCloseable {
         return fiber;
     }
 
+    /** Counts the fiber out and gives its slot back in one step: a {@link #waitAll} that returns sees every slot free. */
     private void fiberEnded() {
-        changeRunning(-1);
-        permits.release();
+        lock.lock();
+        try {
+            running--;
+            permits.release();
+            if (running == 0) {
+                idle.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void changeRunning(int delta) {

@@ -24,7 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@code InterruptedException}, {@code ClosedByInterruptException}, ...); {@link #call} turns
  * those into a {@code FiberTimeoutException}. If the body ends without having reported the
  * timeout, {@link #close()} clears the interrupt it caused and throws {@code FiberTimeoutException},
- * so a passed deadline is never silent.
+ * so a passed deadline is never silent. A timeout never swallows a cancel: if the fiber was also
+ * cancelled, its interrupt stays set after the timeout is reported, even when the blocking call
+ * that reported it consumed the interrupt.
  *
  * <p>Timeouts nest: each thread has a stack of them, innermost first; {@link #close()} must be
  * called by the owner, innermost first (try-with-resources does exactly that). A timer that fires
@@ -65,14 +67,15 @@ public final class Timeout implements AutoCloseable {
 
     /**
      * Runs {@code body} under a deadline. If the deadline passes, the interrupt-caused exception the
-     * body ends with (or none) becomes a {@link FiberTimeoutException} whose cause it is.
+     * body ends with (or none) becomes a {@link FiberTimeoutException} whose cause it is. Otherwise
+     * what the body throws (exceptions and errors alike) passes through unchanged. The deadline is
+     * closed however the body ends.
      */
     public static <T> T call(Duration duration, Callable<T> body) throws Exception {
         Timeout timeout = after(duration);
+        T value;
         try {
-            T value = body.call();
-            timeout.close();
-            return value;
+            value = body.call();
         } catch (Exception e) {
             if (timeout.state.get() == ARMED) {
                 timeout.close();
@@ -86,7 +89,13 @@ public final class Timeout implements AutoCloseable {
             FiberTimeoutException converted = new FiberTimeoutException(duration);
             converted.initCause(e);
             throw converted;
+        } catch (Error e) {
+            timeout.reported = true; // the error is what the caller must see; close() only cleans up
+            timeout.close();
+            throw e;
         }
+        timeout.close();
+        return value;
     }
 
     /**
@@ -111,10 +120,16 @@ public final class Timeout implements AutoCloseable {
         return e;
     }
 
-    /** Clears the interrupt status a timeout set, unless a cancel of the fiber also asked for it. */
+    /**
+     * Clears the interrupt status a timeout set, unless a cancel of the fiber also asked for it: then
+     * the interrupt stays set, and is set again if the blocking call that reports the timeout
+     * consumed it, so the cancel still stops the fiber at its next blocking call.
+     */
     private static void clearOwnInterrupt() {
         Fiber<?> fiber = Fiber.current();
-        if (fiber == null || !fiber.isCancelRequested()) {
+        if (fiber != null && fiber.isCancelRequested()) {
+            Thread.currentThread().interrupt();
+        } else {
             Thread.interrupted();
         }
     }
