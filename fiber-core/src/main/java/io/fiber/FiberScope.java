@@ -6,7 +6,6 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -54,7 +53,7 @@ public final class FiberScope implements AutoCloseable {
         this.owner = Thread.currentThread();
         this.deadline = deadline;
         this.deadlineTimer = deadline == null ? null
-                : Timers.schedule(this::deadlinePassed, deadline.toNanos(), TimeUnit.NANOSECONDS);
+                : Timers.schedule(this::deadlinePassed, deadline);
     }
 
     /** A scope whose fibers run on {@link FiberScheduler#current()}. */

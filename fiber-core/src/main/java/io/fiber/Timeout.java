@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -52,8 +51,8 @@ public final class Timeout implements AutoCloseable {
         this.owner = Thread.currentThread();
         this.duration = duration;
         this.outer = INNERMOST.get();
+        this.timer = Timers.schedule(this::fire, duration);
         INNERMOST.set(this);
-        this.timer = Timers.schedule(this::fire, duration.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /** Starts a deadline {@code duration} from now for the calling thread. */

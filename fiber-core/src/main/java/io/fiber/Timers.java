@@ -1,5 +1,6 @@
 package io.fiber;
 
+import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -19,7 +20,14 @@ final class Timers {
 
     private Timers() { }
 
-    static ScheduledFuture<?> schedule(Runnable action, long delay, TimeUnit unit) {
-        return TIMER.schedule(action, delay, unit);
+    /** Runs {@code action} after {@code delay}; a delay beyond what nanoseconds can hold means never, in practice. */
+    static ScheduledFuture<?> schedule(Runnable action, Duration delay) {
+        long nanos;
+        try {
+            nanos = delay.toNanos();
+        } catch (ArithmeticException tooLong) {
+            nanos = Long.MAX_VALUE;
+        }
+        return TIMER.schedule(action, nanos, TimeUnit.NANOSECONDS);
     }
 }

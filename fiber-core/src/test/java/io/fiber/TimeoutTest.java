@@ -82,6 +82,22 @@ class TimeoutTest {
 
     // ---- blocking calls ------------------------------------------------------------------------
 
+    /** A deadline too far away for nanoseconds is simply never reached; nothing is left on the thread. */
+    @Test
+    void hugeDurationsAreAcceptedAndLeaveNothingBehind() throws Exception {
+        try (Timeout t = Timeout.after(Duration.ofDays(365L * 1000))) {
+            assertFalse(t.expired());
+        }
+        try (Timeout t = Timeout.after(SHORT)) {
+            FiberTimeoutException e = assertThrows(FiberTimeoutException.class, () -> Fibers.sleep(Duration.ofSeconds(10)));
+            assertEquals(SHORT, e.timeout(), "the huge timeout must be gone, the short one innermost");
+        }
+        try (FiberScope scope = FiberScope.open(Fibers.defaultScheduler(), Duration.ofDays(365L * 1000))) {
+            scope.fork(() -> 1);
+            scope.join();
+        }
+    }
+
     @Test
     void sleepUnderATimeoutOnAPlatformThread() {
         Outcome o = underTimeout(SHORT, () -> Fibers.sleep(Duration.ofSeconds(10)));
