@@ -124,6 +124,12 @@ final class CarrierLoop implements Runnable {
                 return task;
             }
         }
+        if (tick % GLOBAL_QUEUE_INTERVAL == GLOBAL_QUEUE_INTERVAL / 2) {
+            Runnable task = rebalance();
+            if (task != null) {
+                return task;
+            }
+        }
         Runnable task = runNext;
         if (task != null) {
             runNext = null;
@@ -190,13 +196,41 @@ final class CarrierLoop implements Runnable {
             if (victim == this) {
                 continue;
             }
-            Runnable task = victim.queue.stealInto(queue);
+            Runnable task = stealFrom(victim);
             if (task != null) {
-                STOLEN.setOpaque(this, stolen + 1 + queue.size());
                 return task;
             }
         }
         return scheduler.pollInject();
+    }
+
+    /**
+     * Periodic balance stealing. Stealing proper starts only when a queue runs dry, so fibers that
+     * are always runnable (yielding, CPU-bound) would stay split across carriers as unevenly as they
+     * started: measured, one fiber alone on a carrier ran 100x more often than 63 sharing the other.
+     * So every {@value #GLOBAL_QUEUE_INTERVAL} ticks a carrier looks at one random other carrier and
+     * takes half of its queue if that queue is more than twice its own. Yields stay local (no shared
+     * queue on the yield path) and the queues still even out within a few rounds.
+     */
+    private Runnable rebalance() {
+        CarrierLoop[] loops = scheduler.loops();
+        if (loops.length == 1) {
+            return null;
+        }
+        CarrierLoop victim = loops[ThreadLocalRandom.current().nextInt(loops.length)];
+        if (victim == this || victim.queue.size() <= 2 * (queue.size() + 1)) {
+            return null;
+        }
+        return stealFrom(victim); // fits: ours is under half of theirs
+    }
+
+    private Runnable stealFrom(CarrierLoop victim) {
+        int before = queue.size();
+        Runnable task = victim.queue.stealInto(queue);
+        if (task != null) {
+            STOLEN.setOpaque(this, stolen + 1 + queue.size() - before);
+        }
+        return task;
     }
 
     /** The last searcher to find work wakes another carrier, so parallelism ramps up with the load. */
@@ -245,22 +279,13 @@ final class CarrierLoop implements Runnable {
     /**
      * Called on this carrier's OS thread (by the carrier itself, or by a fiber pinned on it) when a
      * continuation becomes runnable. The continuation that just ran here (a yield, or a park that
-     * raced with its unpark) goes to the global inject queue, as Go's {@code Gosched} does: stealing
-     * only starts when a queue runs dry, so always-runnable fibers kept in local queues would stay
-     * split across carriers as unevenly as they started (measured: one fiber alone on a carrier ran
-     * 100x more than 63 sharing the other). Through the global queue they share every carrier
-     * evenly. With a single carrier it simply goes to the back of the local queue. Any other
-     * continuation (a wakeup sent by this carrier's fiber) takes the run-next slot and pushes the
-     * previous occupant to the local queue.
+     * raced with its unpark) goes to the back of the local queue ({@link #rebalance} keeps queues
+     * of always-runnable fibers even across carriers). Any other continuation (a wakeup sent by this
+     * carrier's fiber) takes the run-next slot and pushes the previous occupant to the queue.
      */
     void submitLocal(Runnable task) {
         if (task == current) {
-            if (scheduler.carrierCount() > 1) {
-                scheduler.inject(task);
-                scheduler.wakeSleeperIfNeeded();
-            } else {
-                pushTail(task);
-            }
+            pushTail(task);
             return;
         }
         Runnable previous = runNext;

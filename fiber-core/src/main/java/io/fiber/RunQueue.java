@@ -69,9 +69,9 @@ final class RunQueue {
     }
 
     /**
-     * Any thread. Moves half of this ring (rounded up) into {@code into}, which must be the
-     * caller's own, empty queue, and returns one of the stolen tasks to run now (null if nothing
-     * was there to steal).
+     * Any thread. Moves half of this ring (rounded up) into {@code into}, the caller's own queue,
+     * which must have room for it (empty, or under half as full as this one), and returns one of the
+     * stolen tasks to run now (null if nothing was there to steal).
      */
     Runnable stealInto(RunQueue into) {
         Runnable[] batch = new Runnable[CAPACITY / 2];
@@ -91,7 +91,7 @@ final class RunQueue {
             }
             if (HEAD.compareAndSet(this, h, h + n)) {
                 for (int i = 1; i < n; i++) {
-                    into.offer(batch[i]); // cannot fail: into was empty and n <= CAPACITY / 2
+                    into.offer(batch[i]); // cannot fail: the caller guarantees room
                 }
                 return batch[0];
             }
