@@ -46,7 +46,8 @@ public final class Fiber<T> {
     private static final Callback DONE = new Callback(null, null);
 
     private final FiberScheduler scheduler;
-    private final Callable<T> task;
+    /** A {@code Callable<T>}, or a {@code Runnable} for a {@code Fiber<Void>} (no wrapper allocated per spawn). */
+    private final Object task;
     private Thread thread;
     @SuppressWarnings("unused") private volatile int control;
     private volatile Object outcome;
@@ -56,7 +57,7 @@ public final class Fiber<T> {
     Fiber<?> liveNext;
     Fiber<?> livePrev;
 
-    Fiber(FiberScheduler scheduler, Callable<T> task) {
+    Fiber(FiberScheduler scheduler, Object task) {
         this.scheduler = scheduler;
         this.task = task;
     }
@@ -92,7 +93,7 @@ public final class Fiber<T> {
             result = null;
         } else {
             try {
-                T value = scheduler.usesOwnCarriers() ? task.call() : ScopedValue.where(CURRENT, this).call(task::call);
+                T value = scheduler.usesOwnCarriers() ? callTask() : ScopedValue.where(CURRENT, this).call(this::callTask);
                 result = value == null ? NULL_VALUE : value;
             } catch (Throwable t) {
                 failure = t;
@@ -100,6 +101,15 @@ public final class Fiber<T> {
             }
         }
         complete(CONTROL.compareAndSet(this, LIVE, COMPLETED) ? result : new Cancelled(failure));
+    }
+
+    @SuppressWarnings("unchecked")
+    private T callTask() throws Exception {
+        if (task instanceof Callable<?> callable) {
+            return (T) callable.call();
+        }
+        ((Runnable) task).run();
+        return null;
     }
 
     /** The spawn failed after the fiber was registered: finish it so nothing waits for it forever. */

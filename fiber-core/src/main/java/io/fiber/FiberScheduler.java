@@ -117,15 +117,11 @@ public final class FiberScheduler implements AutoCloseable {
     }
 
     public Fiber<Void> spawn(Runnable task) {
-        Objects.requireNonNull(task, "task");
-        return spawn(null, () -> {
-            task.run();
-            return null;
-        });
+        return start(null, Objects.requireNonNull(task, "task"));
     }
 
     public <T> Fiber<T> spawn(Callable<T> task) {
-        return spawn(null, task);
+        return start(null, Objects.requireNonNull(task, "task"));
     }
 
     /**
@@ -134,7 +130,11 @@ public final class FiberScheduler implements AutoCloseable {
      * @throws RejectedExecutionException if this scheduler is shut down
      */
     public <T> Fiber<T> spawn(String fiberName, Callable<T> task) {
-        Objects.requireNonNull(task, "task");
+        return start(fiberName, Objects.requireNonNull(task, "task"));
+    }
+
+    /** {@code task} is a {@code Callable<T>}, or a {@code Runnable} when T is Void. */
+    private <T> Fiber<T> start(String fiberName, Object task) {
         if (state.get() != RUNNING) {
             throw rejected();
         }
