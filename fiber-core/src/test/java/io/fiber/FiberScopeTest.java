@@ -12,29 +12,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static io.fiber.TestFibers.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@link FiberScope}: join, first-failure cancellation, deadlines, and no fiber outliving its scope. */
 @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
 class FiberScopeTest {
-
-    private static FiberScheduler scheduler(String name) {
-        FiberScheduler s = FiberScheduler.builder().carriers(2).name(name).build();
-        assertTrue(s.usesOwnCarriers(), "fibers must run on our carriers (surefire passes --add-opens)");
-        return s;
-    }
-
-    private static <T> T result(Fiber<T> f) throws InterruptedException {
-        if (!f.join(Duration.ofSeconds(20))) {
-            f.scheduler().shutdownNow();
-            fail(f + " did not finish within 20 s");
-        }
-        return f.get();
-    }
-
-    private static void await(CountDownLatch latch) throws InterruptedException {
-        assertTrue(latch.await(20, TimeUnit.SECONDS), "latch not reached within 20 s");
-    }
 
     /** A fork body that signals {@code started}, then sleeps for an hour (until cancelled). */
     private static Runnable sleepForever(CountDownLatch started) {
@@ -46,10 +29,6 @@ class FiberScopeTest {
                 throw new RuntimeException("interrupted", e);
             }
         };
-    }
-
-    private static long millisSince(long startNanos) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
 
     @Test

@@ -17,34 +17,12 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
+import static io.fiber.TestFibers.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The {@link Fiber} handle: values, failures, cancellation, identity, and thread semantics per fiber. */
 @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
 class FiberTest {
-
-    private static FiberScheduler scheduler(String name) {
-        return scheduler(name, 2);
-    }
-
-    private static FiberScheduler scheduler(String name, int carriers) {
-        FiberScheduler s = FiberScheduler.builder().carriers(carriers).name(name).build();
-        assertTrue(s.usesOwnCarriers(), "fibers must run on our carriers (surefire passes --add-opens)");
-        return s;
-    }
-
-    /** The fiber's value; fails instead of hanging if it does not end within 20 s. */
-    private static <T> T result(Fiber<T> f) throws InterruptedException {
-        if (!f.join(Duration.ofSeconds(20))) {
-            f.scheduler().shutdownNow();
-            fail(f + " did not finish within 20 s");
-        }
-        return f.get();
-    }
-
-    private static void await(CountDownLatch latch) throws InterruptedException {
-        assertTrue(latch.await(20, TimeUnit.SECONDS), "latch not reached within 20 s");
-    }
 
     // ---- values and failures -------------------------------------------------------------------
 

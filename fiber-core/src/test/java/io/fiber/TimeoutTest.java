@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static io.fiber.TestFibers.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -21,24 +22,6 @@ import static org.junit.jupiter.api.Assertions.*;
 @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
 class TimeoutTest {
     private static final Duration SHORT = Duration.ofMillis(100);
-
-    private static FiberScheduler scheduler(String name) {
-        FiberScheduler s = FiberScheduler.builder().carriers(2).name(name).build();
-        assertTrue(s.usesOwnCarriers(), "fibers must run on our carriers (surefire passes --add-opens)");
-        return s;
-    }
-
-    private static <T> T result(Fiber<T> f) throws InterruptedException {
-        if (!f.join(Duration.ofSeconds(20))) {
-            f.scheduler().shutdownNow();
-            fail(f + " did not finish within 20 s");
-        }
-        return f.get();
-    }
-
-    private static long millisSince(long startNanos) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-    }
 
     /** Burns CPU without blocking until {@code t} has expired (fails after 10 s). */
     private static void spinUntilExpired(Timeout t) {
