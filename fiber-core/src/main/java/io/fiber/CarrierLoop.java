@@ -157,9 +157,6 @@ final class CarrierLoop implements Runnable {
     /** Runs the first of a batch from the inject queue and queues the rest locally, where idle carriers may steal them. */
     private Runnable takeInjectBatch() {
         Runnable first = scheduler.pollInject();
-        if (first == null && scheduler.injectSeenEmpty()) {
-            first = scheduler.pollInject();
-        }
         if (first == null) {
             return null;
         }
@@ -249,7 +246,6 @@ final class CarrierLoop implements Runnable {
             searching = false;
             scheduler.idle.searchers.decrementAndGet();
         }
-        scheduler.injectSeenEmpty(); // about to look at every queue once more, after the fence below
         IdleCarriers idle = scheduler.idle;
         idle.markIdle(index);
         VarHandle.fullFence();

@@ -57,7 +57,6 @@ public final class FiberScheduler implements AutoCloseable {
     private final CarrierLoop[] loops;
     final IdleCarriers idle;
     private final InjectQueue injectQueue = new InjectQueue();
-    private final AtomicBoolean injectSignalled = new AtomicBoolean();
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final LiveFibers live;
     private final AtomicBoolean terminationStarted = new AtomicBoolean();
@@ -189,7 +188,7 @@ public final class FiberScheduler implements AutoCloseable {
                 return;
             }
             inject(task);
-            signalInjected();
+            wakeSleeperIfNeeded();
             if (carriersRunning.get() == 0) {
                 drainInjectToFallback();
             }
@@ -213,37 +212,6 @@ public final class FiberScheduler implements AutoCloseable {
 
     int injectSize() {
         return injectQueue.size();
-    }
-
-    /**
-     * After a foreign submission: one wakeup per burst, as ForkJoinPool signals only when a queue
-     * turns non-empty. {@code injectSignalled} is set by the first submission after a carrier last
-     * saw the inject queue empty, and only that one wakes a sleeper; later ones rely on it. Without
-     * this, every spawn of a burst from a platform thread woke another carrier, and the carriers
-     * fought the spawner for the cores (twice the context switches of the JDK's scheduler).
-     *
-     * <p>No wakeup is lost: a carrier clears the flag, then fences, then looks at the queue again
-     * ({@link #injectSeenEmpty}), while a submitter offers, fences, then reads the flag. Either the
-     * carrier sees the new task, or the submitter sees the cleared flag and signals.
-     */
-    private void signalInjected() {
-        VarHandle.fullFence();
-        if (!injectSignalled.get() && injectSignalled.compareAndSet(false, true)) {
-            wakeSleeperIfNeeded();
-        }
-    }
-
-    /**
-     * A carrier found the inject queue empty: the next submission must signal again. Returns true
-     * if, after clearing, the queue turned out non-empty after all (the caller should look again).
-     */
-    boolean injectSeenEmpty() {
-        if (injectSignalled.get()) {
-            injectSignalled.set(false);
-            VarHandle.fullFence();
-            return !injectQueue.isEmpty();
-        }
-        return false;
     }
 
     /** After publishing work: wakes a sleeping carrier unless a searcher will find the work anyway. */
