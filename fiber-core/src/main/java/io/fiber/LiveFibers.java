@@ -72,21 +72,19 @@ final class LiveFibers {
     }
 
     long size() {
-        long n = 0;
-        for (Stripe stripe : stripes) {
-            synchronized (stripe) {
-                n += stripe.size;
-            }
-        }
-        return n;
+        return sum(stripe -> stripe.size);
     }
 
     /** Fibers ever added: counted here, under a lock already taken, rather than in a shared counter. */
     long added() {
+        return sum(stripe -> stripe.added);
+    }
+
+    private long sum(java.util.function.ToLongFunction<Stripe> field) {
         long n = 0;
         for (Stripe stripe : stripes) {
             synchronized (stripe) {
-                n += stripe.added;
+                n += field.applyAsLong(stripe);
             }
         }
         return n;

@@ -7,23 +7,23 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Helpers shared by the fiber-core tests: schedulers on our carriers, and waits that fail instead of hanging. */
-final class TestFibers {
+/** Helpers shared by the fiber-core tests (io.fiber and io.fiber.channel): schedulers on our carriers, and waits that fail instead of hanging. */
+public final class TestFibers {
     private TestFibers() { }
 
     /** A 2-carrier scheduler; fails if fibers would fall back to the JDK scheduler. */
-    static FiberScheduler scheduler(String name) {
+    public static FiberScheduler scheduler(String name) {
         return scheduler(name, 2);
     }
 
-    static FiberScheduler scheduler(String name, int carriers) {
+    public static FiberScheduler scheduler(String name, int carriers) {
         FiberScheduler s = FiberScheduler.builder().carriers(carriers).name(name).build();
         assertTrue(s.usesOwnCarriers(), "fibers must run on our carriers (surefire passes --add-opens)");
         return s;
     }
 
     /** The fiber's value; fails instead of hanging if it does not end within 20 s. */
-    static <T> T result(Fiber<T> f) throws InterruptedException {
+    public static <T> T result(Fiber<T> f) throws InterruptedException {
         if (!f.join(Duration.ofSeconds(20))) {
             f.scheduler().shutdownNow();
             fail(f + " did not finish within 20 s");

@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static io.fiber.channel.TestSupport.awaitParked;
 import static io.fiber.channel.TestSupport.awaitWaiters;
-import static io.fiber.channel.TestSupport.result;
-import static io.fiber.channel.TestSupport.scheduler;
+import static io.fiber.TestFibers.result;
+import static io.fiber.TestFibers.scheduler;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
