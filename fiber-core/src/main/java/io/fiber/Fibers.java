@@ -12,13 +12,31 @@ import java.util.concurrent.Callable;
  * }</pre>
  *
  * Fibers spawned from a fiber run on that fiber's scheduler; from any other thread, on the default
- * scheduler (one carrier loop per available processor, daemon threads, created on first use).
+ * scheduler (one carrier loop per available processor, or {@code -Dfiber.carriers=N}; daemon
+ * threads; created on first use).
  */
 public final class Fibers {
     private Fibers() { }
 
+    /** Set by the agent option {@code carriers=N}, or by hand: the default scheduler's carrier count. */
+    static final String CARRIERS_PROPERTY = "fiber.carriers";
+
     private static final class DefaultScheduler {
-        static final FiberScheduler INSTANCE = FiberScheduler.builder().name("fiber").build();
+        static final FiberScheduler INSTANCE = build();
+
+        private static FiberScheduler build() {
+            FiberScheduler.Builder builder = FiberScheduler.builder().name("fiber");
+            String carriers = System.getProperty(CARRIERS_PROPERTY);
+            if (carriers != null) {
+                try {
+                    builder.carriers(Integer.parseInt(carriers.trim()));
+                } catch (IllegalArgumentException e) { // NumberFormatException included
+                    throw new IllegalStateException("system property " + CARRIERS_PROPERTY + "=" + carriers
+                            + " is invalid: it must be a whole number from 1 to 4096", e);
+                }
+            }
+            return builder.build();
+        }
     }
 
     /** The scheduler {@link #spawn} uses from threads that are not fibers. */

@@ -1,0 +1,65 @@
+package io.fiber.agent;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The agent's options: {@code -javaagent:fiber-agent.jar=key=value,key=value}. Parsing is strict:
+ * an unknown key, a repeated key or a bad value is an error that names the option and the valid
+ * choices, so a typo stops the JVM at start-up instead of being silently ignored.
+ *
+ * <p>Options (the README keeps the same table):
+ * <ul>
+ *   <li>{@code carriers=N}: carrier loops of the default scheduler (the one {@code Fibers.spawn}
+ *       uses from non-fiber threads), 1 to 4096; default: available processors.</li>
+ * </ul>
+ */
+final class AgentOptions {
+    static final String USAGE = "valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096)";
+    static final int MAX_CARRIERS = 4096;
+
+    /** Carrier count for the default scheduler, or 0 for the runtime's default. */
+    final int carriers;
+
+    private AgentOptions(int carriers) {
+        this.carriers = carriers;
+    }
+
+    static AgentOptions parse(String args) {
+        Map<String, String> values = new LinkedHashMap<>();
+        if (args != null && !args.isBlank()) {
+            for (String pair : args.split(",")) {
+                int eq = pair.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("option '" + pair + "' is not key=value; " + USAGE);
+                }
+                String key = pair.substring(0, eq).trim();
+                String value = pair.substring(eq + 1).trim();
+                if (values.put(key, value) != null) {
+                    throw new IllegalArgumentException("option '" + key + "' is given twice; " + USAGE);
+                }
+            }
+        }
+        int carriers = 0;
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            switch (e.getKey()) {
+                case "carriers" -> carriers = parseCarriers(e.getValue());
+                default -> throw new IllegalArgumentException("unknown option '" + e.getKey() + "'; " + USAGE);
+            }
+        }
+        return new AgentOptions(carriers);
+    }
+
+    private static int parseCarriers(String value) {
+        int n;
+        try {
+            n = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 1 || n > MAX_CARRIERS) {
+            throw new IllegalArgumentException("option carriers=" + value + " is invalid: it must be a whole number from 1 to " + MAX_CARRIERS);
+        }
+        return n;
+    }
+}

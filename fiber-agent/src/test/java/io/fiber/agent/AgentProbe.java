@@ -1,0 +1,28 @@
+package io.fiber.agent;
+
+import io.fiber.FiberScheduler;
+import io.fiber.Fibers;
+
+/** Run in a child JVM by {@link FiberAgentIT}: reports how fibers and plain virtual threads run there. */
+public final class AgentProbe {
+    private AgentProbe() { }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("no-fibers")) {
+            // An application that never uses fibers: platform and JDK virtual threads as usual.
+            String[] seen = new String[2];
+            Thread platform = Thread.ofPlatform().start(() -> seen[0] = String.valueOf(Thread.currentThread().isVirtual()));
+            Thread virtual = Thread.startVirtualThread(() -> seen[1] = Thread.currentThread().toString());
+            platform.join();
+            virtual.join();
+            System.out.println("platformVirtual=" + seen[0]);
+            System.out.println("jdkVirtualThread=" + seen[1]);
+            return;
+        }
+        FiberScheduler scheduler = Fibers.defaultScheduler();
+        System.out.println("ownCarriers=" + scheduler.usesOwnCarriers());
+        System.out.println("carriers=" + scheduler.carrierCount());
+        System.out.println("fiber=" + Fibers.spawn(() -> Thread.currentThread().toString()).get());
+        System.out.println("javaLangOpenToAll=" + Object.class.getModule().isOpen("java.lang"));
+    }
+}

@@ -1,0 +1,109 @@
+package io.fiber.agent;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The packaged agent jar, in child JVMs launched without {@code --add-opens}: it opens the hook,
+ * applies its options, refuses bad ones at start-up, and leaves applications that do not use fibers
+ * as they are.
+ */
+class FiberAgentIT {
+    private static final String WARNING = "Fibers run on the JDK's default virtual thread scheduler";
+
+    private record Run(int exit, String out, String err) { }
+
+    private static Run java(String agentArgs, String... probeArgs) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        if (agentArgs != null) {
+            Path jar = Path.of(System.getProperty("fiber.agent.jar"));
+            assertTrue(Files.isRegularFile(jar), "the agent jar is built before the integration tests: " + jar);
+            cmd.add("-javaagent:" + jar + (agentArgs.isEmpty() ? "" : "=" + agentArgs));
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(AgentProbe.class.getName());
+        cmd.addAll(List.of(probeArgs));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("JDK_JAVA_OPTIONS");
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        pb.environment().remove("_JAVA_OPTIONS");
+        Path out = Files.createTempFile("agent-out", ".txt");
+        Path err = Files.createTempFile("agent-err", ".txt");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish in 60 s");
+            return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    @Test
+    void withoutTheAgentFibersFallBack() throws Exception {
+        Run r = java(null);
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("ownCarriers=false"), r.out());
+        assertTrue(r.err().contains(WARNING), r.err());
+    }
+
+    @Test
+    void theAgentOpensTheHookSoFibersRunOnOurCarriers() throws Exception {
+        Run r = java("");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("ownCarriers=true"), r.out() + r.err());
+        assertTrue(r.out().contains("@fiber-carrier-"), "the fiber ran on our carrier: " + r.out());
+        assertTrue(r.out().contains("javaLangOpenToAll=false"), "java.lang must be opened to the runtime only: " + r.out());
+        assertFalse(r.err().contains(WARNING), r.err());
+    }
+
+    @Test
+    void carriersOptionSizesTheDefaultScheduler() throws Exception {
+        Run r = java("carriers=3");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("carriers=3"), r.out());
+    }
+
+    @Test
+    void unknownOptionStopsTheJvmNamingTheValidOnes() throws Exception {
+        Run r = java("carriers=2,bogus=1");
+        assertNotEquals(0, r.exit());
+        assertTrue(r.err().contains("fiber-agent: unknown option 'bogus'"), r.err());
+        assertTrue(r.err().contains("valid options: carriers=N"), r.err());
+        assertFalse(r.out().contains("ownCarriers"), "the application must not have run: " + r.out());
+    }
+
+    @Test
+    void badValuesStopTheJvm() throws Exception {
+        Run zero = java("carriers=0");
+        assertNotEquals(0, zero.exit());
+        assertTrue(zero.err().contains("carriers=0 is invalid: it must be a whole number from 1 to 4096"), zero.err());
+        Run twice = java("carriers=1,carriers=2");
+        assertNotEquals(0, twice.exit());
+        assertTrue(twice.err().contains("'carriers' is given twice"), twice.err());
+        Run notPair = java("carriers");
+        assertNotEquals(0, notPair.exit());
+        assertTrue(notPair.err().contains("'carriers' is not key=value"), notPair.err());
+    }
+
+    @Test
+    void applicationsThatDoNotUseFibersAreUntouched() throws Exception {
+        Run r = java("", "no-fibers");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("platformVirtual=false"), r.out());
+        assertTrue(r.out().contains("ForkJoinPool"), "a plain virtual thread stays on the JDK scheduler: " + r.out());
+        assertTrue(r.err().isBlank(), "no output from the agent: " + r.err());
+    }
+}
