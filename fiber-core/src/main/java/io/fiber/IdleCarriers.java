@@ -67,10 +67,6 @@ final class IdleCarriers {
         return -1;
     }
 
-    int idleCount() {
-        return idleCount.get();
-    }
-
     /**
      * After the caller published work and fenced: whether a sleeper should be woken, and if so
      * which. Returns -1 when a searcher exists (it will find the work) or nobody sleeps. The

@@ -309,14 +309,7 @@ class FiberPoolTest {
                     return null;
                 }));
             }
-            Thread releaser = Thread.ofPlatform().start(() -> {
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException ignored) {
-                    // release at once
-                }
-                release.countDown();
-            });
+            Thread releaser = countDownLater(release, 100);
             pool.close();
             assertEquals(4, finished.get(), "close returned before every fiber ended");
             for (Fiber<Void> f : fibers) {
@@ -337,14 +330,7 @@ class FiberPoolTest {
                 return null;
             });
             Thread.currentThread().interrupt();
-            Thread releaser = Thread.ofPlatform().start(() -> {
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException ignored) {
-                    // release at once
-                }
-                release.countDown();
-            });
+            Thread releaser = countDownLater(release, 100);
             pool.close();
             assertTrue(Thread.interrupted(), "close must restore the interrupt it swallowed");
             assertTrue(f.isDone(), "close returned early on an interrupt");

@@ -35,6 +35,18 @@ public final class TestFibers {
         assertTrue(latch.await(20, TimeUnit.SECONDS), "latch not reached within 20 s");
     }
 
+    /** A platform thread that counts {@code latch} down after {@code millis}, so a caller can block on it first. */
+    static Thread countDownLater(CountDownLatch latch, long millis) {
+        return Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException ignored) {
+                // count down at once
+            }
+            latch.countDown();
+        });
+    }
+
     static long millisSince(long startNanos) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
