@@ -1,9 +1,13 @@
 package io.fiber;
 
+import io.fiber.spi.CarrierReactor;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 /**
  * One carrier event loop: a platform thread that runs fiber continuations (the JDK's
@@ -21,10 +25,14 @@ import java.util.concurrent.locks.LockSupport;
  *       carrier to steal one half of the pair and split it across cores);</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
  *   <li>a batch from the inject queue, resumed fibers before new ones;</li>
+ *   <li>expired {@link CarrierTimers} and ready I/O in the carrier's {@link CarrierReactor}
+ *       (a non-blocking poll), whose fibers land in this carrier's own queues;</li>
  *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
  * </ol>
- * With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake, so an idle
- * scheduler uses no CPU.
+ * Timers and I/O are also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
+ * still notices them. With nothing found, the carrier sleeps following the {@link IdleCarriers}
+ * handshake: blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without
+ * a reactor), woken by an eventfd write (or an unpark), so an idle scheduler uses no CPU.
  *
  * <p>Thread confinement: {@code runNext}, {@code current}, {@code searching} and the counters are
  * touched only by this carrier's thread. That includes {@link #submitLocal}, which the JDK calls from
@@ -71,6 +79,10 @@ final class CarrierLoop implements Runnable {
     final int index;
     final CarrierThread thread;
     final RunQueue queue = new RunQueue();
+    /** This carrier's timers; only fibers' timed parks rerouted by the agent land here. */
+    final CarrierTimers timers;
+    /** This carrier's I/O reactor, or null (no agent, or no epoll on this platform). */
+    final CarrierReactor reactor;
 
     private Runnable runNext;
     private int runNextStreak;
@@ -85,6 +97,8 @@ final class CarrierLoop implements Runnable {
         this.scheduler = scheduler;
         this.index = index;
         this.thread = new CarrierThread(this, name, daemon);
+        this.timers = new CarrierTimers(thread);
+        this.reactor = AgentHooks.openReactor(name);
     }
 
     @Override
@@ -101,6 +115,7 @@ final class CarrierLoop implements Runnable {
                 }
             }
         } finally {
+            releaseTimersAndReactor();
             scheduler.carrierExited(this);
         }
     }
@@ -119,6 +134,7 @@ final class CarrierLoop implements Runnable {
 
     private Runnable nextTask() {
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
+            serviceTimersAndIo();
             Runnable task = scheduler.pollInject((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
             if (task != null) {
                 return task;
@@ -130,17 +146,10 @@ final class CarrierLoop implements Runnable {
                 return task;
             }
         }
-        Runnable task = runNext;
-        if (task != null) {
-            runNext = null;
-            if (runNextStreak < MAX_RUN_NEXT_STREAK || queue.isEmpty()) {
-                runNextStreak++;
-                return task;
-            }
-            pushTail(task);
+        Runnable task = takeLocal();
+        if (task == null && serviceTimersAndIo()) {
+            task = takeLocal();
         }
-        runNextStreak = 0;
-        task = queue.poll();
         if (task != null) {
             return task;
         }
@@ -152,6 +161,33 @@ final class CarrierLoop implements Runnable {
             stopSearching();
         }
         return task;
+    }
+
+    /** The run-next slot (within its streak cap), else the head of the local queue. */
+    private Runnable takeLocal() {
+        Runnable task = runNext;
+        if (task != null) {
+            runNext = null;
+            if (runNextStreak < MAX_RUN_NEXT_STREAK || queue.isEmpty()) {
+                runNextStreak++;
+                return task;
+            }
+            pushTail(task);
+        }
+        runNextStreak = 0;
+        return queue.poll();
+    }
+
+    /**
+     * Fires expired timers and dispatches ready I/O without blocking; the fibers they wake go to
+     * this carrier's run-next slot and queue. Returns whether any fiber woke.
+     */
+    private boolean serviceTimersAndIo() {
+        int woken = timers.fireExpired();
+        if (reactor != null && reactor.hasWaiters()) {
+            woken += reactor.poll(0);
+        }
+        return woken > 0;
     }
 
     /** Runs the first of a batch from the inject queue and queues the rest locally, where idle carriers may steal them. */
@@ -257,7 +293,14 @@ final class CarrierLoop implements Runnable {
             return;
         }
         SLEEPS.setOpaque(this, sleeps + 1);
-        LockSupport.park(this);
+        long timeout = timers.nanosUntilNext();
+        if (reactor != null) {
+            reactor.poll(timeout);
+        } else if (timeout < 0) {
+            LockSupport.park(this);
+        } else {
+            LockSupport.parkNanos(this, timeout);
+        }
         if (!idle.tryClearIdle(index)) {
             searching = true;
         }
@@ -272,9 +315,13 @@ final class CarrierLoop implements Runnable {
                 && ct.loop.current instanceof FiberTask task ? task.fiber : null;
     }
 
-    /** Wakes this carrier from {@link #sleep()}; the permit is sticky, so an early wake is not lost. */
+    /** Wakes this carrier from {@link #sleep()}; both the eventfd and the permit are sticky, so an early wake is not lost. */
     void wake() {
-        LockSupport.unpark(thread);
+        if (reactor != null) {
+            reactor.wakeup();
+        } else {
+            LockSupport.unpark(thread);
+        }
     }
 
     /**
@@ -310,8 +357,20 @@ final class CarrierLoop implements Runnable {
         return !queue.isEmpty();
     }
 
+    /**
+     * On this carrier's thread as it exits: pending timers move to the runtime's deadline timer, and
+     * threads still waiting in the reactor are woken to retry on the JDK's pollers. Only virtual
+     * threads that fibers created (and that outlive the scheduler) can be in either.
+     */
+    void releaseTimersAndReactor() {
+        timers.drainTo(timer -> Timers.schedule(timer, Duration.ofNanos(timer.deadline - System.nanoTime())));
+        if (reactor != null) {
+            AgentHooks.closeReactor(reactor);
+        }
+    }
+
     /** After the carrier exited: hands over what is left so nothing is dropped. */
-    void drainTo(java.util.function.Consumer<Runnable> sink) {
+    void drainTo(Consumer<Runnable> sink) {
         Runnable next = runNext;
         runNext = null;
         if (next != null) {

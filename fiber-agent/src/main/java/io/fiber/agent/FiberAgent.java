@@ -5,18 +5,26 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The {@code -javaagent}. What it does today: it opens {@code java.base/java.lang} to the fiber
- * runtime's module (and to no other), so fibers run on our carrier loops without
- * {@code --add-opens} on the command line, and it applies its options. Rerouting socket waits and
- * timers into per-carrier reactors comes with the fiber-io issue.
+ * The {@code -javaagent} (DESIGN.md sections 1, 3 and 4). At start-up, in this order:
+ * <ol>
+ *   <li>parses its options strictly ({@link AgentOptions});</li>
+ *   <li>defines the runtime's tiny {@code io.fiber.bridge} package in the boot class loader
+ *       ({@link BootBridge}), before anything could load it from the application class path, since
+ *       patched JDK code can only see boot classes;</li>
+ *   <li>opens {@code java.base/java.lang} and exports {@code jdk.internal.vm} to the fiber
+ *       runtime's module, and to no other named module, and lets {@code java.base} read the bridge;</li>
+ *   <li>patches the JDK methods listed in {@link JdkPatches}: socket waits and timed parks of
+ *       fibers then go to their carrier's reactor and timers, once a fiber scheduler exists. Until
+ *       then, and for every thread that is not a fiber, the patched methods run the JDK's code.</li>
+ * </ol>
  *
  * <p>It must not initialise any runtime class before the package is open: the runtime decides
  * once, in its class initialiser, whether the JDK hook is reachable. So the runtime's module is
  * found through {@code Class.forName(name, false, loader)}, which loads without initialising.
  *
- * <p>Launched with {@code -javaagent} ({@link #premain}), a bad option stops the JVM with a message.
- * Attached to a running JVM ({@link #agentmain}), it cannot help a runtime that already initialised
- * without the hook, and says so.
+ * <p>Launched with {@code -javaagent} ({@link #premain}), a bad option or a JDK without the patched
+ * methods stops the JVM with a message. Attached to a running JVM ({@link #agentmain}), it cannot
+ * help a runtime that already initialised without the hook, and says so.
  */
 public final class FiberAgent {
     static final String RUNTIME_CLASS = "io.fiber.FiberScheduler";
@@ -35,6 +43,10 @@ public final class FiberAgent {
     }
 
     private static void install(String args, Instrumentation inst, boolean attached) {
+        // ByteBuddy (relocated) must not probe sun.misc.Unsafe: JDK 24+ warns on stderr when it does.
+        if (System.getProperty("net.bytebuddy.safe") == null) {
+            System.setProperty("net.bytebuddy.safe", "true");
+        }
         AgentOptions options;
         try {
             options = AgentOptions.parse(args);
@@ -55,9 +67,36 @@ public final class FiberAgent {
             System.err.println("fiber-agent: attached after the fiber runtime started; schedulers built before now"
                     + " may already run on the JDK's default scheduler. Launch with -javaagent instead.");
         }
-        Module javaBase = Object.class.getModule();
-        if (!javaBase.isOpen("java.lang", runtime)) {
-            inst.redefineModule(javaBase, Set.of(), Map.of(), Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
+        Module bridge;
+        try {
+            bridge = BootBridge.install(inst);
+            Module javaBase = Object.class.getModule();
+            inst.redefineModule(javaBase, Set.of(bridge), Map.of("jdk.internal.vm", Set.of(runtime)),
+                    Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
+            JdkPatches.install(inst);
+            enableNativeAccess(runtime);
+        } catch (RuntimeException | java.io.IOException e) {
+            System.err.println("fiber-agent: " + e.getMessage());
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@code --enable-native-access} for the runtime's module, through {@code java.lang.Module}'s
+     * own methods (java.lang is open to this module by now). On the class path the runtime lives in
+     * the unnamed module, which the JDK treats as one "ALL-UNNAMED" for native access, so this is
+     * exactly {@code --enable-native-access=ALL-UNNAMED}.
+     */
+    private static void enableNativeAccess(Module runtime) {
+        try {
+            java.lang.reflect.Method enable = runtime.isNamed()
+                    ? Module.class.getDeclaredMethod("implAddEnableNativeAccess")
+                    : Module.class.getDeclaredMethod("implAddEnableNativeAccessToAllUnnamed");
+            enable.setAccessible(true);
+            enable.invoke(runtime.isNamed() ? runtime : null);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            System.err.println("fiber-agent: could not enable native access for the fiber runtime (" + e
+                    + "); the JDK will warn once when the epoll library loads");
         }
     }
 

@@ -1,5 +1,7 @@
 /**
- * Carrier-local reactors: each carrier loop's own epoll instance and timers, to which the agent
- * reroutes fibers' socket waits and timed parks. Not built yet: see the fiber-agent + fiber-io issue.
+ * Carrier-local reactors: each carrier loop's own epoll instance (through
+ * netty-transport-native-epoll), to which the agent reroutes fibers' socket waits. The runtime
+ * finds {@link io.fiber.io.EpollReactorProvider} with {@link java.util.ServiceLoader}; nothing here
+ * is called by applications.
  */
 package io.fiber.io;

@@ -1,0 +1,47 @@
+package io.fiber.agent;
+
+import io.fiber.bridge.FiberBridge;
+import net.bytebuddy.asm.Advice;
+
+import java.io.IOException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Advice inlined into {@code sun.nio.ch.Poller} (DESIGN.md section 3). Each entry asks the runtime's
+ * hooks first; when they handle the call the JDK's body is skipped, otherwise it runs unchanged.
+ * The inlined code may reference only boot class path types (the JDK's and {@link FiberBridge}),
+ * and may not use lambdas: their bodies would stay behind in this class.
+ */
+final class PollerAdvice {
+    private PollerAdvice() { }
+
+    /** {@code static void poll(int fd, int event, long nanos, BooleanSupplier isOpen)}. */
+    static final class Poll {
+        @Advice.OnMethodEnter(skipOn = Advice.OnNonDefaultValue.class)
+        static boolean enter(@Advice.Argument(0) int fd, @Advice.Argument(1) int event,
+                             @Advice.Argument(2) long nanos, @Advice.Argument(3) BooleanSupplier isOpen) throws IOException {
+            FiberBridge.Hooks hooks = FiberBridge.hooks();
+            return hooks != null && hooks.poll(fd, event, nanos, isOpen);
+        }
+    }
+
+    /** {@code static void pollSelector(int fd, long nanos)}: a {@code Selector.select} waits for its epoll fd. */
+    static final class PollSelector {
+        @Advice.OnMethodEnter(skipOn = Advice.OnNonDefaultValue.class)
+        static boolean enter(@Advice.Argument(0) int fd, @Advice.Argument(1) long nanos) throws IOException {
+            FiberBridge.Hooks hooks = FiberBridge.hooks();
+            return hooks != null && hooks.pollSelector(fd, nanos);
+        }
+    }
+
+    /** {@code static void stopPoll(int fd, int event)}: wake our waiters too, then the JDK's. */
+    static final class StopPoll {
+        @Advice.OnMethodEnter
+        static void enter(@Advice.Argument(0) int fd, @Advice.Argument(1) int event) {
+            FiberBridge.Hooks hooks = FiberBridge.hooks();
+            if (hooks != null) {
+                hooks.stopPoll(fd, event);
+            }
+        }
+    }
+}

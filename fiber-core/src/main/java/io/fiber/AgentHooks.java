@@ -1,0 +1,118 @@
+package io.fiber;
+
+import io.fiber.bridge.FiberBridge;
+import io.fiber.spi.CarrierReactor;
+import io.fiber.spi.ReactorProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.ServiceLoader;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * What the agent's patches of the JDK call into (DESIGN.md sections 3 and 4), for fibers of our
+ * schedulers only; everything else gets "not handled" and keeps the JDK's own path.
+ *
+ * <ul>
+ *   <li>{@code Poller.poll}/{@code pollSelector}: the wait goes to the reactor of the carrier the
+ *       fiber runs on, so the same carrier's {@code epoll_wait} wakes it, with no JDK poller thread
+ *       in between. Not when the fiber is pinned: its park would block that very carrier.</li>
+ *   <li>{@code Poller.stopPoll}: every open reactor wakes whoever waits on the fd.</li>
+ *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
+ *       {@link CarrierTimers}.</li>
+ * </ul>
+ *
+ * Active only when the agent put {@link FiberBridge} on the boot class path; the first
+ * {@link FiberScheduler} built installs it ({@link #reactors()}).
+ */
+final class AgentHooks implements FiberBridge.Hooks {
+    private static final Logger log = LoggerFactory.getLogger(AgentHooks.class);
+    private static final CopyOnWriteArrayList<CarrierReactor> OPEN_REACTORS = new CopyOnWriteArrayList<>();
+    private static final ReactorProvider PROVIDER = install();
+    /** Linux {@code POLLIN}, the JDK's {@code Net.POLLIN}. */
+    private static final int POLLIN = 0x001;
+
+    private AgentHooks() { }
+
+    /** The reactor provider for new carriers, or null when socket waits stay with the JDK's pollers. */
+    static ReactorProvider reactors() {
+        return PROVIDER;
+    }
+
+    private static ReactorProvider install() {
+        if (!FiberBridge.isBridged() || !VirtualThreadHook.isAvailable()) {
+            return null;
+        }
+        if (!FiberBridge.install(new AgentHooks())) {
+            log.warn("another copy of the fiber runtime (another class loader) already owns the agent's hooks;"
+                    + " fibers of this copy use the JDK's pollers and timer threads");
+            return null;
+        }
+        if (!ContinuationHook.isAvailable()) {
+            log.warn("fiber sockets keep the JDK's pollers: {}", ContinuationHook.unavailableReason());
+            return null;
+        }
+        Iterator<ReactorProvider> providers = ServiceLoader.load(ReactorProvider.class, AgentHooks.class.getClassLoader()).iterator();
+        if (!providers.hasNext()) {
+            log.warn("fiber sockets keep the JDK's pollers: no reactor provider (fiber-io) on the class path");
+            return null;
+        }
+        return providers.next();
+    }
+
+    /** Opens a reactor for a new carrier, or returns null (logged) when the platform cannot have one. */
+    static CarrierReactor openReactor(String carrierName) {
+        if (PROVIDER == null) {
+            return null;
+        }
+        try {
+            CarrierReactor reactor = PROVIDER.open(carrierName);
+            OPEN_REACTORS.add(reactor);
+            return reactor;
+        } catch (Exception | LinkageError e) {
+            log.warn("carrier {} has no reactor, its fibers' sockets use the JDK's pollers: {}", carrierName, e.toString());
+            return null;
+        }
+    }
+
+    static void closeReactor(CarrierReactor reactor) {
+        OPEN_REACTORS.remove(reactor);
+        reactor.close();
+    }
+
+    @Override
+    public boolean poll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+        if (VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
+                && carrier.loop.reactor != null && !ContinuationHook.isPinned()) {
+            return carrier.loop.reactor.await(fd, event, nanos, isOpen);
+        }
+        return false;
+    }
+
+    @Override
+    public boolean pollSelector(int fd, long nanos) throws IOException {
+        return poll(fd, POLLIN, nanos, () -> true);
+    }
+
+    @Override
+    public void stopPoll(int fd, int event) {
+        for (CarrierReactor reactor : OPEN_REACTORS) {
+            reactor.stopPoll(fd, event);
+        }
+    }
+
+    @Override
+    public Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {
+        if (scheduler instanceof FiberTask
+                && VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier) {
+            return carrier.loop.timers.schedule(task, unit.toNanos(delay));
+        }
+        return null;
+    }
+}

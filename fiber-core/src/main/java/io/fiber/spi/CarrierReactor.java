@@ -1,0 +1,40 @@
+package io.fiber.spi;
+
+import java.io.IOException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A carrier loop's I/O event source (fiber-io's epoll reactor). Not an application API.
+ *
+ * <p>Threading: {@link #await} runs on a fiber mounted on the owning carrier; {@link #poll} only on
+ * the owning carrier's thread, between fibers; {@link #wakeup}, {@link #stopPoll} and the end of an
+ * {@link #await} (after the fiber moved to another carrier) from any thread.
+ */
+public interface CarrierReactor {
+    /**
+     * Registers the calling thread as waiting for {@code event} ({@code Net.POLLIN}/{@code POLLOUT}
+     * values) on {@code fd}, then, if {@code isOpen} still holds, parks it for at most {@code nanos}
+     * (0: no limit). Returns on readiness, timeout, unpark, interrupt or {@link #stopPoll}; callers
+     * re-check and retry, as with the JDK's poller. Returns false, without waiting, when this reactor
+     * cannot take the wait (the JDK's poller handles it then).
+     */
+    boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException;
+
+    /**
+     * Dispatches ready events, waking their threads. {@code timeoutNanos}: 0 returns at once, a
+     * negative value waits until an event or {@link #wakeup}. Returns the number of threads woken.
+     */
+    int poll(long timeoutNanos);
+
+    /** True when some thread waits in this reactor, so a non-blocking {@link #poll} may find work. */
+    boolean hasWaiters();
+
+    /** Makes a current or the next blocking {@link #poll} return promptly. Any thread. */
+    void wakeup();
+
+    /** Wakes every thread waiting on {@code fd} for {@code event}. Any thread. */
+    void stopPoll(int fd, int event);
+
+    /** Wakes every waiter (they retry elsewhere) and releases the reactor. Owner thread, once. */
+    void close();
+}

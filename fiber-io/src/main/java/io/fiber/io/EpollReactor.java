@@ -1,0 +1,193 @@
+package io.fiber.io;
+
+import io.fiber.spi.CarrierReactor;
+import io.netty.channel.epoll.NettyEpoll;
+import io.netty.channel.unix.FileDescriptor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One carrier loop's epoll reactor (DESIGN.md section 3): fibers on the carrier wait here for
+ * their sockets, and the carrier's {@link #poll} wakes them, so a readiness event resumes the fiber
+ * on the carrier that polled it without the JDK's poller threads.
+ *
+ * <h2>Registration: one-shot, re-armed per wait</h2>
+ * Each wait arms the fd with {@code EPOLL_CTL_MOD} and {@code EPOLLONESHOT} (falling back to
+ * {@code ADD} the first time), one system call, as the JDK's own poller does. A persistent
+ * edge-triggered registration (Go's way) would need no call per wait, but only if we saw every
+ * close: the JDK calls {@code stopPoll} only when a thread is blocked on the fd, so a closed fd
+ * whose number the kernel reuses would look registered when it is not. {@code MOD} cannot be
+ * fooled: epoll keys entries on the open file, not the number, so a reused number gets
+ * {@code ENOENT} and is added afresh, and the kernel drops a closed file's entry by itself.
+ *
+ * <h2>Waiters</h2>
+ * {@link FdWaiters} tables for readers and writers. When an event arrives the reactor takes the
+ * waiter(s) it satisfies and unparks them; since one-shot disarms the whole fd, it re-arms the
+ * direction still waited on (a fiber reading and another writing the same socket). Spurious
+ * wakeups are harmless: the JDK re-tries the I/O and waits again. A second waiter in the same
+ * direction on the same carrier is rare (two fibers reading one socket); it is left to the JDK's
+ * poller rather than made to share a slot.
+ *
+ * <h2>Wakeup</h2>
+ * An eventfd in the epoll set, written by {@link #wakeup} from other threads. The counter is
+ * sticky, so a wakeup that comes before the carrier blocks makes the next {@code epoll_wait} return
+ * at once (the sleep handshake in the runtime's {@code IdleCarriers} relies on that).
+ */
+final class EpollReactor implements CarrierReactor {
+    /** Linux {@code POLLIN}/{@code POLLOUT}, the values the JDK's {@code Net} passes to {@code Poller.poll}. */
+    static final int POLLIN = 0x001;
+    static final int POLLOUT = 0x004;
+    private static final int READ_EVENTS = NettyEpoll.EPOLLIN | NettyEpoll.EPOLLERR | NettyEpoll.EPOLLHUP | NettyEpoll.EPOLLRDHUP;
+    private static final int WRITE_EVENTS = NettyEpoll.EPOLLOUT | NettyEpoll.EPOLLERR | NettyEpoll.EPOLLHUP;
+    private static final int MAX_EVENTS = 512;
+
+    private final String name;
+    private final FileDescriptor epoll;
+    private final FileDescriptor eventFd;
+    private final int epfd;
+    private final NettyEpoll.Events events = new NettyEpoll.Events(MAX_EVENTS);
+    private final FdWaiters readers = new FdWaiters();
+    private final FdWaiters writers = new FdWaiters();
+    private final AtomicInteger waiting = new AtomicInteger();
+    /** Guarded by {@code this}: no eventfd write after close, when the fd number may belong to another file. */
+    private boolean closed;
+
+    EpollReactor(String name) throws IOException {
+        this.name = name;
+        this.epoll = NettyEpoll.newEpoll();
+        this.epfd = epoll.intValue();
+        this.eventFd = NettyEpoll.newEventFd();
+        NettyEpoll.ctlAdd(epfd, eventFd.intValue(), NettyEpoll.EPOLLIN);
+    }
+
+    @Override
+    public boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+        FdWaiters table = event == POLLIN ? readers : event == POLLOUT ? writers : null;
+        Thread self = Thread.currentThread();
+        if (table == null || !table.claim(fd, self)) {
+            return false;
+        }
+        waiting.incrementAndGet();
+        try {
+            arm(fd);
+            if (isOpen.getAsBoolean()) {
+                if (nanos > 0) {
+                    LockSupport.parkNanos(this, nanos);
+                } else {
+                    LockSupport.park(this);
+                }
+            }
+        } finally {
+            table.release(fd, self);
+            waiting.decrementAndGet();
+        }
+        return true;
+    }
+
+    /** Arms {@code fd} one-shot for every direction someone waits on. */
+    private void arm(int fd) throws IOException {
+        int interest = NettyEpoll.EPOLLONESHOT
+                | (readers.get(fd) != null ? NettyEpoll.EPOLLIN : 0)
+                | (writers.get(fd) != null ? NettyEpoll.EPOLLOUT : 0);
+        if (!NettyEpoll.ctlMod(epfd, fd, interest)) {
+            NettyEpoll.ctlAdd(epfd, fd, interest);
+        }
+    }
+
+    @Override
+    public int poll(long timeoutNanos) {
+        int timeoutMillis = timeoutNanos < 0 ? -1
+                : (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999));
+        int n;
+        try {
+            n = NettyEpoll.await(epoll, events, timeoutMillis);
+        } catch (IOException e) {
+            throw new UncheckedIOException("epoll_wait failed in reactor " + name, e);
+        }
+        int woken = 0;
+        for (int i = 0; i < n; i++) {
+            int fd = events.fd(i);
+            if (fd == eventFd.intValue()) {
+                NettyEpoll.eventFdRead(fd);
+            } else {
+                woken += dispatch(fd, events.events(i));
+            }
+        }
+        return woken;
+    }
+
+    private int dispatch(int fd, int ready) {
+        Thread reader = (ready & READ_EVENTS) != 0 ? readers.take(fd) : null;
+        Thread writer = (ready & WRITE_EVENTS) != 0 ? writers.take(fd) : null;
+        if (readers.get(fd) != null || writers.get(fd) != null) {
+            try {
+                arm(fd);
+            } catch (IOException e) {
+                // The fd was closed meanwhile; its waiters are woken by stopPoll and see the close.
+            }
+        }
+        int woken = 0;
+        if (reader != null) {
+            LockSupport.unpark(reader);
+            woken++;
+        }
+        if (writer != null) {
+            LockSupport.unpark(writer);
+            woken++;
+        }
+        return woken;
+    }
+
+    @Override
+    public boolean hasWaiters() {
+        return waiting.get() > 0;
+    }
+
+    @Override
+    public void wakeup() {
+        synchronized (this) {
+            if (!closed) {
+                NettyEpoll.eventFdWrite(eventFd.intValue(), 1L);
+            }
+        }
+    }
+
+    @Override
+    public void stopPoll(int fd, int event) {
+        FdWaiters table = event == POLLIN ? readers : event == POLLOUT ? writers : null;
+        Thread waiter = table == null ? null : table.take(fd);
+        if (waiter != null) {
+            LockSupport.unpark(waiter);
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        readers.takeAll(LockSupport::unpark);
+        writers.takeAll(LockSupport::unpark);
+        try {
+            eventFd.close();
+            epoll.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("closing reactor " + name, e);
+        } finally {
+            events.free();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "EpollReactor[" + name + ", epfd=" + epfd + ", waiting=" + waiting.get() + "]";
+    }
+}
