@@ -383,6 +383,7 @@ final class CarrierLoop implements Runnable {
 
     CarrierStats stats() {
         return new CarrierStats(thread.getName(), queue.size() + (runNext != null ? 1 : 0),
-                (long) RUNS.getOpaque(this), (long) STOLEN.getOpaque(this), (long) SLEEPS.getOpaque(this));
+                (long) RUNS.getOpaque(this), (long) STOLEN.getOpaque(this), (long) SLEEPS.getOpaque(this),
+                reactor == null ? 0 : reactor.waits(), timers.fired());
     }
 }

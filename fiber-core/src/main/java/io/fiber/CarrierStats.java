@@ -8,6 +8,8 @@ package io.fiber;
  * @param runs       continuations it has run (fiber starts plus resumptions after a park or yield)
  * @param stolen     continuations it took from other carriers' queues
  * @param sleeps     times it went to sleep for lack of work
+ * @param ioWaits    socket waits its reactor took (0 without the agent, whose pollers are the JDK's then)
+ * @param timers     timers it fired: fibers' sleeps and timed parks, rerouted by the agent
  */
-public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps) {
+public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps, long ioWaits, long timers) {
 }

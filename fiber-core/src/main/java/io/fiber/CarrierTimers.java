@@ -46,6 +46,8 @@ final class CarrierTimers {
     private final ConcurrentLinkedQueue<Timer> foreignCancels = new ConcurrentLinkedQueue<>();
     private Timer[] heap = new Timer[64];
     private int size;
+    /** Written by the owner only, read by {@link FiberScheduler#stats()} from anywhere. */
+    private volatile long fired;
 
     CarrierTimers(Thread owner) {
         this.owner = owner;
@@ -74,14 +76,17 @@ final class CarrierTimers {
             return 0;
         }
         long now = System.nanoTime();
-        int fired = 0;
+        int count = 0;
         while (size > 0 && heap[0].deadline - now <= 0) {
             Timer timer = heap[0];
             removeAt(0);
             timer.run();
-            fired++;
+            count++;
         }
-        return fired;
+        if (count > 0) {
+            fired += count; // single writer
+        }
+        return count;
     }
 
     /** Owner thread only: nanoseconds until the earliest deadline (at least 0), or -1 with no timer. */
@@ -92,6 +97,11 @@ final class CarrierTimers {
 
     int size() {
         return size;
+    }
+
+    /** Timers fired so far. */
+    long fired() {
+        return fired;
     }
 
     /**

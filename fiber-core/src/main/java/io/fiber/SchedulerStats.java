@@ -23,6 +23,16 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
         return carriers.stream().mapToLong(CarrierStats::stolen).sum();
     }
 
+    /** Socket waits served by the carriers' own reactors, summed over all carriers. */
+    public long ioWaits() {
+        return carriers.stream().mapToLong(CarrierStats::ioWaits).sum();
+    }
+
+    /** Timers fired by the carriers themselves, summed over all carriers. */
+    public long timers() {
+        return carriers.stream().mapToLong(CarrierStats::timers).sum();
+    }
+
     /** A few lines for logs and the demo. */
     @Override
     public String toString() {
@@ -31,8 +41,8 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
                 name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
                 fibersSpawned, fibersAlive, parks, steals(), injectDepth));
         for (CarrierStats c : carriers) {
-            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  queued %d%n",
-                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.queueDepth()));
+            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  timers %,9d  queued %d%n",
+                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.timers(), c.queueDepth()));
         }
         return sb.toString();
     }

@@ -26,6 +26,9 @@ public interface CarrierReactor {
      */
     int poll(long timeoutNanos);
 
+    /** Waits taken so far (those for which {@link #await} returned true), for statistics. */
+    long waits();
+
     /** True when some thread waits in this reactor, so a non-blocking {@link #poll} may find work. */
     boolean hasWaiters();
 

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
@@ -54,6 +55,7 @@ final class EpollReactor implements CarrierReactor {
     private final FdWaiters readers = new FdWaiters();
     private final FdWaiters writers = new FdWaiters();
     private final AtomicInteger waiting = new AtomicInteger();
+    private final LongAdder waits = new LongAdder();
     /** Guarded by {@code this}: no eventfd write after close, when the fd number may belong to another file. */
     private boolean closed;
 
@@ -72,9 +74,15 @@ final class EpollReactor implements CarrierReactor {
         if (table == null || !table.claim(fd, self)) {
             return false;
         }
-        waiting.incrementAndGet();
         try {
             arm(fd);
+        } catch (IOException | RuntimeException e) {
+            table.release(fd, self);
+            throw e;
+        }
+        waiting.incrementAndGet();
+        waits.increment();
+        try {
             if (isOpen.getAsBoolean()) {
                 if (nanos > 0) {
                     LockSupport.parkNanos(this, nanos);
@@ -141,6 +149,11 @@ final class EpollReactor implements CarrierReactor {
             woken++;
         }
         return woken;
+    }
+
+    @Override
+    public long waits() {
+        return waits.sum();
     }
 
     @Override

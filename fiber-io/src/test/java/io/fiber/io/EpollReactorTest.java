@@ -1,0 +1,212 @@
+package io.fiber.io;
+
+import io.netty.channel.unix.FileDescriptor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The epoll reactor on its own, with platform threads as waiters and the test thread as the
+ * carrier that polls: readiness, timeouts, stopPoll, close, wakeup, a second waiter, and an fd
+ * number closed and reused while a one-shot registration for the old file is still armed.
+ */
+class EpollReactorTest {
+    private EpollReactor reactor;
+
+    @BeforeEach
+    void open() throws Exception {
+        reactor = new EpollReactor("test");
+    }
+
+    @AfterEach
+    void close() {
+        reactor.close();
+    }
+
+    /** Starts a platform thread that waits in the reactor for {@code event} on {@code fd}; completes with await's result. */
+    private CompletableFuture<Boolean> waiter(int fd, int event, long nanos) {
+        CompletableFuture<Boolean> result = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().start(() -> {
+            try {
+                result.complete(reactor.await(fd, event, nanos, () -> true));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result;
+    }
+
+    private void awaitRegistered(int expectedWaiters) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!reactor.hasWaiters() || reactor.waits() < expectedWaiters) {
+            assertTrue(System.nanoTime() < deadline, "waiter did not register within 10 s");
+            Thread.sleep(1);
+        }
+    }
+
+    /** Plays the carrier: polls until {@code done} completes, returning how many threads the reactor woke. */
+    private int pollUntil(CompletableFuture<?> done) {
+        int woken = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!done.isDone()) {
+            assertTrue(System.nanoTime() < deadline, "waiter not woken within 10 s");
+            woken += reactor.poll(TimeUnit.MILLISECONDS.toNanos(10));
+        }
+        return woken;
+    }
+
+    private static void writeByte(FileDescriptor fd) throws Exception {
+        ByteBuffer b = ByteBuffer.allocateDirect(1).put((byte) 7).flip();
+        assertEquals(1, fd.write(b, 0, 1));
+    }
+
+    @Test
+    void readinessWakesTheWaiterThroughPoll() throws Exception {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        try {
+            CompletableFuture<Boolean> w = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+            awaitRegistered(1);
+            assertEquals(0, reactor.poll(0), "nothing ready yet");
+            writeByte(pipe[1]);
+            assertEquals(1, pollUntil(w));
+            assertTrue(w.get());
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
+    }
+
+    @Test
+    void aTimedWaitReturnsAfterItsTimeoutWithoutAnEvent() throws Exception {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        try {
+            long start = System.nanoTime();
+            assertTrue(waiter(pipe[0].intValue(), EpollReactor.POLLIN, TimeUnit.MILLISECONDS.toNanos(50)).get(10, TimeUnit.SECONDS));
+            assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(50));
+            assertFalse(reactor.hasWaiters(), "the waiter released its slot");
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
+    }
+
+    @Test
+    void stopPollWakesTheWaiterFromAnotherThread() throws Exception {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        try {
+            CompletableFuture<Boolean> w = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+            awaitRegistered(1);
+            reactor.stopPoll(pipe[0].intValue(), EpollReactor.POLLIN);
+            assertTrue(w.get(10, TimeUnit.SECONDS));
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
+    }
+
+    @Test
+    void aSecondWaiterInTheSameDirectionIsLeftToTheJdk() throws Exception {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        try {
+            CompletableFuture<Boolean> first = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+            awaitRegistered(1);
+            assertFalse(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true),
+                    "a second reader of one fd on one carrier goes to the JDK's poller");
+            writeByte(pipe[1]);
+            pollUntil(first);
+            assertTrue(first.get());
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
+    }
+
+    @Test
+    void aClosedCheckAfterRegistrationSkipsThePark() throws Exception {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        try {
+            AtomicBoolean asked = new AtomicBoolean();
+            assertTrue(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> {
+                asked.set(true);
+                return false;
+            }));
+            assertTrue(asked.get(), "isOpen is consulted after registering, so a racing close is never missed");
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
+    }
+
+    @Test
+    void aReusedFdNumberIsRegisteredAfresh() throws Exception {
+        FileDescriptor[] old = FileDescriptor.pipe();
+        int number = old[0].intValue();
+        assertTrue(waiter(number, EpollReactor.POLLIN, TimeUnit.MILLISECONDS.toNanos(20)).get(10, TimeUnit.SECONDS));
+        old[0].close(); // still armed one-shot in the epoll set: the kernel drops it with the file
+        old[1].close();
+        FileDescriptor[] reused = FileDescriptor.pipe();
+        try {
+            assertEquals(number, reused[0].intValue(), "the kernel hands out the lowest free fd number");
+            CompletableFuture<Boolean> w = waiter(number, EpollReactor.POLLIN, 0);
+            awaitRegistered(2);
+            writeByte(reused[1]);
+            assertEquals(1, pollUntil(w));
+        } finally {
+            reused[0].close();
+            reused[1].close();
+        }
+    }
+
+    @Test
+    void closeWakesEveryWaiter() throws Exception {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        try {
+            CompletableFuture<Boolean> reader = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+            awaitRegistered(1);
+            reactor.close();
+            assertTrue(reader.get(10, TimeUnit.SECONDS));
+            reactor.wakeup(); // after close: must not write to a recycled fd number
+            reactor = new EpollReactor("test-2");
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
+    }
+
+    @Test
+    void aWakeupBeforePollMakesThePollReturnAtOnce() {
+        reactor.wakeup();
+        long start = System.nanoTime();
+        assertEquals(0, reactor.poll(-1), "the eventfd is not a waiter");
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
+        assertEquals(0, reactor.poll(0), "the eventfd was drained");
+    }
+
+    @Test
+    void readerAndWriterOfOneFdAreBothServedThoughOneShotDisarmsTheFd() throws Exception {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        try {
+            int fd = pipe[0].intValue();
+            CompletableFuture<Boolean> reader = waiter(fd, EpollReactor.POLLIN, 0);
+            awaitRegistered(1);
+            // A pipe's read end never becomes writable: the writer waits on it until stopPoll.
+            CompletableFuture<Boolean> writer = waiter(fd, EpollReactor.POLLOUT, 0);
+            awaitRegistered(2);
+            writeByte(pipe[1]);
+            assertEquals(1, pollUntil(reader));
+            assertFalse(writer.isDone());
+            reactor.stopPoll(fd, EpollReactor.POLLOUT);
+            assertTrue(writer.get(10, TimeUnit.SECONDS));
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
+    }
+}
