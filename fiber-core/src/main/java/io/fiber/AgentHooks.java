@@ -22,7 +22,8 @@ import java.util.function.BooleanSupplier;
  * <ul>
  *   <li>{@code Poller.poll}/{@code pollSelector}: the wait goes to the reactor of the carrier the
  *       fiber runs on, so the same carrier's {@code epoll_wait} wakes it, with no JDK poller thread
- *       in between. Not when the fiber is pinned: its park would block that very carrier.</li>
+ *       in between. A pinned fiber's park blocks its carrier, so that carrier cannot poll its own
+ *       reactor then; other carriers rescue a reactor left unpolled ({@link CarrierLoop}).</li>
  *   <li>{@code Poller.stopPoll}: every open reactor wakes whoever waits on the fd.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
  *       {@link CarrierTimers}.</li>
@@ -54,16 +55,14 @@ final class AgentHooks implements FiberBridge.Hooks {
                     + " fibers of this copy use the JDK's pollers and timer threads");
             return null;
         }
-        if (!ContinuationHook.isAvailable()) {
-            log.warn("fiber sockets keep the JDK's pollers: {}", ContinuationHook.unavailableReason());
-            return null;
-        }
         Iterator<ReactorProvider> providers = ServiceLoader.load(ReactorProvider.class, AgentHooks.class.getClassLoader()).iterator();
         if (!providers.hasNext()) {
             log.warn("fiber sockets keep the JDK's pollers: no reactor provider (fiber-io) on the class path");
             return null;
         }
-        return providers.next();
+        ReactorProvider provider = providers.next();
+        ReactorWatchdog.start(OPEN_REACTORS);
+        return provider;
     }
 
     /** Opens a reactor for a new carrier, or returns null (logged) when the platform cannot have one. */
@@ -89,7 +88,7 @@ final class AgentHooks implements FiberBridge.Hooks {
     @Override
     public boolean poll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
         if (VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
-                && carrier.loop.reactor != null && !ContinuationHook.isPinned()) {
+                && carrier.loop.reactor != null) {
             return carrier.loop.reactor.await(fd, event, nanos, isOpen);
         }
         return false;

@@ -11,8 +11,8 @@ import java.util.Set;
  *   <li>defines the runtime's tiny {@code io.fiber.bridge} package in the boot class loader
  *       ({@link BootBridge}), before anything could load it from the application class path, since
  *       patched JDK code can only see boot classes;</li>
- *   <li>opens {@code java.base/java.lang} and exports {@code jdk.internal.vm} to the fiber
- *       runtime's module, and to no other named module, and lets {@code java.base} read the bridge;</li>
+ *   <li>opens {@code java.base/java.lang} to the fiber runtime's module, and to no other, and lets
+ *       {@code java.base} read the bridge;</li>
  *   <li>patches the JDK methods listed in {@link JdkPatches}: socket waits and timed parks of
  *       fibers then go to their carrier's reactor and timers, once a fiber scheduler exists. Until
  *       then, and for every thread that is not a fiber, the patched methods run the JDK's code.</li>
@@ -71,8 +71,7 @@ public final class FiberAgent {
         try {
             bridge = BootBridge.install(inst);
             Module javaBase = Object.class.getModule();
-            inst.redefineModule(javaBase, Set.of(bridge), Map.of("jdk.internal.vm", Set.of(runtime)),
-                    Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
+            inst.redefineModule(javaBase, Set.of(bridge), Map.of(), Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
             JdkPatches.install(inst);
             enableNativeAccess(runtime);
         } catch (RuntimeException | java.io.IOException e) {

@@ -7,7 +7,7 @@ import java.util.function.BooleanSupplier;
  * A carrier loop's I/O event source (fiber-io's epoll reactor). Not an application API.
  *
  * <p>Threading: {@link #await} runs on a fiber mounted on the owning carrier; {@link #poll} only on
- * the owning carrier's thread, between fibers; {@link #wakeup}, {@link #stopPoll} and the end of an
+ * the owning carrier's thread, between fibers; {@link #pollIfUnattended}, {@link #wakeup}, {@link #stopPoll} and the end of an
  * {@link #await} (after the fiber moved to another carrier) from any thread.
  */
 public interface CarrierReactor {
@@ -28,6 +28,13 @@ public interface CarrierReactor {
 
     /** Waits taken so far (those for which {@link #await} returned true), for statistics. */
     long waits();
+
+    /**
+     * A non-blocking {@link #poll} by a thread other than the owner, done only when threads wait
+     * here and the owner has not polled for {@code staleNanos} (a fiber pinned in a park, or one
+     * running long without yielding, keeps it away). Returns the number of threads woken.
+     */
+    int pollIfUnattended(long staleNanos);
 
     /** True when some thread waits in this reactor, so a non-blocking {@link #poll} may find work. */
     boolean hasWaiters();

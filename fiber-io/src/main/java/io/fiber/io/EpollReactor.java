@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
@@ -34,6 +35,13 @@ import java.util.function.BooleanSupplier;
  * direction on the same carrier is rare (two fibers reading one socket); it is left to the JDK's
  * poller rather than made to share a slot.
  *
+ * <h2>Rescue</h2>
+ * The owner polls between fibers. A fiber pinned in a park blocks the owner's thread itself, and
+ * one that runs long without yielding keeps the owner away, so the runtime's watchdog polls a
+ * reactor whose owner has not polled for a while ({@link #pollIfUnattended}); the lock keeps two
+ * pollers off the one events array, and the owner's blocking poll holds it, so an owner asleep in
+ * {@code epoll_wait} is never second-guessed.
+ *
  * <h2>Wakeup</h2>
  * An eventfd in the epoll set, written by {@link #wakeup} from other threads. The counter is
  * sticky, so a wakeup that comes before the carrier blocks makes the next {@code epoll_wait} return
@@ -55,6 +63,10 @@ final class EpollReactor implements CarrierReactor {
     private final FdWaiters readers = new FdWaiters();
     private final FdWaiters writers = new FdWaiters();
     private final AtomicInteger waiting = new AtomicInteger();
+    /** Held while polling, blocking included: the owner locks, a rescuer only tries. */
+    private final ReentrantLock pollLock = new ReentrantLock();
+    /** When the owner last finished a poll. */
+    private volatile long lastPolled = System.nanoTime();
     private final LongAdder waits = new LongAdder();
     /** Guarded by {@code this}: no eventfd write after close, when the fd number may belong to another file. */
     private boolean closed;
@@ -109,6 +121,32 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public int poll(long timeoutNanos) {
+        pollLock.lock();
+        try {
+            return pollLocked(timeoutNanos);
+        } finally {
+            lastPolled = System.nanoTime();
+            pollLock.unlock();
+        }
+    }
+
+    @Override
+    public int pollIfUnattended(long staleNanos) {
+        if (!hasWaiters() || System.nanoTime() - lastPolled < staleNanos || !pollLock.tryLock()) {
+            return 0;
+        }
+        try {
+            return closed() ? 0 : pollLocked(0);
+        } finally {
+            pollLock.unlock();
+        }
+    }
+
+    private synchronized boolean closed() {
+        return closed;
+    }
+
+    private int pollLocked(long timeoutNanos) {
         int timeoutMillis = timeoutNanos < 0 ? -1
                 : (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999));
         int n;
@@ -181,11 +219,16 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
+        pollLock.lock(); // no rescuer is inside epoll_wait on the fd about to close
+        try {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
             }
-            closed = true;
+        } finally {
+            pollLock.unlock();
         }
         readers.takeAll(LockSupport::unpark);
         writers.takeAll(LockSupport::unpark);

@@ -1,0 +1,326 @@
+package io.fiber.agent.io;
+
+import io.fiber.Fiber;
+import io.fiber.FiberScheduler;
+import io.fiber.SchedulerStats;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Where fibers' waits go, and what the reactor survives. With the agent, fibers' socket waits and
+ * timed parks are served by their carrier's reactor and timers (the carrier statistics count them),
+ * plain virtual threads are not; without it, everything stays on the JDK's pollers and timers and
+ * behaves the same. Robustness: a fiber cancelled while registered, an fd number closed and reused,
+ * a scheduler shut down with fibers parked in its reactors, a child virtual thread whose timer
+ * outlives the scheduler, and a churn of thousands of connections with no fd leak.
+ */
+class ReactorRoutingIT {
+    private static final boolean AGENT = Boolean.getBoolean("fiber.test.agent");
+    private FiberScheduler scheduler;
+    private ServerSocket echo;
+    private Thread acceptor;
+
+    @BeforeEach
+    void start() throws IOException {
+        scheduler = FiberScheduler.builder().carriers(2).name("routing").build();
+        assertTrue(scheduler.usesOwnCarriers());
+        echo = new ServerSocket(0, 1000, InetAddress.getLoopbackAddress());
+        acceptor = Thread.ofPlatform().daemon().name("echo-acceptor").start(() -> {
+            try {
+                while (true) {
+                    Socket s = echo.accept();
+                    scheduler.spawn(() -> echoLoop(s));
+                }
+            } catch (IOException | java.util.concurrent.RejectedExecutionException closed) {
+                // the test is over
+            }
+        });
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        echo.close();
+        acceptor.join(10_000);
+        scheduler.shutdownNow();
+        assertTrue(scheduler.awaitTermination(Duration.ofSeconds(20)), "scheduler did not terminate: " + scheduler.stats());
+    }
+
+    private static void echoLoop(Socket s) {
+        try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
+            byte[] buf = new byte[256];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                out.write(buf, 0, n);
+            }
+        } catch (IOException e) {
+            // peer gone
+        }
+    }
+
+    private Socket connect() throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), echo.getLocalPort());
+        s.setTcpNoDelay(true);
+        return s;
+    }
+
+    private void roundTrips(Socket s, int count) throws IOException {
+        byte[] msg = new byte[64];
+        for (int i = 0; i < count; i++) {
+            msg[0] = (byte) i;
+            s.getOutputStream().write(msg);
+            byte[] back = s.getInputStream().readNBytes(64);
+            assertEquals(64, back.length);
+            assertEquals((byte) i, back[0]);
+        }
+    }
+
+    private static <T> T result(Fiber<T> fiber) throws Exception {
+        assertTrue(fiber.join(Duration.ofSeconds(30)), fiber + " did not finish in 30 s");
+        return fiber.get();
+    }
+
+    @Test
+    void fibersSocketWaitsAndSleepsGoToTheirCarriersOnlyWithTheAgent() throws Exception {
+        result(scheduler.spawn(() -> {
+            try (Socket s = connect()) {
+                roundTrips(s, 200);
+            }
+            Thread.sleep(5);
+            return null;
+        }));
+        SchedulerStats stats = scheduler.stats();
+        if (AGENT) {
+            assertTrue(stats.ioWaits() >= 200, "client and server fibers wait in our reactors: " + stats);
+            assertTrue(stats.timers() >= 1, "the sleep fired on our carrier: " + stats);
+        } else {
+            assertEquals(0, stats.ioWaits(), "without the agent the JDK's pollers serve fibers: " + stats);
+            assertEquals(0, stats.timers(), stats.toString());
+        }
+    }
+
+    @Test
+    void plainVirtualThreadsKeepTheJdksPollers() throws Exception {
+        long before = scheduler.stats().ioWaits();
+        Thread vt = Thread.ofVirtual().start(() -> {
+            try (Socket s = connect()) {
+                roundTrips(s, 50);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTrue(vt.join(Duration.ofSeconds(30)));
+        long after = scheduler.stats().ioWaits();
+        assertTrue(after - before <= 50 + 2, "only the echo fiber's own waits are ours, not the virtual thread's: " + (after - before));
+    }
+
+    @Test
+    void aFiberCancelledWhileRegisteredLeavesTheReactorUsableAndItsFdReusable() throws Exception {
+        CountDownLatch reading = new CountDownLatch(1);
+        Fiber<Void> blocked = scheduler.spawn(() -> {
+            try (Socket s = connect()) {
+                reading.countDown();
+                s.getInputStream().read(); // never answered
+            }
+            return null;
+        });
+        assertTrue(reading.await(10, TimeUnit.SECONDS));
+        Thread.sleep(50); // let it park in the reactor
+        assertTrue(blocked.cancel());
+        assertTrue(blocked.join(Duration.ofSeconds(10)), "a cancelled fiber blocked in read ends");
+        assertThrows(CancellationException.class, blocked::get);
+        // The interrupted read closed its socket; new sockets reuse fd numbers, registered afresh.
+        for (int i = 0; i < 20; i++) {
+            result(scheduler.spawn(() -> {
+                try (Socket s = connect()) {
+                    roundTrips(s, 5);
+                }
+                return null;
+            }));
+        }
+    }
+
+    @Test
+    void aSocketClosedByAnotherThreadWakesItsReaderAndTheNumberIsReused() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            Socket s = connect();
+            CountDownLatch reading = new CountDownLatch(1);
+            Fiber<Object> reader = scheduler.spawn(() -> {
+                reading.countDown();
+                try {
+                    return s.getInputStream().read();
+                } catch (SocketException e) {
+                    return e;
+                }
+            });
+            assertTrue(reading.await(10, TimeUnit.SECONDS));
+            Thread.sleep(5);
+            s.close();
+            Object outcome = result(reader);
+            assertTrue(outcome instanceof SocketException, "read on a socket closed under it: " + outcome);
+        }
+    }
+
+    @Test
+    void shutdownNowCancelsFibersParkedInTheReactorsNoneIsLost() throws Exception {
+        int n = 50;
+        List<Socket> held = new ArrayList<>(); // the peers stay open and silent, so only the cancel ends the reads
+        try (ServerSocket silent = new ServerSocket(0, n, InetAddress.getLoopbackAddress())) {
+            CountDownLatch reading = new CountDownLatch(n);
+            List<Fiber<Void>> fibers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                fibers.add(scheduler.spawn(() -> {
+                    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), silent.getLocalPort())) {
+                        reading.countDown();
+                        s.getInputStream().read();
+                    }
+                    return null;
+                }));
+                held.add(silent.accept());
+            }
+            assertTrue(reading.await(20, TimeUnit.SECONDS));
+            Thread.sleep(50);
+            assertEquals(n, scheduler.stats().fibersAlive());
+            scheduler.shutdownNow();
+            assertTrue(scheduler.awaitTermination(Duration.ofSeconds(20)), scheduler.stats().toString());
+            for (Fiber<Void> f : fibers) {
+                assertEquals(Fiber.State.CANCELLED, f.state(), f.toString());
+            }
+        } finally {
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    /** Read in a class initialiser: a fiber there is pinned, so its park blocks the carrier thread itself. */
+    static final class ReadsInItsInitializer {
+        static final int FIRST_BYTE;
+
+        static {
+            try {
+                FIRST_BYTE = PinnedSource.socket.getInputStream().read();
+            } catch (IOException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+    }
+
+    /** Set before {@link ReadsInItsInitializer} is touched: writing its own static field would run its initialiser. */
+    static final class PinnedSource {
+        static Socket socket;
+    }
+
+    @Test
+    void aPinnedFiberWaitingOnASocketIsWokenThoughItBlocksItsOnlyCarrier() throws Exception {
+        try (FiberScheduler single = FiberScheduler.builder().carriers(1).name("pinned").build();
+             Socket client = connect()) {
+            PinnedSource.socket = client;
+            Fiber<Integer> pinned = single.spawn(() -> ReadsInItsInitializer.FIRST_BYTE);
+            Thread.sleep(100); // the fiber is parked, pinned, in the class initialiser
+            client.getOutputStream().write(42); // the echo fiber answers on the other scheduler
+            assertTrue(pinned.join(Duration.ofSeconds(10)), "a pinned socket wait must not deadlock its carrier");
+            assertEquals(42, pinned.get());
+        }
+    }
+
+    @Test
+    void aChildVirtualThreadsTimerOutlivesTheScheduler() throws Exception {
+        CountDownLatch woke = new CountDownLatch(1);
+        result(scheduler.spawn(() -> {
+            Thread.ofVirtual().start(() -> { // inherits our scheduler, but is no fiber of it
+                try {
+                    Thread.sleep(300);
+                    woke.countDown();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            return null;
+        }));
+        scheduler.shutdown();
+        echo.close();
+        assertTrue(scheduler.awaitTermination(Duration.ofSeconds(10)));
+        assertTrue(woke.await(10, TimeUnit.SECONDS), "the child's sleep ended after its carrier exited");
+    }
+
+    @Test
+    void manySleepingFibersAllWakeInTime() throws Exception {
+        int n = 2000;
+        AtomicLong worstLateness = new AtomicLong();
+        List<Fiber<Void>> fibers = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            long millis = 1 + i % 50;
+            fibers.add(scheduler.spawn(() -> {
+                long start = System.nanoTime();
+                Thread.sleep(millis);
+                long late = System.nanoTime() - start - TimeUnit.MILLISECONDS.toNanos(millis);
+                assertTrue(late >= 0, "woke early");
+                worstLateness.accumulateAndGet(late, Math::max);
+                return null;
+            }));
+        }
+        for (Fiber<Void> f : fibers) {
+            result(f);
+        }
+        assertTrue(worstLateness.get() < TimeUnit.SECONDS.toNanos(2), "worst lateness " + worstLateness.get() / 1000 + " us");
+    }
+
+    /** Thousands of connections opened, used and closed, for a bounded time: no fd leak, none lost. */
+    @Test
+    void connectionChurnLeaksNoFileDescriptors() throws Exception {
+        Path fds = Path.of("/proc/self/fd");
+        long before;
+        try (var list = Files.list(fds)) {
+            before = list.count();
+        }
+        AtomicInteger completed = new AtomicInteger();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+        int rounds = 0;
+        while (System.nanoTime() < deadline || rounds < 3) {
+            List<Fiber<Void>> clients = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                clients.add(scheduler.spawn(() -> {
+                    try (Socket s = connect()) {
+                        roundTrips(s, 3);
+                    }
+                    completed.incrementAndGet();
+                    return null;
+                }));
+            }
+            for (Fiber<Void> f : clients) {
+                result(f);
+            }
+            rounds++;
+        }
+        assertEquals(rounds * 300, completed.get(), "every connection completed");
+        long deadlineIdle = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long after;
+        do {
+            Thread.sleep(20); // server fibers close their side after the client's FIN
+            try (var list = Files.list(fds)) {
+                after = list.count();
+            }
+        } while (after > before + 10 && System.nanoTime() < deadlineIdle);
+        assertTrue(after <= before + 10, "fds before " + before + ", after " + after + " (" + rounds * 300 + " connections)");
+    }
+}
