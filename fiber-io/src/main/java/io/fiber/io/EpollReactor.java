@@ -63,7 +63,10 @@ final class EpollReactor implements CarrierReactor {
     private final FdWaiters readers = new FdWaiters();
     private final FdWaiters writers = new FdWaiters();
     private final AtomicInteger waiting = new AtomicInteger();
-    /** Held while polling, blocking included: the owner locks, a rescuer only tries. */
+    /**
+     * Held while polling, blocking included (the owner locks, a rescuer only tries), and while a
+     * waiter arms its fd, so arming and a poll's re-arming never interleave.
+     */
     private final ReentrantLock pollLock = new ReentrantLock();
     /** When the owner last finished a poll. */
     private volatile long lastPolled = System.nanoTime();
@@ -86,11 +89,14 @@ final class EpollReactor implements CarrierReactor {
         if (table == null || !table.claim(fd, self)) {
             return false;
         }
+        pollLock.lock(); // a rescuing poll re-arms too: the two must not interleave their interest sets
         try {
             arm(fd);
         } catch (IOException | RuntimeException e) {
             table.release(fd, self);
             throw e;
+        } finally {
+            pollLock.unlock();
         }
         waiting.incrementAndGet();
         waits.increment();
