@@ -191,7 +191,7 @@ public final class EchoLoadDriver {
     }
 
     /** One blocking client for a single connection; otherwise up to {@code threads} selector loops sharing the connections. */
-    private static List<ClientLoop> clientLoops(List<Connection> active, int threads, RunControl control) throws IOException {
+    private static List<ClientLoop> clientLoops(List<Connection> active, int threads, RunControl control) {
         if (active.size() == 1) {
             return List.of(new BlockingClient(active.getFirst(), control));
         }

@@ -21,7 +21,7 @@ import java.util.function.ToDoubleFunction;
  * <p>Server CPU per million round trips is there so that runs limited by the client still compare:
  * when the driver is saturated every server's rate is capped alike, but its CPU cost per round trip
  * is not. Rows where the driver used most of its core, or other processes ran meanwhile, are named
- * under the table.
+ * under the table, and a ratio that involves such a row carries that caveat.
  */
 final class EchoReport {
     /** Above this share of its core the driver may be what limits the rate. */
@@ -33,19 +33,36 @@ final class EchoReport {
 
     /** The ratios of (a)'s figures to another server's, as the targets state them. */
     enum Ratio {
-        RATE_A_C("round trips/s, (a) / (c)", Server.VTHREAD, m -> m.result().roundTripsPerSecond()),
-        RATE_A_E("round trips/s, (a) / (e)", Server.NETTY, m -> m.result().roundTripsPerSecond()),
-        CPU_A_C("server CPU per round trip, (a) / (c)", Server.VTHREAD, Measurement::serverCpuSecondsPerMillion),
-        RSS_A_C("server RSS, (a) / (c)", Server.VTHREAD, m -> (double) m.serverRssKib());
+        RATE_A_C("round trips/s, (a) / (c)", Server.VTHREAD, m -> m.result().roundTripsPerSecond(), true),
+        RATE_A_E("round trips/s, (a) / (e)", Server.NETTY, m -> m.result().roundTripsPerSecond(), true),
+        CPU_A_C("server CPU per round trip, (a) / (c)", Server.VTHREAD, Measurement::serverCpuSecondsPerMillion, false),
+        RSS_A_C("server RSS, (a) / (c)", Server.VTHREAD, m -> (double) m.serverRssKib(), false);
 
         final String title;
         final Server against;
         final ToDoubleFunction<Measurement> figure;
+        /** Whether a busy driver distorts this figure: it caps rates, not the server's cost per round trip. */
+        final boolean limitedByDriver;
 
-        Ratio(String title, Server against, ToDoubleFunction<Measurement> figure) {
+        Ratio(String title, Server against, ToDoubleFunction<Measurement> figure, boolean limitedByDriver) {
             this.title = title;
             this.against = against;
             this.figure = figure;
+            this.limitedByDriver = limitedByDriver;
+        }
+
+        /** Why this ratio may not be trusted in {@code scenarioRuns}: other load, or a saturated driver; empty if neither. */
+        String caveats(List<Measurement> scenarioRuns) {
+            List<Measurement> pair = runs(scenarioRuns);
+            String noisy = lettersWhere(pair, m -> m.otherCpuPercent() >= OTHER_LOAD_PERCENT);
+            String driverBound = limitedByDriver ? lettersWhere(pair, m -> m.driverCpuPercent() >= DRIVER_BUSY_PERCENT) : "";
+            return (noisy.isEmpty() ? "" : "other load in " + noisy)
+                    + (noisy.isEmpty() || driverBound.isEmpty() ? "" : "; ")
+                    + (driverBound.isEmpty() ? "" : "driver-bound " + driverBound);
+        }
+
+        private List<Measurement> runs(List<Measurement> scenarioRuns) {
+            return scenarioRuns.stream().filter(m -> m.server() == Server.FIBER_AGENT || m.server() == against).toList();
         }
 
         /** (a)'s figure over the other server's, when both ran and succeeded in the scenario. */
@@ -100,15 +117,15 @@ final class EchoReport {
                     OTHER_LOAD_PERCENT, noisy);
         }
         out.println();
-        out.println("| ratio | value | target | verdict |");
-        out.println("|---|--:|---|---|");
+        out.println("| ratio | value | target | verdict | caveat |");
+        out.println("|---|--:|---|---|---|");
         for (Ratio ratio : Ratio.values()) {
             Optional<Double> value = ratio.of(runs);
             Optional<Target> target = scenario.targets.stream().filter(t -> t.ratio() == ratio).findFirst();
             String verdict = target.isEmpty() ? "" : value.isEmpty() ? "n/a" : target.get().metBy(value.get()) ? "met" : "missed";
-            out.printf(Locale.ROOT, "| %s | %s | %s | %s |%n", ratio.title,
+            out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", ratio.title,
                     value.map(v -> String.format(Locale.ROOT, "%.2fx", v)).orElse("n/a"),
-                    target.map(Target::describe).orElse(""), verdict);
+                    target.map(Target::describe).orElse(""), verdict, value.isEmpty() ? "" : ratio.caveats(runs));
         }
         out.println();
     }

@@ -43,7 +43,8 @@ public final class EchoServer implements AutoCloseable {
     static final int ACCEPT_BACKLOG = 4096;
     private static final long PLATFORM_STACK_SIZE = 256 * 1024;
 
-    public enum Mode { FIBER, VTHREAD, PLATFORM, NETTY;
+    public enum Mode {
+        FIBER, VTHREAD, PLATFORM, NETTY;
 
         /** The mode's name on the command line. */
         public String argument() {
@@ -148,12 +149,21 @@ public final class EchoServer implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
+        Mode mode;
+        int port;
+        try {
+            if (args.length != 2) {
+                throw new IllegalArgumentException("expected 2 arguments, got " + args.length);
+            }
+            mode = Mode.parse(args[0]);
+            port = Integer.parseInt(args[1]);
+        } catch (IllegalArgumentException e) {   // NumberFormatException included
+            System.err.println("echo server: " + e.getMessage());
             System.err.println("usage: EchoServer fiber|vthread|platform|netty PORT   (PORT 0: any free port)");
             System.exit(2);
+            return;
         }
-        Mode mode = Mode.parse(args[0]);
-        try (EchoServer server = start(mode, Integer.parseInt(args[1]))) {
+        try (EchoServer server = start(mode, port)) {
             System.out.println(READY + " port=" + server.port() + " mode=" + mode.argument()
                     + " cpus=" + Runtime.getRuntime().availableProcessors() + " pid=" + ProcessHandle.current().pid()
                     + " (" + server.description() + ")");
