@@ -1,0 +1,347 @@
+package io.fiber.benchmarks.echo;
+
+import io.fiber.benchmarks.echo.EchoLoadDriver.Result;
+import io.fiber.benchmarks.echo.EchoServer.Mode;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The echo benchmark runner ({@code ./run bench echo}): every server of {@link Server} under every
+ * {@link Scenario}, in one run, each server in a JVM of its own and the load driver in another, then
+ * markdown tables of the results ({@link EchoReport}).
+ *
+ * <p>For one server and scenario it starts the server pinned to core 0 ({@code taskset -c 0}) and
+ * waits for its ready line, starts {@link EchoLoadDriver} pinned to core 1, and reads the server's and
+ * the driver's CPU time from {@code /proc} when the driver says the measured period starts and ends
+ * ({@link ProcessStats}), and the whole machine's, to show how much other processes ran meanwhile
+ * (the machine may be shared). At the end it also reads the server's resident memory, while every connection
+ * is still open: the driver holds them until the runner closes its stdin. Then the driver and the
+ * server are stopped, and the next pair starts on a quiet machine.
+ *
+ * <p>Fairness: every server JVM gets the same heap limit and collector ({@link #COMMON_JVM_OPTIONS}),
+ * and sizes itself from the processors it sees, which is 1 when pinned. So the fibers get 1 carrier,
+ * the JDK's virtual threads a scheduler of parallelism 1, and Netty 1 worker loop: each runtime gets
+ * the one core it runs on. Without {@code taskset}, or with {@code --no-pin}, both processes share
+ * every core and see them all.
+ */
+public final class EchoBenchmark {
+    /** The same heap limit and collector for every server: on 1 core the JVM would pick Serial anyway. */
+    static final List<String> COMMON_JVM_OPTIONS = List.of("-Xmx1g", "-XX:+UseSerialGC");
+    static final Duration DEFAULT_WARMUP = Duration.ofSeconds(10);
+    static final Duration DEFAULT_DURATION = Duration.ofSeconds(15);
+    static final Duration QUICK_WARMUP = Duration.ofSeconds(1);
+    static final Duration QUICK_DURATION = Duration.ofSeconds(2);
+    private static final Duration READY_LIMIT = Duration.ofSeconds(60);
+    private static final Duration CONNECT_LIMIT = Duration.ofSeconds(120);
+    private static final Duration SLACK = Duration.ofSeconds(60);
+    private static final String SERVER_CPU = "0";
+    private static final String DRIVER_CPU = "1";
+
+    /** The servers, (a) to (e), in the order they run in each scenario. */
+    enum Server {
+        FIBER_AGENT("a", "fibers + agent", Mode.FIBER),
+        FIBER("b", "fibers, no agent", Mode.FIBER),
+        VTHREAD("c", "JDK virtual threads", Mode.VTHREAD),
+        PLATFORM("d", "platform thread per connection", Mode.PLATFORM),
+        NETTY("e", "Netty, native epoll", Mode.NETTY);
+
+        final String letter;
+        final String title;
+        final Mode mode;
+
+        Server(String letter, String title, Mode mode) {
+            this.letter = letter;
+            this.title = title;
+            this.mode = mode;
+        }
+
+        /** The JVM options this server needs beyond {@link #COMMON_JVM_OPTIONS}. */
+        List<String> jvmOptions(Path agentJar) {
+            return switch (this) {
+                case FIBER_AGENT -> List.of("-javaagent:" + agentJar);
+                case FIBER -> List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED");
+                case VTHREAD, PLATFORM -> List.of();
+                case NETTY -> List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
+            };
+        }
+
+        String label() {
+            return "(" + letter + ") " + title;
+        }
+    }
+
+    /** A bound on a ratio of two servers' figures, from the benchmark's targets. */
+    record Target(EchoReport.Ratio ratio, double bound, boolean atLeast) {
+        boolean metBy(double value) {
+            return atLeast ? value >= bound : value <= bound;
+        }
+
+        String describe() {
+            return (atLeast ? ">= " : "<= ") + bound + "x";
+        }
+    }
+
+    /** The loads: active connections in closed loops, plus silent ones that only hold memory. */
+    enum Scenario {
+        PING_PONG("ping-pong", "1 connection, ping-pong", 1, 0,
+                new Target(EchoReport.Ratio.RATE_A_C, 1.5, true), new Target(EchoReport.Ratio.CPU_A_C, 0.5, false)),
+        CONNECTIONS_1000("conn-1000", "1,000 connections", 1_000, 0,
+                new Target(EchoReport.Ratio.RATE_A_C, 1.2, true), new Target(EchoReport.Ratio.RATE_A_E, 0.9, true)),
+        IDLE_10000("idle-10000", "10,000 idle connections + 100 active", 100, 10_000,
+                new Target(EchoReport.Ratio.RSS_A_C, 1.0, false));
+
+        final String argument;
+        final String title;
+        final int active;
+        final int idle;
+        final List<Target> targets;
+
+        Scenario(String argument, String title, int active, int idle, Target... targets) {
+            this.argument = argument;
+            this.title = title;
+            this.active = active;
+            this.idle = idle;
+            this.targets = List.of(targets);
+        }
+    }
+
+    /** The runner's command line. */
+    record Options(Duration warmup, Duration duration, List<Scenario> scenarios, List<Server> servers, boolean pin, Path agentJar) {
+        static final String USAGE = """
+                usage: ./run bench echo [--quick] [--warmup S] [--duration S] [--scenarios LIST] [--servers LIST] [--no-pin] [--agent JAR]
+                  --quick          1 s warm-up and 2 s measured per run (a smoke test); default 10 s and 15 s
+                  --warmup S       seconds of load before the measured period (fractions allowed)
+                  --duration S     seconds measured
+                  --scenarios LIST comma-separated, from ping-pong,conn-1000,idle-10000 (default all)
+                  --servers LIST   comma-separated letters, from a,b,c,d,e (default all):
+                                   (a) fibers + agent, (b) fibers without the agent, (c) JDK virtual threads,
+                                   (d) a platform thread per connection, (e) Netty with native epoll
+                  --no-pin         do not pin the server to core 0 and the driver to core 1 with taskset
+                  --agent JAR      the fiber agent for (a) (default fiber-agent/target/fiber-agent.jar)""";
+
+        static Options parse(String[] args) {
+            CommandLine line = CommandLine.parse(args,
+                    Set.of("--warmup", "--duration", "--scenarios", "--servers", "--agent"), Set.of("--quick", "--no-pin"));
+            boolean quick = line.flag("--quick");
+            return new Options(
+                    line.seconds("--warmup", quick ? QUICK_WARMUP : DEFAULT_WARMUP),
+                    line.seconds("--duration", quick ? QUICK_DURATION : DEFAULT_DURATION),
+                    pick(line.string("--scenarios", null), Scenario.values(), s -> s.argument, "scenario"),
+                    pick(line.string("--servers", null), Server.values(), s -> s.letter, "server"),
+                    !line.flag("--no-pin"),
+                    Path.of(line.string("--agent", "fiber-agent/target/fiber-agent.jar")).toAbsolutePath());
+        }
+
+        /** The named choices in the order of {@code all}; all of them when {@code list} is null. */
+        private static <T> List<T> pick(String list, T[] all, Function<T, String> name, String what) {
+            if (list == null) {
+                return List.of(all);
+            }
+            List<String> names = Arrays.asList(list.split(","));
+            List<T> picked = new ArrayList<>();
+            for (T choice : all) {
+                if (names.contains(name.apply(choice))) {
+                    picked.add(choice);
+                }
+            }
+            for (String n : names) {
+                if (Arrays.stream(all).noneMatch(choice -> name.apply(choice).equals(n))) {
+                    throw new IllegalArgumentException("unknown " + what + " '" + n + "'");
+                }
+            }
+            return picked;
+        }
+    }
+
+    /**
+     * One server under one scenario. CPU times and wall time are over the measured period; a failed
+     * run has a {@code failure} and no result.
+     */
+    record Measurement(Scenario scenario, Server server, Result result, double serverCpuSeconds, double driverCpuSeconds,
+                       double otherCpuSeconds, double wallSeconds, long serverRssKib, String failure) {
+        static Measurement failed(Scenario scenario, Server server, String failure) {
+            return new Measurement(scenario, server, null, 0, 0, 0, 0, 0, failure);
+        }
+
+        boolean ok() {
+            return failure == null;
+        }
+
+        double serverCpuSecondsPerMillion() {
+            return serverCpuSeconds / result.roundTrips() * 1e6;
+        }
+
+        /** Share of one core the server used while measured, in percent. */
+        double serverCpuPercent() {
+            return 100 * serverCpuSeconds / wallSeconds;
+        }
+
+        double driverCpuPercent() {
+            return 100 * driverCpuSeconds / wallSeconds;
+        }
+
+        /** What everything else on the machine used meanwhile, in percent of one core: noise. */
+        double otherCpuPercent() {
+            return 100 * otherCpuSeconds / wallSeconds;
+        }
+    }
+
+    private static final Pattern PORT = Pattern.compile("\\bport=(\\d+)");
+
+    private final Options options;
+    private final ProcessStats stats;
+    private final PrintStream log;
+    private final boolean pinned;
+    private final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private final String classPath = System.getProperty("java.class.path");
+    /** How the run is set up, for the head of the log and of the report. */
+    private final String setup;
+
+    private EchoBenchmark(Options options, ProcessStats stats, PrintStream log) {
+        this.options = options;
+        this.stats = stats;
+        this.log = log;
+        this.pinned = options.pin() && tasksetAvailable() && Runtime.getRuntime().availableProcessors() >= 2;
+        this.setup = describeSetup();
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.println(Options.USAGE);
+            return;
+        }
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("echo benchmark: " + e.getMessage() + "\n" + Options.USAGE);
+            System.exit(2);
+            return;
+        }
+        if (options.servers().contains(Server.FIBER_AGENT) && !Files.isRegularFile(options.agentJar())) {
+            System.err.println("echo benchmark: no agent jar at " + options.agentJar()
+                    + "; build it with ./run mvn -B -ntp -q -pl benchmarks,fiber-agent -am package -DskipTests");
+            System.exit(2);
+        }
+        EchoBenchmark benchmark = new EchoBenchmark(options, ProcessStats.create(), System.out);
+        List<Measurement> measurements = benchmark.runAll();
+        EchoReport.print(System.out, benchmark.setup, options, measurements);
+        System.exit(measurements.stream().allMatch(Measurement::ok) ? 0 : 1);
+    }
+
+    private List<Measurement> runAll() throws InterruptedException {
+        log.println(setup);
+        List<Measurement> measurements = new ArrayList<>();
+        int total = options.scenarios().size() * options.servers().size();
+        for (Scenario scenario : options.scenarios()) {
+            for (Server server : options.servers()) {
+                log.printf("%n== run %d/%d: %s, %s%n", measurements.size() + 1, total, scenario.title, server.label());
+                Measurement m = run(scenario, server);
+                log.println("== " + (m.ok() ? EchoReport.summary(m) : "FAILED: " + m.failure()));
+                measurements.add(m);
+            }
+        }
+        return measurements;
+    }
+
+    /** Runs one server under one scenario; a failure is part of the measurement, not an exception. */
+    private Measurement run(Scenario scenario, Server server) throws InterruptedException {
+        try (ChildProcess serverProcess = ChildProcess.start("server " + server.letter, serverCommand(server), log)) {
+            String ready = serverProcess.awaitLine(EchoServer.READY, READY_LIMIT);
+            Matcher port = PORT.matcher(ready);
+            if (!port.find()) {
+                return Measurement.failed(scenario, server, "no port in the ready line: " + ready);
+            }
+            try (ChildProcess driver = ChildProcess.start("driver", driverCommand(scenario, Integer.parseInt(port.group(1))), log)) {
+                driver.awaitLine(EchoLoadDriver.CONNECTED, CONNECT_LIMIT);
+                driver.awaitLine(EchoLoadDriver.MEASURE_START, options.warmup().plus(SLACK));
+                long start = System.nanoTime();
+                double serverCpuStart = stats.cpuSeconds(serverProcess.pid());
+                double driverCpuStart = stats.cpuSeconds(driver.pid());
+                double machineCpuStart = stats.machineBusySeconds();
+                driver.awaitLine(EchoLoadDriver.MEASURE_END, options.duration().plus(SLACK));
+                double serverCpu = stats.cpuSeconds(serverProcess.pid()) - serverCpuStart;
+                double driverCpu = stats.cpuSeconds(driver.pid()) - driverCpuStart;
+                double otherCpu = stats.machineBusySeconds() - machineCpuStart - serverCpu - driverCpu;
+                double wall = (System.nanoTime() - start) / 1e9;
+                long rss = ProcessStats.residentKib(serverProcess.pid());
+                Result result = Result.parse(driver.awaitLine(EchoLoadDriver.RESULT, SLACK));
+                if (result.roundTrips() == 0) {
+                    return Measurement.failed(scenario, server, "no round trip completed in the measured period");
+                }
+                return new Measurement(scenario, server, result, serverCpu, driverCpu, Math.max(0, otherCpu), wall, rss, null);
+            }
+        } catch (IOException | RuntimeException e) {
+            return Measurement.failed(scenario, server, e.getMessage());
+        }
+    }
+
+    private List<String> serverCommand(Server server) {
+        List<String> command = new ArrayList<>(pinTo(SERVER_CPU));
+        command.add(java);
+        command.addAll(COMMON_JVM_OPTIONS);
+        command.addAll(server.jvmOptions(options.agentJar()));
+        command.addAll(List.of("-cp", classPath, EchoServer.class.getName(), server.mode.argument(), "0"));
+        return command;
+    }
+
+    private List<String> driverCommand(Scenario scenario, int port) {
+        List<String> command = new ArrayList<>(pinTo(DRIVER_CPU));
+        command.add(java);
+        command.addAll(COMMON_JVM_OPTIONS);
+        command.addAll(List.of("-cp", classPath, EchoLoadDriver.class.getName(),
+                "--port", Integer.toString(port), "--connections", Integer.toString(scenario.active),
+                "--idle", Integer.toString(scenario.idle), "--warmup", seconds(options.warmup()),
+                "--duration", seconds(options.duration()), "--hold-until-stdin-eof"));
+        return command;
+    }
+
+    private List<String> pinTo(String cpu) {
+        return pinned ? List.of("taskset", "-c", cpu) : List.of();
+    }
+
+    private static String seconds(Duration d) {
+        return Double.toString(d.toNanos() / 1e9);
+    }
+
+    private static boolean tasksetAvailable() {
+        String path = System.getenv().getOrDefault("PATH", "");
+        return Arrays.stream(path.split(File.pathSeparator)).anyMatch(dir -> Files.isExecutable(Path.of(dir, "taskset")));
+    }
+
+    private String describeSetup() {
+        StringBuilder s = new StringBuilder();
+        s.append("Echo benchmark, ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append('\n');
+        s.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ').append(System.getProperty("java.runtime.version"))
+                .append(" (").append(System.getProperty("java.home")).append(")\n");
+        s.append("- machine: ").append(Runtime.getRuntime().availableProcessors()).append(" processors; CPU times from /proc, CLK_TCK = ")
+                .append((long) stats.ticksPerSecond()).append('\n');
+        s.append("- pinning: ").append(pinned
+                ? "server on core " + SERVER_CPU + ", driver on core " + DRIVER_CPU + " (taskset -c); each sees 1 processor"
+                : "none (" + (options.pin() ? "taskset or a second core is missing" : "--no-pin") + "); server and driver share all cores")
+                .append('\n');
+        s.append("- per run: ").append(seconds(options.warmup())).append(" s warm-up, ").append(seconds(options.duration()))
+                .append(" s measured; 64-byte messages, closed loop, 1 message in flight per active connection\n");
+        s.append("- JVM options, every server and the driver: ").append(String.join(" ", COMMON_JVM_OPTIONS)).append('\n');
+        for (Server server : options.servers()) {
+            List<String> extra = server.jvmOptions(options.agentJar());
+            s.append("- ").append(server.label()).append(": mode ").append(server.mode.argument())
+                    .append(extra.isEmpty() ? "" : ", " + String.join(" ", extra)).append('\n');
+        }
+        return s.toString();
+    }
+}

@@ -1,0 +1,150 @@
+package io.fiber.benchmarks.echo;
+
+import io.fiber.benchmarks.echo.EchoBenchmark.Measurement;
+import io.fiber.benchmarks.echo.EchoBenchmark.Options;
+import io.fiber.benchmarks.echo.EchoBenchmark.Scenario;
+import io.fiber.benchmarks.echo.EchoBenchmark.Server;
+import io.fiber.benchmarks.echo.EchoBenchmark.Target;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The echo benchmark's report: per scenario, a markdown table of every server's figures and a table
+ * of the same-run ratios the targets are stated in, with a verdict where a target applies. Markdown so
+ * it pastes into {@code benchmarks/RESULTS.md} as it is.
+ *
+ * <p>Server CPU per million round trips is there so that runs limited by the client still compare:
+ * when the driver is saturated every server's rate is capped alike, but its CPU cost per round trip
+ * is not. Rows where the driver used most of its core, or other processes ran meanwhile, are named
+ * under the table, and a ratio that involves such a row carries that caveat.
+ */
+final class EchoReport {
+    /** Above this share of its core the driver may be what limits the rate. */
+    private static final double DRIVER_BUSY_PERCENT = 90;
+    /** Above this share of a core, other processes may have slowed a run down. */
+    private static final double OTHER_LOAD_PERCENT = 10;
+
+    private EchoReport() { }
+
+    /** The ratios of (a)'s figures to another server's, as the targets state them. */
+    enum Ratio {
+        RATE_A_C("round trips/s, (a) / (c)", Server.VTHREAD, m -> m.result().roundTripsPerSecond(), true),
+        RATE_A_E("round trips/s, (a) / (e)", Server.NETTY, m -> m.result().roundTripsPerSecond(), true),
+        CPU_A_C("server CPU per round trip, (a) / (c)", Server.VTHREAD, Measurement::serverCpuSecondsPerMillion, false),
+        RSS_A_C("server RSS, (a) / (c)", Server.VTHREAD, m -> (double) m.serverRssKib(), false);
+
+        final String title;
+        final Server against;
+        final ToDoubleFunction<Measurement> figure;
+        /** Whether a busy driver distorts this figure: it caps rates, not the server's cost per round trip. */
+        final boolean limitedByDriver;
+
+        Ratio(String title, Server against, ToDoubleFunction<Measurement> figure, boolean limitedByDriver) {
+            this.title = title;
+            this.against = against;
+            this.figure = figure;
+            this.limitedByDriver = limitedByDriver;
+        }
+
+        /** Why this ratio may not be trusted in {@code scenarioRuns}: other load, or a saturated driver; empty if neither. */
+        String caveats(List<Measurement> scenarioRuns) {
+            List<Measurement> pair = runs(scenarioRuns);
+            String noisy = lettersWhere(pair, m -> m.otherCpuPercent() >= OTHER_LOAD_PERCENT);
+            String driverBound = limitedByDriver ? lettersWhere(pair, m -> m.driverCpuPercent() >= DRIVER_BUSY_PERCENT) : "";
+            return (noisy.isEmpty() ? "" : "other load in " + noisy)
+                    + (noisy.isEmpty() || driverBound.isEmpty() ? "" : "; ")
+                    + (driverBound.isEmpty() ? "" : "driver-bound " + driverBound);
+        }
+
+        private List<Measurement> runs(List<Measurement> scenarioRuns) {
+            return scenarioRuns.stream().filter(m -> m.server() == Server.FIBER_AGENT || m.server() == against).toList();
+        }
+
+        /** (a)'s figure over the other server's, when both ran and succeeded in the scenario. */
+        Optional<Double> of(List<Measurement> scenarioRuns) {
+            Optional<Measurement> a = find(scenarioRuns, Server.FIBER_AGENT);
+            Optional<Measurement> other = find(scenarioRuns, against);
+            if (a.isEmpty() || other.isEmpty()) {
+                return Optional.empty();
+            }
+            return Optional.of(figure.applyAsDouble(a.get()) / figure.applyAsDouble(other.get()));
+        }
+
+        private static Optional<Measurement> find(List<Measurement> runs, Server server) {
+            return runs.stream().filter(m -> m.server() == server && m.ok()).findFirst();
+        }
+    }
+
+    static void print(PrintStream out, String setup, Options options, List<Measurement> measurements) {
+        out.println();
+        out.println("## Echo benchmark results");
+        out.println();
+        out.println(setup);
+        for (Scenario scenario : options.scenarios()) {
+            List<Measurement> runs = measurements.stream().filter(m -> m.scenario() == scenario).toList();
+            printScenario(out, scenario, runs);
+        }
+    }
+
+    private static void printScenario(PrintStream out, Scenario scenario, List<Measurement> runs) {
+        out.printf(Locale.ROOT, "### %s (%,d active, %,d idle)%n%n", scenario.title, scenario.active, scenario.idle);
+        out.println("| server | round trips/s | p50 us | p99 us | p99.9 us | server CPU s per 1M rt | server CPU | server RSS MB"
+                + " | driver CPU | other load |");
+        out.println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        for (Measurement m : runs) {
+            if (!m.ok()) {
+                out.printf("| %s | failed: %s | | | | | | | | |%n", m.server().label(), m.failure().replace('|', '/'));
+                continue;
+            }
+            out.printf(Locale.ROOT, "| %s | %,.0f | %.1f | %.1f | %.1f | %.2f | %.0f%% | %.1f | %.0f%% | %.0f%% |%n",
+                    m.server().label(), m.result().roundTripsPerSecond(), micros(m.result().p50Nanos()),
+                    micros(m.result().p99Nanos()), micros(m.result().p999Nanos()), m.serverCpuSecondsPerMillion(),
+                    m.serverCpuPercent(), m.serverRssKib() / 1024.0, m.driverCpuPercent(), m.otherCpuPercent());
+        }
+        String driverBound = lettersWhere(runs, m -> m.driverCpuPercent() >= DRIVER_BUSY_PERCENT);
+        if (!driverBound.isEmpty()) {
+            out.printf(Locale.ROOT, "%nThe driver used %.0f%% or more of its core in %s: those rates may be limited by the client;"
+                    + " compare server CPU per 1M round trips.%n", DRIVER_BUSY_PERCENT, driverBound);
+        }
+        String noisy = lettersWhere(runs, m -> m.otherCpuPercent() >= OTHER_LOAD_PERCENT);
+        if (!noisy.isEmpty()) {
+            out.printf(Locale.ROOT, "%nOther processes used %.0f%% or more of a core during %s: those runs shared the machine.%n",
+                    OTHER_LOAD_PERCENT, noisy);
+        }
+        out.println();
+        out.println("| ratio | value | target | verdict | caveat |");
+        out.println("|---|--:|---|---|---|");
+        for (Ratio ratio : Ratio.values()) {
+            Optional<Double> value = ratio.of(runs);
+            Optional<Target> target = scenario.targets.stream().filter(t -> t.ratio() == ratio).findFirst();
+            String verdict = target.isEmpty() ? "" : value.isEmpty() ? "n/a" : target.get().metBy(value.get()) ? "met" : "missed";
+            out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", ratio.title,
+                    value.map(v -> String.format(Locale.ROOT, "%.2fx", v)).orElse("n/a"),
+                    target.map(Target::describe).orElse(""), verdict, value.isEmpty() ? "" : ratio.caveats(runs));
+        }
+        out.println();
+    }
+
+    /** The letters of the successful runs that meet {@code condition}, e.g. "(a), (c)"; empty if none. */
+    private static String lettersWhere(List<Measurement> runs, Predicate<Measurement> condition) {
+        return String.join(", ", runs.stream().filter(m -> m.ok() && condition.test(m)).map(m -> "(" + m.server().letter + ")").toList());
+    }
+
+    /** One line for the progress log after each run. */
+    static String summary(Measurement m) {
+        return String.format(Locale.ROOT, "%,.0f rt/s, p50 %.1f us, p99 %.1f us, p99.9 %.1f us; server %.2f CPU s per 1M rt"
+                        + " (%.0f%% of a core), RSS %.1f MB; driver %.0f%% of a core; other load %.0f%% of a core",
+                m.result().roundTripsPerSecond(), micros(m.result().p50Nanos()), micros(m.result().p99Nanos()),
+                micros(m.result().p999Nanos()), m.serverCpuSecondsPerMillion(), m.serverCpuPercent(),
+                m.serverRssKib() / 1024.0, m.driverCpuPercent(), m.otherCpuPercent());
+    }
+
+    private static double micros(long nanos) {
+        return nanos / 1000.0;
+    }
+}

@@ -1,0 +1,175 @@
+package io.fiber.benchmarks.echo;
+
+import io.fiber.FiberScheduler;
+import io.fiber.Fibers;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Locale;
+import java.util.concurrent.Executor;
+
+/**
+ * The server side of the echo benchmark: it reads 64-byte messages and writes each one back.
+ *
+ * <pre>
+ * java -cp benchmarks.jar io.fiber.benchmarks.echo.EchoServer MODE PORT    (PORT 0: any free port)
+ * </pre>
+ *
+ * The modes differ only in what runs a connection:
+ * <ul>
+ *   <li>{@code fiber}: one fiber per connection on the default {@link FiberScheduler} ({@link Fibers#spawn},
+ *       carriers = available processors). Needs the JDK hook (the agent or {@code --add-opens
+ *       java.base/java.lang=ALL-UNNAMED}); without it the server refuses to start rather than measure
+ *       the JDK's scheduler under our name;</li>
+ *   <li>{@code vthread}: one JDK virtual thread per connection on the JDK's default scheduler;</li>
+ *   <li>{@code platform}: one platform thread per connection, 256 KiB stacks;</li>
+ *   <li>{@code netty}: Netty with native epoll ({@link NettyEchoServer}).</li>
+ * </ul>
+ * The three blocking modes run the same plain {@link ServerSocket}/{@link Socket} code,
+ * {@link #echoUntilClosed}, and their accept loop runs on a fiber/thread of the same kind.
+ *
+ * <p>As a program it prints one line starting with {@value #READY} once it listens (with the port),
+ * then serves until its standard input reaches end-of-file or it gets a signal.
+ */
+public final class EchoServer implements AutoCloseable {
+    /** The size of every message, both ways. */
+    public static final int MESSAGE_SIZE = 64;
+    /** The first word of the line a server process prints once it accepts connections. */
+    public static final String READY = "ready";
+    /** Room for a burst of connects (10,000 idle connections) while the accept loop catches up. */
+    static final int ACCEPT_BACKLOG = 4096;
+    private static final long PLATFORM_STACK_SIZE = 256 * 1024;
+
+    public enum Mode {
+        FIBER, VTHREAD, PLATFORM, NETTY;
+
+        /** The mode's name on the command line. */
+        public String argument() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static Mode parse(String argument) {
+            for (Mode m : values()) {
+                if (m.argument().equals(argument)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("unknown mode '" + argument + "': expected fiber, vthread, platform or netty");
+        }
+    }
+
+    /** How a server of one kind stops accepting and lets go of its resources. */
+    @FunctionalInterface
+    interface Stopper {
+        void stop() throws IOException;
+    }
+
+    private final int port;
+    private final String description;
+    private final Stopper stopper;
+
+    EchoServer(int port, String description, Stopper stopper) {
+        this.port = port;
+        this.description = description;
+        this.stopper = stopper;
+    }
+
+    /** Starts a server listening on {@code port} on all local addresses (0: any free port). */
+    public static EchoServer start(Mode mode, int port) throws IOException, InterruptedException {
+        return switch (mode) {
+            case FIBER -> {
+                FiberScheduler scheduler = Fibers.defaultScheduler();
+                if (!scheduler.usesOwnCarriers()) {
+                    throw new IllegalStateException("mode fiber needs the fiber hook: launch with -javaagent:fiber-agent.jar"
+                            + " or --add-opens java.base/java.lang=ALL-UNNAMED (else fibers run on the JDK's scheduler)");
+                }
+                yield startBlocking(port, task -> Fibers.spawn(task), "one fiber per connection, " + scheduler);
+            }
+            case VTHREAD -> startBlocking(port, task -> Thread.ofVirtual().start(task),
+                    "one JDK virtual thread per connection, default scheduler");
+            case PLATFORM -> startBlocking(port, task -> Thread.ofPlatform().daemon().stackSize(PLATFORM_STACK_SIZE).start(task),
+                    "one platform thread per connection, " + PLATFORM_STACK_SIZE / 1024 + " KiB stacks");
+            case NETTY -> NettyEchoServer.start(port);
+        };
+    }
+
+    /** Accepts on a task of {@code spawner}'s kind and serves each connection on a new one. */
+    private static EchoServer startBlocking(int port, Executor spawner, String description) throws IOException {
+        ServerSocket serverSocket = new ServerSocket(port, ACCEPT_BACKLOG);
+        spawner.execute(() -> acceptUntilClosed(serverSocket, spawner));
+        return new EchoServer(serverSocket.getLocalPort(), description, serverSocket::close);
+    }
+
+    private static void acceptUntilClosed(ServerSocket serverSocket, Executor spawner) {
+        while (true) {
+            Socket connection;
+            try {
+                connection = serverSocket.accept();
+            } catch (IOException e) {
+                if (!serverSocket.isClosed()) {
+                    System.err.println("echo server: accept failed, no more connections are accepted: " + e);
+                }
+                return;
+            }
+            spawner.execute(() -> echoUntilClosed(connection));
+        }
+    }
+
+    /** The one connection handler of the blocking modes: echoes whole messages until the peer closes. */
+    static void echoUntilClosed(Socket connection) {
+        try (connection) {
+            connection.setTcpNoDelay(true);
+            InputStream in = connection.getInputStream();
+            OutputStream out = connection.getOutputStream();
+            byte[] message = new byte[MESSAGE_SIZE];
+            while (in.readNBytes(message, 0, MESSAGE_SIZE) == MESSAGE_SIZE) {
+                out.write(message);
+            }
+        } catch (IOException e) {
+            // The peer reset the connection (the load driver closes with SO_LINGER 0): it is over.
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** What runs the connections, for the ready line and reports. */
+    public String description() {
+        return description;
+    }
+
+    /** Stops accepting; open connections end when their peers close them. */
+    @Override
+    public void close() throws IOException {
+        stopper.stop();
+    }
+
+    public static void main(String[] args) throws Exception {
+        Mode mode;
+        int port;
+        try {
+            if (args.length != 2) {
+                throw new IllegalArgumentException("expected 2 arguments, got " + args.length);
+            }
+            mode = Mode.parse(args[0]);
+            port = Integer.parseInt(args[1]);
+        } catch (IllegalArgumentException e) {   // NumberFormatException included
+            System.err.println("echo server: " + e.getMessage());
+            System.err.println("usage: EchoServer fiber|vthread|platform|netty PORT   (PORT 0: any free port)");
+            System.exit(2);
+            return;
+        }
+        try (EchoServer server = start(mode, port)) {
+            System.out.println(READY + " port=" + server.port() + " mode=" + mode.argument()
+                    + " cpus=" + Runtime.getRuntime().availableProcessors() + " pid=" + ProcessHandle.current().pid()
+                    + " (" + server.description() + ")");
+            System.out.flush();
+            System.in.transferTo(OutputStream.nullOutputStream());   // serve until the launcher closes our stdin
+        }
+        System.exit(0);
+    }
+}

@@ -1,0 +1,101 @@
+package io.fiber.benchmarks.echo;
+
+import io.fiber.benchmarks.echo.EchoLoadDriver.Config;
+import io.fiber.benchmarks.echo.EchoLoadDriver.Result;
+import io.fiber.benchmarks.echo.EchoServer.Mode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The echo benchmark's server modes and load driver, end to end in this JVM over loopback: every mode
+ * echoes correctly under the driver's selector clients (10 connections) and its blocking ping-pong
+ * client (1 connection plus idle ones), and the driver really checks the echoed bytes: a server that
+ * corrupts one byte fails the run. The round trips the driver counts are all verified ones, since a
+ * round trip is counted only after its echo matched.
+ */
+@Timeout(30)
+class EchoServerAndDriverTest {
+    private static final Duration WARMUP = Duration.ofMillis(200);
+    private static final Duration MEASURED = Duration.ofMillis(800);
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void everyModeEchoesTenConnections(Mode mode) throws Exception {
+        try (EchoServer server = EchoServer.start(mode, 0)) {
+            ByteArrayOutputStream progress = new ByteArrayOutputStream();
+            Result result = EchoLoadDriver.run(config(server.port(), 10, 0), new PrintStream(progress, true, StandardCharsets.UTF_8));
+            assertTrue(result.roundTrips() > 0, mode + ": no round trip in " + result);
+            assertTrue(result.p50Nanos() > 0 && result.p50Nanos() <= result.p99Nanos() && result.p99Nanos() <= result.maxNanos(),
+                    mode + ": percentiles out of order in " + result);
+            List<String> lines = progress.toString(StandardCharsets.UTF_8).lines().toList();
+            assertEquals(List.of(EchoLoadDriver.CONNECTED, EchoLoadDriver.MEASURE_START, EchoLoadDriver.MEASURE_END, EchoLoadDriver.RESULT),
+                    lines.stream().map(line -> line.split(" ")[0]).toList());
+            Result printed = Result.parse(lines.getLast());
+            assertEquals(result.roundTrips(), printed.roundTrips());
+            assertEquals(result.p999Nanos(), printed.p999Nanos());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"FIBER", "VTHREAD"})
+    void pingPongWithIdleConnections(Mode mode) throws Exception {
+        try (EchoServer server = EchoServer.start(mode, 0)) {
+            Result result = EchoLoadDriver.run(config(server.port(), 1, 50), new PrintStream(OutputStream.nullOutputStream()));
+            assertTrue(result.roundTrips() > 0, mode + ": no round trip in " + result);
+        }
+    }
+
+    @Test
+    void aCorruptedEchoFailsTheRun() throws Exception {
+        try (ServerSocket corrupting = new ServerSocket(0)) {
+            Thread.ofVirtual().start(() -> acceptAndCorrupt(corrupting));
+            IOException failure = assertThrows(IOException.class,
+                    () -> EchoLoadDriver.run(config(corrupting.getLocalPort(), 2, 0), new PrintStream(OutputStream.nullOutputStream())));
+            assertTrue(String.valueOf(failure.getCause()).contains("differs from what was sent"), String.valueOf(failure.getCause()));
+        }
+    }
+
+    private static Config config(int port, int connections, int idle) {
+        return new Config("127.0.0.1", port, connections, idle, WARMUP, MEASURED, 2, false);
+    }
+
+    /** Echoes every message with its last byte changed. */
+    private static void acceptAndCorrupt(ServerSocket serverSocket) {
+        while (!serverSocket.isClosed()) {
+            try {
+                Socket connection = serverSocket.accept();
+                Thread.ofVirtual().start(() -> {
+                    try (connection) {
+                        InputStream in = connection.getInputStream();
+                        byte[] message = new byte[EchoServer.MESSAGE_SIZE];
+                        while (in.readNBytes(message, 0, message.length) == message.length) {
+                            message[message.length - 1] ^= 1;
+                            connection.getOutputStream().write(message);
+                        }
+                    } catch (IOException e) {
+                        // The driver reset the connection.
+                    }
+                });
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+}
