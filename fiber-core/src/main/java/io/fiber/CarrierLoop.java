@@ -134,7 +134,7 @@ final class CarrierLoop implements Runnable {
 
     private Runnable nextTask() {
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
-            serviceTimersAndIo();
+            serviceTimersAndIo(true);
             Runnable task = scheduler.pollInject((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
             if (task != null) {
                 return task;
@@ -147,7 +147,7 @@ final class CarrierLoop implements Runnable {
             }
         }
         Runnable task = takeLocal();
-        if (task == null && serviceTimersAndIo()) {
+        if (task == null && serviceTimersAndIo(scheduler.hasQueuedWork())) {
             task = takeLocal();
         }
         if (task != null) {
@@ -179,12 +179,16 @@ final class CarrierLoop implements Runnable {
     }
 
     /**
-     * Fires expired timers and dispatches ready I/O without blocking; the fibers they wake go to
-     * this carrier's run-next slot and queue. Returns whether any fiber woke.
+     * Fires expired timers and, if {@code pollIo}, dispatches ready I/O without blocking; the
+     * fibers they wake go to this carrier's run-next slot and queue. Returns whether any fiber woke.
+     * With the local queue empty and no other work anywhere, the carrier skips the non-blocking
+     * poll: it is about to block in the same {@code epoll_wait}, which returns at once if
+     * anything is ready, and one system call per idle transition is a measurable share of a
+     * ping-pong round trip.
      */
-    private boolean serviceTimersAndIo() {
+    private boolean serviceTimersAndIo(boolean pollIo) {
         int woken = timers.fireExpired();
-        if (reactor != null && reactor.hasWaiters()) {
+        if (pollIo && reactor != null && reactor.hasWaiters()) {
             woken += reactor.poll(0);
         }
         return woken > 0;
