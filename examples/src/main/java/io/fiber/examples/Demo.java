@@ -10,6 +10,7 @@ import io.fiber.channel.Channel;
 import io.fiber.channel.ChannelClosedException;
 import io.fiber.channel.Select;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,14 +37,23 @@ import java.util.concurrent.locks.LockSupport;
  * </ul>
  *
  * Then it checks its own results (every count must add up, or it says what is off and exits 1) and
- * prints a short summary with the scheduler's per-carrier statistics. {@link #run} does the work
- * and returns the exit code, so the test can run the demo in-process.
+ * prints a short summary with the scheduler's per-carrier statistics.
+ *
+ * <p>Second, a load run ({@link ServerLoad}): the {@link EchoServer} and the
+ * {@link HttpServerExample}, on fibers, under a few seconds of load each from client threads of this
+ * JVM, with throughput, latency percentiles and whether the agent rerouted the servers' socket
+ * waits. {@code --load-seconds 0} skips it.
+ *
+ * <p>{@link #run} does the work and returns the exit code, so the tests can run the demo in-process.
  */
 public final class Demo {
     static final int DEFAULT_FIBERS = 200_000;
     static final int MIN_FIBERS = 100;
+    static final int DEFAULT_LOAD_SECONDS = 3;
+    static final int MAX_LOAD_SECONDS = 600;
     static final String OPTIONS = "--fibers N (default " + DEFAULT_FIBERS + ", at least " + MIN_FIBERS + "), "
-            + "--carriers N (default: one per core), --help";
+            + "--carriers N (default: one per core), "
+            + "--load-seconds N (measured seconds per server, default " + DEFAULT_LOAD_SECONDS + ", 0 skips the load run), --help";
 
     private static final int SLEEP_MAX_MS = 5;
     private static final int PRODUCERS = 3;            // per pipeline, each with its own channel
@@ -72,24 +82,33 @@ public final class Demo {
             return 2;
         }
         if (options.help) {
-            out.println("usage: ./run demo [options]   spawns many fibers doing a mixed workload, checks and summarises it");
+            out.println("usage: ./run demo [options]   spawns many fibers doing a mixed workload, then puts an echo"
+                    + " and an HTTP server on fibers under load; checks and summarises both");
             out.println("options: " + OPTIONS);
             return 0;
         }
         try {
-            return new Demo.Workload(options, out).runAndCheck();
+            int exit = new Demo.Workload(options, out).runAndCheck();
+            if (options.loadSeconds > 0) {
+                exit = Math.max(exit, new ServerLoad(options.carriers, Duration.ofSeconds(options.loadSeconds), out).runAndCheck());
+            }
+            return exit;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             err.println("demo: interrupted");
+            return 1;
+        } catch (IOException e) {
+            err.println("demo: the load run could not start its servers or clients: " + e);
             return 1;
         }
     }
 
     /** Command line options; {@link #parse} throws IllegalArgumentException with a message for the user. */
-    record Options(int fibers, int carriers, boolean help) {
+    record Options(int fibers, int carriers, int loadSeconds, boolean help) {
         static Options parse(String[] args) {
             int fibers = DEFAULT_FIBERS;
             int carriers = Runtime.getRuntime().availableProcessors();
+            int loadSeconds = DEFAULT_LOAD_SECONDS;
             boolean help = false;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
@@ -101,7 +120,7 @@ public final class Demo {
                 }
                 switch (arg) {
                     case "--help", "-h" -> help = true;
-                    case "--fibers", "--carriers" -> {
+                    case "--fibers", "--carriers", "--load-seconds" -> {
                         if (value == null) {
                             if (i + 1 == args.length) {
                                 throw new IllegalArgumentException("option " + arg + " needs a number");
@@ -109,22 +128,23 @@ public final class Demo {
                             value = args[++i];
                         }
                         int n = number(arg, value);
-                        if (arg.equals("--fibers")) {
-                            if (n < MIN_FIBERS) {
-                                throw new IllegalArgumentException("--fibers must be at least " + MIN_FIBERS + ", got " + n);
-                            }
-                            fibers = n;
-                        } else {
-                            if (n < 1) {
-                                throw new IllegalArgumentException("--carriers must be at least 1, got " + n);
-                            }
-                            carriers = n;
+                        switch (arg) {
+                            case "--fibers" -> fibers = inRange(arg, n, MIN_FIBERS, Integer.MAX_VALUE);
+                            case "--carriers" -> carriers = inRange(arg, n, 1, Integer.MAX_VALUE);
+                            default -> loadSeconds = inRange(arg, n, 0, MAX_LOAD_SECONDS);
                         }
                     }
                     default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
                 }
             }
-            return new Options(fibers, carriers, help);
+            return new Options(fibers, carriers, loadSeconds, help);
+        }
+
+        private static int inRange(String option, int n, int min, int max) {
+            if (n < min || n > max) {
+                throw new IllegalArgumentException(option + " must be at " + (n < min ? "least " + min : "most " + max) + ", got " + n);
+            }
+            return n;
         }
 
         private static int number(String option, String value) {

@@ -5,14 +5,17 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Runs the demo in-process, small, the way {@code ./run demo} runs it big: its exit code, its
- * self-check and its summary. Surefire passes --add-opens (parent pom), so the fibers must run on
- * our own carriers here.
+ * self-check and its summary, then its load run, briefly. Surefire passes --add-opens (parent pom)
+ * but not the agent, so the fibers must run on our own carriers here, and the load run must say the
+ * agent did not reroute socket I/O without failing for it ({@link DemoUnderAgentTest} runs it with
+ * the agent).
  */
 class DemoTest {
 
@@ -29,7 +32,7 @@ class DemoTest {
 
     @Test
     void smallRunChecksOutAndSummarises() {
-        Run r = demo("--fibers", "2000", "--carriers", "2");
+        Run r = demo("--fibers", "2000", "--carriers", "2", "--load-seconds", "0");
         assertEquals(0, r.exit, "exit code; output:\n" + r.out + r.err);
         assertTrue(r.out.contains("fiber demo: 2,000 fibers on 2 carriers; fibers run on our own carriers: yes"), r.out);
         assertTrue(r.out.contains("2,000 fibers spawned in "), r.out);
@@ -39,6 +42,28 @@ class DemoTest {
         assertTrue(r.out.contains("OK: every count adds up"), r.out);
         assertTrue(!r.out.contains("FAILED"), r.out);
         assertTrue(r.out.lines().count() < 20, "the summary stays short:\n" + r.out);
+        assertTrue(!r.out.contains("load:"), "--load-seconds 0 skips the load run:\n" + r.out);
+    }
+
+    @Test
+    void loadRunReportsThroughputLatencyAndStatsWithoutErrors() {
+        Run r = demo("--fibers", "100", "--carriers", "2", "--load-seconds", "1");
+        assertEquals(0, r.exit, "exit code; output:\n" + r.out + r.err);
+        assertTrue(r.out.contains("OK: every count adds up"), r.out);
+        assertTrue(r.out.contains("load: servers on fibers, clients on platform threads of this JVM; 0.5 s warm-up, then 1 s measured, per server"), r.out);
+        String latency = "\\s+latency p50 [\\d.]+  p90 [\\d.]+  p99 [\\d.]+  p99.9 [\\d.]+  max [\\d.]+ ms \\([\\d,]+ samples\\)";
+        assertMatches(r.out, "  echo  100 connections x 64-byte round trips: [\\d,]+ round trips/s, errors 0\n" + latency
+                + "\nscheduler echo: 2 carrier loops, 101 fibers spawned, 0 alive, .*");
+        assertMatches(r.out, "  http  50 clients x GET /hello, keep-alive: [\\d,]+ requests/s, errors 0\n" + latency
+                + "\nscheduler http: 2 carrier loops, \\d+ fibers spawned, 0 alive, .*");
+        assertTrue(r.out.contains("echo-carrier-0") && r.out.contains("http-carrier-1"), "per-carrier tables:\n" + r.out);
+        assertTrue(r.out.contains("agent rerouted the servers' socket I/O: no, not launched with -javaagent:fiber-agent.jar"), r.out);
+        assertTrue(r.out.endsWith("OK: no errors under load, every server fiber ended\n"), r.out);
+        assertTrue(!r.out.contains("FAILED"), r.out);
+    }
+
+    private static void assertMatches(String out, String regex) {
+        assertTrue(Pattern.compile(regex).matcher(out).find(), "no match for\n" + regex + "\nin\n" + out);
     }
 
     @Test
@@ -46,7 +71,8 @@ class DemoTest {
         Run r = demo("--fibers", "2000", "--bogus");
         assertEquals(2, r.exit);
         assertTrue(r.err.contains("unknown option '--bogus'"), r.err);
-        assertTrue(r.err.contains("--fibers N") && r.err.contains("--carriers N") && r.err.contains("--help"), r.err);
+        assertTrue(r.err.contains("--fibers N") && r.err.contains("--carriers N") && r.err.contains("--load-seconds N")
+                && r.err.contains("--help"), r.err);
         assertEquals("", r.out, "nothing runs on a usage error");
     }
 
@@ -56,13 +82,15 @@ class DemoTest {
         assertEquals(2, demo("--fibers", "lots").exit);
         assertEquals(2, demo("--fibers", "10").exit);
         assertEquals(2, demo("--carriers", "0").exit);
+        assertEquals(2, demo("--load-seconds", "-1").exit);
         assertTrue(demo("--fibers", "lots").err.contains("--fibers needs a number, got 'lots'"));
+        assertTrue(demo("--load-seconds=601").err.contains("--load-seconds must be at most 600, got 601"));
     }
 
     @Test
     void helpListsTheOptions() {
         Run r = demo("--help");
         assertEquals(0, r.exit);
-        assertTrue(r.out.contains("--fibers N") && r.out.contains("--carriers N"), r.out);
+        assertTrue(r.out.contains("--fibers N") && r.out.contains("--carriers N") && r.out.contains("--load-seconds N"), r.out);
     }
 }

@@ -1,0 +1,153 @@
+package io.fiber.examples;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.fiber.FiberScheduler;
+import io.fiber.Fibers;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/**
+ * The JDK's own {@link HttpServer} with one fiber per exchange: its executor is
+ * {@code exchange -> scheduler.spawn(exchange)}, so the handlers are ordinary blocking code that runs
+ * in fibers. Endpoints:
+ *
+ * <ul>
+ *   <li>{@code GET /hello}: {@code hello from a fiber};</li>
+ *   <li>{@code GET /sleep?ms=N}: sleeps N ms (0 to 10,000) in the fiber, then answers
+ *       {@code slept N ms}; thousands can sleep at once, each costs a parked fiber only;</li>
+ *   <li>{@code POST /echo}: answers with the request body.</li>
+ * </ul>
+ *
+ * The server's dispatcher, a platform thread of the JDK's, accepts connections and waits for each
+ * request to arrive; the fiber then reads the request, runs the handler and writes the response.
+ *
+ * <p>From the command line: {@code ./run example http [port]} (0 or none: a free port), then for
+ * example {@code curl 127.0.0.1:PORT/hello}. In-process:
+ * {@code int port = new HttpServerExample(scheduler).start(0)}. It listens on the loopback address only.
+ */
+public final class HttpServerExample implements AutoCloseable {
+    static final int MAX_SLEEP_MS = 10_000;
+    private static final int BACKLOG = 1024;
+    /** How long {@link #stop} lets exchanges in flight finish before it closes their connections. */
+    private static final int STOP_GRACE_SECONDS = 1;
+
+    private final FiberScheduler scheduler;
+    private HttpServer server;
+
+    /** A server whose exchanges run on fibers of {@code scheduler}; the caller owns (and closes) the scheduler. */
+    public HttpServerExample(FiberScheduler scheduler) {
+        this.scheduler = scheduler;
+    }
+
+    /** The dispatcher is not a daemon thread, so the JVM runs until Ctrl-C. */
+    public static void main(String[] args) throws IOException {
+        int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
+        FiberScheduler scheduler = Fibers.defaultScheduler();
+        HttpServerExample server = new HttpServerExample(scheduler);
+        port = server.start(port);
+        System.out.println("HTTP server listening on http://127.0.0.1:" + port + "/ (/hello, /sleep?ms=N, POST /echo),"
+                + " one fiber per exchange; Ctrl-C stops it");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop();
+            System.out.print("HTTP server stopped\n" + scheduler.stats());
+        }));
+    }
+
+    /**
+     * Listens on {@code port} of the loopback address (0: a free port) and starts serving.
+     *
+     * @return the port it listens on
+     */
+    public synchronized int start(int port) throws IOException {
+        if (server != null) {
+            throw new IllegalStateException("HTTP server already started on port " + server.getAddress().getPort());
+        }
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
+        server.setExecutor(exchange -> scheduler.spawn(exchange));
+        server.createContext("/hello", HttpServerExample::hello);
+        server.createContext("/sleep", HttpServerExample::sleep);
+        server.createContext("/echo", HttpServerExample::echo);
+        server.start();
+        return server.getAddress().getPort();
+    }
+
+    /**
+     * Stops accepting, lets the exchanges in flight finish (for a second at most) and closes the
+     * connections. Idempotent; does nothing if the server never started.
+     */
+    public synchronized void stop() {
+        if (server != null) {
+            server.stop(STOP_GRACE_SECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private static void hello(HttpExchange exchange) throws IOException {
+        respond(exchange, 200, Fibers.inFiber() ? "hello from a fiber\n" : "hello from a thread that is not a fiber\n");
+    }
+
+    private static void sleep(HttpExchange exchange) throws IOException {
+        int ms = sleepMillis(exchange.getRequestURI().getQuery());
+        if (ms < 0) {
+            respond(exchange, 400, "usage: /sleep?ms=N with N from 0 to " + MAX_SLEEP_MS + "\n");
+            return;
+        }
+        try {
+            Fibers.sleep(Duration.ofMillis(ms));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("sleep interrupted: the server is stopping");
+        }
+        respond(exchange, 200, "slept " + ms + " ms\n");
+    }
+
+    /** N of a query {@code ms=N}, or -1 when the query is missing, malformed or out of range. */
+    static int sleepMillis(String query) {
+        if (query == null || !query.startsWith("ms=")) {
+            return -1;
+        }
+        try {
+            int ms = Integer.parseInt(query.substring("ms=".length()));
+            return ms >= 0 && ms <= MAX_SLEEP_MS ? ms : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static void echo(HttpExchange exchange) throws IOException {
+        if (!exchange.getRequestMethod().equals("POST")) {
+            exchange.getResponseHeaders().set("Allow", "POST");
+            respond(exchange, 405, "use POST: the response is the request body\n");
+            return;
+        }
+        byte[] body = exchange.getRequestBody().readAllBytes();
+        exchange.getResponseHeaders().set("Content-Type", "application/octet-stream");
+        send(exchange, 200, body);
+    }
+
+    private static void respond(HttpExchange exchange, int status, String text) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        send(exchange, status, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends the status and body, and ends the exchange. */
+    private static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
+        try (exchange) {
+            exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length); // 0 would mean chunked
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package io.fiber.examples;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The demo as {@code ./run demo} runs it: in a child JVM launched with {@code -javaagent} and the
+ * packaged agent jar (its path comes from the pom: fiber-agent is built earlier in the reactor),
+ * briefly. Under the agent the echo server's fibers must wait for their sockets in their carriers'
+ * reactors: io waits above zero, and the demo says so.
+ */
+class DemoUnderAgentTest {
+    private static final Pattern ECHO_CARRIER_IO_WAITS = Pattern.compile("echo-carrier-\\d+ .* io waits +([\\d,]+) ");
+
+    @Test
+    void demoUnderTheAgentReroutesTheServersSocketWaits() throws Exception {
+        Path agentJar = Path.of(System.getProperty("fiber.agent.jar", "(fiber.agent.jar not set by the pom)"));
+        assertTrue(Files.isRegularFile(agentJar), "the agent jar " + agentJar + " is missing: it is built by the fiber-agent"
+                + " module, so run the full build (./run test), or build it first with"
+                + " ./run mvn -B -ntp -q -pl fiber-core,fiber-io,fiber-agent -am package -DskipTests");
+        Path output = Files.createTempFile("demo-under-agent", ".txt");
+        try {
+            Process demo = new ProcessBuilder(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-javaagent:" + agentJar,
+                    "-cp", System.getProperty("java.class.path"),
+                    Demo.class.getName(), "--fibers", "1000", "--carriers", "2", "--load-seconds", "1"))
+                    .redirectErrorStream(true)
+                    .redirectOutput(output.toFile())
+                    .start();
+            boolean finished = demo.waitFor(60, TimeUnit.SECONDS);
+            demo.destroyForcibly();
+            String out = Files.readString(output, StandardCharsets.UTF_8);
+            assertTrue(finished, "the demo did not finish in 60 s:\n" + out);
+            assertEquals(0, demo.exitValue(), out);
+
+            assertTrue(out.contains("fibers run on our own carriers: yes"), out);
+            assertTrue(out.contains("OK: every count adds up"), out);
+            assertTrue(out.contains("agent rerouted the servers' socket I/O: yes, io waits > 0"), out);
+            assertTrue(echoIoWaits(out) > 0, "the echo scheduler's carriers counted io waits:\n" + out);
+            assertTrue(out.contains("OK: no errors under load, every server fiber ended"), out);
+            assertFalse(out.contains("FAILED") || out.contains("WARN"), out);
+        } finally {
+            Files.deleteIfExists(output);
+        }
+    }
+
+    /** The io waits of the echo scheduler's carriers, summed from its statistics table. */
+    private static long echoIoWaits(String out) {
+        long sum = 0;
+        for (Matcher m = ECHO_CARRIER_IO_WAITS.matcher(out); m.find(); ) {
+            sum += Long.parseLong(m.group(1).replace(",", ""));
+        }
+        return sum;
+    }
+}
