@@ -24,9 +24,11 @@ import java.util.function.Consumer;
  *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
  *       carrier to steal one half of the pair and split it across cores);</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
- *   <li>a batch from the inject queue, resumed fibers before new ones;</li>
- *   <li>expired {@link CarrierTimers} and ready I/O in the carrier's {@link CarrierReactor}
- *       (a non-blocking poll), whose fibers land in this carrier's own queues;</li>
+ *   <li>fibers woken by expired {@link CarrierTimers};</li>
+ *   <li>a batch from the inject queue, resumed fibers before new ones (it also holds what
+ *       overflowed the local queue, so it goes before fresh I/O);</li>
+ *   <li>ready I/O in the carrier's {@link CarrierReactor} (a non-blocking poll, skipped when the
+ *       carrier would otherwise go to sleep in that reactor anyway);</li>
  *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
  * </ol>
  * Timers and I/O are also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
@@ -134,7 +136,10 @@ final class CarrierLoop implements Runnable {
 
     private Runnable nextTask() {
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
-            serviceTimersAndIo(true);
+            timers.fireExpired();
+            // Only with room for a full batch of events: an overflow would park continuations in
+            // the inject queue, which a carrier kept busy by its own I/O visits once per 61 ticks.
+            pollIo(queue.size() <= RunQueue.CAPACITY / 2);
             Runnable task = scheduler.pollInject((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
             if (task != null) {
                 return task;
@@ -147,13 +152,15 @@ final class CarrierLoop implements Runnable {
             }
         }
         Runnable task = takeLocal();
-        if (task == null && serviceTimersAndIo(scheduler.hasQueuedWork())) {
+        if (task == null && timers.fireExpired() > 0) {
             task = takeLocal();
         }
-        if (task != null) {
-            return task;
+        if (task == null) {
+            task = takeInjectBatch(); // before new I/O: it holds continuations that overflowed our queue
         }
-        task = takeInjectBatch();
+        if (task == null && pollIo(scheduler.hasQueuedWork())) {
+            task = takeLocal();
+        }
         if (task == null) {
             task = steal();
         }
@@ -179,19 +186,14 @@ final class CarrierLoop implements Runnable {
     }
 
     /**
-     * Fires expired timers and, if {@code pollIo}, dispatches ready I/O without blocking; the
-     * fibers they wake go to this carrier's run-next slot and queue. Returns whether any fiber woke.
-     * With the local queue empty and no other work anywhere, the carrier skips the non-blocking
-     * poll: it is about to block in the same {@code epoll_wait}, which returns at once if
-     * anything is ready, and one system call per idle transition is a measurable share of a
-     * ping-pong round trip.
+     * If {@code worthIt}, dispatches ready I/O without blocking; the fibers it wakes go to the back
+     * of this carrier's queue. Returns whether any fiber woke. With the local queue empty and no
+     * other work anywhere the carrier passes false: it is about to block in the same
+     * {@code epoll_wait}, which returns at once if anything is ready, and one system call per idle
+     * transition is a measurable share of a ping-pong round trip.
      */
-    private boolean serviceTimersAndIo(boolean pollIo) {
-        int woken = timers.fireExpired();
-        if (pollIo && reactor != null && reactor.hasWaiters()) {
-            woken += reactor.poll(0);
-        }
-        return woken > 0;
+    private boolean pollIo(boolean worthIt) {
+        return worthIt && reactor != null && reactor.hasWaiters() && reactor.poll(0) > 0;
     }
 
     /** Runs the first of a batch from the inject queue and queues the rest locally, where idle carriers may steal them. */
@@ -332,11 +334,14 @@ final class CarrierLoop implements Runnable {
      * Called on this carrier's OS thread (by the carrier itself, or by a fiber pinned on it) when a
      * continuation becomes runnable. The continuation that just ran here (a yield, or a park that
      * raced with its unpark) goes to the back of the local queue ({@link #rebalance} keeps queues
-     * of always-runnable fibers even across carriers). Any other continuation (a wakeup sent by this
-     * carrier's fiber) takes the run-next slot and pushes the previous occupant to the queue.
+     * of always-runnable fibers even across carriers), and so does one woken by the carrier itself
+     * between fibers (its reactor or timers): I/O wakeups are served first come, first served, as in
+     * Tokio, or a burst of them would keep replacing each other in the slot. Any other continuation
+     * (a wakeup sent by this carrier's fiber, message passing) takes the run-next slot and pushes the
+     * previous occupant to the queue.
      */
     void submitLocal(Runnable task) {
-        if (task == current) {
+        if (task == current || current == null) {
             pushTail(task);
             return;
         }

@@ -53,7 +53,8 @@ final class EpollReactor implements CarrierReactor {
     static final int POLLOUT = 0x004;
     private static final int READ_EVENTS = NettyEpoll.EPOLLIN | NettyEpoll.EPOLLERR | NettyEpoll.EPOLLHUP | NettyEpoll.EPOLLRDHUP;
     private static final int WRITE_EVENTS = NettyEpoll.EPOLLOUT | NettyEpoll.EPOLLERR | NettyEpoll.EPOLLHUP;
-    private static final int MAX_EVENTS = 512;
+    /** At most this many events per poll: half a local run queue, so a burst of wakeups rarely overflows it. */
+    private static final int MAX_EVENTS = 128;
 
     private final String name;
     private final FileDescriptor epoll;
