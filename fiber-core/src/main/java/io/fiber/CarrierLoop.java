@@ -90,6 +90,8 @@ final class CarrierLoop implements Runnable {
     private int runNextStreak;
     private Runnable current;
     private boolean searching;
+    /** True while the carrier dispatches the events that ended its sleep. */
+    private boolean waking;
     private int tick;
     private long runs;
     private long stolen;
@@ -301,7 +303,12 @@ final class CarrierLoop implements Runnable {
         SLEEPS.setOpaque(this, sleeps + 1);
         long timeout = timers.nanosUntilNext();
         if (reactor != null) {
-            reactor.poll(timeout);
+            waking = true;
+            try {
+                reactor.poll(timeout);
+            } finally {
+                waking = false;
+            }
         } else if (timeout < 0) {
             LockSupport.park(this);
         } else {
@@ -309,6 +316,9 @@ final class CarrierLoop implements Runnable {
         }
         if (!idle.tryClearIdle(index)) {
             searching = true;
+        }
+        if (queue.size() > 1) {
+            scheduler.wakeSleeperIfNeeded(); // share a burst of wakeups with a sleeping peer
         }
     }
 
@@ -358,7 +368,9 @@ final class CarrierLoop implements Runnable {
                 break;
             }
         }
-        scheduler.wakeSleeperIfNeeded();
+        if (!waking) { // still marked idle while dispatching what woke it: it would only wake itself
+            scheduler.wakeSleeperIfNeeded();
+        }
     }
 
     /** Whether there is anything another carrier could take from this one. */
