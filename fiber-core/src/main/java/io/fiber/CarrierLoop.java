@@ -368,7 +368,9 @@ final class CarrierLoop implements Runnable {
                 break;
             }
         }
-        if (!waking) { // still marked idle while dispatching what woke it: it would only wake itself
+        // Only peers can help with our queue: none exist on a one-carrier scheduler, and while the
+        // carrier dispatches the events that woke it, it is still marked idle and would wake itself.
+        if (!waking && scheduler.loops().length > 1) {
             scheduler.wakeSleeperIfNeeded();
         }
     }
