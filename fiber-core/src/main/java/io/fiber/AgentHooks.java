@@ -13,6 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -35,6 +36,7 @@ import java.util.function.BooleanSupplier;
 final class AgentHooks implements FiberBridge.Hooks {
     private static final Logger log = LoggerFactory.getLogger(AgentHooks.class);
     private static final CopyOnWriteArrayList<CarrierReactor> OPEN_REACTORS = new CopyOnWriteArrayList<>();
+    private static final AtomicBoolean NO_REACTOR_WARNED = new AtomicBoolean();
     private static final ReactorProvider PROVIDER = install();
     /** Linux {@code POLLIN}, the JDK's {@code Net.POLLIN}. */
     private static final int POLLIN = 0x001;
@@ -75,7 +77,10 @@ final class AgentHooks implements FiberBridge.Hooks {
             OPEN_REACTORS.add(reactor);
             return reactor;
         } catch (Exception | LinkageError e) {
-            log.warn("carrier {} has no reactor, its fibers' sockets use the JDK's pollers: {}", carrierName, e.toString());
+            if (NO_REACTOR_WARNED.compareAndSet(false, true)) {
+                log.warn("carrier {} has no reactor, so fibers' sockets use the JDK's pollers (timers stay rerouted): {}",
+                        carrierName, e.toString());
+            }
             return null;
         }
     }
