@@ -40,6 +40,8 @@ final class AgentHooks implements FiberBridge.Hooks {
     private static final ReactorProvider PROVIDER = install();
     /** Linux {@code POLLIN}, the JDK's {@code Net.POLLIN}. */
     private static final int POLLIN = 0x001;
+    /** A selector's own fd closes only after its select returned, as the JDK's poller also assumes. */
+    private static final BooleanSupplier ALWAYS_OPEN = () -> true;
 
     private AgentHooks() { }
 
@@ -101,7 +103,7 @@ final class AgentHooks implements FiberBridge.Hooks {
 
     @Override
     public boolean pollSelector(int fd, long nanos) throws IOException {
-        return poll(fd, POLLIN, nanos, () -> true);
+        return poll(fd, POLLIN, nanos, ALWAYS_OPEN);
     }
 
     @Override

@@ -85,7 +85,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
-        FdWaiters table = event == POLLIN ? readers : event == POLLOUT ? writers : null;
+        FdWaiters table = waitersFor(event);
         Thread self = Thread.currentThread();
         if (table == null || !table.claim(fd, self)) {
             return false;
@@ -114,6 +114,11 @@ final class EpollReactor implements CarrierReactor {
             waiting.decrementAndGet();
         }
         return true;
+    }
+
+    /** The table for the JDK's {@code POLLIN} or {@code POLLOUT}, or null for any other event. */
+    private FdWaiters waitersFor(int event) {
+        return event == POLLIN ? readers : event == POLLOUT ? writers : null;
     }
 
     /** Arms {@code fd} one-shot for every direction someone waits on. */
@@ -217,7 +222,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void stopPoll(int fd, int event) {
-        FdWaiters table = event == POLLIN ? readers : event == POLLOUT ? writers : null;
+        FdWaiters table = waitersFor(event);
         Thread waiter = table == null ? null : table.take(fd);
         if (waiter != null) {
             LockSupport.unpark(waiter);

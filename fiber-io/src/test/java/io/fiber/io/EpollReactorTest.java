@@ -19,15 +19,20 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class EpollReactorTest {
     private EpollReactor reactor;
+    /** A fresh pipe per test: [0] the read end, [1] the write end. */
+    private FileDescriptor[] pipe;
 
     @BeforeEach
     void open() throws Exception {
         reactor = new EpollReactor("test");
+        pipe = FileDescriptor.pipe();
     }
 
     @AfterEach
-    void close() {
+    void close() throws Exception {
         reactor.close();
+        pipe[0].close();
+        pipe[1].close();
     }
 
     /** Starts a platform thread that waits in the reactor for {@code event} on {@code fd}; completes with await's result. */
@@ -69,79 +74,49 @@ class EpollReactorTest {
 
     @Test
     void readinessWakesTheWaiterThroughPoll() throws Exception {
-        FileDescriptor[] pipe = FileDescriptor.pipe();
-        try {
-            CompletableFuture<Boolean> w = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
-            awaitRegistered(1);
-            assertEquals(0, reactor.poll(0), "nothing ready yet");
-            writeByte(pipe[1]);
-            assertEquals(1, pollUntil(w));
-            assertTrue(w.get());
-        } finally {
-            pipe[0].close();
-            pipe[1].close();
-        }
+        CompletableFuture<Boolean> w = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        assertEquals(0, reactor.poll(0), "nothing ready yet");
+        writeByte(pipe[1]);
+        assertEquals(1, pollUntil(w));
+        assertTrue(w.get());
     }
 
     @Test
     void aTimedWaitReturnsAfterItsTimeoutWithoutAnEvent() throws Exception {
-        FileDescriptor[] pipe = FileDescriptor.pipe();
-        try {
-            long start = System.nanoTime();
-            assertTrue(waiter(pipe[0].intValue(), EpollReactor.POLLIN, TimeUnit.MILLISECONDS.toNanos(50)).get(10, TimeUnit.SECONDS));
-            assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(50));
-            assertFalse(reactor.hasWaiters(), "the waiter released its slot");
-        } finally {
-            pipe[0].close();
-            pipe[1].close();
-        }
+        long start = System.nanoTime();
+        assertTrue(waiter(pipe[0].intValue(), EpollReactor.POLLIN, TimeUnit.MILLISECONDS.toNanos(50)).get(10, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(50));
+        assertFalse(reactor.hasWaiters(), "the waiter released its slot");
     }
 
     @Test
     void stopPollWakesTheWaiterFromAnotherThread() throws Exception {
-        FileDescriptor[] pipe = FileDescriptor.pipe();
-        try {
-            CompletableFuture<Boolean> w = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
-            awaitRegistered(1);
-            reactor.stopPoll(pipe[0].intValue(), EpollReactor.POLLIN);
-            assertTrue(w.get(10, TimeUnit.SECONDS));
-        } finally {
-            pipe[0].close();
-            pipe[1].close();
-        }
+        CompletableFuture<Boolean> w = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        reactor.stopPoll(pipe[0].intValue(), EpollReactor.POLLIN);
+        assertTrue(w.get(10, TimeUnit.SECONDS));
     }
 
     @Test
     void aSecondWaiterInTheSameDirectionIsLeftToTheJdk() throws Exception {
-        FileDescriptor[] pipe = FileDescriptor.pipe();
-        try {
-            CompletableFuture<Boolean> first = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
-            awaitRegistered(1);
-            assertFalse(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true),
-                    "a second reader of one fd on one carrier goes to the JDK's poller");
-            writeByte(pipe[1]);
-            pollUntil(first);
-            assertTrue(first.get());
-        } finally {
-            pipe[0].close();
-            pipe[1].close();
-        }
+        CompletableFuture<Boolean> first = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        assertFalse(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true),
+                "a second reader of one fd on one carrier goes to the JDK's poller");
+        writeByte(pipe[1]);
+        pollUntil(first);
+        assertTrue(first.get());
     }
 
     @Test
     void aClosedCheckAfterRegistrationSkipsThePark() throws Exception {
-        FileDescriptor[] pipe = FileDescriptor.pipe();
-        try {
-            AtomicBoolean asked = new AtomicBoolean();
-            assertTrue(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> {
-                asked.set(true);
-                return false;
-            }));
-            assertTrue(asked.get(), "isOpen is consulted after registering, so a racing close is never missed");
-        } finally {
-            pipe[0].close();
-            pipe[1].close();
-        }
+        AtomicBoolean asked = new AtomicBoolean();
+        assertTrue(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> {
+            asked.set(true);
+            return false;
+        }));
+        assertTrue(asked.get(), "isOpen is consulted after registering, so a racing close is never missed");
     }
 
     @Test
@@ -166,18 +141,12 @@ class EpollReactorTest {
 
     @Test
     void closeWakesEveryWaiter() throws Exception {
-        FileDescriptor[] pipe = FileDescriptor.pipe();
-        try {
-            CompletableFuture<Boolean> reader = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
-            awaitRegistered(1);
-            reactor.close();
-            assertTrue(reader.get(10, TimeUnit.SECONDS));
-            reactor.wakeup(); // after close: must not write to a recycled fd number
-            reactor = new EpollReactor("test-2");
-        } finally {
-            pipe[0].close();
-            pipe[1].close();
-        }
+        CompletableFuture<Boolean> reader = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        reactor.close();
+        assertTrue(reader.get(10, TimeUnit.SECONDS));
+        reactor.wakeup(); // after close: must not write to a recycled fd number
+        reactor = new EpollReactor("test-2");
     }
 
     @Test
@@ -191,22 +160,16 @@ class EpollReactorTest {
 
     @Test
     void readerAndWriterOfOneFdAreBothServedThoughOneShotDisarmsTheFd() throws Exception {
-        FileDescriptor[] pipe = FileDescriptor.pipe();
-        try {
-            int fd = pipe[0].intValue();
-            CompletableFuture<Boolean> reader = waiter(fd, EpollReactor.POLLIN, 0);
-            awaitRegistered(1);
-            // A pipe's read end never becomes writable: the writer waits on it until stopPoll.
-            CompletableFuture<Boolean> writer = waiter(fd, EpollReactor.POLLOUT, 0);
-            awaitRegistered(2);
-            writeByte(pipe[1]);
-            assertEquals(1, pollUntil(reader));
-            assertFalse(writer.isDone());
-            reactor.stopPoll(fd, EpollReactor.POLLOUT);
-            assertTrue(writer.get(10, TimeUnit.SECONDS));
-        } finally {
-            pipe[0].close();
-            pipe[1].close();
-        }
+        int fd = pipe[0].intValue();
+        CompletableFuture<Boolean> reader = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        // A pipe's read end never becomes writable: the writer waits on it until stopPoll.
+        CompletableFuture<Boolean> writer = waiter(fd, EpollReactor.POLLOUT, 0);
+        awaitRegistered(2);
+        writeByte(pipe[1]);
+        assertEquals(1, pollUntil(reader));
+        assertFalse(writer.isDone());
+        reactor.stopPoll(fd, EpollReactor.POLLOUT);
+        assertTrue(writer.get(10, TimeUnit.SECONDS));
     }
 }
