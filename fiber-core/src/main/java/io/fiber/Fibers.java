@@ -65,6 +65,20 @@ public final class Fibers {
     }
 
     /**
+     * True when the caller runs on one of our carriers: in a fiber, or in a virtual thread a fiber
+     * started (it inherits the fiber's scheduler). Such code holds a carrier loop while it blocks.
+     */
+    public static boolean onCarrier() {
+        if (!Thread.currentThread().isVirtual()) {
+            return false;
+        }
+        if (VirtualThreadHook.isAvailable()) {
+            return VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread;
+        }
+        return Fiber.current() != null;
+    }
+
+    /**
      * Suspends the calling fiber (or thread) for {@code duration}; the carrier runs other fibers
      * meanwhile.
      *

@@ -12,17 +12,23 @@ import java.util.Map;
  * <ul>
  *   <li>{@code carriers=N}: carrier loops of the default scheduler (the one {@code Fibers.spawn}
  *       uses from non-fiber threads), 1 to 4096; default: available processors.</li>
+ *   <li>{@code detector=fail|report|off}: the blocking-call detector's starting mode; default report.</li>
  * </ul>
  */
 final class AgentOptions {
-    static final String USAGE = "valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096)";
+    static final String USAGE = "valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096),"
+            + " detector=fail|report|off (what a blocking call in a fiber leads to; default report)";
+    private static final java.util.Set<String> DETECTOR_MODES = java.util.Set.of("fail", "report", "off");
     static final int MAX_CARRIERS = 4096;
 
     /** Carrier count for the default scheduler, or 0 for the runtime's default. */
     final int carriers;
+    /** The detector's starting mode ({@code fail}, {@code report} or {@code off}), or null for its default. */
+    final String detector;
 
-    private AgentOptions(int carriers) {
+    private AgentOptions(int carriers, String detector) {
         this.carriers = carriers;
+        this.detector = detector;
     }
 
     static AgentOptions parse(String args) {
@@ -41,13 +47,22 @@ final class AgentOptions {
             }
         }
         int carriers = 0;
+        String detector = null;
         for (Map.Entry<String, String> e : values.entrySet()) {
             switch (e.getKey()) {
                 case "carriers" -> carriers = parseCarriers(e.getValue());
+                case "detector" -> detector = parseDetector(e.getValue());
                 default -> throw new IllegalArgumentException("unknown option '" + e.getKey() + "'; " + USAGE);
             }
         }
-        return new AgentOptions(carriers);
+        return new AgentOptions(carriers, detector);
+    }
+
+    private static String parseDetector(String value) {
+        if (!DETECTOR_MODES.contains(value)) {
+            throw new IllegalArgumentException("option detector=" + value + " is invalid: it must be fail, report or off");
+        }
+        return value;
     }
 
     private static int parseCarriers(String value) {

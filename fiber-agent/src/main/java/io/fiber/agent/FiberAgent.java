@@ -1,6 +1,10 @@
 package io.fiber.agent;
 
+import io.fiber.detector.BlockingCallDetector;
+
 import java.lang.instrument.Instrumentation;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -31,6 +35,8 @@ public final class FiberAgent {
     static final String HOOK_CLASS = "io.fiber.VirtualThreadHook";
     /** Read by the runtime's default scheduler. */
     static final String CARRIERS_PROPERTY = "fiber.carriers";
+    /** Read by the blocking-call detector when it starts. */
+    static final String DETECTOR_PROPERTY = "fiber.detector";
 
     private FiberAgent() { }
 
@@ -57,6 +63,9 @@ public final class FiberAgent {
         if (options.carriers > 0) {
             System.setProperty(CARRIERS_PROPERTY, Integer.toString(options.carriers));
         }
+        if (options.detector != null) {
+            System.setProperty(DETECTOR_PROPERTY, options.detector);
+        }
         Module runtime = runtimeModule();
         if (runtime == null) {
             System.err.println("fiber-agent: " + RUNTIME_CLASS + " is not on the class path; nothing to do"
@@ -72,8 +81,13 @@ public final class FiberAgent {
             bridge = BootBridge.install(inst);
             Module javaBase = Object.class.getModule();
             inst.redefineModule(javaBase, Set.of(bridge), Map.of(), Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
-            JdkPatches.install(inst);
+            List<JdkPatches.Patch> patches = new ArrayList<>(JdkPatches.REROUTES);
+            patches.addAll(BlockingMethods.patches());
+            JdkPatches.install(inst, patches);
+            BlockingMethodsSelfTest.run(BlockingMethods.TABLE);
+            MethodPatcher.install(inst);
             enableNativeAccess(runtime);
+            BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge
         } catch (RuntimeException | java.io.IOException e) {
             System.err.println("fiber-agent: " + e.getMessage());
             throw new IllegalStateException(e.getMessage(), e);

@@ -22,7 +22,8 @@ import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.none;
 
 /**
- * The one table of JDK methods the agent patches, and the code that patches them.
+ * The table of JDK methods the agent patches to reroute fibers' waits, and the code that patches
+ * them and the detector's {@link BlockingMethods}.
  *
  * <p>Before patching, every entry is looked up on the running JDK by name and descriptor; a
  * missing one stops the agent with a message naming it (a JDK update that renames an internal
@@ -31,28 +32,31 @@ import static net.bytebuddy.matcher.ElementMatchers.none;
  */
 final class JdkPatches {
     /** One patched method: owner class, name, JVM descriptor, and the advice inlined into it. */
-    record Patch(String owner, String method, String descriptor, Class<?> advice) {
+    record Patch(String owner, String method, String descriptor, Advice advice) {
         @Override
         public String toString() {
             return owner + "." + method + descriptor;
         }
     }
 
-    static final List<Patch> TABLE = List.of(
-            new Patch("sun.nio.ch.Poller", "poll", "(IIJLjava/util/function/BooleanSupplier;)V", PollerAdvice.Poll.class),
-            new Patch("sun.nio.ch.Poller", "pollSelector", "(IJ)V", PollerAdvice.PollSelector.class),
-            new Patch("sun.nio.ch.Poller", "stopPoll", "(II)V", PollerAdvice.StopPoll.class),
+    static final List<Patch> REROUTES = List.of(
+            new Patch("sun.nio.ch.Poller", "poll", "(IIJLjava/util/function/BooleanSupplier;)V", Advice.to(PollerAdvice.Poll.class)),
+            new Patch("sun.nio.ch.Poller", "pollSelector", "(IJ)V", Advice.to(PollerAdvice.PollSelector.class)),
+            new Patch("sun.nio.ch.Poller", "stopPoll", "(II)V", Advice.to(PollerAdvice.StopPoll.class)),
             new Patch("java.lang.VirtualThread", "schedule",
                     "(Ljava/lang/Runnable;JLjava/util/concurrent/TimeUnit;)Ljava/util/concurrent/Future;",
-                    VirtualThreadAdvice.Schedule.class));
+                    Advice.to(VirtualThreadAdvice.Schedule.class)));
 
     private JdkPatches() { }
 
-    /** Checks every entry exists on this JDK, then patches them all; throws naming what went wrong. */
-    static void install(Instrumentation inst) {
+    /**
+     * Checks every entry exists on this JDK, then patches them all in one pass (a class listed by
+     * several entries is transformed once); throws naming what went wrong.
+     */
+    static void install(Instrumentation inst, List<Patch> patches) {
         Map<String, List<Patch>> byOwner = new LinkedHashMap<>();
-        for (Patch patch : TABLE) {
-            checkExists(patch);
+        for (Patch patch : patches) {
+            find(patch.owner(), patch.method(), patch.descriptor());
             byOwner.computeIfAbsent(patch.owner(), k -> new ArrayList<>()).add(patch);
         }
         Set<String> transformed = ConcurrentHashMap.newKeySet();
@@ -82,14 +86,14 @@ final class JdkPatches {
                     (DynamicType.Builder<?> b, TypeDescription type, ClassLoader loader, JavaModule module, ProtectionDomain pd) -> {
                         DynamicType.Builder<?> patched = b;
                         for (Patch patch : owner.getValue()) {
-                            patched = patched.visit(Advice.to(patch.advice())
+                            patched = patched.visit(patch.advice()
                                     .on(named(patch.method()).and(hasDescriptor(patch.descriptor()))));
                         }
                         return patched;
                     });
         }
         builder.installOn(inst);
-        for (String owner : byOwner.keySet()) { // all loaded by checkExists, so patched by now
+        for (String owner : byOwner.keySet()) { // all loaded by find, so patched by now
             if (!transformed.contains(owner)) {
                 throw new IllegalStateException("could not patch " + owner + " on JDK " + Runtime.version()
                         + (errors.isEmpty() ? "" : ": " + errors));
@@ -97,15 +101,16 @@ final class JdkPatches {
         }
     }
 
-    private static void checkExists(Patch patch) {
-        Class<?> owner = loadWithoutInitializing(patch.owner());
+    /** The JDK method {@code owner.name} with that descriptor; throws naming it when this JDK lacks it. */
+    static Method find(String ownerName, String name, String descriptor) {
+        Class<?> owner = loadWithoutInitializing(ownerName);
         for (Method m : owner.getDeclaredMethods()) {
-            if (m.getName().equals(patch.method())
-                    && MethodType.methodType(m.getReturnType(), m.getParameterTypes()).toMethodDescriptorString().equals(patch.descriptor())) {
-                return;
+            if (m.getName().equals(name)
+                    && MethodType.methodType(m.getReturnType(), m.getParameterTypes()).toMethodDescriptorString().equals(descriptor)) {
+                return m;
             }
         }
-        throw new IllegalStateException("this JDK (" + Runtime.version() + ") has no " + patch
+        throw new IllegalStateException("this JDK (" + Runtime.version() + ") has no " + ownerName + "." + name + descriptor
                 + ", which the agent patches; this agent supports JDK 25");
     }
 

@@ -7,19 +7,23 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * The bridge between patched JDK classes and the fiber runtime. Not an application API.
+ * The bridge between patched JDK classes, the agent and the fiber runtime. Not an application API.
  *
- * <p>The agent appends this class (and {@link Hooks}) to the boot class path, then inlines calls
- * to {@link #hooks()} into {@code sun.nio.ch.Poller} and {@code java.lang.VirtualThread}: code in
- * {@code java.base} can only see classes of the boot loader. The runtime, loaded by the application
- * class loader, installs its {@link Hooks} here once; until then (and in a JVM that never uses fibers)
- * every patched method sees null and runs the JDK's own code.
+ * <p>The agent defines this class (and its nested interfaces) in the boot class loader, then inlines
+ * calls to {@link #hooks()} into {@code sun.nio.ch.Poller} and {@code java.lang.VirtualThread}, and
+ * calls to {@link #detector()} into the JDK's blocking methods: code in {@code java.base} can only
+ * see classes of the boot loader. The runtime, loaded by the application class loader, installs its
+ * {@link Hooks} and its {@link Detector} here; until then (and in a JVM that never uses fibers) every
+ * patched method sees null and runs the JDK's own code. The agent installs its {@link Patcher}, so
+ * the runtime can ask for more methods to be patched.
  *
  * <p>Kept tiny and free of dependencies on purpose: everything it references must itself be on the
  * boot class path.
  */
 public final class FiberBridge {
     private static volatile Hooks hooks;
+    private static volatile Detector detector;
+    private static volatile Patcher patcher;
 
     private FiberBridge() { }
 
@@ -44,6 +48,55 @@ public final class FiberBridge {
          * {@code scheduler}. Returns the timer, or null to let the JDK's timer threads handle it.
          */
         Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit);
+    }
+
+    /**
+     * What the JDK's blocking methods call on entry, once patched (the blocking-call detector). A
+     * call's {@code rule} says on which threads it holds the OS thread; {@code receiver} is the
+     * method's {@code this}, or null for a static method.
+     */
+    public interface Detector {
+        /** Blocks whichever thread calls it (file I/O, DNS, process start). */
+        int ANY_THREAD = 0;
+        /** Blocks a platform thread; a virtual thread unmounts instead (sleeps, parks, socket waits). */
+        int PLATFORM_THREAD = 1;
+        /** A virtual thread parks its carrier because it is pinned ({@code VirtualThread.parkOnCarrierThread}). */
+        int PINNED = 2;
+        /** {@code Object.wait}: blocks a platform thread, and a virtual thread only while it is pinned. */
+        int WAIT = 3;
+
+        void blockingCall(String method, int category, int rule, Object receiver);
+    }
+
+    /** The agent's side: patches more methods to call the {@link Detector} (the detector's {@code markAsBlocking}). */
+    public interface Patcher {
+        /**
+         * Patches {@code className.methodName} with JVM {@code descriptor} to report {@code method}
+         * (its display name) with {@code category}; throws {@link IllegalArgumentException} or
+         * {@link IllegalStateException} naming what was wrong when that cannot be done.
+         */
+        void markAsBlocking(String className, String methodName, String descriptor, String method, int category);
+    }
+
+    /** The installed detector, or null (detector off, or no runtime yet). Called from patched JDK methods. */
+    public static Detector detector() {
+        return detector;
+    }
+
+    /** Installs (or, with null, removes) the detector; returns the one it replaced. */
+    public static synchronized Detector setDetector(Detector newDetector) {
+        Detector old = detector;
+        detector = newDetector;
+        return old;
+    }
+
+    /** The agent's patcher, or null without the agent. */
+    public static Patcher patcher() {
+        return patcher;
+    }
+
+    public static void setPatcher(Patcher agentPatcher) {
+        patcher = agentPatcher;
     }
 
     /** The installed hooks, or null. Called from patched JDK methods. */

@@ -3,6 +3,7 @@ package io.fiber.agent.io;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
 import io.fiber.SchedulerStats;
+import io.fiber.detector.BlockingCallDetector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -235,6 +236,9 @@ class ReactorRoutingIT {
         try (FiberScheduler single = FiberScheduler.builder().carriers(1).name("pinned").build();
              Socket client = connect()) {
             PinnedSource.socket = client;
+            if (AGENT) { // the suite runs the detector in fail mode: this pin is deliberate
+                BlockingCallDetector.get().allowBlockingInside(ReadsInItsInitializer.class.getName(), "<clinit>");
+            }
             Fiber<Integer> pinned = single.spawn(() -> ReadsInItsInitializer.FIRST_BYTE);
             Thread.sleep(100); // the fiber is parked, pinned, in the class initialiser
             client.getOutputStream().write(42); // the echo fiber answers on the other scheduler

@@ -1,0 +1,118 @@
+package io.fiber.agent;
+
+import io.fiber.bridge.FiberBridge;
+import net.bytebuddy.agent.builder.AgentBuilder;
+import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.utility.JavaModule;
+
+import java.lang.instrument.Instrumentation;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.security.ProtectionDomain;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+import static net.bytebuddy.matcher.ElementMatchers.hasDescriptor;
+import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.none;
+
+/**
+ * Patches methods the application marks as blocking ({@code BlockingCallDetector.markAsBlocking}):
+ * the detector's entry advice goes into the method, in classes loaded now (retransformed) and later
+ * (at definition). A method of a loaded class must exist, or the call fails naming it.
+ *
+ * <p>Native methods are refused: wrapping one means adding a Java method in front of it, which the
+ * JVM allows only at a class's first definition and, for loaded classes, only with the deprecated
+ * {@code -XX:+AllowRedefinitionToAddDeleteMethods}. Mark the Java method that calls the native instead.
+ */
+final class MethodPatcher implements FiberBridge.Patcher {
+    private static final Pattern BINARY_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
+    private static final Pattern DESCRIPTOR = Pattern.compile("\\((\\[*([BCDFIJSZ]|L[^;]+;))*\\)(V|\\[*([BCDFIJSZ]|L[^;]+;))");
+
+    private final Instrumentation inst;
+
+    private MethodPatcher(Instrumentation inst) {
+        this.inst = inst;
+    }
+
+    /**
+     * Offers a patcher to the runtime through the bridge. A method of its own, not inline in
+     * {@link FiberAgent}: verifying the agent class would load the bridge's types through the
+     * application class loader before the boot loader has them.
+     */
+    static void install(Instrumentation inst) {
+        FiberBridge.setPatcher(new MethodPatcher(inst));
+    }
+
+    @Override
+    public synchronized void markAsBlocking(String className, String methodName, String descriptor, String method, int category) {
+        if (className == null || !BINARY_NAME.matcher(className).matches()) {
+            throw new IllegalArgumentException("'" + className + "' is not a class name; give its binary name, such as com.example.Dao");
+        }
+        if (methodName == null || methodName.isEmpty() || methodName.equals("<init>") || methodName.equals("<clinit>")) {
+            throw new IllegalArgumentException("'" + methodName + "' cannot be marked: give a method's name (not a constructor or initialiser)");
+        }
+        if (descriptor == null || !DESCRIPTOR.matcher(descriptor).matches()) {
+            throw new IllegalArgumentException("'" + descriptor + "' is not a JVM method descriptor, such as (Ljava/lang/String;)I");
+        }
+        Class<?> loaded = loaded(className);
+        if (loaded != null) {
+            Method m = declared(loaded, methodName, descriptor);
+            if (m == null) {
+                throw new IllegalArgumentException(className + " has no method " + methodName + descriptor);
+            }
+            if (Modifier.isNative(m.getModifiers())) {
+                throw new IllegalStateException(className + "." + methodName + " is native and cannot be patched;"
+                        + " mark the Java method that calls it");
+            }
+            if (!inst.isModifiableClass(loaded)) {
+                throw new IllegalStateException(className + " cannot be retransformed by this JVM");
+            }
+        }
+        List<String> errors = new ArrayList<>();
+        new AgentBuilder.Default()
+                .disableClassFormatChanges()
+                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+                .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
+                .ignore(none())
+                .with(new AgentBuilder.Listener.Adapter() {
+                    @Override
+                    public void onError(String typeName, ClassLoader loader, JavaModule module, boolean isLoaded, Throwable error) {
+                        synchronized (errors) {
+                            errors.add(typeName + ": " + error);
+                        }
+                    }
+                })
+                .type(named(className))
+                .transform((DynamicType.Builder<?> b, TypeDescription type, ClassLoader loader, JavaModule module, ProtectionDomain pd) ->
+                        b.visit(BlockingCallAdvice.to(BlockingCallAdvice.OnEntry.class, method, category, FiberBridge.Detector.ANY_THREAD)
+                                .on(named(methodName).and(hasDescriptor(descriptor)))))
+                .installOn(inst);
+        if (!errors.isEmpty()) {
+            throw new IllegalStateException("could not patch " + className + "." + methodName + descriptor + ": " + errors);
+        }
+    }
+
+    private Class<?> loaded(String className) {
+        for (Class<?> c : inst.getAllLoadedClasses()) {
+            if (c.getName().equals(className)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private static Method declared(Class<?> owner, String name, String descriptor) {
+        for (Method m : owner.getDeclaredMethods()) {
+            if (m.getName().equals(name)
+                    && MethodType.methodType(m.getReturnType(), m.getParameterTypes()).toMethodDescriptorString().equals(descriptor)) {
+                return m;
+            }
+        }
+        return null;
+    }
+}

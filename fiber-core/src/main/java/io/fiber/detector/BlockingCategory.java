@@ -1,0 +1,36 @@
+package io.fiber.detector;
+
+/** What kind of call held the thread; each {@link BlockingCall} names one. */
+public enum BlockingCategory {
+    /** {@code java.io} file streams, {@code RandomAccessFile}, NIO {@code FileChannel}, {@code Files.*}. */
+    FILE_IO("file I/O"),
+    /** A host name or address lookup through the JDK's platform resolver. */
+    DNS("DNS lookup"),
+    /** Starting a process, or reading and writing its pipes. */
+    PROCESS("process start or pipe I/O"),
+    /** Reading {@code System.in}. */
+    STDIN("System.in read"),
+    /** Writing {@code System.out} or {@code System.err}; allowed by default (see {@link BlockingCallDetector}). */
+    CONSOLE("console write"),
+    /** A sleep, park or wait that parks the OS thread: a pinned fiber's, or a watched platform thread's. */
+    PARK("park that holds the thread"),
+    /** A socket wait of a watched platform thread (a fiber's socket waits unmount). */
+    SOCKET("blocking socket wait"),
+    /** A native (JNI) method known or marked to block. */
+    NATIVE("native method"),
+    /** A Java method marked as blocking through the API or an integration. */
+    MARKED("method marked as blocking"),
+    /** A fiber that ran longer than the threshold without yielding: a CPU hog or an unlisted blocking call. */
+    LONG_RUN("ran without yielding");
+
+    private final String description;
+
+    BlockingCategory(String description) {
+        this.description = description;
+    }
+
+    /** A short phrase for messages, such as "file I/O". */
+    public String description() {
+        return description;
+    }
+}

@@ -1,0 +1,218 @@
+package io.fiber.detector;
+
+import io.fiber.Fibers;
+import io.fiber.bridge.FiberBridge;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLoggerFactory;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * The check the agent inlines at the entry of every listed JDK method (through
+ * {@link FiberBridge#detector()}), and what happens to a call it flags.
+ *
+ * <p>The fast path, for every call of every thread: one volatile read in the patched method, then
+ * here {@code currentThread().isVirtual()} and a rule test. A platform thread costs one more volatile
+ * read when no thread predicate is set. Only a watched thread making a listed call goes further:
+ * <ol>
+ *   <li>the call's category may be allowed as a whole ({@link BlockingCategory#CONSOLE} by default);</li>
+ *   <li>one stack walk, which serves three purposes: for {@code Object.wait} of a virtual thread,
+ *       whether it is pinned (a native frame or a class initialiser on its stack; otherwise the wait
+ *       unmounts and is fine); whether an allowance covers the call (the innermost listed frame
+ *       decides, {@link Allowances}); and the stack of the report;</li>
+ *   <li>{@link #publish}: the JFR event, the listeners, and in REPORT mode the log line. Blocking
+ *       inside {@code publish} is allowed, so reporting cannot recurse. Then, in FAIL mode, the
+ *       {@link BlockingCallError}, thrown at the entry of the JDK method, before it did anything.</li>
+ * </ol>
+ */
+final class CallCheck implements FiberBridge.Detector {
+    private static final int MAX_FRAMES = 256;
+    private static final int MAX_LOGGED_STACKS = 10_000;
+    private static final StackWalker WALKER = StackWalker.getInstance();
+    private static final String OWN_PACKAGE = CallCheck.class.getPackageName() + ".";
+
+    private final BlockingCallDetector detector;
+    /** Stacks already logged, with how often each was seen since; repeats log at powers of two. */
+    private final ConcurrentHashMap<Integer, AtomicLong> logged = new ConcurrentHashMap<>();
+
+    CallCheck(BlockingCallDetector detector) {
+        this.detector = detector;
+    }
+
+    /**
+     * Loads and links everything the check touches before it goes live. The check runs inside the
+     * JDK's class loading (reading a jar is file I/O), holding the loader's locks; loading a class
+     * there could deadlock with another thread loading from the same jar. Only the log, started
+     * by the first report, stays lazy, and a report never comes from inside class loading (allowed).
+     */
+    void warmUp() {
+        Fibers.onCarrier();
+        List<StackWalker.StackFrame> frames = walk();
+        pinned(frames);
+        for (StackWalker.StackFrame frame : frames) {
+            detector.allowances().decision(frame.getClassName(), frame.getMethodName());
+            frame.toStackTraceElement();
+        }
+        classify(BlockingCategory.FILE_IO, this);
+        carrierOf(Thread.currentThread());
+        BlockingCall call = new BlockingCall("warm-up", BlockingCategory.FILE_IO, nameOf(Thread.currentThread()), false, null, null,
+                Instant.now(), new StackTraceElement[0]);
+        new BlockingCallError(call).getStackTrace();
+        BlockingCallEvent.emit(call);
+        Long.bitCount(java.util.Arrays.hashCode(call.stackTrace()));
+        logged.get(0);
+    }
+
+    private static List<StackWalker.StackFrame> walk() {
+        return WALKER.walk(s -> s.dropWhile(f -> f.getClassName().startsWith(OWN_PACKAGE)).limit(MAX_FRAMES).toList());
+    }
+
+    @Override
+    public void blockingCall(String method, int category, int rule, Object receiver) {
+        Thread thread = Thread.currentThread();
+        boolean onCarrier;
+        if (thread.isVirtual()) {
+            if (rule == PLATFORM_THREAD) {
+                return; // a virtual thread's park unmounts; a pinned one is caught in parkOnCarrierThread
+            }
+            onCarrier = Fibers.onCarrier();
+            if (!onCarrier && !detector.watchesVirtualThreads()) {
+                return;
+            }
+        } else {
+            Predicate<Thread> watched = detector.platformThreads();
+            if (watched == null || rule == PINNED || !watched.test(thread)) {
+                return;
+            }
+            onCarrier = false;
+        }
+        check(thread, onCarrier, method, classify(BlockingCategory.values()[category], receiver), rule);
+    }
+
+    private void check(Thread thread, boolean onCarrier, String method, BlockingCategory category, int rule) {
+        if (detector.isAllowed(category)) {
+            return;
+        }
+        List<StackWalker.StackFrame> frames = walk();
+        if (rule == WAIT && thread.isVirtual() && !pinned(frames)) {
+            return;
+        }
+        for (StackWalker.StackFrame frame : frames) {
+            Boolean allowed = detector.allowances().decision(frame.getClassName(), frame.getMethodName());
+            if (allowed != null) {
+                if (allowed) {
+                    return;
+                }
+                break;
+            }
+        }
+        StackTraceElement[] stack = new StackTraceElement[frames.size()];
+        for (int i = 0; i < stack.length; i++) {
+            stack[i] = frames.get(i).toStackTraceElement();
+        }
+        BlockingCall call = new BlockingCall(method, category, nameOf(thread), onCarrier, carrierOf(thread), null, Instant.now(), stack);
+        BlockingCallDetector.Mode mode = detector.mode();
+        publish(call, mode);
+        if (mode == BlockingCallDetector.Mode.FAIL) {
+            throw new BlockingCallError(call);
+        }
+    }
+
+    /**
+     * Tells the world about a call: JFR, listeners, and (REPORT mode, or a call FAIL mode cannot
+     * throw for, such as a long run) the log. Blocking below this frame is allowed.
+     */
+    void publish(BlockingCall call, BlockingCallDetector.Mode mode) {
+        BlockingCallEvent.emit(call);
+        for (Consumer<BlockingCall> listener : detector.listeners()) {
+            try {
+                listener.accept(call);
+            } catch (RuntimeException e) {
+                Log.warn("a blocking-call listener failed: " + e);
+            }
+        }
+        if (mode == BlockingCallDetector.Mode.REPORT || call.category() == BlockingCategory.LONG_RUN) {
+            log(call);
+        }
+    }
+
+    /** The first time a stack is seen: a warning with the stack; repeats: one line at the 2nd, 4th, 8th... time. */
+    private void log(BlockingCall call) {
+        int key = call.method().hashCode() * 31 + java.util.Arrays.hashCode(call.stackTrace());
+        AtomicLong seen = logged.get(key);
+        if (seen == null && logged.size() < MAX_LOGGED_STACKS) {
+            seen = logged.putIfAbsent(key, new AtomicLong(1));
+            if (seen == null) {
+                Log.warn(call.describe());
+                return;
+            }
+        }
+        long n = seen == null ? 0 : seen.incrementAndGet();
+        if (seen == null || Long.bitCount(n) == 1) {
+            Log.warn(call.message() + " (the same stack seen " + n + " times; logged in full the first time)");
+        }
+    }
+
+    /** File streams also carry standard input and output and process pipes; their subclass tells which. */
+    private static BlockingCategory classify(BlockingCategory category, Object receiver) {
+        if (category != BlockingCategory.FILE_IO || receiver == null) {
+            return category;
+        }
+        return switch (receiver.getClass().getName()) {
+            case "java.lang.System$In" -> BlockingCategory.STDIN;
+            case "java.lang.System$Out" -> BlockingCategory.CONSOLE;
+            case "java.lang.Process$PipeInputStream", "java.lang.Process$PipeOutputStream" -> BlockingCategory.PROCESS;
+            default -> category;
+        };
+    }
+
+    /** JDK 25 pins a virtual thread with a native frame (JNI or FFM) or a VM call (class initialiser) on its stack. */
+    private static boolean pinned(List<StackWalker.StackFrame> frames) {
+        for (StackWalker.StackFrame frame : frames) {
+            if (frame.isNativeMethod() || frame.getMethodName().equals("<clinit>")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The thread's name with its id, or its id alone: fibers are often unnamed. */
+    static String nameOf(Thread thread) {
+        String name = thread.getName();
+        return name.isEmpty() ? "#" + thread.threadId() : name + " #" + thread.threadId();
+    }
+
+    /** A virtual thread's carrier, from its {@code toString} ("VirtualThread[#21,name]/runnable@carrier"). */
+    private static String carrierOf(Thread thread) {
+        if (!thread.isVirtual()) {
+            return null;
+        }
+        String s = thread.toString();
+        int at = s.lastIndexOf('@');
+        return at < 0 ? null : s.substring(at + 1);
+    }
+
+    /**
+     * The logger, created on the first report, so a detector that never flags never starts the
+     * logging framework. Without an SLF4J provider the reports go to standard error instead of
+     * nowhere: a report nobody can read is a lost report.
+     */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(BlockingCallDetector.class);
+        static final boolean NO_PROVIDER = LoggerFactory.getILoggerFactory() instanceof NOPLoggerFactory;
+
+        static void warn(String text) {
+            if (NO_PROVIDER) {
+                System.err.println("WARN " + BlockingCallDetector.class.getName() + " - " + text);
+            } else {
+                LOG.warn(text);
+            }
+        }
+    }
+}
