@@ -404,6 +404,16 @@ final class CarrierLoop implements Runnable {
         }
     }
 
+    /** What this carrier runs now, or null; read racily by the {@link LongRunWatchdog}. */
+    Runnable running() {
+        return current;
+    }
+
+    /** Continuations run so far (opaque). */
+    long runs() {
+        return (long) RUNS.getOpaque(this);
+    }
+
     CarrierStats stats() {
         return new CarrierStats(thread.getName(), queue.size() + (runNext != null ? 1 : 0),
                 (long) RUNS.getOpaque(this), (long) STOLEN.getOpaque(this), (long) SLEEPS.getOpaque(this),

@@ -86,6 +86,7 @@ public final class FiberScheduler implements AutoCloseable {
         for (CarrierLoop loop : loops) {
             loop.thread.start();
         }
+        LongRunWatchdog.register(this);
     }
 
     /** A builder for a scheduler of your own; {@link Fibers#spawn} uses a default one. */
@@ -252,6 +253,7 @@ public final class FiberScheduler implements AutoCloseable {
         loop.drainTo(FiberScheduler::fallback);
         if (carriersRunning.decrementAndGet() == 0) {
             drainInjectToFallback();
+            LongRunWatchdog.unregister(this);
             terminated.countDown();
         }
     }

@@ -2,6 +2,8 @@ package io.fiber.agent;
 
 import io.fiber.FiberScheduler;
 import io.fiber.Fibers;
+import io.fiber.detector.BlockingCallDetector;
+import io.fiber.detector.BlockingCategory;
 
 /** Run in a child JVM by {@link FiberAgentIT}: reports how fibers and plain virtual threads run there. */
 public final class AgentProbe {
@@ -17,6 +19,15 @@ public final class AgentProbe {
             virtual.join();
             System.out.println("platformVirtual=" + seen[0]);
             System.out.println("jdkVirtualThread=" + seen[1]);
+            return;
+        }
+        if (args.length > 0 && args[0].equals("console-and-stdin")) {
+            // Standard streams are real here (the test harness replaces them in its own JVM).
+            BlockingCallDetector.get().disallowCategory(BlockingCategory.CONSOLE);
+            Fibers.spawn(() -> {
+                System.out.println("printed by a fiber");
+                return System.in.read();
+            }).get();
             return;
         }
         FiberScheduler scheduler = Fibers.defaultScheduler();

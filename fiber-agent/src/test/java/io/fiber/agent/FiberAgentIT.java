@@ -40,7 +40,7 @@ class FiberAgentIT {
         pb.environment().remove("_JAVA_OPTIONS");
         Path out = Files.createTempFile("agent-out", ".txt");
         Path err = Files.createTempFile("agent-err", ".txt");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = pb.redirectInput(new java.io.File("/dev/null")).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try {
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish in 60 s");
             return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
@@ -96,6 +96,19 @@ class FiberAgentIT {
         Run notPair = java("carriers");
         assertNotEquals(0, notPair.exit());
         assertTrue(notPair.err().contains("'carriers' is not key=value"), notPair.err());
+        Run detector = java("detector=loud");
+        assertNotEquals(0, detector.exit());
+        assertTrue(detector.err().contains("detector=loud is invalid: it must be fail, report or off"), detector.err());
+    }
+
+    @Test
+    void consoleWritesAndStandardInputReadsAreToldApart() throws Exception {
+        Run r = java("detector=report", "console-and-stdin");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("printed by a fiber"), r.out());
+        assertTrue(r.err().contains("Blocking call! java.io.FileOutputStream#write (console write) in fiber"), r.err());
+        assertTrue(r.err().contains("Blocking call! java.io.FileInputStream#read (System.in read) in fiber"), r.err());
+        assertTrue(r.err().contains("at io.fiber.agent.AgentProbe.lambda$main$"), "the report carries the stack: " + r.err());
     }
 
     @Test
