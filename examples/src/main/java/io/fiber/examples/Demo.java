@@ -44,6 +44,9 @@ import java.util.concurrent.locks.LockSupport;
  * JVM, with throughput, latency percentiles and whether the agent rerouted the servers' socket
  * waits. {@code --load-seconds 0} skips it.
  *
+ * <p>Third, with {@code --show-detector}: an HTTP handler that reads a file on its fiber, and the
+ * blocking-call detector's report of it ({@link DetectorShowcase}).
+ *
  * <p>{@link #run} does the work and returns the exit code, so the tests can run the demo in-process.
  */
 public final class Demo {
@@ -53,7 +56,8 @@ public final class Demo {
     static final int MAX_LOAD_SECONDS = 600;
     static final String OPTIONS = "--fibers N (default " + DEFAULT_FIBERS + ", at least " + MIN_FIBERS + "), "
             + "--carriers N (default: one per core), "
-            + "--load-seconds N (measured seconds per server, default " + DEFAULT_LOAD_SECONDS + ", 0 skips the load run), --help";
+            + "--load-seconds N (measured seconds per server, default " + DEFAULT_LOAD_SECONDS + ", 0 skips the load run), "
+            + "--show-detector (an HTTP handler reads a file on a fiber; prints the detector's report), --help";
 
     private static final int SLEEP_MAX_MS = 5;
     private static final int PRODUCERS = 3;            // per pipeline, each with its own channel
@@ -92,6 +96,9 @@ public final class Demo {
             if (options.loadSeconds > 0) {
                 exit = Math.max(exit, new ServerLoad(options.carriers, Duration.ofSeconds(options.loadSeconds), out).runAndCheck());
             }
+            if (options.showDetector) {
+                exit = Math.max(exit, DetectorShowcase.run(options.carriers, out));
+            }
             return exit;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -104,12 +111,13 @@ public final class Demo {
     }
 
     /** Command line options; {@link #parse} throws IllegalArgumentException with a message for the user. */
-    record Options(int fibers, int carriers, int loadSeconds, boolean help) {
+    record Options(int fibers, int carriers, int loadSeconds, boolean showDetector, boolean help) {
         static Options parse(String[] args) {
             int fibers = DEFAULT_FIBERS;
             int carriers = Runtime.getRuntime().availableProcessors();
             int loadSeconds = DEFAULT_LOAD_SECONDS;
             boolean help = false;
+            boolean showDetector = false;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 String value = null;
@@ -120,6 +128,7 @@ public final class Demo {
                 }
                 switch (arg) {
                     case "--help", "-h" -> help = true;
+                    case "--show-detector" -> showDetector = true;
                     case "--fibers", "--carriers", "--load-seconds" -> {
                         if (value == null) {
                             if (i + 1 == args.length) {
@@ -137,7 +146,7 @@ public final class Demo {
                     default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
                 }
             }
-            return new Options(fibers, carriers, loadSeconds, help);
+            return new Options(fibers, carriers, loadSeconds, showDetector, help);
         }
 
         private static int inRange(String option, int n, int min, int max) {

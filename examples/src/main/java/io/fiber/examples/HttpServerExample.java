@@ -11,6 +11,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
@@ -22,7 +24,10 @@ import java.time.Duration;
  *   <li>{@code GET /hello}: {@code hello from a fiber};</li>
  *   <li>{@code GET /sleep?ms=N}: sleeps N ms (0 to 10,000) in the fiber, then answers
  *       {@code slept N ms}; thousands can sleep at once, each costs a parked fiber only;</li>
- *   <li>{@code POST /echo}: answers with the request body.</li>
+ *   <li>{@code POST /echo}: answers with the request body;</li>
+ *   <li>{@code GET /file}: answers with a small file the server wrote at start, read with
+ *       {@code Files.readString} in the fiber: file I/O holds the carrier, and this is the handler
+ *       the blocking-call detector flags (the demo's {@code --show-detector}).</li>
  * </ul>
  *
  * The server's dispatcher, a platform thread of the JDK's, accepts connections and waits for each
@@ -38,8 +43,11 @@ public final class HttpServerExample implements AutoCloseable {
     /** How long {@link #stop} lets exchanges in flight finish before it closes their connections. */
     private static final int STOP_GRACE_SECONDS = 1;
 
+    static final String FILE_CONTENT = "served by a handler that blocks its carrier on file I/O\n";
+
     private final FiberScheduler scheduler;
     private HttpServer server;
+    private Path file;
 
     /** A server whose exchanges run on fibers of {@code scheduler}; the caller owns (and closes) the scheduler. */
     public HttpServerExample(FiberScheduler scheduler) {
@@ -52,8 +60,8 @@ public final class HttpServerExample implements AutoCloseable {
         FiberScheduler scheduler = Fibers.defaultScheduler();
         HttpServerExample server = new HttpServerExample(scheduler);
         port = server.start(port);
-        System.out.println("HTTP server listening on http://127.0.0.1:" + port + "/ (/hello, /sleep?ms=N, POST /echo),"
-                + " one fiber per exchange; Ctrl-C stops it");
+        System.out.println("HTTP server listening on http://127.0.0.1:" + port + "/ (/hello, /sleep?ms=N, POST /echo,"
+                + " /file), one fiber per exchange; Ctrl-C stops it");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.stop();
             System.out.print("HTTP server stopped\n" + scheduler.stats());
@@ -74,6 +82,10 @@ public final class HttpServerExample implements AutoCloseable {
         server.createContext("/hello", HttpServerExample::hello);
         server.createContext("/sleep", HttpServerExample::sleep);
         server.createContext("/echo", HttpServerExample::echo);
+        file = Files.createTempFile("fiber-http-example", ".txt");
+        Files.writeString(file, FILE_CONTENT);
+        Path served = file;
+        server.createContext("/file", exchange -> respond(exchange, 200, Files.readString(served)));
         server.start();
         return server.getAddress().getPort();
     }
@@ -85,6 +97,11 @@ public final class HttpServerExample implements AutoCloseable {
     public synchronized void stop() {
         if (server != null) {
             server.stop(STOP_GRACE_SECONDS);
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                // a temporary file left behind is harmless
+            }
         }
     }
 

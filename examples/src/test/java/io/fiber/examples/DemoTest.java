@@ -91,6 +91,7 @@ class DemoTest {
     void helpListsTheOptions() {
         Run r = demo("--help");
         assertEquals(0, r.exit);
-        assertTrue(r.out.contains("--fibers N") && r.out.contains("--carriers N") && r.out.contains("--load-seconds N"), r.out);
+        assertTrue(r.out.contains("--fibers N") && r.out.contains("--carriers N") && r.out.contains("--load-seconds N")
+                && r.out.contains("--show-detector"), r.out);
     }
 }

@@ -50,7 +50,38 @@ class DemoUnderAgentTest {
             assertTrue(out.contains("agent rerouted the servers' socket I/O: yes, io waits > 0"), out);
             assertTrue(echoIoWaits(out) > 0, "the echo scheduler's carriers counted io waits:\n" + out);
             assertTrue(out.contains("OK: no errors under load, every server fiber ended"), out);
-            assertFalse(out.contains("FAILED") || out.contains("WARN"), out);
+            assertFalse(out.contains("FAILED"), out);
+            // The only warning allowed: a long run, which a starved CI machine can cause in any fiber.
+            assertTrue(out.lines().filter(l -> l.contains("WARN")).allMatch(l -> l.contains("without yielding")), out);
+        } finally {
+            Files.deleteIfExists(output);
+        }
+    }
+
+    @Test
+    void showDetectorPrintsTheReportOfAHandlerReadingAFile() throws Exception {
+        Path agentJar = Path.of(System.getProperty("fiber.agent.jar", "(fiber.agent.jar not set by the pom)"));
+        assertTrue(Files.isRegularFile(agentJar), "the agent jar " + agentJar + " is missing; run ./run test");
+        Path output = Files.createTempFile("demo-detector", ".txt");
+        try {
+            Process demo = new ProcessBuilder(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-javaagent:" + agentJar,
+                    "-cp", System.getProperty("java.class.path"),
+                    Demo.class.getName(), "--fibers", "100", "--carriers", "2", "--load-seconds", "0", "--show-detector"))
+                    .redirectErrorStream(true)
+                    .redirectOutput(output.toFile())
+                    .start();
+            boolean finished = demo.waitFor(60, TimeUnit.SECONDS);
+            demo.destroyForcibly();
+            String out = Files.readString(output, StandardCharsets.UTF_8);
+            assertTrue(finished, "the demo did not finish in 60 s:\n" + out);
+            assertEquals(0, demo.exitValue(), out);
+            assertTrue(out.contains("response 200: served by a handler that blocks its carrier on file I/O"), out);
+            assertTrue(out.contains("the detector flagged"), out);
+            assertTrue(out.contains("Blocking call! sun.nio.fs.UnixNativeDispatcher.open (file I/O) in fiber"), out);
+            assertTrue(out.contains("at java.base/java.nio.file.Files.readString"), out);
+            assertTrue(out.contains("OK: the detector flags file I/O on a fiber"), out);
         } finally {
             Files.deleteIfExists(output);
         }

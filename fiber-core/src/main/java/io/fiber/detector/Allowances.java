@@ -14,6 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  *   <li>class loading ({@code ClassLoader.loadClass}, {@code BuiltinClassLoader.loadClassOrNull}):
  *       reads a class file once per class, and a fiber cannot avoid it;</li>
+ *   <li>linking an {@code invokedynamic} call site or dynamic constant (a lambda's or a string
+ *       concatenation's first run, {@code MethodHandleNatives.linkCallSite}): once per call site,
+ *       and it can take a long while on a busy machine, so it would show as a long run;</li>
  *   <li>the JDK's own class initialisers (any {@code <clinit>} of a {@code java.}, {@code javax.},
  *       {@code jdk.}, {@code sun.} or {@code com.sun.} class): lazy one-time set-up such as
  *       {@code sun.net.NetProperties} reading {@code net.properties} on the first socket;</li>
@@ -30,6 +33,8 @@ final class Allowances {
     private static final String[][] DEFAULTS = {
             {"java.lang.ClassLoader", "loadClass"},
             {"jdk.internal.loader.BuiltinClassLoader", "loadClassOrNull"},
+            {"java.lang.invoke.MethodHandleNatives", "linkCallSite"},
+            {"java.lang.invoke.MethodHandleNatives", "linkDynamicConstant"},
             {"sun.security.provider.NativePRNG$RandomIO", "implNextBytes"},
             {"sun.security.provider.NativePRNG$RandomIO", "implGenerateSeed"},
             {"sun.security.provider.NativePRNG$RandomIO", "implSetSeed"},
