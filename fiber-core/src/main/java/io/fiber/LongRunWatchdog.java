@@ -1,6 +1,7 @@
 package io.fiber;
 
 import io.fiber.spi.LongRunObserver;
+import org.slf4j.LoggerFactory;
 
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -42,13 +43,19 @@ final class LongRunWatchdog implements Runnable {
     private LongRunWatchdog() { }
 
     private static LongRunObserver findObserver() {
-        Iterator<LongRunObserver> it = ServiceLoader.load(LongRunObserver.class, LongRunWatchdog.class.getClassLoader()).iterator();
-        if (!it.hasNext()) {
+        LongRunObserver observer;
+        try {
+            Iterator<LongRunObserver> it = ServiceLoader.load(LongRunObserver.class, LongRunWatchdog.class.getClassLoader()).iterator();
+            if (!it.hasNext()) {
+                return null;
+            }
+            observer = it.next();
+            if (observer.thresholdNanos() < 0) {
+                return null; // can never watch in this JVM (the detector without its agent)
+            }
+        } catch (RuntimeException | LinkageError e) {
+            LoggerFactory.getLogger(LongRunWatchdog.class).warn("no long-run watchdog: its observer failed to start: {}", e.toString());
             return null;
-        }
-        LongRunObserver observer = it.next();
-        if (observer.thresholdNanos() < 0) {
-            return null; // can never watch in this JVM (the detector without its agent)
         }
         Thread.ofPlatform().daemon().name("fiber-long-run-watchdog").start(new LongRunWatchdog());
         return observer;

@@ -85,7 +85,7 @@ public final class FiberAgent {
             patches.addAll(BlockingMethods.patches());
             JdkPatches.install(inst, patches);
             BlockingMethodsSelfTest.run(BlockingMethods.TABLE);
-            MethodPatcher.install(inst);
+            MethodPatcher.install(inst, DefinitionPatcher.install(inst));
             enableNativeAccess(runtime);
             BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge
         } catch (RuntimeException | java.io.IOException e) {

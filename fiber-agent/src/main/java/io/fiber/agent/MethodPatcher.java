@@ -20,22 +20,24 @@ import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.none;
 
 /**
- * Patches methods the application marks as blocking ({@code BlockingCallDetector.markAsBlocking}):
- * the detector's entry advice goes into the method, in classes loaded now (retransformed) and later
- * (at definition). A method of a loaded class must exist, or the call fails naming it.
- *
- * <p>Native methods are refused: wrapping one means adding a Java method in front of it, which the
- * JVM allows only at a class's first definition and, for loaded classes, only with the deprecated
- * {@code -XX:+AllowRedefinitionToAddDeleteMethods}. Mark the Java method that calls the native instead.
+ * Patches methods the application marks as blocking ({@code BlockingCallDetector.markAsBlocking}).
+ * A class not loaded yet is patched as it is defined, natives included ({@link DefinitionPatcher}).
+ * A loaded class is retransformed with the detector's entry advice; its method must exist, and must
+ * not be native: wrapping a native adds a Java method in front of it, which the JVM refuses for a
+ * loaded class (but with the deprecated {@code -XX:+AllowRedefinitionToAddDeleteMethods}). Mark it
+ * before its class loads (in an integration, or first thing in {@code main}), or mark the Java
+ * method that calls it.
  */
 final class MethodPatcher implements FiberBridge.Patcher {
     private static final Pattern BINARY_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
     private static final Pattern DESCRIPTOR = Pattern.compile("\\((\\[*([BCDFIJSZ]|L[^;]+;))*\\)(V|\\[*([BCDFIJSZ]|L[^;]+;))");
 
     private final Instrumentation inst;
+    private final DefinitionPatcher definitions;
 
-    private MethodPatcher(Instrumentation inst) {
+    private MethodPatcher(Instrumentation inst, DefinitionPatcher definitions) {
         this.inst = inst;
+        this.definitions = definitions;
     }
 
     /**
@@ -43,8 +45,8 @@ final class MethodPatcher implements FiberBridge.Patcher {
      * {@link FiberAgent}: verifying the agent class would load the bridge's types through the
      * application class loader before the boot loader has them.
      */
-    static void install(Instrumentation inst) {
-        FiberBridge.setPatcher(new MethodPatcher(inst));
+    static void install(Instrumentation inst, DefinitionPatcher definitions) {
+        FiberBridge.setPatcher(new MethodPatcher(inst, definitions));
     }
 
     @Override
@@ -59,18 +61,20 @@ final class MethodPatcher implements FiberBridge.Patcher {
             throw new IllegalArgumentException("'" + descriptor + "' is not a JVM method descriptor, such as (Ljava/lang/String;)I");
         }
         Class<?> loaded = loaded(className);
-        if (loaded != null) {
-            Method m = declared(loaded, methodName, descriptor);
-            if (m == null) {
-                throw new IllegalArgumentException(className + " has no method " + methodName + descriptor);
-            }
-            if (Modifier.isNative(m.getModifiers())) {
-                throw new IllegalStateException(className + "." + methodName + " is native and cannot be patched;"
-                        + " mark the Java method that calls it");
-            }
-            if (!inst.isModifiableClass(loaded)) {
-                throw new IllegalStateException(className + " cannot be retransformed by this JVM");
-            }
+        if (loaded == null) {
+            definitions.add(className, methodName, descriptor, method, category);
+            return;
+        }
+        Method m = declared(loaded, methodName, descriptor);
+        if (m == null) {
+            throw new IllegalArgumentException(className + " has no method " + methodName + descriptor);
+        }
+        if (Modifier.isNative(m.getModifiers())) {
+            throw new IllegalStateException(className + "." + methodName + " is native and its class is loaded,"
+                    + " so it cannot be patched any more; mark it before the class loads, or mark the Java method that calls it");
+        }
+        if (!inst.isModifiableClass(loaded)) {
+            throw new IllegalStateException(className + " cannot be retransformed by this JVM");
         }
         List<String> errors = new ArrayList<>();
         new AgentBuilder.Default()

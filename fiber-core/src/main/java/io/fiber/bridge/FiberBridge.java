@@ -78,6 +78,17 @@ public final class FiberBridge {
         void markAsBlocking(String className, String methodName, String descriptor, String method, int category);
     }
 
+    /**
+     * Hands a call to the installed detector, if any: what methods the agent rewrites at class
+     * definition call (library natives, methods marked before their class loaded), as one static call.
+     */
+    public static void blockingCall(String method, int category, int rule, Object receiver) {
+        Detector d = detector;
+        if (d != null) {
+            d.blockingCall(method, category, rule, receiver);
+        }
+    }
+
     /** The installed detector, or null (detector off, or no runtime yet). Called from patched JDK methods. */
     public static Detector detector() {
         return detector;

@@ -71,21 +71,28 @@ public final class BlockingCallDetector {
         return INSTANCE;
     }
 
-    /** Applies the starting mode and the {@link BlockingCallIntegration}s on the class path. */
+    /**
+     * Applies the {@link BlockingCallIntegration}s on the class path and the starting mode. Without
+     * the agent there is nothing to apply them to. An integration that fails is reported and
+     * skipped: a library's settings must not stop the program.
+     */
     private void start(String modeOption) {
-        Mode initial = available ? Mode.REPORT : Mode.OFF;
-        if (modeOption != null && !modeOption.isBlank()) {
-            initial = parseMode(modeOption);
+        if (!available) {
+            return;
         }
+        Mode initial = modeOption == null || modeOption.isBlank() ? Mode.REPORT : parseMode(modeOption);
         List<BlockingCallIntegration> integrations = new ArrayList<>();
         ServiceLoader.load(BlockingCallIntegration.class, BlockingCallDetector.class.getClassLoader()).forEach(integrations::add);
         integrations.sort(Comparator.comparingInt(BlockingCallIntegration::priority));
         for (BlockingCallIntegration integration : integrations) {
-            integration.applyTo(this);
+            try {
+                integration.applyTo(this);
+            } catch (RuntimeException e) {
+                System.err.println("fiber-agent: the blocking-call detector skipped the integration "
+                        + integration.getClass().getName() + ", which failed: " + e);
+            }
         }
-        if (available) {
-            mode(initial);
-        }
+        mode(initial);
     }
 
     /** Parses {@code fail}, {@code report} or {@code off}, any case; throws naming the valid choices. */

@@ -17,6 +17,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 
@@ -190,6 +194,28 @@ class FlaggedCallsIT {
             assertEquals(2, parks, w.describe());
             BlockingCall wait = w.expect(BlockingCategory.PARK, "java.lang.Object#wait");
             assertTrue(wait.describe().contains("WaitsInInitializer.<clinit>"), wait.describe());
+        }
+    }
+
+    @Test
+    void jniMethodsKnownToBlockAreWrappedAndStillWork() throws Exception {
+        String url = "jdbc:sqlite:" + dir.resolve("native.db");
+        try (Watch w = new Watch(Mode.REPORT)) {
+            int answer = w.inFiber(() -> {
+                try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+                    s.executeUpdate("create table t(x integer)");
+                    s.executeUpdate("insert into t values (41)");
+                    try (ResultSet r = s.executeQuery("select x + 1 from t")) {
+                        return r.next() ? r.getInt(1) : -1;
+                    }
+                }
+            });
+            assertEquals(42, answer, "the wrapped natives still reach SQLite's C code");
+            w.expect(BlockingCategory.NATIVE, "org.sqlite.core.NativeDB#_open_utf8");
+            BlockingCall step = w.expect(BlockingCategory.NATIVE, "org.sqlite.core.NativeDB#step");
+            assertCallerInStack(step, "jniMethodsKnownToBlock");
+            // Marked by TestIntegration before the class loaded, as an application would.
+            w.expect(BlockingCategory.NATIVE, "org.sqlite.core.NativeDB#prepare_utf8");
         }
     }
 
