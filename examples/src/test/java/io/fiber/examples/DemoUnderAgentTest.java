@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -23,68 +24,50 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoUnderAgentTest {
     private static final Pattern ECHO_CARRIER_IO_WAITS = Pattern.compile("echo-carrier-\\d+ .* io waits +([\\d,]+) ");
 
-    @Test
-    void demoUnderTheAgentReroutesTheServersSocketWaits() throws Exception {
+    /** Runs the demo in a child JVM under the packaged agent; returns its combined output after checking it exited 0. */
+    private static String demoUnderAgent(String... args) throws Exception {
         Path agentJar = Path.of(System.getProperty("fiber.agent.jar", "(fiber.agent.jar not set by the pom)"));
         assertTrue(Files.isRegularFile(agentJar), "the agent jar " + agentJar + " is missing: it is built by the fiber-agent"
                 + " module, so run the full build (./run test), or build it first with"
                 + " ./run mvn -B -ntp -q -pl fiber-core,fiber-io,fiber-agent -am package -DskipTests");
         Path output = Files.createTempFile("demo-under-agent", ".txt");
         try {
-            Process demo = new ProcessBuilder(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-javaagent:" + agentJar,
-                    "-cp", System.getProperty("java.class.path"),
-                    Demo.class.getName(), "--fibers", "1000", "--carriers", "2", "--load-seconds", "1"))
-                    .redirectErrorStream(true)
-                    .redirectOutput(output.toFile())
-                    .start();
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-javaagent:" + agentJar, "-cp", System.getProperty("java.class.path"), Demo.class.getName()));
+            command.addAll(List.of(args));
+            Process demo = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
             boolean finished = demo.waitFor(60, TimeUnit.SECONDS);
             demo.destroyForcibly();
             String out = Files.readString(output, StandardCharsets.UTF_8);
             assertTrue(finished, "the demo did not finish in 60 s:\n" + out);
             assertEquals(0, demo.exitValue(), out);
-
-            assertTrue(out.contains("fibers run on our own carriers: yes"), out);
-            assertTrue(out.contains("OK: every count adds up"), out);
-            assertTrue(out.contains("agent rerouted the servers' socket I/O: yes, io waits > 0"), out);
-            assertTrue(echoIoWaits(out) > 0, "the echo scheduler's carriers counted io waits:\n" + out);
-            assertTrue(out.contains("OK: no errors under load, every server fiber ended"), out);
-            assertFalse(out.contains("FAILED"), out);
-            // The only warning allowed: a long run, which a starved CI machine can cause in any fiber.
-            assertTrue(out.lines().filter(l -> l.contains("WARN")).allMatch(l -> l.contains("without yielding")), out);
+            return out;
         } finally {
             Files.deleteIfExists(output);
         }
     }
 
     @Test
+    void demoUnderTheAgentReroutesTheServersSocketWaits() throws Exception {
+        String out = demoUnderAgent("--fibers", "1000", "--carriers", "2", "--load-seconds", "1");
+        assertTrue(out.contains("fibers run on our own carriers: yes"), out);
+        assertTrue(out.contains("OK: every count adds up"), out);
+        assertTrue(out.contains("agent rerouted the servers' socket I/O: yes, io waits > 0"), out);
+        assertTrue(echoIoWaits(out) > 0, "the echo scheduler's carriers counted io waits:\n" + out);
+        assertTrue(out.contains("OK: no errors under load, every server fiber ended"), out);
+        assertFalse(out.contains("FAILED"), out);
+        // The only warning allowed: a long run, which a starved CI machine can cause in any fiber.
+        assertTrue(out.lines().filter(l -> l.contains("WARN")).allMatch(l -> l.contains("without yielding")), out);
+    }
+
+    @Test
     void showDetectorPrintsTheReportOfAHandlerReadingAFile() throws Exception {
-        Path agentJar = Path.of(System.getProperty("fiber.agent.jar", "(fiber.agent.jar not set by the pom)"));
-        assertTrue(Files.isRegularFile(agentJar), "the agent jar " + agentJar + " is missing; run ./run test");
-        Path output = Files.createTempFile("demo-detector", ".txt");
-        try {
-            Process demo = new ProcessBuilder(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-javaagent:" + agentJar,
-                    "-cp", System.getProperty("java.class.path"),
-                    Demo.class.getName(), "--fibers", "100", "--carriers", "2", "--load-seconds", "0", "--show-detector"))
-                    .redirectErrorStream(true)
-                    .redirectOutput(output.toFile())
-                    .start();
-            boolean finished = demo.waitFor(60, TimeUnit.SECONDS);
-            demo.destroyForcibly();
-            String out = Files.readString(output, StandardCharsets.UTF_8);
-            assertTrue(finished, "the demo did not finish in 60 s:\n" + out);
-            assertEquals(0, demo.exitValue(), out);
-            assertTrue(out.contains("response 200: served by a handler that blocks its carrier on file I/O"), out);
-            assertTrue(out.contains("the detector flagged"), out);
-            assertTrue(out.contains("Blocking call! sun.nio.fs.UnixNativeDispatcher.open (file I/O) in fiber"), out);
-            assertTrue(out.contains("at java.base/java.nio.file.Files.readString"), out);
-            assertTrue(out.contains("OK: the detector flags file I/O on a fiber"), out);
-        } finally {
-            Files.deleteIfExists(output);
-        }
+        String out = demoUnderAgent("--fibers", "100", "--carriers", "2", "--load-seconds", "0", "--show-detector");
+        assertTrue(out.contains("response 200: served by a handler that blocks its carrier on file I/O"), out);
+        assertTrue(out.contains("the detector flagged"), out);
+        assertTrue(out.contains("Blocking call! sun.nio.fs.UnixNativeDispatcher.open (file I/O) in fiber"), out);
+        assertTrue(out.contains("at java.base/java.nio.file.Files.readString"), out);
+        assertTrue(out.contains("OK: the detector flags file I/O on a fiber"), out);
     }
 
     /** The io waits of the echo scheduler's carriers, summed from its statistics table. */

@@ -54,9 +54,20 @@ final class JdkPatches {
      * several entries is transformed once); throws naming what went wrong.
      */
     static void install(Instrumentation inst, List<Patch> patches) {
-        Map<String, List<Patch>> byOwner = new LinkedHashMap<>();
         for (Patch patch : patches) {
             find(patch.owner(), patch.method(), patch.descriptor());
+        }
+        apply(inst, patches);
+    }
+
+    /**
+     * Patches loaded classes (retransformed now) and classes loaded later (at definition); throws
+     * naming the classes that could not be patched. Each class is transformed once, with all its
+     * patches.
+     */
+    static void apply(Instrumentation inst, List<Patch> patches) {
+        Map<String, List<Patch>> byOwner = new LinkedHashMap<>();
+        for (Patch patch : patches) {
             byOwner.computeIfAbsent(patch.owner(), k -> new ArrayList<>()).add(patch);
         }
         Set<String> transformed = ConcurrentHashMap.newKeySet();
@@ -93,7 +104,7 @@ final class JdkPatches {
                     });
         }
         builder.installOn(inst);
-        for (String owner : byOwner.keySet()) { // all loaded by find, so patched by now
+        for (String owner : byOwner.keySet()) { // all loaded by the callers' checks, so patched by now
             if (!transformed.contains(owner)) {
                 throw new IllegalStateException("could not patch " + owner + " on JDK " + Runtime.version()
                         + (errors.isEmpty() ? "" : ": " + errors));
@@ -103,15 +114,23 @@ final class JdkPatches {
 
     /** The JDK method {@code owner.name} with that descriptor; throws naming it when this JDK lacks it. */
     static Method find(String ownerName, String name, String descriptor) {
-        Class<?> owner = loadWithoutInitializing(ownerName);
+        Method m = declared(loadWithoutInitializing(ownerName), name, descriptor);
+        if (m != null) {
+            return m;
+        }
+        throw new IllegalStateException("this JDK (" + Runtime.version() + ") has no " + ownerName + "." + name + descriptor
+                + ", which the agent patches; this agent supports JDK 25");
+    }
+
+    /** The method {@code owner} declares with that name and JVM descriptor, or null. */
+    static Method declared(Class<?> owner, String name, String descriptor) {
         for (Method m : owner.getDeclaredMethods()) {
             if (m.getName().equals(name)
                     && MethodType.methodType(m.getReturnType(), m.getParameterTypes()).toMethodDescriptorString().equals(descriptor)) {
                 return m;
             }
         }
-        throw new IllegalStateException("this JDK (" + Runtime.version() + ") has no " + ownerName + "." + name + descriptor
-                + ", which the agent patches; this agent supports JDK 25");
+        return null;
     }
 
     private static Class<?> loadWithoutInitializing(String name) {

@@ -1,23 +1,12 @@
 package io.fiber.agent;
 
 import io.fiber.bridge.FiberBridge;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.utility.JavaModule;
 
 import java.lang.instrument.Instrumentation;
-import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
-import java.security.ProtectionDomain;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
-
-import static net.bytebuddy.matcher.ElementMatchers.hasDescriptor;
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.none;
 
 /**
  * Patches methods the application marks as blocking ({@code BlockingCallDetector.markAsBlocking}).
@@ -65,7 +54,7 @@ final class MethodPatcher implements FiberBridge.Patcher {
             definitions.add(className, methodName, descriptor, method, category);
             return;
         }
-        Method m = declared(loaded, methodName, descriptor);
+        Method m = JdkPatches.declared(loaded, methodName, descriptor);
         if (m == null) {
             throw new IllegalArgumentException(className + " has no method " + methodName + descriptor);
         }
@@ -76,45 +65,14 @@ final class MethodPatcher implements FiberBridge.Patcher {
         if (!inst.isModifiableClass(loaded)) {
             throw new IllegalStateException(className + " cannot be retransformed by this JVM");
         }
-        List<String> errors = new ArrayList<>();
-        new AgentBuilder.Default()
-                .disableClassFormatChanges()
-                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-                .ignore(none())
-                .with(new AgentBuilder.Listener.Adapter() {
-                    @Override
-                    public void onError(String typeName, ClassLoader loader, JavaModule module, boolean isLoaded, Throwable error) {
-                        synchronized (errors) {
-                            errors.add(typeName + ": " + error);
-                        }
-                    }
-                })
-                .type(named(className))
-                .transform((DynamicType.Builder<?> b, TypeDescription type, ClassLoader loader, JavaModule module, ProtectionDomain pd) ->
-                        b.visit(BlockingCallAdvice.to(BlockingCallAdvice.OnEntry.class, method, category, FiberBridge.Detector.ANY_THREAD)
-                                .on(named(methodName).and(hasDescriptor(descriptor)))))
-                .installOn(inst);
-        if (!errors.isEmpty()) {
-            throw new IllegalStateException("could not patch " + className + "." + methodName + descriptor + ": " + errors);
-        }
+        JdkPatches.apply(inst, List.of(new JdkPatches.Patch(className, methodName, descriptor,
+                BlockingCallAdvice.to(BlockingCallAdvice.OnEntry.class, method, category, FiberBridge.Detector.ANY_THREAD))));
     }
 
     private Class<?> loaded(String className) {
         for (Class<?> c : inst.getAllLoadedClasses()) {
             if (c.getName().equals(className)) {
                 return c;
-            }
-        }
-        return null;
-    }
-
-    private static Method declared(Class<?> owner, String name, String descriptor) {
-        for (Method m : owner.getDeclaredMethods()) {
-            if (m.getName().equals(name)
-                    && MethodType.methodType(m.getReturnType(), m.getParameterTypes()).toMethodDescriptorString().equals(descriptor)) {
-                return m;
             }
         }
         return null;

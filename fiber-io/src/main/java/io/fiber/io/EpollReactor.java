@@ -66,7 +66,8 @@ final class EpollReactor implements CarrierReactor {
     private final AtomicInteger waiting = new AtomicInteger();
     /**
      * Held while polling, blocking included (the owner locks, a rescuer only tries), and while a
-     * waiter arms its fd, so arming and a poll's re-arming never interleave.
+     * waiter arms its fd, so arming and a poll's re-arming never interleave. Waiters never park on
+     * it ({@link #lockWithoutParking}).
      */
     private final ReentrantLock pollLock = new ReentrantLock();
     /** When the owner last finished a poll. */
@@ -90,7 +91,7 @@ final class EpollReactor implements CarrierReactor {
         if (table == null || !table.claim(fd, self)) {
             return false;
         }
-        pollLock.lock(); // a rescuing poll re-arms too: the two must not interleave their interest sets
+        lockWithoutParking(); // a rescuing poll re-arms too: the two must not interleave their interest sets
         try {
             arm(fd);
         } catch (IOException | RuntimeException e) {
@@ -114,6 +115,19 @@ final class EpollReactor implements CarrierReactor {
             waiting.decrementAndGet();
         }
         return true;
+    }
+
+    /**
+     * Takes the poll lock for a waiter, spinning instead of parking. The waiter is a fiber running on
+     * this reactor's own carrier, and a fiber parked in the lock's queue deadlocks with that carrier:
+     * once the carrier queues for the lock to poll, the lock goes to the fiber, which needs the
+     * carrier to run (seen under CPU starvation with one carrier). While a fiber runs on the owner,
+     * the only other holder is a rescuing poll, which never blocks, so the spin is short.
+     */
+    private void lockWithoutParking() {
+        while (!pollLock.tryLock()) {
+            Thread.onSpinWait();
+        }
     }
 
     /** The table for the JDK's {@code POLLIN} or {@code POLLOUT}, or null for any other event. */

@@ -99,6 +99,17 @@ class NotFlaggedIT {
         }
     }
 
+    @Test
+    void waitingForAProcessUnmounts() throws Exception {
+        Process sleeper = new ProcessBuilder("sleep", "0.05").start(); // the start itself is flagged: not in a fiber here
+        try (Watch w = new Watch(Mode.FAIL)) {
+            // JDK 25's ProcessImpl.waitFor awaits a ReentrantLock condition that the reaper thread signals
+            int exit = w.inFiber(sleeper::waitFor);
+            assertEquals(0, exit);
+            w.expectNone();
+        }
+    }
+
     /** A class only this test loads, so its loading happens inside the fiber. */
     static final class LoadedInAFiber {
         static final String VALUE = "loaded";
