@@ -51,7 +51,7 @@ import static io.fiber.detector.BlockingCategory.SOCKET;
  * {@code System.in}, {@code System.out} and process pipes are file streams; the runtime tells them
  * apart by the stream's class.
  *
- * <p>Exercises are harmless if the patch does not fire: they use {@code /dev/null}, 1 ms timeouts,
+ * <p>Exercises are harmless if the patch does not fire: they use {@code /dev/null}, bounded timeouts,
  * a path that cannot exist, or a park whose permit is already there.
  */
 final class BlockingMethods {
@@ -75,6 +75,12 @@ final class BlockingMethods {
     }
 
     static final String DEV_NULL = "/dev/null";
+    /**
+     * The timeout of exercises whose JDK method checks time before reaching the patched call (an
+     * accept with a timeout, a pinned timed park): long, so a starved machine cannot let it expire
+     * first. The probe throws at the patched call, so a live entry never waits for it.
+     */
+    static final int EXERCISE_TIMEOUT_MILLIS = 5_000;
     private static final Path DEV_NULL_PATH = Path.of(DEV_NULL);
     private static final Object LOCK = new Object();
 
@@ -140,14 +146,14 @@ final class BlockingMethods {
         add(ls, "parkUntil", "(Ljava/lang/Object;J)V", PARK, PLATFORM_THREAD, () -> LockSupport.parkUntil(LOCK, 0));
         add("sun.nio.ch.NioSocketImpl", "park", "(Ljava/io/FileDescriptor;IJ)V", SOCKET, PLATFORM_THREAD, () -> {
             try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                server.setSoTimeout(1);
+                server.setSoTimeout(EXERCISE_TIMEOUT_MILLIS);
                 server.accept();
             }
         });
         add("sun.nio.ch.SelChImpl", "park", "(IJ)V", SOCKET, PLATFORM_THREAD, () -> {
             try (ServerSocketChannel server = ServerSocketChannel.open()) {
                 server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-                server.socket().setSoTimeout(1);
+                server.socket().setSoTimeout(EXERCISE_TIMEOUT_MILLIS);
                 server.socket().accept();
             }
         });

@@ -129,7 +129,7 @@ final class BlockingMethodsSelfTest {
 
     private static final class ParksInInitializer {
         static {
-            LockSupport.parkNanos(1_000_000);
+            LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(BlockingMethods.EXERCISE_TIMEOUT_MILLIS));
         }
 
         private ParksInInitializer() { }

@@ -3,6 +3,8 @@ package io.fiber.agent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
+import java.net.URI;
+import java.net.URL;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -65,13 +67,22 @@ final class BootBridge {
         return bridge.getModule();
     }
 
+    /**
+     * The class file from the agent's own jar, not whichever copy the class path finds first: an
+     * application jar that bundles another build of fiber-core must not decide what the JDK calls.
+     */
     private static byte[] classFile(String name) throws IOException {
         String path = name.replace('.', '/') + ".class";
-        try (InputStream in = BootBridge.class.getClassLoader().getResourceAsStream(path)) {
-            if (in == null) {
-                throw new IllegalStateException("the agent jar lacks " + path + "; rebuild it with ./run test");
-            }
+        String self = BootBridge.class.getName().replace('.', '/') + ".class";
+        URL own = BootBridge.class.getClassLoader().getResource(self);
+        if (own == null) {
+            throw new IllegalStateException("the agent cannot find its own " + self);
+        }
+        String base = own.toString().substring(0, own.toString().length() - self.length());
+        try (InputStream in = URI.create(base + path).toURL().openStream()) {
             return in.readAllBytes();
+        } catch (java.io.FileNotFoundException e) {
+            throw new IllegalStateException("the agent jar lacks " + path + "; rebuild it with ./run test", e);
         }
     }
 

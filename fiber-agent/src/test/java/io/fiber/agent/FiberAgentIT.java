@@ -23,6 +23,11 @@ class FiberAgentIT {
     private record Run(int exit, String out, String err) { }
 
     private static Run java(String agentArgs, String... probeArgs) throws IOException, InterruptedException {
+        return java(null, agentArgs, probeArgs);
+    }
+
+    /** Runs {@link AgentProbe} in a child JVM, with {@code classPathFirst} (if any) ahead of this JVM's class path. */
+    private static Run java(Path classPathFirst, String agentArgs, String... probeArgs) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         if (agentArgs != null) {
@@ -31,7 +36,7 @@ class FiberAgentIT {
             cmd.add("-javaagent:" + jar + (agentArgs.isEmpty() ? "" : "=" + agentArgs));
         }
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add((classPathFirst == null ? "" : classPathFirst + java.io.File.pathSeparator) + System.getProperty("java.class.path"));
         cmd.add(AgentProbe.class.getName());
         cmd.addAll(List.of(probeArgs));
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -99,6 +104,17 @@ class FiberAgentIT {
         Run detector = java("detector=loud");
         assertNotEquals(0, detector.exit());
         assertTrue(detector.err().contains("detector=loud is invalid: it must be fail, report or off"), detector.err());
+    }
+
+    @Test
+    void anotherCopyOfTheBridgeOnTheClassPathDoesNotReplaceTheAgentsOwn(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        // An application jar bundling another build of fiber-core comes first on the class path.
+        Path bridge = dir.resolve("io/fiber/bridge/FiberBridge.class");
+        Files.createDirectories(bridge.getParent());
+        Files.write(bridge, new byte[] {(byte) 0xCA, (byte) 0xFE, 0, 0});
+        Run r = java(dir, "");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("ownCarriers=true"), r.out());
     }
 
     @Test
