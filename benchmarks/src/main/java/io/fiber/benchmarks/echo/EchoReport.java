@@ -36,7 +36,11 @@ final class EchoReport {
         RATE_A_C("round trips/s, (a) / (c)", Server.VTHREAD, m -> m.result().roundTripsPerSecond(), true),
         RATE_A_E("round trips/s, (a) / (e)", Server.NETTY, m -> m.result().roundTripsPerSecond(), true),
         CPU_A_C("server CPU per round trip, (a) / (c)", Server.VTHREAD, Measurement::serverCpuSecondsPerMillion, false),
-        RSS_A_C("server RSS, (a) / (c)", Server.VTHREAD, m -> (double) m.serverRssKib(), false);
+        RSS_A_C("server RSS, (a) / (c)", Server.VTHREAD, m -> (double) m.serverRssKib(), false),
+        /** The detector's overhead: report mode (a) against detector=off (a-off), the same server otherwise. */
+        RATE_A_AOFF("round trips/s, (a) / (a-off)", Server.FIBER_AGENT_DETECTOR_OFF, m -> m.result().roundTripsPerSecond(), true),
+        CPU_A_AOFF("server CPU per round trip, (a) / (a-off)", Server.FIBER_AGENT_DETECTOR_OFF,
+                Measurement::serverCpuSecondsPerMillion, false);
 
         final String title;
         final Server against;
@@ -63,6 +67,12 @@ final class EchoReport {
 
         private List<Measurement> runs(List<Measurement> scenarioRuns) {
             return scenarioRuns.stream().filter(m -> m.server() == Server.FIBER_AGENT || m.server() == against).toList();
+        }
+
+        /** Whether both servers of this ratio were run in the scenario, successfully or not. */
+        boolean ran(List<Measurement> scenarioRuns) {
+            return scenarioRuns.stream().anyMatch(m -> m.server() == Server.FIBER_AGENT)
+                    && scenarioRuns.stream().anyMatch(m -> m.server() == against);
         }
 
         /** (a)'s figure over the other server's, when both ran and succeeded in the scenario. */
@@ -120,6 +130,9 @@ final class EchoReport {
         out.println("| ratio | value | target | verdict | caveat |");
         out.println("|---|--:|---|---|---|");
         for (Ratio ratio : Ratio.values()) {
+            if (!ratio.ran(runs)) {
+                continue; // a server it compares was not selected (--servers)
+            }
             Optional<Double> value = ratio.of(runs);
             Optional<Target> target = scenario.targets.stream().filter(t -> t.ratio() == ratio).findFirst();
             String verdict = target.isEmpty() ? "" : value.isEmpty() ? "n/a" : target.get().metBy(value.get()) ? "met" : "missed";

@@ -1,0 +1,95 @@
+package io.fiber.benchmarks.echo;
+
+import io.fiber.benchmarks.echo.EchoBenchmark.Measurement;
+import io.fiber.benchmarks.echo.EchoBenchmark.Options;
+import io.fiber.benchmarks.echo.EchoBenchmark.Scenario;
+import io.fiber.benchmarks.echo.EchoBenchmark.Server;
+import io.fiber.benchmarks.echo.EchoLoadDriver.Result;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The echo runner's command line and report for the detector's overhead (issue 4): server (a-off),
+ * the agent with {@code detector=off}, is selectable next to (a), which names its report mode, and
+ * the report gives the (a) / (a-off) ratio against the 0.95x target.
+ */
+class EchoBenchmarkOptionsTest {
+    private static final Path AGENT = Path.of("fiber-agent/target/fiber-agent.jar");
+
+    @Test
+    void serversAAndAOffAreSelectableAndRunInTableOrder() {
+        Options options = Options.parse(new String[] {"--scenarios", "conn-1000,ping-pong", "--servers", "a-off,a", "--duration", "30"});
+        assertEquals(List.of(Server.FIBER_AGENT, Server.FIBER_AGENT_DETECTOR_OFF), options.servers());
+        assertEquals(List.of(Scenario.PING_PONG, Scenario.CONNECTIONS_1000), options.scenarios());
+        assertEquals(30, options.duration().toSeconds());
+        assertEquals(EchoBenchmark.DEFAULT_WARMUP, options.warmup());
+    }
+
+    @Test
+    void byDefaultEveryServerRunsIncludingAOff() {
+        assertEquals(List.of(Server.values()), Options.parse(new String[0]).servers());
+        assertTrue(Options.parse(new String[0]).servers().contains(Server.FIBER_AGENT_DETECTOR_OFF));
+    }
+
+    @Test
+    void aRunsTheDetectorInReportModeAndAOffTurnsItOff() {
+        assertEquals(List.of("-javaagent:" + AGENT + "=detector=report"), Server.FIBER_AGENT.jvmOptions(AGENT));
+        assertEquals(List.of("-javaagent:" + AGENT + "=detector=off"), Server.FIBER_AGENT_DETECTOR_OFF.jvmOptions(AGENT));
+        assertEquals("(a-off) fibers + agent, detector=off", Server.FIBER_AGENT_DETECTOR_OFF.label());
+        assertTrue(Server.FIBER_AGENT.usesAgent() && Server.FIBER_AGENT_DETECTOR_OFF.usesAgent());
+        assertFalse(Server.FIBER.usesAgent());
+    }
+
+    @Test
+    void anUnknownServerIsRejectedByName() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Options.parse(new String[] {"--servers", "a,aoff"}));
+        assertEquals("unknown server 'aoff'", e.getMessage());
+    }
+
+    @Test
+    void theReportGivesTheDetectorOverheadRatioAgainstItsTarget() {
+        Options options = Options.parse(new String[] {"--scenarios", "ping-pong", "--servers", "a,a-off"});
+        // (a) 40,000 rt/s at 15 CPU s per 1M; (a-off) 41,000 rt/s at 14 CPU s per 1M: 0.976x and 1.07x.
+        List<Measurement> runs = List.of(
+                measurement(Scenario.PING_PONG, Server.FIBER_AGENT, 600_000, 9.0),
+                measurement(Scenario.PING_PONG, Server.FIBER_AGENT_DETECTOR_OFF, 615_000, 8.61));
+        assertEquals(40_000 / 41_000.0, EchoReport.Ratio.RATE_A_AOFF.of(runs).orElseThrow(), 1e-9);
+        assertEquals((9.0 / 600_000) / (8.61 / 615_000), EchoReport.Ratio.CPU_A_AOFF.of(runs).orElseThrow(), 1e-9);
+
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        EchoReport.print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "setup", options, runs);
+        String report = bytes.toString(StandardCharsets.UTF_8);
+        assertTrue(report.contains("| (a-off) fibers + agent, detector=off | 41,000 |"), report);
+        assertTrue(report.contains("| round trips/s, (a) / (a-off) | 0.98x | >= 0.95x | met |"), report);
+        assertTrue(report.contains("| server CPU per round trip, (a) / (a-off) | 1.07x |  |  |"), report);
+        assertFalse(report.contains("(a) / (c)"), "ratios against servers that did not run are left out: " + report);
+    }
+
+    @Test
+    void belowNinetyFivePercentTheOverheadTargetIsMissed() {
+        Options options = Options.parse(new String[] {"--scenarios", "conn-1000", "--servers", "a,a-off"});
+        List<Measurement> runs = List.of(
+                measurement(Scenario.CONNECTIONS_1000, Server.FIBER_AGENT, 900_000, 9.0),
+                measurement(Scenario.CONNECTIONS_1000, Server.FIBER_AGENT_DETECTOR_OFF, 1_000_000, 9.0));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        EchoReport.print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "setup", options, runs);
+        assertTrue(bytes.toString(StandardCharsets.UTF_8).contains("| round trips/s, (a) / (a-off) | 0.90x | >= 0.95x | missed |"));
+    }
+
+    /** 15 s measured, no other load, the driver at half a core. */
+    private static Measurement measurement(Scenario scenario, Server server, long roundTrips, double serverCpuSeconds) {
+        Result result = new Result(roundTrips, 15, 20_000, 30_000, 40_000, 50_000);
+        return new Measurement(scenario, server, result, serverCpuSeconds, 7.5, 0, 15, 100 * 1024, null);
+    }
+}
