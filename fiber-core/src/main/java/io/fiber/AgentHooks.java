@@ -24,7 +24,7 @@ import java.util.function.BooleanSupplier;
  *   <li>{@code Poller.poll}/{@code pollSelector}: the wait goes to the reactor of the carrier the
  *       fiber runs on, so the same carrier's {@code epoll_wait} wakes it, with no JDK poller thread
  *       in between. A pinned fiber's park blocks its carrier, so that carrier cannot poll its own
- *       reactor then; other carriers rescue a reactor left unpolled ({@link CarrierLoop}).</li>
+ *       reactor then; the {@link CarrierWatchdog} rescues a reactor left unpolled.</li>
  *   <li>{@code Poller.stopPoll}: every open reactor wakes whoever waits on the fd.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
  *       {@link CarrierTimers}.</li>
@@ -65,7 +65,6 @@ final class AgentHooks implements FiberBridge.Hooks {
             return null;
         }
         ReactorProvider provider = providers.next();
-        ReactorWatchdog.start(OPEN_REACTORS);
         return provider;
     }
 

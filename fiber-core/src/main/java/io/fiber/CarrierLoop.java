@@ -404,7 +404,7 @@ final class CarrierLoop implements Runnable {
         }
     }
 
-    /** What this carrier runs now, or null; read racily by the {@link LongRunWatchdog}. */
+    /** What this carrier runs now, or null; read racily by the {@link CarrierWatchdog}. */
     Runnable running() {
         return current;
     }

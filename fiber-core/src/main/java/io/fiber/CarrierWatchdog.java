@@ -1,5 +1,6 @@
 package io.fiber;
 
+import io.fiber.spi.CarrierReactor;
 import io.fiber.spi.LongRunObserver;
 import org.slf4j.LoggerFactory;
 
@@ -9,27 +10,38 @@ import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Notices a carrier that has not switched continuations for too long (Go's sysmon, in its
- * preemption duty; gevent's monitor thread), and tells the {@link LongRunObserver}.
- *
- * <p>Sampling, with no cost on the carriers: each carrier already counts the continuations it has
- * run ({@code runs}, an opaque write after each) and knows the one it runs now ({@code current}).
- * Every {@value #PERIOD_MILLIS} ms this daemon thread reads both: a count that has not moved while
- * something runs means the same run goes on, and once it has gone on for the observer's threshold
- * the run is reported, once, with the fiber's stack sampled at that moment. The first sample of a
- * run is up to one period late, so a run is reported between threshold and threshold plus a period.
- *
- * <p>Started with the first scheduler when an observer is on the class path and can watch (the
- * detector needs its agent); it parks a period at a time and reads nothing while the observer's
- * threshold is 0 (the detector off).
+ * One daemon thread that looks at every carrier each {@value #PERIOD_MILLIS} ms (Go's sysmon), with
+ * two duties, both for carriers that have not come back to their loop for a while:
+ * <ol>
+ *   <li><b>Rescue polls.</b> A carrier polls its own reactor between fibers. A fiber pinned in a park
+ *       (a native frame or class initialiser on its stack) blocks the carrier thread itself, and a
+ *       fiber that computes without yielding keeps the loop from coming round. Without help the
+ *       first deadlocks when the fiber waits on its own carrier's reactor, and the second delays
+ *       every socket on that carrier. So each reactor that has waiters and has not been polled for a
+ *       period gets a non-blocking poll here; the fibers it wakes go to the scheduler's inject queue,
+ *       and another carrier (or, for a pinned fiber, its own carrier thread) runs them. An idle
+ *       reactor costs one volatile read.</li>
+ *   <li><b>Long runs</b> (gevent's monitor thread), when a {@link LongRunObserver} is on the class
+ *       path and watching. Sampling costs the carriers nothing: each already counts the
+ *       continuations it has run ({@code runs}, an opaque write after each) and knows the one it runs
+ *       now ({@code current}). A count that has not moved while something runs means the same run goes
+ *       on; once it has lasted the observer's threshold it is reported, once, with the fiber's stack
+ *       sampled then. The first sample of a run is up to one period late, so a run is reported between
+ *       threshold and threshold plus a period.</li>
+ * </ol>
+ * Started by the first scheduler that has something for it to do: a carrier with a reactor, or an
+ * observer that can watch (the detector needs its agent).
  */
-final class LongRunWatchdog implements Runnable {
+final class CarrierWatchdog implements Runnable {
     static final long PERIOD_MILLIS = 10;
+    private static final long PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS);
     private static final CopyOnWriteArrayList<FiberScheduler> SCHEDULERS = new CopyOnWriteArrayList<>();
     private static final LongRunObserver OBSERVER = findObserver();
+    private static final AtomicBoolean STARTED = new AtomicBoolean();
 
     /** Per carrier: the run count last seen, when it was first seen, and whether that run was reported. */
     private static final class Sample {
@@ -40,30 +52,34 @@ final class LongRunWatchdog implements Runnable {
 
     private final Map<CarrierLoop, Sample> samples = new IdentityHashMap<>();
 
-    private LongRunWatchdog() { }
+    private CarrierWatchdog() { }
 
     private static LongRunObserver findObserver() {
-        LongRunObserver observer;
         try {
-            Iterator<LongRunObserver> it = ServiceLoader.load(LongRunObserver.class, LongRunWatchdog.class.getClassLoader()).iterator();
+            Iterator<LongRunObserver> it = ServiceLoader.load(LongRunObserver.class, CarrierWatchdog.class.getClassLoader()).iterator();
             if (!it.hasNext()) {
                 return null;
             }
-            observer = it.next();
-            if (observer.thresholdNanos() < 0) {
-                return null; // can never watch in this JVM (the detector without its agent)
-            }
+            LongRunObserver observer = it.next();
+            return observer.thresholdNanos() < 0 ? null : observer; // negative: can never watch in this JVM
         } catch (RuntimeException | LinkageError e) {
-            LoggerFactory.getLogger(LongRunWatchdog.class).warn("no long-run watchdog: its observer failed to start: {}", e.toString());
+            LoggerFactory.getLogger(CarrierWatchdog.class).warn("no long-run watchdog: its observer failed to start: {}", e.toString());
             return null;
         }
-        Thread.ofPlatform().daemon().name("fiber-long-run-watchdog").start(new LongRunWatchdog());
-        return observer;
     }
 
+    /** Watches the carriers of a scheduler that just started them. */
     static void register(FiberScheduler scheduler) {
-        if (OBSERVER != null && scheduler.carrierCount() > 0) {
-            SCHEDULERS.add(scheduler);
+        boolean reactors = false;
+        for (CarrierLoop loop : scheduler.loops()) {
+            reactors |= loop.reactor != null;
+        }
+        if (!reactors && OBSERVER == null) {
+            return;
+        }
+        SCHEDULERS.add(scheduler);
+        if (STARTED.compareAndSet(false, true)) {
+            Thread.ofPlatform().daemon().name("fiber-carrier-watchdog").start(new CarrierWatchdog());
         }
     }
 
@@ -74,25 +90,27 @@ final class LongRunWatchdog implements Runnable {
     @Override
     public void run() {
         for (;;) {
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS));
-            long threshold = OBSERVER.thresholdNanos();
-            if (threshold <= 0) {
-                samples.clear();
-                continue;
-            }
+            LockSupport.parkNanos(PERIOD_NANOS);
+            long threshold = OBSERVER == null ? 0 : OBSERVER.thresholdNanos();
             long now = System.nanoTime();
             for (FiberScheduler scheduler : SCHEDULERS) {
                 for (CarrierLoop loop : scheduler.loops()) {
-                    check(loop, threshold, now);
+                    CarrierReactor reactor = loop.reactor;
+                    if (reactor != null) {
+                        reactor.pollIfUnattended(PERIOD_NANOS);
+                    }
+                    if (threshold > 0) {
+                        checkLongRun(loop, threshold, now);
+                    }
                 }
             }
-            if (samples.size() > 4 * 1024) {
-                samples.keySet().removeIf(loop -> !loop.thread.isAlive());
+            if (threshold <= 0 || samples.size() > 4 * 1024) {
+                samples.keySet().removeIf(loop -> threshold <= 0 || !loop.thread.isAlive());
             }
         }
     }
 
-    private void check(CarrierLoop loop, long threshold, long now) {
+    private void checkLongRun(CarrierLoop loop, long threshold, long now) {
         Sample s = samples.computeIfAbsent(loop, k -> new Sample());
         Runnable running = loop.running();
         long runs = loop.runs();

@@ -86,7 +86,7 @@ public final class FiberScheduler implements AutoCloseable {
         for (CarrierLoop loop : loops) {
             loop.thread.start();
         }
-        LongRunWatchdog.register(this);
+        CarrierWatchdog.register(this);
     }
 
     /** A builder for a scheduler of your own; {@link Fibers#spawn} uses a default one. */
@@ -253,7 +253,7 @@ public final class FiberScheduler implements AutoCloseable {
         loop.drainTo(FiberScheduler::fallback);
         if (carriersRunning.decrementAndGet() == 0) {
             drainInjectToFallback();
-            LongRunWatchdog.unregister(this);
+            CarrierWatchdog.unregister(this);
             terminated.countDown();
         }
     }

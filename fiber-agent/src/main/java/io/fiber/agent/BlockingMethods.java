@@ -61,16 +61,13 @@ final class BlockingMethods {
     }
 
     record Entry(String owner, String method, String descriptor, BlockingCategory category, int rule,
-                 Class<?> advice, Exercise exercise) {
-        /** {@code owner#method}, or {@code owner.method} for a static method, as reports name it. */
-        String displayName() {
-            Method m = JdkPatches.find(owner, method, descriptor);
-            return owner + (Modifier.isStatic(m.getModifiers()) ? "." : "#") + method;
-        }
+                 Class<?> advice, Exercise exercise) { }
 
+    /** An entry found on the running JDK, with the name reports give it. */
+    record Found(Entry entry, String name) {
         JdkPatches.Patch patch() {
-            return new JdkPatches.Patch(owner, method, descriptor,
-                    BlockingCallAdvice.to(advice, displayName(), category.ordinal(), rule));
+            return new JdkPatches.Patch(entry.owner(), entry.method(), entry.descriptor(),
+                    BlockingCallAdvice.to(entry.advice(), name, entry.category().ordinal(), entry.rule()));
         }
     }
 
@@ -178,11 +175,18 @@ final class BlockingMethods {
         LockSupport.unpark(Thread.currentThread());
     }
 
-    static List<JdkPatches.Patch> patches() {
-        List<JdkPatches.Patch> patches = new ArrayList<>();
-        for (Entry entry : TABLE) {
-            patches.add(entry.patch());
+    /** Looks every entry up on this JDK (throwing naming the first one missing) and names it. */
+    static List<Found> find() {
+        List<Found> found = new ArrayList<>();
+        for (Entry e : TABLE) {
+            Method m = JdkPatches.find(e.owner(), e.method(), e.descriptor());
+            found.add(new Found(e, displayName(e.owner(), e.method(), Modifier.isStatic(m.getModifiers()))));
         }
-        return patches;
+        return found;
+    }
+
+    /** {@code owner#method}, or {@code owner.method} for a static method: how every report names a method. */
+    static String displayName(String owner, String method, boolean isStatic) {
+        return owner + (isStatic ? "." : "#") + method;
     }
 }

@@ -61,17 +61,17 @@ final class BlockingMethodsSelfTest {
     private BlockingMethodsSelfTest() { }
 
     /** Runs every exercise; throws naming each entry that did not fire. */
-    static void run(List<BlockingMethods.Entry> entries) {
+    static void run(List<BlockingMethods.Found> entries) {
         Probe probe = new Probe(FiberBridge.detector());
         FiberBridge.setDetector(probe);
         List<String> failures = new ArrayList<>();
         try {
-            for (BlockingMethods.Entry entry : entries) {
-                String name = entry.displayName();
+            for (BlockingMethods.Found entry : entries) {
+                String name = entry.name();
                 probe.fired = false;
                 probe.expected = name;
                 try {
-                    entry.exercise().run();
+                    entry.entry().exercise().run();
                     if (!probe.fired) {
                         failures.add(name + " (its exercise completed without reaching it)");
                     }

@@ -38,7 +38,8 @@ final class DefinitionPatcher implements ClassFileTransformer {
     private static final String BRIDGE = Type.getInternalName(FiberBridge.class);
     private static final String REPORT_DESCRIPTOR = "(Ljava/lang/String;IILjava/lang/Object;)V";
 
-    private record Target(String method, int category) { }
+    /** What a patched method reports: its category (a native's report says NATIVE for MARKED). */
+    private record Target(int category) { }
 
     /** Internal class name to (method name + descriptor to target). */
     private final Map<String, Map<String, Target>> targets = new ConcurrentHashMap<>();
@@ -53,15 +54,15 @@ final class DefinitionPatcher implements ClassFileTransformer {
             inst.setNativeMethodPrefix(patcher, NATIVE_PREFIX);
         }
         for (KnownBlockingNatives.Entry e : KnownBlockingNatives.TABLE) {
-            patcher.add(e.className(), e.methodName(), e.descriptor(), e.className() + "#" + e.methodName(), e.category().ordinal());
+            patcher.add(e.className(), e.methodName(), e.descriptor(), e.category().ordinal());
         }
         return patcher;
     }
 
     /** Patches {@code className.methodName descriptor} when that class is defined. */
-    void add(String className, String methodName, String descriptor, String method, int category) {
+    void add(String className, String methodName, String descriptor, int category) {
         targets.computeIfAbsent(className.replace('.', '/'), k -> new ConcurrentHashMap<>())
-                .put(methodName + descriptor, new Target(method, category));
+                .put(methodName + descriptor, new Target(category));
     }
 
     @Override
@@ -108,16 +109,16 @@ final class DefinitionPatcher implements ClassFileTransformer {
                     @Override
                     public void visitCode() {
                         super.visitCode();
-                        report(mv, target, isStatic);
+                        report(mv, displayName(name, isStatic), target, isStatic);
                     }
                 };
             }
             Target asNative = target.category() == BlockingCategory.MARKED.ordinal()
-                    ? new Target(target.method(), BlockingCategory.NATIVE.ordinal()) : target;
+                    ? new Target(BlockingCategory.NATIVE.ordinal()) : target;
             MethodVisitor wrapper = super.visitMethod(access & ~(Opcodes.ACC_NATIVE | Opcodes.ACC_SYNCHRONIZED),
                     name, descriptor, signature, exceptions);
             wrapper.visitCode();
-            report(wrapper, asNative, isStatic);
+            report(wrapper, displayName(name, isStatic), asNative, isStatic);
             int slot = 0;
             if (!isStatic) {
                 wrapper.visitVarInsn(Opcodes.ALOAD, 0);
@@ -134,8 +135,12 @@ final class DefinitionPatcher implements ClassFileTransformer {
             return super.visitMethod(access, NATIVE_PREFIX + name, descriptor, signature, exceptions);
         }
 
-        private static void report(MethodVisitor mv, Target target, boolean isStatic) {
-            mv.visitLdcInsn(target.method());
+        private String displayName(String method, boolean isStatic) {
+            return BlockingMethods.displayName(owner.replace('/', '.'), method, isStatic);
+        }
+
+        private static void report(MethodVisitor mv, String method, Target target, boolean isStatic) {
+            mv.visitLdcInsn(method);
             mv.visitLdcInsn(target.category());
             mv.visitInsn(Opcodes.ICONST_0 + FiberBridge.Detector.ANY_THREAD);
             if (isStatic) {

@@ -81,10 +81,13 @@ public final class FiberAgent {
             bridge = BootBridge.install(inst);
             Module javaBase = Object.class.getModule();
             inst.redefineModule(javaBase, Set.of(bridge), Map.of(), Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
-            List<JdkPatches.Patch> patches = new ArrayList<>(JdkPatches.REROUTES);
-            patches.addAll(BlockingMethods.patches());
+            List<BlockingMethods.Found> blocking = BlockingMethods.find();
+            List<JdkPatches.Patch> patches = new ArrayList<>();
+            for (BlockingMethods.Found found : blocking) {
+                patches.add(found.patch());
+            }
             JdkPatches.install(inst, patches);
-            BlockingMethodsSelfTest.run(BlockingMethods.TABLE);
+            BlockingMethodsSelfTest.run(blocking);
             MethodPatcher.install(inst, DefinitionPatcher.install(inst));
             enableNativeAccess(runtime);
             BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge

@@ -50,14 +50,18 @@ final class JdkPatches {
     private JdkPatches() { }
 
     /**
-     * Checks every entry exists on this JDK, then patches them all in one pass (a class listed by
-     * several entries is transformed once); throws naming what went wrong.
+     * Checks the {@link #REROUTES} exist on this JDK, then patches them and {@code checked} (patches
+     * their caller already found on this JDK) in one pass, so a class listed by both is transformed
+     * once; throws naming what went wrong.
      */
-    static void install(Instrumentation inst, List<Patch> patches) {
-        for (Patch patch : patches) {
+    static void install(Instrumentation inst, List<Patch> checked) {
+        List<Patch> all = new ArrayList<>();
+        for (Patch patch : REROUTES) {
             find(patch.owner(), patch.method(), patch.descriptor());
+            all.add(patch);
         }
-        apply(inst, patches);
+        all.addAll(checked);
+        apply(inst, all);
     }
 
     /**

@@ -39,7 +39,7 @@ final class MethodPatcher implements FiberBridge.Patcher {
     }
 
     @Override
-    public synchronized void markAsBlocking(String className, String methodName, String descriptor, String method, int category) {
+    public synchronized void markAsBlocking(String className, String methodName, String descriptor, int category) {
         if (className == null || !BINARY_NAME.matcher(className).matches()) {
             throw new IllegalArgumentException("'" + className + "' is not a class name; give its binary name, such as com.example.Dao");
         }
@@ -51,7 +51,7 @@ final class MethodPatcher implements FiberBridge.Patcher {
         }
         Class<?> loaded = loaded(className);
         if (loaded == null) {
-            definitions.add(className, methodName, descriptor, method, category);
+            definitions.add(className, methodName, descriptor, category);
             return;
         }
         Method m = JdkPatches.declared(loaded, methodName, descriptor);
@@ -66,7 +66,9 @@ final class MethodPatcher implements FiberBridge.Patcher {
             throw new IllegalStateException(className + " cannot be retransformed by this JVM");
         }
         JdkPatches.apply(inst, List.of(new JdkPatches.Patch(className, methodName, descriptor,
-                BlockingCallAdvice.to(BlockingCallAdvice.OnEntry.class, method, category, FiberBridge.Detector.ANY_THREAD))));
+                BlockingCallAdvice.to(BlockingCallAdvice.OnEntry.class,
+                        BlockingMethods.displayName(className, methodName, Modifier.isStatic(m.getModifiers())), category,
+                        FiberBridge.Detector.ANY_THREAD))));
     }
 
     private Class<?> loaded(String className) {

@@ -71,11 +71,11 @@ public final class FiberBridge {
     /** The agent's side: patches more methods to call the {@link Detector} (the detector's {@code markAsBlocking}). */
     public interface Patcher {
         /**
-         * Patches {@code className.methodName} with JVM {@code descriptor} to report {@code method}
-         * (its display name) with {@code category}; throws {@link IllegalArgumentException} or
-         * {@link IllegalStateException} naming what was wrong when that cannot be done.
+         * Patches {@code className.methodName} with JVM {@code descriptor} to report its calls with
+         * {@code category}; throws {@link IllegalArgumentException} or {@link IllegalStateException}
+         * naming what was wrong when that cannot be done.
          */
-        void markAsBlocking(String className, String methodName, String descriptor, String method, int category);
+        void markAsBlocking(String className, String methodName, String descriptor, int category);
     }
 
     /**

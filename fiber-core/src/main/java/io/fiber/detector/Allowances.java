@@ -1,7 +1,9 @@
 package io.fiber.detector;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Where blocking is allowed: methods whose frames, anywhere on the caller's stack, allow (or
@@ -69,6 +71,20 @@ final class Allowances {
                     + " with dots, such as java.io.FileInputStream (nested: Outer$Inner)");
         }
         byClass.computeIfAbsent(className, k -> new ConcurrentHashMap<>()).put(methodName, allowed);
+    }
+
+    /**
+     * Whether a call with this stack (innermost frame first) is allowed: the innermost frame the
+     * allowances name decides; no such frame, not allowed.
+     */
+    <F> boolean allows(List<F> stack, Function<F, String> className, Function<F, String> methodName) {
+        for (F frame : stack) {
+            Boolean allowed = decision(className.apply(frame), methodName.apply(frame));
+            if (allowed != null) {
+                return allowed;
+            }
+        }
+        return false;
     }
 
     /** TRUE: a frame of this method allows blocking below it; FALSE: disallows it; null: says nothing. */

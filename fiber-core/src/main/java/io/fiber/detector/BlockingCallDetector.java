@@ -166,7 +166,7 @@ public final class BlockingCallDetector {
             throw new IllegalStateException("markAsBlocking(" + className + "." + methodName + ") needs the fiber agent:"
                     + " launch the JVM with -javaagent:fiber-agent.jar");
         }
-        patcher.markAsBlocking(className, methodName, descriptor, className + "#" + methodName, BlockingCategory.MARKED.ordinal());
+        patcher.markAsBlocking(className, methodName, descriptor, BlockingCategory.MARKED.ordinal());
         return this;
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -36,6 +37,9 @@ final class CallCheck implements FiberBridge.Detector {
     private static final int MAX_LOGGED_STACKS = 10_000;
     private static final StackWalker WALKER = StackWalker.getInstance();
     private static final String OWN_PACKAGE = CallCheck.class.getPackageName() + ".";
+    /** Linked once, here: {@link #warmUp} must leave the check no call site to link later. */
+    private static final Function<StackWalker.StackFrame, String> CLASS_NAME = StackWalker.StackFrame::getClassName;
+    private static final Function<StackWalker.StackFrame, String> METHOD_NAME = StackWalker.StackFrame::getMethodName;
 
     private final BlockingCallDetector detector;
     /** Stacks already logged, with how often each was seen since; repeats log at powers of two. */
@@ -55,8 +59,8 @@ final class CallCheck implements FiberBridge.Detector {
         Fibers.onCarrier();
         List<StackWalker.StackFrame> frames = walk();
         pinned(frames);
+        detector.allowances().allows(frames, CLASS_NAME, METHOD_NAME);
         for (StackWalker.StackFrame frame : frames) {
-            detector.allowances().decision(frame.getClassName(), frame.getMethodName());
             frame.toStackTraceElement();
         }
         classify(BlockingCategory.FILE_IO, this);
@@ -103,14 +107,8 @@ final class CallCheck implements FiberBridge.Detector {
         if (rule == WAIT && thread.isVirtual() && !pinned(frames)) {
             return;
         }
-        for (StackWalker.StackFrame frame : frames) {
-            Boolean allowed = detector.allowances().decision(frame.getClassName(), frame.getMethodName());
-            if (allowed != null) {
-                if (allowed) {
-                    return;
-                }
-                break;
-            }
+        if (detector.allowances().allows(frames, CLASS_NAME, METHOD_NAME)) {
+            return;
         }
         StackTraceElement[] stack = new StackTraceElement[frames.size()];
         for (int i = 0; i < stack.length; i++) {

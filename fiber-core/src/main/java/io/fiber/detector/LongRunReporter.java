@@ -3,6 +3,7 @@ package io.fiber.detector;
 import io.fiber.spi.LongRunObserver;
 
 import java.time.Instant;
+import java.util.List;
 
 /**
  * The detector's side of the runtime's long-run watchdog: a fiber that ran longer than
@@ -26,14 +27,8 @@ public final class LongRunReporter implements LongRunObserver {
 
     @Override
     public void longRun(Thread fiber, String carrier, long nanos, StackTraceElement[] stack) {
-        for (StackTraceElement frame : stack) {
-            Boolean allowed = detector.allowances().decision(frame.getClassName(), frame.getMethodName());
-            if (allowed != null) {
-                if (allowed) {
-                    return;
-                }
-                break;
-            }
+        if (detector.allowances().allows(List.of(stack), StackTraceElement::getClassName, StackTraceElement::getMethodName)) {
+            return;
         }
         String method = stack.length == 0 ? "(unknown)" : stack[0].getClassName() + "#" + stack[0].getMethodName();
         String thread = fiber != null ? CallCheck.nameOf(fiber) : "a virtual thread started by a fiber";

@@ -125,7 +125,7 @@ class ModesAndApiIT {
             assertEquals(42, w.inFiber(dao::query));
             assertEquals(7, w.inFiber(NotYetLoaded::call));
             w.expect(BlockingCategory.MARKED, SlowDao.class.getName() + "#query");
-            w.expect(BlockingCategory.MARKED, NotYetLoaded.class.getName() + "#call");
+            w.expect(BlockingCategory.MARKED, NotYetLoaded.class.getName() + ".call"); // static: named as the JDK's are
         }
     }
 

@@ -47,8 +47,11 @@ class SelfTestIT {
         Class<?> entryType = Class.forName(AGENT + "BlockingMethods$Entry");
         Constructor<?> entry = entryType.getDeclaredConstructors()[0];
         entry.setAccessible(true);
-        Object unpatched = entry.newInstance("java.io.FileInputStream", "available", "()I", BlockingCategory.FILE_IO,
+        Object listed = entry.newInstance("java.io.FileInputStream", "available", "()I", BlockingCategory.FILE_IO,
                 FiberBridge.Detector.ANY_THREAD, Class.forName(AGENT + "BlockingCallAdvice$OnEntry"), availableOnDevNull);
+        Constructor<?> found = Class.forName(AGENT + "BlockingMethods$Found").getDeclaredConstructors()[0];
+        found.setAccessible(true);
+        Object unpatched = found.newInstance(listed, "java.io.FileInputStream#available");
         FiberBridge.Detector before = FiberBridge.detector();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> runSelfTest(List.of(unpatched)));
         assertSame(before, FiberBridge.detector(), "the probe is removed after the self-test");
