@@ -48,6 +48,9 @@ public final class FiberScheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FiberScheduler.class);
     private static final AtomicBoolean FALLBACK_WARNED = new AtomicBoolean();
     private static final int MAX_CARRIERS = 4096;
+    private static final int MAX_BLOCKING_THREADS = 32_768;
+    /** Like Tokio's default of 512 blocking threads, halved: each is a platform thread with its own stack. */
+    static final int DEFAULT_MAX_BLOCKING_THREADS = 256;
 
     private static final int RUNNING = 0;
     private static final int SHUTDOWN = 1;
@@ -63,9 +66,11 @@ public final class FiberScheduler implements AutoCloseable {
     private volatile boolean terminating;
     private final AtomicInteger carriersRunning;
     private final CountDownLatch terminated = new CountDownLatch(1);
+    private final BlockingPool blockingPool;
 
     private FiberScheduler(Builder b) {
         this.name = b.name;
+        this.blockingPool = new BlockingPool(name + "-blocking", b.maxBlockingThreads);
         if (VirtualThreadHook.isAvailable()) {
             JdkPollers.initializeOffCarriers();
             loops = new CarrierLoop[b.carriers];
@@ -237,6 +242,27 @@ public final class FiberScheduler implements AutoCloseable {
         return false;
     }
 
+    /** The offload pool behind {@link Fibers#blocking}. */
+    BlockingPool blockingPool() {
+        return blockingPool;
+    }
+
+    /**
+     * The scheduler whose carrier the caller holds: a fiber's own, or that of a virtual thread a fiber
+     * started; null on any other thread.
+     */
+    static FiberScheduler ofCaller() {
+        Fiber<?> fiber = Fiber.current();
+        if (fiber != null) {
+            return fiber.scheduler();
+        }
+        if (Thread.currentThread().isVirtual() && VirtualThreadHook.isAvailable()
+                && VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread ct) {
+            return ct.loop.scheduler;
+        }
+        return null;
+    }
+
     CarrierLoop[] loops() {
         return loops;
     }
@@ -253,6 +279,7 @@ public final class FiberScheduler implements AutoCloseable {
         loop.drainTo(FiberScheduler::fallback);
         if (carriersRunning.decrementAndGet() == 0) {
             drainInjectToFallback();
+            blockingPool.shutdown();
             CarrierWatchdog.unregister(this);
             terminated.countDown();
         }
@@ -301,6 +328,7 @@ public final class FiberScheduler implements AutoCloseable {
         }
         terminating = true;
         if (loops.length == 0) {
+            blockingPool.shutdown();
             terminated.countDown();
         }
         for (CarrierLoop loop : loops) {
@@ -360,7 +388,8 @@ public final class FiberScheduler implements AutoCloseable {
         }
         long spawnedCount = live.added();
         return new SchedulerStats(name, loops.length > 0, spawnedCount, live.size(),
-                Math.max(0, runs - spawnedCount), injectSize(), List.copyOf(carriers));
+                Math.max(0, runs - spawnedCount), injectSize(), blockingPool.calls(), blockingPool.threads(),
+                List.copyOf(carriers));
     }
 
     @Override
@@ -374,8 +403,22 @@ public final class FiberScheduler implements AutoCloseable {
         private int carriers = Runtime.getRuntime().availableProcessors();
         private String name = "fiber";
         private boolean daemon = true;
+        private int maxBlockingThreads = DEFAULT_MAX_BLOCKING_THREADS;
 
         private Builder() { }
+
+        /**
+         * Most threads the offload pool behind {@link Fibers#blocking} starts (default
+         * {@value #DEFAULT_MAX_BLOCKING_THREADS}); calls beyond that wait their turn, parked.
+         */
+        public Builder maxBlockingThreads(int maxBlockingThreads) {
+            if (maxBlockingThreads < 1 || maxBlockingThreads > MAX_BLOCKING_THREADS) {
+                throw new IllegalArgumentException("maxBlockingThreads must be between 1 and " + MAX_BLOCKING_THREADS
+                        + ", got " + maxBlockingThreads);
+            }
+            this.maxBlockingThreads = maxBlockingThreads;
+            return this;
+        }
 
         /** Number of carrier loops (platform threads); default: available processors. */
         public Builder carriers(int carriers) {

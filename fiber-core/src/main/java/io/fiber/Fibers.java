@@ -1,6 +1,7 @@
 package io.fiber;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 
 /**
@@ -91,6 +92,26 @@ public final class Fibers {
         } catch (InterruptedException e) {
             throw Timeout.interrupted(e);
         }
+    }
+
+    /**
+     * Runs {@code call} on the scheduler's offload pool while the calling fiber parks, so a call that
+     * would hold the carrier (a native driver, a file, a lock-holding library) leaves the carrier to
+     * the other fibers: eventlet's {@code tpool.execute}, Tokio's {@code spawn_blocking}.
+     *
+     * <p>The call behaves as if the fiber made it: its value is returned and its exception thrown
+     * as is; interrupting (cancelling) the fiber interrupts the call, and the fiber still waits for
+     * the call to return, so the call never outlives it. What differs is the thread: thread locals
+     * and {@code Thread.currentThread()} inside {@code call} are the pool thread's.
+     *
+     * <p>The pool starts a platform thread per concurrent call up to
+     * {@link FiberScheduler.Builder#maxBlockingThreads} (default 256); more calls wait, parked.
+     * Called from a thread that is not on one of our carriers, {@code call} just runs on the caller.
+     */
+    public static <T> T blocking(Callable<T> call) throws Exception {
+        Objects.requireNonNull(call, "call");
+        FiberScheduler scheduler = FiberScheduler.ofCaller();
+        return scheduler == null ? call.call() : scheduler.blockingPool().call(call);
     }
 
     /** Lets the other runnable fibers of this carrier run; the caller goes to the back of the queue. */

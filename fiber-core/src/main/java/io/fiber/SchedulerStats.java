@@ -13,10 +13,13 @@ import java.util.List;
  * @param fibersAlive    fibers spawned and not yet finished
  * @param parks          times a fiber was resumed after it parked or yielded (carrier runs minus starts)
  * @param injectDepth    continuations waiting in the global inject queue
+ * @param blockingCalls  calls run on the offload pool ({@link Fibers#blocking}) since the scheduler was built
+ * @param blockingThreads threads alive in the offload pool now
  * @param carriers       one entry per carrier loop
  */
 public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawned, long fibersAlive,
-                             long parks, int injectDepth, List<CarrierStats> carriers) {
+                             long parks, int injectDepth, long blockingCalls, int blockingThreads,
+                             List<CarrierStats> carriers) {
 
     /** Continuations stolen between carriers, summed over all carriers. */
     public long steals() {
@@ -37,9 +40,10 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("scheduler %s: %s, %d fibers spawned, %d alive, %d parks, %d steals, inject queue %d%n",
+        sb.append(String.format("scheduler %s: %s, %d fibers spawned, %d alive, %d parks, %d steals, inject queue %d, "
+                        + "%d offloaded calls (%d pool threads)%n",
                 name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
-                fibersSpawned, fibersAlive, parks, steals(), injectDepth));
+                fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads));
         for (CarrierStats c : carriers) {
             sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  timers %,9d  queued %d%n",
                     c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.timers(), c.queueDepth()));
