@@ -40,6 +40,27 @@ import java.util.function.Consumer;
  * touched only by this carrier's thread. That includes {@link #submitLocal}, which the JDK calls from
  * a fiber pinned on this carrier, physically the same OS thread. Counters are written with opaque
  * stores so {@link FiberScheduler#stats()} can read them from any thread.
+ *
+ * <h2>Handoff (Go's {@code handoffp})</h2>
+ * A fiber that holds the carrier thread (a file read, a native call, a pinned park, a long
+ * computation) would freeze everything this loop serves. The {@link CarrierWatchdog} then calls
+ * {@link #handOff}: a new loop with a new thread takes this loop's place (its index in the
+ * scheduler, its reactor and its timers), and the queued continuations move to the inject queue.
+ * The blocked thread keeps its fiber and, once that fiber parks or ends, drains whatever it still
+ * holds to the inject queue and exits. What makes this safe without locking the hot path:
+ * <ul>
+ *   <li>A handoff happens only while the loop runs a continuation: {@code state} goes
+ *       IN_LOOP → IN_TASK by a plain release store before each run and back by a CAS after it, and
+ *       the watchdog's CAS IN_TASK → HANDED_OFF wins only if that run has not ended. So the loop's own
+ *       code between runs (polling, stealing, sleeping) never runs once it is replaced.</li>
+ *   <li>During a run the thread touches this loop only through {@link #submitLocal}: the run-next
+ *       slot is swapped atomically there (the watchdog empties it with the same swap), and after
+ *       queuing anything the thread fences and re-reads {@code state}, so whatever it queued
+ *       after a handoff it moves to the inject queue itself (a Dekker pair with the watchdog's CAS
+ *       and its emptying of the queue).</li>
+ *   <li>The reactor and the timers are shared objects safe for several threads (the reactor's
+ *       registrations, the timers' lock), so the blocked fiber may still add to them.</li>
+ * </ul>
  */
 final class CarrierLoop implements Runnable {
     static final int GLOBAL_QUEUE_INTERVAL = 61;
@@ -49,6 +70,12 @@ final class CarrierLoop implements Runnable {
     private static final VarHandle RUNS;
     private static final VarHandle STOLEN;
     private static final VarHandle SLEEPS;
+    private static final VarHandle HANDOFFS;
+    private static final VarHandle STATE;
+    private static final VarHandle RUN_NEXT;
+    private static final int IN_LOOP = 0;
+    private static final int IN_TASK = 1;
+    private static final int HANDED_OFF = 2;
 
     static {
         try {
@@ -56,6 +83,9 @@ final class CarrierLoop implements Runnable {
             RUNS = l.findVarHandle(CarrierLoop.class, "runs", long.class);
             STOLEN = l.findVarHandle(CarrierLoop.class, "stolen", long.class);
             SLEEPS = l.findVarHandle(CarrierLoop.class, "sleeps", long.class);
+            HANDOFFS = l.findVarHandle(CarrierLoop.class, "handoffs", long.class);
+            STATE = l.findVarHandle(CarrierLoop.class, "state", int.class);
+            RUN_NEXT = l.findVarHandle(CarrierLoop.class, "runNext", Runnable.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -63,7 +93,8 @@ final class CarrierLoop implements Runnable {
 
     /** The platform thread of a carrier loop; {@code execute} recognises its own carriers by type. */
     static final class CarrierThread extends Thread {
-        final CarrierLoop loop;
+        /** Set once, before the thread starts. */
+        CarrierLoop loop;
 
         CarrierThread(CarrierLoop loop, String name, boolean daemon) {
             super(null, null, name, 0, false);
@@ -88,6 +119,10 @@ final class CarrierLoop implements Runnable {
 
     private Runnable runNext;
     private int runNextStreak;
+    /** IN_LOOP, IN_TASK or HANDED_OFF; see the overview. */
+    private volatile int state;
+    /** The loop that took this one's place, once handed off; wakeups sent here go on to it. */
+    private volatile CarrierLoop replacement;
     private Runnable current;
     private boolean searching;
     /** True while the carrier dispatches the events that ended its sleep. */
@@ -96,13 +131,20 @@ final class CarrierLoop implements Runnable {
     private long runs;
     private long stolen;
     private long sleeps;
+    private long handoffs;
 
     CarrierLoop(FiberScheduler scheduler, int index, String name, boolean daemon) {
+        this(scheduler, index, new CarrierThread(null, name, daemon), new CarrierTimers(), AgentHooks.openReactor(name));
+    }
+
+    private CarrierLoop(FiberScheduler scheduler, int index, CarrierThread thread, CarrierTimers timers, CarrierReactor reactor) {
         this.scheduler = scheduler;
         this.index = index;
-        this.thread = new CarrierThread(this, name, daemon);
-        this.timers = new CarrierTimers(thread);
-        this.reactor = AgentHooks.openReactor(name);
+        this.thread = thread;
+        thread.loop = this;
+        this.timers = timers;
+        this.reactor = reactor;
+        timers.firedBy(this);
     }
 
     @Override
@@ -111,7 +153,10 @@ final class CarrierLoop implements Runnable {
             for (;;) {
                 Runnable task = nextTask();
                 if (task != null) {
-                    runTask(task);
+                    if (!runTask(task)) {
+                        moveQueuedToInject(); // replaced while it ran: the rest is the replacement's
+                        return;
+                    }
                 } else if (scheduler.isTerminating()) {
                     return;
                 } else {
@@ -119,13 +164,17 @@ final class CarrierLoop implements Runnable {
                 }
             }
         } finally {
-            releaseTimersAndReactor();
+            if (state != HANDED_OFF) {
+                releaseTimersAndReactor();
+            }
             scheduler.carrierExited(this);
         }
     }
 
-    private void runTask(Runnable task) {
+    /** Runs one continuation; false if the loop was handed off meanwhile. */
+    private boolean runTask(Runnable task) {
         current = task;
+        STATE.setRelease(this, IN_TASK);
         try {
             task.run();
         } catch (Throwable t) {
@@ -134,6 +183,48 @@ final class CarrierLoop implements Runnable {
             current = null;
             RUNS.setOpaque(this, runs + 1);
         }
+        return STATE.compareAndSet(this, IN_TASK, IN_LOOP);
+    }
+
+    /**
+     * The watchdog's side of a handoff, for a loop whose current run holds its thread: a new loop on
+     * a new thread takes this one's index, reactor and timers, and what waits in this loop's queue
+     * and run-next slot moves to the inject queue. Returns the replacement, or null if the run ended
+     * first (nothing to do).
+     */
+    CarrierLoop handOff() {
+        if (!STATE.compareAndSet(this, IN_TASK, HANDED_OFF)) {
+            return null;
+        }
+        String name = thread.getName();
+        CarrierLoop next = new CarrierLoop(scheduler, index, new CarrierThread(null, name, thread.isDaemon()), timers, reactor);
+        next.runs = runs();
+        next.stolen = (long) STOLEN.getOpaque(this);
+        next.sleeps = (long) SLEEPS.getOpaque(this);
+        next.handoffs = (long) HANDOFFS.getOpaque(this) + 1;
+        thread.setName(name + "-handed-off");
+        replacement = next;
+        scheduler.replace(this, next);
+        moveQueuedToInject();
+        next.thread.start();
+        scheduler.wakeSleeperIfNeeded();
+        return next;
+    }
+
+    boolean isHandedOff() {
+        return state == HANDED_OFF;
+    }
+
+    /** Moves the run-next slot and the local queue to the inject queue; safe against concurrent stealers. */
+    private void moveQueuedToInject() {
+        Runnable next = (Runnable) RUN_NEXT.getAndSet(this, null);
+        if (next != null) {
+            scheduler.inject(next);
+        }
+        for (Runnable task; (task = queue.stealOne()) != null; ) {
+            scheduler.inject(task);
+        }
+        scheduler.wakeSleeperIfNeeded();
     }
 
     private Runnable nextTask() {
@@ -333,7 +424,10 @@ final class CarrierLoop implements Runnable {
 
     /** Wakes this carrier from {@link #sleep()}; both the eventfd and the permit are sticky, so an early wake is not lost. */
     void wake() {
-        if (reactor != null) {
+        CarrierLoop next = replacement;
+        if (next != null) {
+            next.wake();
+        } else if (reactor != null) {
             reactor.wakeup();
         } else {
             LockSupport.unpark(thread);
@@ -351,14 +445,21 @@ final class CarrierLoop implements Runnable {
      * previous occupant to the queue.
      */
     void submitLocal(Runnable task) {
-        if (task == current || current == null) {
-            pushTail(task);
+        if (current == null) {
+            pushTail(task); // between runs: the loop cannot be handed off now
             return;
         }
-        Runnable previous = runNext;
-        runNext = task;
-        if (previous != null) {
-            pushTail(previous);
+        if (task == current) {
+            pushTail(task);
+        } else {
+            Runnable previous = (Runnable) RUN_NEXT.getAndSet(this, task); // the watchdog may empty the slot
+            if (previous != null) {
+                pushTail(previous);
+            }
+        }
+        VarHandle.fullFence();
+        if (state == HANDED_OFF) {
+            moveQueuedToInject(); // queued after the watchdog emptied this loop
         }
     }
 
@@ -373,6 +474,16 @@ final class CarrierLoop implements Runnable {
         if (!waking && scheduler.loops().length > 1) {
             scheduler.wakeSleeperIfNeeded();
         }
+    }
+
+    /**
+     * Whether fibers wait for this loop: queued here, in its reactor or on its timers, or in the
+     * scheduler's inject queue (which no carrier emptied since the last sample if this one is held).
+     * Read racily by the watchdog.
+     */
+    boolean hasWaitingWork() {
+        return runNext != null || !queue.isEmpty() || scheduler.injectSize() > 0 || timers.size() > 0
+                || (reactor != null && reactor.hasWaiters());
     }
 
     /** Whether there is anything another carrier could take from this one. */
@@ -417,6 +528,6 @@ final class CarrierLoop implements Runnable {
     CarrierStats stats() {
         return new CarrierStats(thread.getName(), queue.size() + (runNext != null ? 1 : 0),
                 (long) RUNS.getOpaque(this), (long) STOLEN.getOpaque(this), (long) SLEEPS.getOpaque(this),
-                reactor == null ? 0 : reactor.waits(), timers.fired());
+                reactor == null ? 0 : reactor.waits(), timers.fired(), (long) HANDOFFS.getOpaque(this));
     }
 }

@@ -10,6 +10,9 @@ package io.fiber;
  * @param sleeps     times it went to sleep for lack of work
  * @param ioWaits    socket waits its reactor took (0 without the agent, whose pollers are the JDK's then)
  * @param timers     timers it fired: fibers' sleeps and timed parks, rerouted by the agent
+ * @param handoffs   times a fiber held this carrier's thread so long that a new thread took over the
+ *                   carrier's work (the counts above carry over to the new thread)
  */
-public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps, long ioWaits, long timers) {
+public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps, long ioWaits, long timers,
+                           long handoffs) {
 }

@@ -1,7 +1,6 @@
 package io.fiber;
 
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.FutureTask;
 import java.util.function.Consumer;
 
@@ -11,11 +10,12 @@ import java.util.function.Consumer;
  * fires on the carrier that set it, so the fiber it wakes lands in that carrier's run-next slot with no
  * cross-thread hop, and the carrier sleeps in its reactor exactly until the earliest deadline.
  *
- * <p>A binary min-heap on the deadline, owned by the carrier thread: only the owner adds, removes
- * and fires. The JDK cancels a park's timer on the fiber once it resumes, which may be on another
- * carrier; such a foreign cancel only marks the timer (the {@link FutureTask} state) and queues it
- * in {@link #foreignCancels}, and the owner takes it out of the heap on its next visit. A cancelled
- * timer that fires anyway does nothing, so the hand-off only keeps the heap small.
+ * <p>A binary min-heap on the deadline, guarded by this object's monitor, which is uncontended in
+ * the common case: the carrier adds and fires, and the JDK cancels a park's timer from whichever
+ * carrier the fiber resumed on. The lock is what lets a {@linkplain CarrierLoop#handOff handoff}
+ * give the heap to a replacement carrier while the blocked one may still add to it; a timer added
+ * by any thread but the firing carrier's, that becomes the earliest, wakes that carrier so it
+ * recomputes how long to sleep. Expired timers run outside the lock.
  */
 final class CarrierTimers {
     /** One timer: the JDK's runnable, its deadline ({@link System#nanoTime} based) and its heap slot. */
@@ -32,70 +32,84 @@ final class CarrierTimers {
         public boolean cancel(boolean mayInterruptIfRunning) {
             boolean cancelled = super.cancel(false);
             if (cancelled) {
-                if (VirtualThreadHook.currentCarrierThread() == owner) {
-                    remove(this);
-                } else {
-                    foreignCancels.add(this);
-                }
+                remove(this);
             }
             return cancelled;
         }
     }
 
-    private final Thread owner;
-    private final ConcurrentLinkedQueue<Timer> foreignCancels = new ConcurrentLinkedQueue<>();
+    private static final Timer[] NONE = new Timer[0];
     private Timer[] heap = new Timer[64];
     private int size;
-    /** Written by the owner only, read by {@link FiberScheduler#stats()} from anywhere. */
+    /** Written under the lock, read by {@link FiberScheduler#stats()} from anywhere. */
     private volatile long fired;
+    /** The carrier that fires these timers: the one that made them, or its replacement after a handoff. */
+    private volatile CarrierLoop firer;
 
-    CarrierTimers(Thread owner) {
-        this.owner = owner;
+    void firedBy(CarrierLoop loop) {
+        firer = loop;
     }
 
     /**
-     * Owner thread only. Delays are capped at 2^62 ns (146 years) so that deadlines compare by
-     * subtraction without overflow, whatever {@link System#nanoTime}'s origin.
+     * Delays are capped at 2^62 ns (146 years) so that deadlines compare by subtraction without
+     * overflow, whatever {@link System#nanoTime}'s origin.
      */
     Timer schedule(Runnable task, long delayNanos) {
         long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE >> 1);
         Timer timer = new Timer(task, System.nanoTime() + delay);
-        if (size == heap.length) {
-            heap = Arrays.copyOf(heap, size * 2);
+        boolean earliest;
+        synchronized (this) {
+            if (size == heap.length) {
+                heap = Arrays.copyOf(heap, size * 2);
+            }
+            timer.heapIndex = size;
+            heap[size++] = timer;
+            siftUp(timer.heapIndex);
+            earliest = heap[0] == timer;
         }
-        timer.heapIndex = size;
-        heap[size++] = timer;
-        siftUp(timer.heapIndex);
+        CarrierLoop loop = firer;
+        if (earliest && loop != null && VirtualThreadHook.currentCarrierThread() != loop.thread) {
+            loop.wake();
+        }
         return timer;
     }
 
-    /** Owner thread only: runs every timer whose deadline has passed; returns how many ran. */
+    /** The firing carrier: runs every timer whose deadline has passed; returns how many ran. */
     int fireExpired() {
-        dropForeignCancels();
-        if (size == 0) {
-            return 0;
-        }
-        long now = System.nanoTime();
-        int count = 0;
-        while (size > 0 && heap[0].deadline - now <= 0) {
-            Timer timer = heap[0];
-            removeAt(0);
+        Timer[] expired = takeExpired();
+        for (Timer timer : expired) {
             timer.run();
-            count++;
         }
-        if (count > 0) {
-            fired += count; // single writer
-        }
-        return count;
+        return expired.length;
     }
 
-    /** Owner thread only: nanoseconds until the earliest deadline (at least 0), or -1 with no timer. */
-    long nanosUntilNext() {
-        dropForeignCancels();
+    private synchronized Timer[] takeExpired() {
+        if (size == 0) {
+            return NONE;
+        }
+        long now = System.nanoTime();
+        if (heap[0].deadline - now > 0) {
+            return NONE;
+        }
+        Timer[] expired = new Timer[4];
+        int count = 0;
+        while (size > 0 && heap[0].deadline - now <= 0) {
+            if (count == expired.length) {
+                expired = Arrays.copyOf(expired, count * 2);
+            }
+            expired[count++] = heap[0];
+            removeAt(0);
+        }
+        fired += count; // under the lock: one writer at a time
+        return count == expired.length ? expired : Arrays.copyOf(expired, count);
+    }
+
+    /** Nanoseconds until the earliest deadline (at least 0), or -1 with no timer. */
+    synchronized long nanosUntilNext() {
         return size == 0 ? -1 : Math.max(0, heap[0].deadline - System.nanoTime());
     }
 
-    int size() {
+    synchronized int size() {
         return size;
     }
 
@@ -105,27 +119,25 @@ final class CarrierTimers {
     }
 
     /**
-     * Owner thread, when the carrier exits: hands every pending timer to {@code sink} so that a
-     * virtual thread which outlives the scheduler still wakes up.
+     * When the carrier exits: hands every pending timer to {@code sink} so that a virtual thread
+     * which outlives the scheduler still wakes up.
      */
     void drainTo(Consumer<Timer> sink) {
-        dropForeignCancels();
-        for (int i = 0; i < size; i++) {
-            Timer timer = heap[i];
-            heap[i] = null;
-            timer.heapIndex = -1;
+        Timer[] pending;
+        synchronized (this) {
+            pending = Arrays.copyOf(heap, size);
+            for (int i = 0; i < size; i++) {
+                heap[i].heapIndex = -1;
+                heap[i] = null;
+            }
+            size = 0;
+        }
+        for (Timer timer : pending) {
             sink.accept(timer);
         }
-        size = 0;
     }
 
-    private void dropForeignCancels() {
-        for (Timer timer; (timer = foreignCancels.poll()) != null; ) {
-            remove(timer);
-        }
-    }
-
-    private void remove(Timer timer) {
+    private synchronized void remove(Timer timer) {
         int i = timer.heapIndex;
         if (i >= 0 && i < size && heap[i] == timer) {
             removeAt(i);

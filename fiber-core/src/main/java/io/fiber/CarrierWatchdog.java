@@ -4,7 +4,9 @@ import io.fiber.spi.CarrierReactor;
 import io.fiber.spi.LongRunObserver;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.ServiceLoader;
@@ -14,31 +16,42 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One daemon thread that looks at every carrier each {@value #PERIOD_MILLIS} ms (Go's sysmon), with
- * two duties, both for carriers that have not come back to their loop for a while:
+ * One daemon thread that looks at every carrier (Go's sysmon): every {@value #BUSY_PERIOD_MILLIS} ms
+ * while the carriers are active (some carrier ran a fiber since the last look, or runs one now),
+ * every {@value #IDLE_PERIOD_MILLIS} ms once all of them were idle for a whole period.
+ * Its duties concern carriers that have not come back to their loop for a while:
  * <ol>
  *   <li><b>Rescue polls.</b> A carrier polls its own reactor between fibers. A fiber pinned in a park
  *       (a native frame or class initialiser on its stack) blocks the carrier thread itself, and a
- *       fiber that computes without yielding keeps the loop from coming round. Without help the
- *       first deadlocks when the fiber waits on its own carrier's reactor, and the second delays
- *       every socket on that carrier. So each reactor that has waiters and has not been polled for a
- *       period gets a non-blocking poll here; the fibers it wakes go to the scheduler's inject queue,
- *       and another carrier (or, for a pinned fiber, its own carrier thread) runs them. An idle
- *       reactor costs one volatile read.</li>
+ *       fiber that computes without yielding keeps the loop from coming round. So each reactor that
+ *       has waiters and has not been polled for {@value #RESCUE_AFTER_MILLIS} ms gets a non-blocking
+ *       poll here; the fibers it wakes go to the scheduler's inject queue. An idle reactor costs one
+ *       volatile read.</li>
+ *   <li><b>Handoff</b> (Go's {@code retake}/{@code handoffp}). A carrier whose current run has held
+ *       its thread past the scheduler's threshold, while other fibers wait on it (queued, in its
+ *       reactor or on its timers), is {@linkplain CarrierLoop#handOff handed off}: a new thread takes
+ *       over its work and the blocked thread keeps only the fiber that holds it. A run caught in a
+ *       native method (a file read, a DNS lookup, a JNI call, a pinned park: the fiber's top frame is
+ *       native) is handed off after {@value FiberScheduler#NATIVE_HANDOFF_NANOS} ns, since it cannot
+ *       be about to yield; any other run after the full threshold (a long computation). Looking at
+ *       the top frame costs a stack sample, so it is taken only for runs already a period old with
+ *       work waiting behind them.</li>
  *   <li><b>Long runs</b> (gevent's monitor thread), when a {@link LongRunObserver} is on the class
  *       path and watching. Sampling costs the carriers nothing: each already counts the
  *       continuations it has run ({@code runs}, an opaque write after each) and knows the one it runs
  *       now ({@code current}). A count that has not moved while something runs means the same run goes
  *       on; once it has lasted the observer's threshold it is reported, once, with the fiber's stack
- *       sampled then. The first sample of a run is up to one period late, so a run is reported between
- *       threshold and threshold plus a period.</li>
+ *       sampled then. Handed-off carriers stay watched for this until their thread exits.</li>
  * </ol>
- * Started by the first scheduler that has something for it to do: a carrier with a reactor, or an
- * observer that can watch (the detector needs its agent).
+ * Started by the first scheduler with carriers of its own.
  */
 final class CarrierWatchdog implements Runnable {
-    static final long PERIOD_MILLIS = 10;
-    private static final long PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS);
+    static final long BUSY_PERIOD_MILLIS = 1;
+    static final long IDLE_PERIOD_MILLIS = 10;
+    static final long RESCUE_AFTER_MILLIS = 10;
+    private static final long BUSY_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(BUSY_PERIOD_MILLIS);
+    private static final long IDLE_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(IDLE_PERIOD_MILLIS);
+    private static final long RESCUE_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(RESCUE_AFTER_MILLIS);
     private static final CopyOnWriteArrayList<FiberScheduler> SCHEDULERS = new CopyOnWriteArrayList<>();
     private static final LongRunObserver OBSERVER = findObserver();
     private static final AtomicBoolean STARTED = new AtomicBoolean();
@@ -51,6 +64,8 @@ final class CarrierWatchdog implements Runnable {
     }
 
     private final Map<CarrierLoop, Sample> samples = new IdentityHashMap<>();
+    /** Carriers handed off whose thread still runs the fiber that held it: watched for long runs only. */
+    private final List<CarrierLoop> handedOff = new ArrayList<>();
 
     private CarrierWatchdog() { }
 
@@ -70,11 +85,7 @@ final class CarrierWatchdog implements Runnable {
 
     /** Watches the carriers of a scheduler that just started them. */
     static void register(FiberScheduler scheduler) {
-        boolean reactors = false;
-        for (CarrierLoop loop : scheduler.loops()) {
-            reactors |= loop.reactor != null;
-        }
-        if (!reactors && OBSERVER == null) {
+        if (scheduler.loops().length == 0) {
             return;
         }
         SCHEDULERS.add(scheduler);
@@ -89,35 +100,90 @@ final class CarrierWatchdog implements Runnable {
 
     @Override
     public void run() {
+        long period = IDLE_PERIOD_NANOS;
         for (;;) {
-            LockSupport.parkNanos(PERIOD_NANOS);
+            LockSupport.parkNanos(period);
             long threshold = OBSERVER == null ? 0 : OBSERVER.thresholdNanos();
             long now = System.nanoTime();
+            boolean busy = false;
             for (FiberScheduler scheduler : SCHEDULERS) {
                 for (CarrierLoop loop : scheduler.loops()) {
                     CarrierReactor reactor = loop.reactor;
                     if (reactor != null) {
-                        reactor.pollIfUnattended(PERIOD_NANOS);
+                        reactor.pollIfUnattended(RESCUE_AFTER_NANOS);
                     }
-                    if (threshold > 0) {
-                        checkLongRun(loop, threshold, now);
-                    }
+                    busy |= watch(scheduler, loop, threshold, now);
                 }
             }
+            handedOff.removeIf(loop -> {
+                if (!loop.thread.isAlive()) {
+                    samples.remove(loop);
+                    return true;
+                }
+                if (threshold > 0) {
+                    checkLongRun(loop, sample(loop), threshold, now);
+                }
+                return false;
+            });
             if (threshold <= 0 || samples.size() > 4 * 1024) {
-                samples.keySet().removeIf(loop -> threshold <= 0 || !loop.thread.isAlive());
+                samples.keySet().removeIf(loop -> !loop.thread.isAlive());
             }
+            period = busy ? BUSY_PERIOD_NANOS : IDLE_PERIOD_NANOS;
         }
     }
 
-    private void checkLongRun(CarrierLoop loop, long threshold, long now) {
-        Sample s = samples.computeIfAbsent(loop, k -> new Sample());
+    private Sample sample(CarrierLoop loop) {
+        return samples.computeIfAbsent(loop, k -> new Sample());
+    }
+
+    /** Samples one carrier of {@code scheduler}; returns whether it is active (so the next look should come soon). */
+    private boolean watch(FiberScheduler scheduler, CarrierLoop loop, long reportThreshold, long now) {
+        Sample s = sample(loop);
+        long runsBefore = s.runs;
+        if (!updateRun(loop, s, now)) {
+            return loop.running() != null || s.runs != runsBefore;
+        }
+        long elapsed = now - s.since;
+        if (elapsed >= FiberScheduler.NATIVE_HANDOFF_NANOS && scheduler.handoffNanos(false) > 0
+                && !scheduler.isTerminating() && loop.hasWaitingWork()
+                && elapsed >= scheduler.handoffNanos(inNativeCode(loop.running()))
+                && loop.handOff() != null) {
+            handedOff.add(loop);
+        }
+        if (reportThreshold > 0) {
+            checkLongRun(loop, s, reportThreshold, now);
+        }
+        return true;
+    }
+
+    /** Updates the sample; true when the same run was already going on at an earlier sample. */
+    private static boolean updateRun(CarrierLoop loop, Sample s, long now) {
         Runnable running = loop.running();
         long runs = loop.runs();
         if (running == null || runs != s.runs) {
             s.runs = runs;
             s.since = now;
             s.reported = false;
+            return false;
+        }
+        return true;
+    }
+
+    /** Whether the fiber of {@code running} is inside a native method now (its top frame). */
+    private static boolean inNativeCode(Runnable running) {
+        if (!(running instanceof FiberTask task)) {
+            return false; // a virtual thread a fiber started: no thread to sample, so the full threshold
+        }
+        StackTraceElement[] stack = task.fiber.thread().getStackTrace();
+        return stack.length > 0 && stack[0].isNativeMethod();
+    }
+
+    private void checkLongRun(CarrierLoop loop, Sample s, long threshold, long now) {
+        if (loop.isHandedOff()) {
+            updateRun(loop, s, now);
+        }
+        Runnable running = loop.running();
+        if (running == null || s.runs != loop.runs()) {
             return;
         }
         long elapsed = now - s.since;

@@ -3,6 +3,7 @@ package io.fiber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,6 +52,11 @@ public final class FiberScheduler implements AutoCloseable {
     private static final int MAX_BLOCKING_THREADS = 32_768;
     /** Like Tokio's default of 512 blocking threads, halved: each is a platform thread with its own stack. */
     static final int DEFAULT_MAX_BLOCKING_THREADS = 256;
+    /** Go preempts a goroutine after 10 ms; we cannot preempt, so a carrier held that long is handed off. */
+    static final Duration DEFAULT_HANDOFF_AFTER = Duration.ofMillis(10);
+    /** A run caught inside a native method (a system call, JNI, a pinned park) is handed off sooner. */
+    static final long NATIVE_HANDOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final VarHandle LOOP_SLOTS = MethodHandles.arrayElementVarHandle(CarrierLoop[].class);
 
     private static final int RUNNING = 0;
     private static final int SHUTDOWN = 1;
@@ -67,10 +73,12 @@ public final class FiberScheduler implements AutoCloseable {
     private final AtomicInteger carriersRunning;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final BlockingPool blockingPool;
+    private final long handoffNanos;
 
     private FiberScheduler(Builder b) {
         this.name = b.name;
         this.blockingPool = new BlockingPool(name + "-blocking", b.maxBlockingThreads);
+        this.handoffNanos = b.handoffAfter.toNanos();
         if (VirtualThreadHook.isAvailable()) {
             JdkPollers.initializeOffCarriers();
             loops = new CarrierLoop[b.carriers];
@@ -263,6 +271,21 @@ public final class FiberScheduler implements AutoCloseable {
         return null;
     }
 
+    /**
+     * A handoff: {@code next} takes the place of {@code blocked}, which exits once its fiber lets go
+     * of its thread. Counted as a running carrier from now, before the blocked one can exit, so
+     * termination waits for both.
+     */
+    void replace(CarrierLoop blocked, CarrierLoop next) {
+        carriersRunning.incrementAndGet();
+        LOOP_SLOTS.setVolatile(loops, blocked.index, next);
+    }
+
+    /** How long a carrier may hold its thread in one run before a watchdog hands its work off; 0: never. */
+    long handoffNanos(boolean inNativeCode) {
+        return handoffNanos == 0 ? 0 : inNativeCode ? Math.min(handoffNanos, NATIVE_HANDOFF_NANOS) : handoffNanos;
+    }
+
     CarrierLoop[] loops() {
         return loops;
     }
@@ -404,8 +427,27 @@ public final class FiberScheduler implements AutoCloseable {
         private String name = "fiber";
         private boolean daemon = true;
         private int maxBlockingThreads = DEFAULT_MAX_BLOCKING_THREADS;
+        private Duration handoffAfter = DEFAULT_HANDOFF_AFTER;
 
         private Builder() { }
+
+        /**
+         * How long one fiber may hold a carrier's thread without yielding before a new thread takes
+         * over the carrier's other fibers, reactor and timers (default 10 ms; a fiber caught in a
+         * native method, such as a file read or a pinned park, after 1 ms at most).
+         * {@link Duration#ZERO} turns handoff off: the carrier's other fibers then wait.
+         */
+        public Builder handoffAfter(Duration threshold) {
+            if (threshold == null || threshold.isNegative()) {
+                throw new IllegalArgumentException("handoffAfter must be zero (off) or positive, got " + threshold);
+            }
+            if (!threshold.isZero() && threshold.toNanos() < NATIVE_HANDOFF_NANOS) {
+                throw new IllegalArgumentException("handoffAfter must be zero (off) or at least 1 ms (the watchdog samples"
+                        + " carriers every millisecond), got " + threshold);
+            }
+            this.handoffAfter = threshold;
+            return this;
+        }
 
         /**
          * Most threads the offload pool behind {@link Fibers#blocking} starts (default

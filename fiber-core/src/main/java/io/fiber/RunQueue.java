@@ -68,6 +68,21 @@ final class RunQueue {
         }
     }
 
+    /** Any thread. Removes the oldest task, or returns null when empty (a handoff empties a queue so). */
+    Runnable stealOne() {
+        for (;;) {
+            int h = (int) HEAD.getAcquire(this);
+            int t = (int) TAIL.getAcquire(this);
+            if (t - h <= 0) {
+                return null;
+            }
+            Runnable task = (Runnable) SLOTS.getOpaque(slots, h & MASK);
+            if (HEAD.compareAndSet(this, h, h + 1)) {
+                return task;
+            }
+        }
+    }
+
     /**
      * Any thread. Moves half of this ring (rounded up) into {@code into}, the caller's own queue,
      * which must have room for it (empty, or under half as full as this one), and returns one of the

@@ -1,0 +1,223 @@
+package io.fiber;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.fiber.TestFibers.result;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Handoff (DESIGN.md section 5): one fiber holds its carrier's thread (a computation, file reads, a
+ * park pinned by a class initialiser) while a ping fiber on the same one-carrier scheduler sleeps
+ * 1 ms in a loop and records how late it wakes. Each case runs twice: with handoff off, the ping
+ * stalls for as long as the carrier is held; with it on (the default), p99 stays under 10 ms.
+ * Both figures are printed. The agent's variant (carrier timers and reactor handed over too) is
+ * {@code HandoffIT} in fiber-agent.
+ */
+class HandoffTest {
+    private static final long HOLD_MILLIS = 400;
+
+    @Test
+    void aLongComputationIsHandedOff() throws Exception {
+        compare("computation", () -> {
+            long end = System.nanoTime() + HOLD_MILLIS * 1_000_000;
+            long x = 0;
+            while (System.nanoTime() < end) {
+                x += x * 31 + 7;
+            }
+            return x;
+        });
+    }
+
+    @Test
+    void fileReadsAreHandedOff(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("large.bin");
+        byte[] chunk = new byte[1 << 20];
+        Arrays.fill(chunk, (byte) 7);
+        try (var out = Files.newOutputStream(file)) {
+            for (int i = 0; i < 32; i++) {
+                out.write(chunk);
+            }
+        }
+        compare("file reads", () -> {
+            long end = System.nanoTime() + HOLD_MILLIS * 1_000_000;
+            long bytes = 0;
+            byte[] buffer = new byte[8 << 20];
+            while (System.nanoTime() < end) {
+                try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+                    for (int n; (n = raf.read(buffer)) > 0; ) {
+                        bytes += n;
+                    }
+                }
+            }
+            return bytes;
+        });
+    }
+
+    /** Initialised inside a fiber: its park is pinned (class initialisation cannot unmount). */
+    static final class SlowInit {
+        static final long VALUE;
+
+        static {
+            try {
+                Thread.sleep(HOLD_MILLIS);
+            } catch (InterruptedException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+            VALUE = 42;
+        }
+    }
+
+    static final class SlowInitToo {
+        static final long VALUE;
+
+        static {
+            try {
+                Thread.sleep(HOLD_MILLIS);
+            } catch (InterruptedException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+            VALUE = 43;
+        }
+    }
+
+    @Test
+    void aPinnedParkIsHandedOff() throws Exception {
+        Stall off = run(Duration.ZERO, () -> SlowInit.VALUE);
+        Stall on = run(FiberScheduler.DEFAULT_HANDOFF_AFTER, () -> SlowInitToo.VALUE);
+        report("pinned park", off, on);
+    }
+
+    @Test
+    void fibersQueuedBehindTheBlockedOneMoveToTheNewCarrier() throws Exception {
+        try (FiberScheduler s = TestFibers.scheduler("handoff-queued", 1)) {
+            AtomicBoolean release = new AtomicBoolean();
+            CountDownLatch holding = new CountDownLatch(1);
+            Fiber<Void> holder = s.spawn(() -> {
+                holding.countDown();
+                while (!release.get()) {
+                    Thread.onSpinWait();
+                }
+            });
+            TestFibers.await(holding);
+            AtomicInteger ran = new AtomicInteger();
+            Fiber<?>[] queued = new Fiber<?>[50];
+            for (int i = 0; i < queued.length; i++) {
+                queued[i] = s.spawn(ran::incrementAndGet);
+            }
+            for (Fiber<?> f : queued) {
+                result(f); // each ran, though the only carrier thread is still held
+            }
+            assertEquals(queued.length, ran.get());
+            assertTrue(s.stats().carriers().get(0).handoffs() >= 1, s.stats().toString());
+            release.set(true);
+            result(holder);
+        }
+    }
+
+    @Test
+    void theHeldThreadExitsOnceItsFiberLetsGoAndNothingIsLost() throws Exception {
+        FiberScheduler s = TestFibers.scheduler("handoff-exit", 1);
+        AtomicBoolean release = new AtomicBoolean();
+        CountDownLatch holding = new CountDownLatch(1);
+        Thread[] heldCarrier = new Thread[1];
+        Fiber<Integer> holder = s.spawn(() -> {
+            heldCarrier[0] = VirtualThreadHook.currentCarrierThread();
+            holding.countDown();
+            while (!release.get()) {
+                Thread.onSpinWait();
+            }
+            // After the handoff, on the old thread: wake others, then park and resume on the new carrier.
+            Fiber<Integer> child = Fibers.spawn(() -> 7);
+            Fibers.yield();
+            return child.get() + 1;
+        });
+        TestFibers.await(holding);
+        result(s.spawn(() -> { })); // runs only once the carrier was handed off
+        release.set(true);
+        assertEquals(8, result(holder));
+        heldCarrier[0].join(5_000);
+        assertTrue(!heldCarrier[0].isAlive(), "the handed-off thread exits: " + heldCarrier[0]);
+        assertTrue(heldCarrier[0].getName().endsWith("-handed-off"), heldCarrier[0].getName());
+        s.close();
+        assertTrue(s.isTerminated());
+    }
+
+    @Test
+    void handoffThresholdIsCheckedAndCanBeTurnedOff() {
+        assertThrows(IllegalArgumentException.class, () -> FiberScheduler.builder().handoffAfter(Duration.ofMillis(-1)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> FiberScheduler.builder().handoffAfter(Duration.ofNanos(10)));
+        assertTrue(e.getMessage().contains("at least 1 ms"), e.getMessage());
+        FiberScheduler.builder().handoffAfter(Duration.ZERO);
+    }
+
+    // ---- the ping probe ---------------------------------------------------------------------------------
+
+    /** Ping lateness while the carrier was held, in ms, and the carrier's handoff count. */
+    record Stall(double p99, double max, int pings, long handoffs) { }
+
+    interface Hold {
+        Object hold() throws Exception;
+    }
+
+    private static void compare(String what, Hold hold) throws Exception {
+        Stall off = run(Duration.ZERO, hold);
+        Stall on = run(FiberScheduler.DEFAULT_HANDOFF_AFTER, hold);
+        report(what, off, on);
+    }
+
+    private static void report(String what, Stall off, Stall on) {
+        System.out.printf("handoff, %s held %d ms on 1 carrier: ping lateness p99/max without handoff %.1f/%.1f ms (%d pings),"
+                + " with handoff %.1f/%.1f ms (%d pings, %d handoffs)%n",
+                what, HOLD_MILLIS, off.p99, off.max, off.pings, on.p99, on.max, on.pings, on.handoffs);
+        assertEquals(0, off.handoffs);
+        assertTrue(off.max >= HOLD_MILLIS / 2.0, "without handoff the ping must stall: " + off);
+        assertTrue(on.handoffs >= 1, "the held carrier must be handed off: " + on);
+        assertTrue(on.p99 < 10, "with handoff, ping p99 must stay under 10 ms: " + on);
+    }
+
+    private static Stall run(Duration handoffAfter, Hold hold) throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("handoff").handoffAfter(handoffAfter).build()) {
+            AtomicBoolean stop = new AtomicBoolean();
+            CountDownLatch pinging = new CountDownLatch(20);
+            Fiber<double[]> ping = s.spawn(() -> {
+                double[] late = new double[100_000];
+                int n = 0;
+                while (!stop.get() && n < late.length) {
+                    long start = System.nanoTime();
+                    Thread.sleep(1);
+                    late[n++] = Math.max(0, (System.nanoTime() - start) / 1e6 - 1);
+                    pinging.countDown();
+                }
+                return Arrays.copyOf(late, n);
+            });
+            TestFibers.await(pinging);
+            long before = System.nanoTime();
+            Fiber<Object> holder = s.spawn(hold::hold);
+            result(holder);
+            stop.set(true);
+            double[] late = result(ping);
+            long heldNanos = System.nanoTime() - before;
+            assertTrue(heldNanos >= HOLD_MILLIS * 1_000_000 / 2, "the hold lasted " + heldNanos / 1_000_000 + " ms");
+            Arrays.sort(late);
+            // Pings during the hold only: the ones taken before it are dropped from the front.
+            int during = Math.max(1, Math.min(late.length, (int) (heldNanos / 1_000_000)));
+            double[] tail = Arrays.copyOfRange(late, late.length - during, late.length);
+            return new Stall(tail[(int) Math.min(tail.length - 1, Math.ceil(tail.length * 0.99) - 1)], tail[tail.length - 1],
+                    late.length, s.stats().carriers().get(0).handoffs());
+        }
+    }
+}
