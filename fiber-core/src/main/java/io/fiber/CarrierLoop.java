@@ -55,9 +55,10 @@ import java.util.function.Consumer;
  *       code between runs (polling, stealing, sleeping) never runs once it is replaced.</li>
  *   <li>During a run the thread touches this loop only through {@link #submitLocal}: the run-next
  *       slot is swapped atomically there (the watchdog empties it with the same swap), and after
- *       queuing anything the thread fences and re-reads {@code state}, so whatever it queued
- *       after a handoff it moves to the inject queue itself (a Dekker pair with the watchdog's CAS
- *       and its emptying of the queue).</li>
+ *       queuing a wakeup the thread re-reads {@code state} (fenced), so whatever it queued after a
+ *       handoff it moves to the inject queue itself (a Dekker pair with the watchdog's CAS and its
+ *       emptying of the queue). The run's own continuation is queued only as the run ends, and
+ *       the CAS that ends the run covers it.</li>
  *   <li>The reactor and the timers are shared objects safe for several threads (the reactor's
  *       registrations, the timers' lock), so the blocked fiber may still add to them.</li>
  * </ul>
@@ -445,19 +446,17 @@ final class CarrierLoop implements Runnable {
      * previous occupant to the queue.
      */
     void submitLocal(Runnable task) {
-        if (current == null) {
-            pushTail(task); // between runs: the loop cannot be handed off now
+        if (current == null || task == current) {
+            // Between runs the loop cannot be handed off; and the running continuation resubmits
+            // itself only once it has unmounted, at the end of its run, where runTask's CAS sees a handoff.
+            pushTail(task);
             return;
         }
-        if (task == current) {
-            pushTail(task);
-        } else {
-            Runnable previous = (Runnable) RUN_NEXT.getAndSet(this, task); // the watchdog may empty the slot
-            if (previous != null) {
-                pushTail(previous);
-            }
+        Runnable previous = (Runnable) RUN_NEXT.getAndSet(this, task); // the watchdog may empty the slot
+        if (previous != null) {
+            pushTail(previous);
+            VarHandle.fullFence(); // the queue store before the state load below
         }
-        VarHandle.fullFence();
         if (state == HANDED_OFF) {
             moveQueuedToInject(); // queued after the watchdog emptied this loop
         }

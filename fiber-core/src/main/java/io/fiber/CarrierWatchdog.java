@@ -108,11 +108,16 @@ final class CarrierWatchdog implements Runnable {
             boolean busy = false;
             for (FiberScheduler scheduler : SCHEDULERS) {
                 for (CarrierLoop loop : scheduler.loops()) {
-                    CarrierReactor reactor = loop.reactor;
-                    if (reactor != null) {
-                        reactor.pollIfUnattended(RESCUE_AFTER_NANOS);
+                    try {
+                        CarrierReactor reactor = loop.reactor;
+                        if (reactor != null) {
+                            reactor.pollIfUnattended(RESCUE_AFTER_NANOS);
+                        }
+                        busy |= watch(scheduler, loop, threshold, now);
+                    } catch (RuntimeException | Error e) {
+                        // One carrier's failure (a thread that cannot start, say) must not end the watchdog.
+                        LoggerFactory.getLogger(CarrierWatchdog.class).error("carrier watchdog: {} failed", loop.thread.getName(), e);
                     }
-                    busy |= watch(scheduler, loop, threshold, now);
                 }
             }
             handedOff.removeIf(loop -> {

@@ -54,6 +54,8 @@ public final class FiberScheduler implements AutoCloseable {
     static final int DEFAULT_MAX_BLOCKING_THREADS = 256;
     /** Go preempts a goroutine after 10 ms; we cannot preempt, so a carrier held that long is handed off. */
     static final Duration DEFAULT_HANDOFF_AFTER = Duration.ofMillis(10);
+    /** Set by the agent option {@code handoff=Nms|off}, or by hand: every builder's default threshold. */
+    static final String HANDOFF_PROPERTY = "fiber.handoff";
     /** A run caught inside a native method (a system call, JNI, a pinned park) is handed off sooner. */
     static final long NATIVE_HANDOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final VarHandle LOOP_SLOTS = MethodHandles.arrayElementVarHandle(CarrierLoop[].class);
@@ -421,13 +423,30 @@ public final class FiberScheduler implements AutoCloseable {
                 + (isTerminated() ? ", terminated" : isShutdown() ? ", shut down" : "") + "]";
     }
 
+    /** {@code -Dfiber.handoff=Nms|off} (the agent's {@code handoff=} option), else the default. */
+    static Duration handoffFromProperty() {
+        String value = System.getProperty(HANDOFF_PROPERTY);
+        if (value == null) {
+            return DEFAULT_HANDOFF_AFTER;
+        }
+        String v = value.trim();
+        if (v.equals("off")) {
+            return Duration.ZERO;
+        }
+        if (v.matches("[1-9][0-9]{0,6}ms")) {
+            return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+        }
+        throw new IllegalStateException("system property " + HANDOFF_PROPERTY + "=" + value
+                + " is invalid: it must be off or a whole number of milliseconds followed by ms, such as 10ms");
+    }
+
     /** Settings for a new {@link FiberScheduler}. */
     public static final class Builder {
         private int carriers = Runtime.getRuntime().availableProcessors();
         private String name = "fiber";
         private boolean daemon = true;
         private int maxBlockingThreads = DEFAULT_MAX_BLOCKING_THREADS;
-        private Duration handoffAfter = DEFAULT_HANDOFF_AFTER;
+        private Duration handoffAfter = handoffFromProperty();
 
         private Builder() { }
 

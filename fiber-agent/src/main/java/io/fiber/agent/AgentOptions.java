@@ -13,11 +13,14 @@ import java.util.Map;
  *   <li>{@code carriers=N}: carrier loops of the default scheduler (the one {@code Fibers.spawn}
  *       uses from non-fiber threads), 1 to 4096; default: available processors.</li>
  *   <li>{@code detector=fail|report|off}: the blocking-call detector's starting mode; default report.</li>
+ *   <li>{@code handoff=Nms|off}: how long one fiber may hold a carrier's thread before a new thread
+ *       takes over that carrier's other work, for every scheduler; default 10ms.</li>
  * </ul>
  */
 final class AgentOptions {
     static final String USAGE = "valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096),"
-            + " detector=fail|report|off (what a blocking call in a fiber leads to; default report)";
+            + " detector=fail|report|off (what a blocking call in a fiber leads to; default report),"
+            + " handoff=Nms|off (how long a fiber may hold its carrier before the carrier's other work moves to a new thread; default 10ms)";
     private static final java.util.Set<String> DETECTOR_MODES = java.util.Set.of("fail", "report", "off");
     static final int MAX_CARRIERS = 4096;
 
@@ -25,10 +28,13 @@ final class AgentOptions {
     final int carriers;
     /** The detector's starting mode ({@code fail}, {@code report} or {@code off}), or null for its default. */
     final String detector;
+    /** The handoff threshold ({@code Nms} or {@code off}), or null for the runtime's default. */
+    final String handoff;
 
-    private AgentOptions(int carriers, String detector) {
+    private AgentOptions(int carriers, String detector, String handoff) {
         this.carriers = carriers;
         this.detector = detector;
+        this.handoff = handoff;
     }
 
     static AgentOptions parse(String args) {
@@ -48,19 +54,30 @@ final class AgentOptions {
         }
         int carriers = 0;
         String detector = null;
+        String handoff = null;
         for (Map.Entry<String, String> e : values.entrySet()) {
             switch (e.getKey()) {
                 case "carriers" -> carriers = parseCarriers(e.getValue());
                 case "detector" -> detector = parseDetector(e.getValue());
+                case "handoff" -> handoff = parseHandoff(e.getValue());
                 default -> throw new IllegalArgumentException("unknown option '" + e.getKey() + "'; " + USAGE);
             }
         }
-        return new AgentOptions(carriers, detector);
+        return new AgentOptions(carriers, detector, handoff);
     }
 
     private static String parseDetector(String value) {
         if (!DETECTOR_MODES.contains(value)) {
             throw new IllegalArgumentException("option detector=" + value + " is invalid: it must be fail, report or off");
+        }
+        return value;
+    }
+
+    /** The runtime reads the same form ({@code FiberScheduler}); checked here so a typo stops the JVM at start-up. */
+    private static String parseHandoff(String value) {
+        if (!value.matches("off|[1-9][0-9]{0,6}ms")) {
+            throw new IllegalArgumentException("option handoff=" + value + " is invalid: it must be off or a whole number"
+                    + " of milliseconds from 1 to 9999999 followed by ms, such as handoff=10ms");
         }
         return value;
     }

@@ -37,6 +37,8 @@ public final class FiberAgent {
     static final String CARRIERS_PROPERTY = "fiber.carriers";
     /** Read by the blocking-call detector when it starts. */
     static final String DETECTOR_PROPERTY = "fiber.detector";
+    /** Read by every scheduler's builder. */
+    static final String HANDOFF_PROPERTY = "fiber.handoff";
 
     private FiberAgent() { }
 
@@ -65,6 +67,9 @@ public final class FiberAgent {
         }
         if (options.detector != null) {
             System.setProperty(DETECTOR_PROPERTY, options.detector);
+        }
+        if (options.handoff != null) {
+            System.setProperty(HANDOFF_PROPERTY, options.handoff);
         }
         Module runtime = runtimeModule();
         if (runtime == null) {

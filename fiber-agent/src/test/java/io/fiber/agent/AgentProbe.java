@@ -33,6 +33,7 @@ public final class AgentProbe {
         FiberScheduler scheduler = Fibers.defaultScheduler();
         System.out.println("ownCarriers=" + scheduler.usesOwnCarriers());
         System.out.println("carriers=" + scheduler.carrierCount());
+        System.out.println("handoffProperty=" + System.getProperty("fiber.handoff"));
         System.out.println("fiber=" + Fibers.spawn(() -> Thread.currentThread().toString()).get());
         System.out.println("javaLangOpenToAll=" + Object.class.getModule().isOpen("java.lang"));
     }

@@ -82,6 +82,16 @@ class FiberAgentIT {
     }
 
     @Test
+    void handoffOptionReachesEveryScheduler() throws Exception {
+        Run r = java("handoff=25ms");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("handoffProperty=25ms"), r.out());
+        Run off = java("handoff=off");
+        assertEquals(0, off.exit(), off.err());
+        assertTrue(off.out().contains("handoffProperty=off"), off.out());
+    }
+
+    @Test
     void unknownOptionStopsTheJvmNamingTheValidOnes() throws Exception {
         Run r = java("carriers=2,bogus=1");
         assertNotEquals(0, r.exit());
@@ -104,6 +114,9 @@ class FiberAgentIT {
         Run detector = java("detector=loud");
         assertNotEquals(0, detector.exit());
         assertTrue(detector.err().contains("detector=loud is invalid: it must be fail, report or off"), detector.err());
+        Run handoff = java("handoff=soon");
+        assertNotEquals(0, handoff.exit());
+        assertTrue(handoff.err().contains("handoff=soon is invalid: it must be off or a whole number of milliseconds"), handoff.err());
     }
 
     @Test
