@@ -23,8 +23,9 @@ import java.util.function.Consumer;
  *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
  *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
  *       carrier to steal one half of the pair and split it across cores);</li>
+ *   <li>fibers woken by expired {@link CarrierTimers}, checked before every run (one volatile read
+ *       and, with a timer pending, a clock read), so yielding fibers cannot make a timer late;</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
- *   <li>fibers woken by expired {@link CarrierTimers};</li>
  *   <li>a batch from the inject queue, resumed fibers before new ones (it also holds what
  *       overflowed the local queue, so it goes before fresh I/O);</li>
  *   <li>ready I/O in the carrier's {@link CarrierReactor} (a non-blocking poll, skipped when the
@@ -244,6 +245,9 @@ final class CarrierLoop implements Runnable {
             if (task != null) {
                 return task;
             }
+        }
+        if (timers.anyExpired()) {
+            timers.fireExpired(); // every tick, as Go does: a timer is not late behind a queue of yielding fibers
         }
         Runnable task = takeLocal();
         if (task == null && timers.fireExpired() > 0) {

@@ -43,6 +43,8 @@ final class CarrierTimers {
     private int size;
     /** Written under the lock, read by {@link FiberScheduler#stats()} from anywhere. */
     private volatile long fired;
+    /** The earliest deadline, or Long.MAX_VALUE with no timer: lets the carrier check for expiry without the lock. */
+    private volatile long earliest = Long.MAX_VALUE;
     /** The carrier that fires these timers: the one that made them, or its replacement after a handoff. */
     private volatile CarrierLoop firer;
 
@@ -57,7 +59,7 @@ final class CarrierTimers {
     Timer schedule(Runnable task, long delayNanos) {
         long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE >> 1);
         Timer timer = new Timer(task, System.nanoTime() + delay);
-        boolean earliest;
+        boolean first;
         synchronized (this) {
             if (size == heap.length) {
                 heap = Arrays.copyOf(heap, size * 2);
@@ -65,10 +67,11 @@ final class CarrierTimers {
             timer.heapIndex = size;
             heap[size++] = timer;
             siftUp(timer.heapIndex);
-            earliest = heap[0] == timer;
+            first = heap[0] == timer;
+            noteEarliest();
         }
         CarrierLoop loop = firer;
-        if (earliest && loop != null && VirtualThreadHook.currentCarrierThread() != loop.thread) {
+        if (first && loop != null && VirtualThreadHook.currentCarrierThread() != loop.thread) {
             loop.wake();
         }
         return timer;
@@ -81,6 +84,17 @@ final class CarrierTimers {
             timer.run();
         }
         return expired.length;
+    }
+
+    /** Whether the earliest timer is due (no lock; a carrier asks between every two runs). */
+    boolean anyExpired() {
+        long e = earliest;
+        return e != Long.MAX_VALUE && e - System.nanoTime() <= 0;
+    }
+
+    /** Under the lock, after the heap's head may have changed. */
+    private void noteEarliest() {
+        earliest = size == 0 ? Long.MAX_VALUE : heap[0].deadline;
     }
 
     private synchronized Timer[] takeExpired() {
@@ -100,6 +114,7 @@ final class CarrierTimers {
             expired[count++] = heap[0];
             removeAt(0);
         }
+        noteEarliest();
         fired += count; // under the lock: one writer at a time
         return count == expired.length ? expired : Arrays.copyOf(expired, count);
     }
@@ -131,6 +146,7 @@ final class CarrierTimers {
                 heap[i] = null;
             }
             size = 0;
+            noteEarliest();
         }
         for (Timer timer : pending) {
             sink.accept(timer);
@@ -141,6 +157,7 @@ final class CarrierTimers {
         int i = timer.heapIndex;
         if (i >= 0 && i < size && heap[i] == timer) {
             removeAt(i);
+            noteEarliest();
         }
     }
 
