@@ -1,6 +1,7 @@
 package io.fiber;
 
 import io.fiber.bridge.FiberBridge;
+import io.fiber.detector.BlockingCategory;
 import io.fiber.spi.CarrierReactor;
 import io.fiber.spi.ReactorProvider;
 import org.slf4j.Logger;
@@ -28,6 +29,11 @@ import java.util.function.BooleanSupplier;
  *   <li>{@code Poller.stopPoll}: every open reactor wakes whoever waits on the fd.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
  *       {@link CarrierTimers}.</li>
+ *   <li>The detector's blocking methods of an offloaded family (the agent option {@code offload=},
+ *       system property {@value #OFFLOAD_PROPERTY}): {@link #offloadEnter} remounts the calling fiber
+ *       on an offload-pool thread for the call ({@link FiberTask}), {@link #offloadExit} brings it
+ *       back. The fiber stays itself throughout (its thread, locks and thread locals); only its
+ *       carrier changes, so the call holds a pool thread instead of a carrier loop.</li>
  * </ul>
  *
  * Active only when the agent put {@link FiberBridge} on the boot class path; the first
@@ -43,7 +49,34 @@ final class AgentHooks implements FiberBridge.Hooks {
     /** A selector's own fd closes only after its select returned, as the JDK's poller also assumes. */
     private static final BooleanSupplier ALWAYS_OPEN = () -> true;
 
+    /** Set by the agent option {@code offload=}: call families whose blocking methods run on the offload pool. */
+    static final String OFFLOAD_PROPERTY = "fiber.offload";
+    /** Bit per {@link BlockingCategory} ordinal. */
+    private static final int OFFLOADED = offloadedCategories(System.getProperty(OFFLOAD_PROPERTY));
+
     private AgentHooks() { }
+
+    /** Parses {@code file,dns,process} or {@code none}; throws naming the valid families. */
+    static int offloadedCategories(String families) {
+        if (families == null || families.isBlank() || families.trim().equals("none")) {
+            return 0;
+        }
+        int bits = 0;
+        for (String family : families.split("[,+]")) {
+            bits |= 1 << switch (family.trim()) {
+                case "file" -> BlockingCategory.FILE_IO.ordinal();
+                case "dns" -> BlockingCategory.DNS.ordinal();
+                case "process" -> BlockingCategory.PROCESS.ordinal();
+                default -> throw new IllegalStateException(OFFLOAD_PROPERTY + "=" + families + " is invalid: '" + family.trim()
+                        + "' is not a call family; use none, or some of file, dns and process joined by +");
+            };
+        }
+        return bits;
+    }
+
+    static boolean offloadsAny() {
+        return OFFLOADED != 0 && FiberBridge.isBridged();
+    }
 
     /** The reactor provider for new carriers, or null when socket waits stay with the JDK's pollers. */
     static ReactorProvider reactors() {
@@ -110,6 +143,27 @@ final class AgentHooks implements FiberBridge.Hooks {
         for (CarrierReactor reactor : OPEN_REACTORS) {
             reactor.stopPoll(fd, event);
         }
+    }
+
+    @Override
+    public boolean offloadEnter(int category) {
+        if ((OFFLOADED & (1 << category)) == 0 || !Thread.currentThread().isVirtual()
+                || !(VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier)
+                || !(carrier.loop.running() instanceof FiberTask task)) {
+            return false; // not offloaded, or not a fiber on our carrier (already on the pool, or an inherited thread)
+        }
+        task.moveToBlockingPoolOnYield(true);
+        Thread.yield();
+        if (VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread) {
+            task.moveToBlockingPoolOnYield(false); // pinned (a native frame or class initialiser below): it could not move
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void offloadExit() {
+        Thread.yield(); // from the pool thread: the continuation goes to the inject queue, and a carrier resumes it
     }
 
     @Override

@@ -47,6 +47,24 @@ final class BlockingPool {
         return offloaded.await();
     }
 
+    /**
+     * Runs a fiber's continuation on a pool thread: the fiber is remounted there for one blocking
+     * call ({@link AgentHooks#offloadEnter}). Shut down, it goes back to the scheduler instead.
+     */
+    void execute(FiberTask fiber, FiberScheduler scheduler) {
+        try {
+            executor().execute(fiber);
+            calls.incrementAndGet();
+        } catch (RejectedExecutionException e) {
+            scheduler.execute(fiber);
+        }
+    }
+
+    /** Creates the executor now, so a first offload never loads classes (it may run inside class loading). */
+    void start() {
+        executor();
+    }
+
     /** Calls offloaded so far. */
     long calls() {
         return calls.get();

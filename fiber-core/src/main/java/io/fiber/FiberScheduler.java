@@ -81,6 +81,9 @@ public final class FiberScheduler implements AutoCloseable {
         this.name = b.name;
         this.blockingPool = new BlockingPool(name + "-blocking", b.maxBlockingThreads);
         this.handoffNanos = b.handoffAfter.toNanos();
+        if (AgentHooks.offloadsAny()) {
+            blockingPool.start();
+        }
         if (VirtualThreadHook.isAvailable()) {
             JdkPollers.initializeOffCarriers();
             loops = new CarrierLoop[b.carriers];

@@ -12,12 +12,18 @@ import java.util.concurrent.Executor;
  * carrier always knows which fiber it runs ({@link Fiber#current()} reads it from there). A virtual
  * thread that a fiber creates inherits the fiber's executor (JDK 21-25); its continuation is a
  * different object and is queued as it is.
+ *
+ * <p>Offload by remounting ({@link AgentHooks#offloadEnter}): the fiber sets {@code toBlockingPool}
+ * on its own thread and yields; the JDK then hands the continuation back here, on the same OS
+ * thread, and it goes to the scheduler's offload pool instead of a carrier, where a pool thread
+ * mounts it. The flag is read and cleared only by the thread the fiber runs on.
  */
 final class FiberTask implements Executor, Runnable {
     final Fiber<?> fiber;
     private final FiberScheduler scheduler;
     private Runnable continuation;
     private boolean started;
+    private boolean toBlockingPool;
 
     FiberTask(Fiber<?> fiber, FiberScheduler scheduler) {
         this.fiber = fiber;
@@ -29,7 +35,17 @@ final class FiberTask implements Executor, Runnable {
         if (continuation == null) {
             continuation = command;
         }
+        if (command == continuation && toBlockingPool) {
+            toBlockingPool = false;
+            scheduler.blockingPool().execute(this, scheduler);
+            return;
+        }
         scheduler.execute(command == continuation ? this : command);
+    }
+
+    /** The fiber's next yield takes it to the offload pool (called by the fiber itself, before it yields). */
+    void moveToBlockingPoolOnYield(boolean move) {
+        toBlockingPool = move;
     }
 
     @Override

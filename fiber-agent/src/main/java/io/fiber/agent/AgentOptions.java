@@ -1,7 +1,11 @@
 package io.fiber.agent;
 
+import io.fiber.detector.BlockingCategory;
+
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The agent's options: {@code -javaagent:fiber-agent.jar=key=value,key=value}. Parsing is strict:
@@ -15,13 +19,19 @@ import java.util.Map;
  *   <li>{@code detector=fail|report|off}: the blocking-call detector's starting mode; default report.</li>
  *   <li>{@code handoff=Nms|off}: how long one fiber may hold a carrier's thread before a new thread
  *       takes over that carrier's other work, for every scheduler; default 10ms.</li>
+ *   <li>{@code offload=none|file+dns+process} (any of the three, joined by {@code +}): call families
+ *       whose blocking JDK methods move the calling fiber to the offload pool for the call; default
+ *       none (handoff covers them).</li>
  * </ul>
  */
 final class AgentOptions {
     static final String USAGE = "valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096),"
             + " detector=fail|report|off (what a blocking call in a fiber leads to; default report),"
-            + " handoff=Nms|off (how long a fiber may hold its carrier before the carrier's other work moves to a new thread; default 10ms)";
-    private static final java.util.Set<String> DETECTOR_MODES = java.util.Set.of("fail", "report", "off");
+            + " handoff=Nms|off (how long a fiber may hold its carrier before the carrier's other work moves to a new thread; default 10ms),"
+            + " offload=none|file+dns+process (call families run on the offload pool instead of the carrier; default none)";
+    static final Map<String, BlockingCategory> OFFLOAD_FAMILIES = Map.of(
+            "file", BlockingCategory.FILE_IO, "dns", BlockingCategory.DNS, "process", BlockingCategory.PROCESS);
+    private static final Set<String> DETECTOR_MODES = Set.of("fail", "report", "off");
     static final int MAX_CARRIERS = 4096;
 
     /** Carrier count for the default scheduler, or 0 for the runtime's default. */
@@ -30,11 +40,17 @@ final class AgentOptions {
     final String detector;
     /** The handoff threshold ({@code Nms} or {@code off}), or null for the runtime's default. */
     final String handoff;
+    /** The option's text ({@code file+dns}), or null when not given. */
+    final String offload;
+    /** The families {@link #offload} names; empty for none. */
+    final Set<BlockingCategory> offloaded;
 
-    private AgentOptions(int carriers, String detector, String handoff) {
+    private AgentOptions(int carriers, String detector, String handoff, String offload) {
         this.carriers = carriers;
         this.detector = detector;
         this.handoff = handoff;
+        this.offload = offload;
+        this.offloaded = offload == null ? Set.of() : parseOffload(offload);
     }
 
     static AgentOptions parse(String args) {
@@ -55,15 +71,20 @@ final class AgentOptions {
         int carriers = 0;
         String detector = null;
         String handoff = null;
+        String offload = null;
         for (Map.Entry<String, String> e : values.entrySet()) {
             switch (e.getKey()) {
                 case "carriers" -> carriers = parseCarriers(e.getValue());
                 case "detector" -> detector = parseDetector(e.getValue());
                 case "handoff" -> handoff = parseHandoff(e.getValue());
+                case "offload" -> {
+                    offload = e.getValue();
+                    parseOffload(offload);
+                }
                 default -> throw new IllegalArgumentException("unknown option '" + e.getKey() + "'; " + USAGE);
             }
         }
-        return new AgentOptions(carriers, detector, handoff);
+        return new AgentOptions(carriers, detector, handoff, offload);
     }
 
     private static String parseDetector(String value) {
@@ -71,6 +92,22 @@ final class AgentOptions {
             throw new IllegalArgumentException("option detector=" + value + " is invalid: it must be fail, report or off");
         }
         return value;
+    }
+
+    private static Set<BlockingCategory> parseOffload(String value) {
+        if (value.equals("none")) {
+            return Set.of();
+        }
+        Set<BlockingCategory> families = EnumSet.noneOf(BlockingCategory.class);
+        for (String family : value.split("\\+", -1)) {
+            BlockingCategory category = OFFLOAD_FAMILIES.get(family);
+            if (category == null) {
+                throw new IllegalArgumentException("option offload=" + value + " is invalid: '" + family
+                        + "' is not a call family; use none, or some of file, dns and process joined by +, such as offload=file+dns");
+            }
+            families.add(category);
+        }
+        return families;
     }
 
     /** The runtime reads the same form ({@code FiberScheduler}); checked here so a typo stops the JVM at start-up. */

@@ -52,6 +52,40 @@ final class BlockingCallAdvice {
     }
 
     /**
+     * A listed method of a call family the agent option {@code offload=} names: the runtime may move
+     * the calling fiber onto an offload-pool thread for the call ({@code offloadEnter}), and moves it
+     * back when the call returns or throws. The detector's check comes after the move, so a call the
+     * runtime moved off its carrier is not flagged (it no longer holds a carrier).
+     */
+    static final class Offloaded {
+        @Advice.OnMethodEnter
+        static boolean enter(@MethodName String method, @Category int category, @Rule int rule,
+                             @Advice.This(optional = true) Object self) {
+            FiberBridge.Hooks hooks = FiberBridge.hooks();
+            boolean moved = hooks != null && hooks.offloadEnter(category);
+            FiberBridge.Detector detector = FiberBridge.detector();
+            if (detector != null) {
+                try {
+                    detector.blockingCall(method, category, rule, self);
+                } catch (RuntimeException | Error e) {
+                    if (moved) {
+                        hooks.offloadExit(); // the method body will not run, so its exit advice will not either
+                    }
+                    throw e;
+                }
+            }
+            return moved;
+        }
+
+        @Advice.OnMethodExit(onThrowable = Throwable.class)
+        static void exit(@Advice.Enter boolean moved) {
+            if (moved) {
+                FiberBridge.hooks().offloadExit();
+            }
+        }
+    }
+
+    /**
      * {@code VirtualThread.parkOnCarrierThread(boolean timed, long nanos)}, where a pinned virtual
      * thread parks its carrier: reported only when it will really park (no permit, time left).
      */

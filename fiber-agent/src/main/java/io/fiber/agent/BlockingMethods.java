@@ -25,6 +25,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
 
 import static io.fiber.bridge.FiberBridge.Detector.ANY_THREAD;
@@ -66,8 +67,15 @@ final class BlockingMethods {
     /** An entry found on the running JDK, with the name reports give it. */
     record Found(Entry entry, String name) {
         JdkPatches.Patch patch() {
+            return patch(Set.of());
+        }
+
+        /** The patch; an entry of an {@code offloaded} category that is checked on entry gets the offloading advice. */
+        JdkPatches.Patch patch(Set<BlockingCategory> offloaded) {
+            Class<?> advice = entry.advice() == BlockingCallAdvice.OnEntry.class && offloaded.contains(entry.category())
+                    ? BlockingCallAdvice.Offloaded.class : entry.advice();
             return new JdkPatches.Patch(entry.owner(), entry.method(), entry.descriptor(),
-                    BlockingCallAdvice.to(entry.advice(), name, entry.category().ordinal(), entry.rule()));
+                    BlockingCallAdvice.to(advice, name, entry.category().ordinal(), entry.rule()));
         }
     }
 

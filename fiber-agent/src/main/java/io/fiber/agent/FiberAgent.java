@@ -39,6 +39,8 @@ public final class FiberAgent {
     static final String DETECTOR_PROPERTY = "fiber.detector";
     /** Read by every scheduler's builder. */
     static final String HANDOFF_PROPERTY = "fiber.handoff";
+    /** Read by the runtime's agent hooks: the call families to offload. */
+    static final String OFFLOAD_PROPERTY = "fiber.offload";
 
     private FiberAgent() { }
 
@@ -71,6 +73,9 @@ public final class FiberAgent {
         if (options.handoff != null) {
             System.setProperty(HANDOFF_PROPERTY, options.handoff);
         }
+        if (options.offload != null) {
+            System.setProperty(OFFLOAD_PROPERTY, options.offload);
+        }
         Module runtime = runtimeModule();
         if (runtime == null) {
             System.err.println("fiber-agent: " + RUNTIME_CLASS + " is not on the class path; nothing to do"
@@ -89,7 +94,7 @@ public final class FiberAgent {
             List<BlockingMethods.Found> blocking = BlockingMethods.find();
             List<JdkPatches.Patch> patches = new ArrayList<>();
             for (BlockingMethods.Found found : blocking) {
-                patches.add(found.patch());
+                patches.add(found.patch(options.offloaded));
             }
             JdkPatches.install(inst, patches);
             BlockingMethodsSelfTest.run(blocking);

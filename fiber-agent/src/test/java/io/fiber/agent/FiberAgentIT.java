@@ -114,6 +114,9 @@ class FiberAgentIT {
         Run detector = java("detector=loud");
         assertNotEquals(0, detector.exit());
         assertTrue(detector.err().contains("detector=loud is invalid: it must be fail, report or off"), detector.err());
+        Run offload = java("offload=file+disk");
+        assertNotEquals(0, offload.exit());
+        assertTrue(offload.err().contains("offload=file+disk is invalid: 'disk' is not a call family"), offload.err());
         Run handoff = java("handoff=soon");
         assertNotEquals(0, handoff.exit());
         assertTrue(handoff.err().contains("handoff=soon is invalid: it must be off or a whole number of milliseconds"), handoff.err());

@@ -48,6 +48,17 @@ public final class FiberBridge {
          * {@code scheduler}. Returns the timer, or null to let the JDK's timer threads handle it.
          */
         Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit);
+
+        /**
+         * At the entry of a blocking JDK method of detector category {@code category} (the ordinal
+         * of {@code io.fiber.detector.BlockingCategory}): if that category is offloaded and the caller
+         * is a fiber on one of our carriers, moves the fiber onto an offload-pool thread and returns
+         * true; the method then runs there, and {@link #offloadExit} must follow when it returns or throws.
+         */
+        boolean offloadEnter(int category);
+
+        /** After a method {@link #offloadEnter} moved: moves the fiber back to the carriers. */
+        void offloadExit();
     }
 
     /**
