@@ -22,16 +22,20 @@ import java.util.Set;
  *   <li>{@code offload=none|file+dns+process} (any of the three, joined by {@code +}): call families
  *       whose blocking JDK methods move the calling fiber to the offload pool for the call; default
  *       none (handoff covers them).</li>
+ *   <li>{@code dns=offload|nonblocking|off}: how fibers' name lookups run (the system property
+ *       {@code fiber.dns}); default offload.</li>
  * </ul>
  */
 final class AgentOptions {
     static final String USAGE = "valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096),"
             + " detector=fail|report|off (what a blocking call in a fiber leads to; default report),"
             + " handoff=Nms|off (how long a fiber may hold its carrier before the carrier's other work moves to a new thread; default 10ms),"
-            + " offload=none|file+dns+process (call families run on the offload pool instead of the carrier; default none)";
+            + " offload=none|file+dns+process (call families run on the offload pool instead of the carrier; default none),"
+            + " dns=offload|nonblocking|off (how fibers' name lookups run; default offload)";
     static final Map<String, BlockingCategory> OFFLOAD_FAMILIES = Map.of(
             "file", BlockingCategory.FILE_IO, "dns", BlockingCategory.DNS, "process", BlockingCategory.PROCESS);
     private static final Set<String> DETECTOR_MODES = Set.of("fail", "report", "off");
+    private static final Set<String> DNS_MODES = Set.of("offload", "nonblocking", "off");
     static final int MAX_CARRIERS = 4096;
 
     /** Carrier count for the default scheduler, or 0 for the runtime's default. */
@@ -44,13 +48,16 @@ final class AgentOptions {
     final String offload;
     /** The families {@link #offload} names; empty for none. */
     final Set<BlockingCategory> offloaded;
+    /** How fibers' name lookups run ({@code offload}, {@code nonblocking} or {@code off}), or null for the default. */
+    final String dns;
 
-    private AgentOptions(int carriers, String detector, String handoff, String offload) {
+    private AgentOptions(int carriers, String detector, String handoff, String offload, String dns) {
         this.carriers = carriers;
         this.detector = detector;
         this.handoff = handoff;
         this.offload = offload;
         this.offloaded = offload == null ? Set.of() : parseOffload(offload);
+        this.dns = dns;
     }
 
     static AgentOptions parse(String args) {
@@ -72,6 +79,7 @@ final class AgentOptions {
         String detector = null;
         String handoff = null;
         String offload = null;
+        String dns = null;
         for (Map.Entry<String, String> e : values.entrySet()) {
             switch (e.getKey()) {
                 case "carriers" -> carriers = parseCarriers(e.getValue());
@@ -81,10 +89,11 @@ final class AgentOptions {
                     offload = e.getValue();
                     parseOffload(offload);
                 }
+                case "dns" -> dns = parseDns(e.getValue());
                 default -> throw new IllegalArgumentException("unknown option '" + e.getKey() + "'; " + USAGE);
             }
         }
-        return new AgentOptions(carriers, detector, handoff, offload);
+        return new AgentOptions(carriers, detector, handoff, offload, dns);
     }
 
     private static String parseDetector(String value) {
@@ -115,6 +124,13 @@ final class AgentOptions {
         if (!value.matches("off|[1-9][0-9]{0,6}ms")) {
             throw new IllegalArgumentException("option handoff=" + value + " is invalid: it must be off or a whole number"
                     + " of milliseconds from 1 to 9999999 followed by ms, such as handoff=10ms");
+        }
+        return value;
+    }
+
+    private static String parseDns(String value) {
+        if (!DNS_MODES.contains(value)) {
+            throw new IllegalArgumentException("option dns=" + value + " is invalid: it must be offload, nonblocking or off");
         }
         return value;
     }

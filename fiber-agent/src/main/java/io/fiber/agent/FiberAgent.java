@@ -1,6 +1,7 @@
 package io.fiber.agent;
 
 import io.fiber.detector.BlockingCallDetector;
+import io.fiber.dns.FiberResolverProvider;
 
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
@@ -17,6 +18,9 @@ import java.util.Set;
  *       patched JDK code can only see boot classes;</li>
  *   <li>opens {@code java.base/java.lang} to the fiber runtime's module, and to no other, and lets
  *       {@code java.base} read the bridge;</li>
+ *   <li>checks the {@code fiber.dns*} system properties (the {@code dns=} option sets {@code fiber.dns}),
+ *       read by fiber-core's resolver provider when the JDK creates its resolver: the
+ *       self-test's first lookup does that;</li>
  *   <li>patches the JDK methods listed in {@link JdkPatches}: socket waits and timed parks of
  *       fibers then go to their carrier's reactor and timers, once a fiber scheduler exists. Until
  *       then, and for every thread that is not a fiber, the patched methods run the JDK's code.</li>
@@ -41,6 +45,8 @@ public final class FiberAgent {
     static final String HANDOFF_PROPERTY = "fiber.handoff";
     /** Read by the runtime's agent hooks: the call families to offload. */
     static final String OFFLOAD_PROPERTY = "fiber.offload";
+    /** Read by fiber-core's resolver provider when the JDK creates the system-wide resolver. */
+    static final String DNS_PROPERTY = "fiber.dns";
 
     private FiberAgent() { }
 
@@ -76,6 +82,9 @@ public final class FiberAgent {
         if (options.offload != null) {
             System.setProperty(OFFLOAD_PROPERTY, options.offload);
         }
+        if (options.dns != null) {
+            System.setProperty(DNS_PROPERTY, options.dns);
+        }
         Module runtime = runtimeModule();
         if (runtime == null) {
             System.err.println("fiber-agent: " + RUNTIME_CLASS + " is not on the class path; nothing to do"
@@ -91,6 +100,9 @@ public final class FiberAgent {
             bridge = BootBridge.install(inst);
             Module javaBase = Object.class.getModule();
             inst.redefineModule(javaBase, Set.of(bridge), Map.of(), Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
+            // The self-test's lookup below makes the JDK create its resolver through fiber-core's
+            // provider: a bad fiber.dns* property is reported here, by name, rather than as a failed self-test entry.
+            FiberResolverProvider.checkSystemProperties();
             List<BlockingMethods.Found> blocking = BlockingMethods.find();
             List<JdkPatches.Patch> patches = new ArrayList<>();
             for (BlockingMethods.Found found : blocking) {

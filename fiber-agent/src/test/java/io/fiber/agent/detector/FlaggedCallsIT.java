@@ -124,6 +124,7 @@ class FlaggedCallsIT {
         }
     }
 
+    /** This suite runs with the agent option dns=off, so the lookup reaches the JDK's resolver on the carrier (DnsIT: not with the default). */
     @Test
     void dnsLookup() throws Exception {
         try (Watch w = new Watch(Mode.REPORT)) {
