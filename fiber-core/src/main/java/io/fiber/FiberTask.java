@@ -12,21 +12,32 @@ import java.util.concurrent.Executor;
  * carrier always knows which fiber it runs ({@link Fiber#current()} reads it from there). A virtual
  * thread that a fiber creates inherits the fiber's executor (JDK 21-25); its continuation is a
  * different object and is queued as it is.
+ *
+ * <p>A fiber made by {@link FiberScheduler#unstartedFiber} is counted in by its first
+ * {@link #execute}, which comes from its {@code Thread.start()} on the starting thread: that one
+ * call throws {@link java.util.concurrent.RejectedExecutionException} when the scheduler is shut
+ * down, which {@code Thread.start()} passes on (the JDK's contract for a scheduler that rejects).
+ * Every later call never throws.
  */
 final class FiberTask implements Executor, Runnable {
     final Fiber<?> fiber;
     private final FiberScheduler scheduler;
+    private final boolean countInAtStart;
     private Runnable continuation;
     private boolean started;
 
-    FiberTask(Fiber<?> fiber, FiberScheduler scheduler) {
+    FiberTask(Fiber<?> fiber, FiberScheduler scheduler, boolean countInAtStart) {
         this.fiber = fiber;
         this.scheduler = scheduler;
+        this.countInAtStart = countInAtStart;
     }
 
     @Override
     public void execute(Runnable command) {
         if (continuation == null) {
+            if (countInAtStart) {
+                scheduler.countIn(fiber);
+            }
             continuation = command;
         }
         scheduler.execute(command == continuation ? this : command);
