@@ -80,11 +80,11 @@ final class CarrierTimers {
         while (size > 0 && heap[0].deadline - now <= 0) {
             Timer timer = heap[0];
             removeAt(0);
+            // Counted before it runs: the woken fiber may end on another carrier, and whoever joined
+            // it read the statistics, before this carrier gets past run().
+            fired++; // single writer
             timer.run();
             count++;
-        }
-        if (count > 0) {
-            fired += count; // single writer
         }
         return count;
     }
