@@ -52,20 +52,21 @@ final class OffloadingDataSource implements DataSource {
         this.dataSource = dataSource;
     }
 
+    /** Wrapped in the offloaded call, as {@link OffloadingJdbcHandler} wraps results. */
     @Override
     public Connection getConnection() throws SQLException {
-        return (Connection) OffloadingJdbcHandler.wrap(offload(dataSource::getConnection), null);
+        return offload(() -> (Connection) OffloadingJdbcHandler.wrap(dataSource.getConnection(), null));
     }
 
     @Override
     public Connection getConnection(String username, String password) throws SQLException {
-        return (Connection) OffloadingJdbcHandler.wrap(offload(() -> dataSource.getConnection(username, password)), null);
+        return offload(() -> (Connection) OffloadingJdbcHandler.wrap(dataSource.getConnection(username, password), null));
     }
 
     /** The driver's builder, wrapped: its {@code build()} is offloaded and returns a wrapped connection. */
     @Override
     public ConnectionBuilder createConnectionBuilder() throws SQLException {
-        return (ConnectionBuilder) OffloadingJdbcHandler.wrap(dataSource.createConnectionBuilder(), null);
+        return offload(() -> (ConnectionBuilder) OffloadingJdbcHandler.wrap(dataSource.createConnectionBuilder(), null));
     }
 
     @Override

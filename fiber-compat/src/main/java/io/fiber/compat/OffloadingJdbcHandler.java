@@ -58,7 +58,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * statement's {@code getConnection()}, a result set's {@code getStatement()}), that existing proxy is
  * returned, so {@code statement.getConnection() == connection} holds for the wrapped objects as it
  * does for the driver's. A driver's exception comes out as is (not wrapped in a reflection
- * exception).
+ * exception). A result is wrapped inside the offloaded call, on the pool thread: the first proxy of
+ * each kind defines its class, which took 30 to 200 ms per kind on a busy 2-core machine (once a
+ * JVM), and that must not hold the carrier either.
  */
 final class OffloadingJdbcHandler implements InvocationHandler {
     /** The JDBC types wrapped when a call's declared result is one of them; in the order a proxy lists them. */
@@ -119,8 +121,10 @@ final class OffloadingJdbcHandler implements InvocationHandler {
         }
         Route route = ROUTES.computeIfAbsent(method, Route::of);
         Object[] driverArgs = driverObjects(args);
-        Object result = route.onCaller ? call(method, driverArgs) : Fibers.blocking(() -> call(method, driverArgs));
-        return route.wrapsResult && result != null ? wrapped(result) : result;
+        if (route.onCaller) { // its result is a plain value, never wrapped
+            return call(method, driverArgs);
+        }
+        return Fibers.blocking(() -> route.wrapsResult ? wrapped(call(method, driverArgs)) : call(method, driverArgs));
     }
 
     /** Calls the driver; its exception comes out as it threw it. */
@@ -140,6 +144,9 @@ final class OffloadingJdbcHandler implements InvocationHandler {
     }
 
     private Object wrapped(Object result) {
+        if (result == null) {
+            return null;
+        }
         for (OffloadingJdbcHandler h = this; h != null; h = h.parent) {
             if (h.target == result) {
                 return h.proxy;

@@ -104,8 +104,17 @@ class OffloadingDataSourceIT {
         return fiber.failure();
     }
 
-    private String describeFlagged() {
-        return flagged.isEmpty() ? "nothing" : flagged.stream().map(BlockingCall::describe).collect(Collectors.joining("\n"));
+    /**
+     * The blocking calls flagged on this test's carrier. Long runs (a fiber that did not yield for
+     * 100 ms of wall time) are left out: on a busy machine a descheduled carrier makes them anywhere.
+     */
+    private List<BlockingCall> blockingCalls() {
+        return flagged.stream().filter(call -> call.category() != BlockingCategory.LONG_RUN).toList();
+    }
+
+    private String describeBlockingCalls() {
+        List<BlockingCall> calls = blockingCalls();
+        return calls.isEmpty() ? "nothing" : calls.stream().map(BlockingCall::describe).collect(Collectors.joining("\n"));
     }
 
     @Test
@@ -120,7 +129,7 @@ class OffloadingDataSourceIT {
             assertTrue(query.getMessage().contains("NativeDB"), query.getMessage());
             assertEquals(BlockingCategory.NATIVE, ((BlockingCallError) query).call().category());
         }
-        assertFalse(flagged.isEmpty());
+        assertFalse(blockingCalls().isEmpty());
     }
 
     @Test
@@ -165,7 +174,7 @@ class OffloadingDataSourceIT {
             }
         });
         assertEquals((long) rows * (rows + 1) / 2, sum);
-        assertTrue(flagged.isEmpty(), "flagged through the wrapper: " + describeFlagged());
+        assertTrue(blockingCalls().isEmpty(), "flagged through the wrapper: " + describeBlockingCalls());
         assertTrue(scheduler.stats().blockingCalls() > 0, scheduler.stats().toString());
     }
 
@@ -230,6 +239,6 @@ class OffloadingDataSourceIT {
         assertTrue(wrapped.maxLateMillis < wrapped.queryMillis / 4,
                 "the ping was held up during the offloaded query: " + wrapped.describe());
         assertTrue(wrapped.pings >= wrapped.queryMillis / 10, "the ping fiber ran during the query: " + wrapped.describe());
-        assertTrue(flagged.isEmpty(), "flagged through the wrapper: " + describeFlagged());
+        assertTrue(blockingCalls().isEmpty(), "flagged through the wrapper: " + describeBlockingCalls());
     }
 }
