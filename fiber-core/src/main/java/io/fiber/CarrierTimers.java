@@ -115,7 +115,7 @@ final class CarrierTimers {
             removeAt(0);
         }
         noteEarliest();
-        fired += count; // under the lock: one writer at a time
+        fired += count; // under the lock, and before they run: a woken fiber may end, and its joiner read the statistics, first
         return count == expired.length ? expired : Arrays.copyOf(expired, count);
     }
 

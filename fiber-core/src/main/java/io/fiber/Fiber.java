@@ -48,6 +48,8 @@ public final class Fiber<T> {
     private final FiberScheduler scheduler;
     /** A {@code Callable<T>}, or a {@code Runnable} for a {@code Fiber<Void>} (no wrapper allocated per spawn). */
     private final Object task;
+    /** A fiber handed out as a plain thread ({@link FiberScheduler#unstartedFiber}): its failure also goes to the thread's handler. */
+    private final boolean failsLikeAThread;
     private Thread thread;
     @SuppressWarnings("unused") private volatile int control;
     private volatile Object outcome;
@@ -57,9 +59,10 @@ public final class Fiber<T> {
     Fiber<?> liveNext;
     Fiber<?> livePrev;
 
-    Fiber(FiberScheduler scheduler, Object task) {
+    Fiber(FiberScheduler scheduler, Object task, boolean failsLikeAThread) {
         this.scheduler = scheduler;
         this.task = task;
+        this.failsLikeAThread = failsLikeAThread;
     }
 
     /**
@@ -98,9 +101,21 @@ public final class Fiber<T> {
             } catch (Throwable t) {
                 failure = t;
                 result = new Failure(t);
+                if (failsLikeAThread) {
+                    dispatchUncaught(t);
+                }
             }
         }
         complete(CONTROL.compareAndSet(this, LIVE, COMPLETED) ? result : new Cancelled(failure));
+    }
+
+    /** What the JVM does with a thread's uncaught exception; an exception of the handler itself is ignored, as there. */
+    private void dispatchUncaught(Throwable failure) {
+        try {
+            thread.getUncaughtExceptionHandler().uncaughtException(thread, failure);
+        } catch (Throwable ignored) {
+            // the JVM ignores it too
+        }
     }
 
     @SuppressWarnings("unchecked")

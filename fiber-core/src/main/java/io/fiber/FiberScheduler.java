@@ -157,17 +157,12 @@ public final class FiberScheduler implements AutoCloseable {
         if (state.get() != RUNNING) {
             throw rejected();
         }
-        Fiber<T> fiber = new Fiber<>(this, task);
+        Fiber<T> fiber = new Fiber<>(this, task, false);
         Thread thread = loops.length > 0
-                ? VirtualThreadHook.newVirtualThread(new FiberTask(fiber, this), fiberName, fiber.body())
-                : (fiberName == null ? Thread.ofVirtual() : Thread.ofVirtual().name(fiberName)).unstarted(fiber.body());
+                ? VirtualThreadHook.newVirtualThread(new FiberTask(fiber, this, false), fiberName, fiber.body())
+                : jdkVirtualThread(fiberName, fiber.body());
         fiber.bind(thread);
-        live.add(fiber);
-        if (state.get() != RUNNING) { // a shutdown raced this spawn: it may not have seen the fiber
-            live.remove(fiber);
-            terminateIfDone();
-            throw rejected();
-        }
+        countIn(fiber);
         try {
             thread.start();
         } catch (Throwable t) {
@@ -175,6 +170,62 @@ public final class FiberScheduler implements AutoCloseable {
             throw t;
         }
         return fiber;
+    }
+
+    /**
+     * An unstarted fiber running {@code task}, as a {@link Thread}, for code that starts threads
+     * itself: a {@link java.util.concurrent.ThreadFactory} (fiber-compat has one). Until its
+     * {@code start()} it is nothing to this scheduler. From {@code start()} on it is one of this
+     * scheduler's fibers, like a spawned one: {@link Fibers#current()} works in it, {@link #shutdown()}
+     * and {@link #close()} wait for it, {@link #shutdownNow()} cancels it, and it counts in
+     * {@link #stats()}. Its {@code start()} throws this scheduler's {@link RejectedExecutionException}
+     * when the scheduler is shut down, and the thread then ends without running {@code task}.
+     *
+     * <p>As for any thread, an exception {@code task} throws goes to the thread's uncaught exception
+     * handler (a spawned fiber keeps it for {@link Fiber#get()} instead). In the fallback mode (no
+     * carriers) the fiber counts from the moment it starts running rather than from {@code start()},
+     * and if that moment comes after a shutdown, {@code task} does not run and the rejection goes to
+     * the uncaught exception handler.
+     *
+     * @param fiberName the thread's name; null for none, as for {@link #spawn(String, Callable)}
+     */
+    public Thread unstartedFiber(String fiberName, Runnable task) {
+        Objects.requireNonNull(task, "task");
+        Fiber<Void> fiber = new Fiber<>(this, task, true);
+        Thread thread;
+        if (loops.length > 0) {
+            thread = VirtualThreadHook.newVirtualThread(new FiberTask(fiber, this, true), fiberName, fiber.body());
+        } else {
+            Runnable body = fiber.body();
+            thread = jdkVirtualThread(fiberName, () -> {
+                countIn(fiber);
+                body.run();
+            });
+        }
+        fiber.bind(thread);
+        return thread;
+    }
+
+    /** The fallback mode's fiber thread: a virtual thread of the JDK's own scheduler. */
+    private static Thread jdkVirtualThread(String fiberName, Runnable body) {
+        return (fiberName == null ? Thread.ofVirtual() : Thread.ofVirtual().name(fiberName)).unstarted(body);
+    }
+
+    /**
+     * Adds a fiber about to start to the live set, or throws {@link RejectedExecutionException} when
+     * this scheduler is shut down. Called by {@link #spawn} before the thread starts, and for an
+     * {@link #unstartedFiber} from its {@code Thread.start()} ({@link FiberTask#execute}).
+     */
+    void countIn(Fiber<?> fiber) {
+        if (state.get() != RUNNING) {
+            throw rejected();
+        }
+        live.add(fiber);
+        if (state.get() != RUNNING) { // a shutdown raced this start: it may not have seen the fiber
+            live.remove(fiber);
+            terminateIfDone();
+            throw rejected();
+        }
     }
 
     private RejectedExecutionException rejected() {

@@ -17,22 +17,33 @@ import java.util.concurrent.Executor;
  * on its own thread and yields; the JDK then hands the continuation back here, on the same OS
  * thread, and it goes to the scheduler's offload pool instead of a carrier, where a pool thread
  * mounts it. The flag is read and cleared only by the thread the fiber runs on.
+ *
+ * <p>A fiber made by {@link FiberScheduler#unstartedFiber} is counted in by its first
+ * {@link #execute}, which comes from its {@code Thread.start()} on the starting thread: that one
+ * call throws {@link java.util.concurrent.RejectedExecutionException} when the scheduler is shut
+ * down, which {@code Thread.start()} passes on (the JDK's contract for a scheduler that rejects).
+ * Every later call never throws.
  */
 final class FiberTask implements Executor, Runnable {
     final Fiber<?> fiber;
     private final FiberScheduler scheduler;
+    private final boolean countInAtStart;
     private Runnable continuation;
     private boolean started;
     private boolean toBlockingPool;
 
-    FiberTask(Fiber<?> fiber, FiberScheduler scheduler) {
+    FiberTask(Fiber<?> fiber, FiberScheduler scheduler, boolean countInAtStart) {
         this.fiber = fiber;
         this.scheduler = scheduler;
+        this.countInAtStart = countInAtStart;
     }
 
     @Override
     public void execute(Runnable command) {
         if (continuation == null) {
+            if (countInAtStart) {
+                scheduler.countIn(fiber);
+            }
             continuation = command;
         }
         if (command == continuation && toBlockingPool) {

@@ -5,12 +5,14 @@ import io.fiber.channel.Channel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The child JVM of {@link FallbackTest}, launched WITHOUT {@code --add-opens}: the JDK hook is
  * closed, so every scheduler falls back to the JDK's default virtual thread scheduler. It builds two
  * schedulers (the warning must still appear once), runs a little of everything on them (spawn and
- * get, a scope, a channel exchange between the two, a Timeout, a scope deadline) and prints one
+ * get, a scope, a channel exchange between the two, a Timeout, a scope deadline, a fiber made as an
+ * unstarted thread) and prints one
  * {@code key=value} line per result on stdout for the test to check. The warning goes to stderr
  * (slf4j-simple).
  */
@@ -84,6 +86,12 @@ public final class FallbackMain {
                     }
                 }
             }).get()); // slow fiber CANCELLED
+
+            AtomicBoolean unstartedRan = new AtomicBoolean();
+            Thread unstarted = second.unstartedFiber("unstarted", () -> unstartedRan.set(FiberScheduler.current() == second));
+            unstarted.start();
+            unstarted.join();
+            print("unstartedFiber", unstartedRan.get() + " " + second.stats().fibersSpawned());
 
             print("default.usesOwnCarriers", Fibers.spawn(() -> FiberScheduler.current().usesOwnCarriers()).get());
             print("first.stats.spawned", first.stats().fibersSpawned());

@@ -70,6 +70,8 @@ class FallbackTest {
         assertEquals("timed out", r.get("timeout"), both);
         assertEquals("slow fiber CANCELLED", r.get("deadline"), both);
         assertEquals("16", r.get("first.stats.spawned"), "6 fibers and 10 scope forks" + both);
+        assertEquals("true 4", r.get("unstartedFiber"),
+                "runs as a fiber of its scheduler, counted with the consumer, the deadline fiber and its fork" + both);
 
         assertEquals(1, occurrences(stderr, WARNING), "the warning exactly once, with three schedulers built" + both);
         String warning = stderr.lines().filter(l -> l.contains(WARNING)).findFirst().orElseThrow();

@@ -12,6 +12,7 @@ import io.fiber.channel.Select;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +43,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Second, a load run ({@link ServerLoad}): the {@link EchoServer} and the
  * {@link HttpServerExample}, on fibers, under a few seconds of load each from client threads of this
  * JVM, with throughput, latency percentiles and whether the agent rerouted the servers' socket
- * waits. {@code --load-seconds 0} skips it.
+ * waits. The HTTP load includes {@code GET /db} requests, each a query of the demo's database
+ * ({@link DemoDatabase}: in-memory H2, or the database {@code --db URL} names) whose answer the
+ * client checks. {@code --load-seconds 0} skips it.
  *
  * <p>Third, with {@code --show-detector}: an HTTP handler that reads a file on its fiber, and the
  * blocking-call detector's report of it ({@link DetectorShowcase}).
@@ -57,6 +60,7 @@ public final class Demo {
     static final String OPTIONS = "--fibers N (default " + DEFAULT_FIBERS + ", at least " + MIN_FIBERS + "), "
             + "--carriers N (default: one per core), "
             + "--load-seconds N (measured seconds per server, default " + DEFAULT_LOAD_SECONDS + ", 0 skips the load run), "
+            + DemoDatabase.Settings.OPTIONS + ", "
             + "--show-detector (an HTTP handler reads a file on a fiber; prints the detector's report), --help";
 
     private static final int SLEEP_MAX_MS = 5;
@@ -87,14 +91,15 @@ public final class Demo {
         }
         if (options.help) {
             out.println("usage: ./run demo [options]   spawns many fibers doing a mixed workload, then puts an echo"
-                    + " and an HTTP server on fibers under load; checks and summarises both");
+                    + " and an HTTP server (with a database endpoint) on fibers under load; checks and summarises both");
             out.println("options: " + OPTIONS);
             return 0;
         }
         try {
             int exit = new Demo.Workload(options, out).runAndCheck();
             if (options.loadSeconds > 0) {
-                exit = Math.max(exit, new ServerLoad(options.carriers, Duration.ofSeconds(options.loadSeconds), out).runAndCheck());
+                exit = Math.max(exit, new ServerLoad(options.carriers, Duration.ofSeconds(options.loadSeconds), options.database, out)
+                        .runAndCheck());
             }
             if (options.showDetector) {
                 exit = Math.max(exit, DetectorShowcase.run(options.carriers, out));
@@ -107,15 +112,20 @@ public final class Demo {
         } catch (IOException e) {
             err.println("demo: the load run could not start its servers or clients: " + e);
             return 1;
+        } catch (SQLException e) {
+            err.println("demo: " + e.getMessage());
+            return 1;
         }
     }
 
     /** Command line options; {@link #parse} throws IllegalArgumentException with a message for the user. */
-    record Options(int fibers, int carriers, int loadSeconds, boolean showDetector, boolean help) {
+    record Options(int fibers, int carriers, int loadSeconds, DemoDatabase.Settings database, boolean showDetector,
+                   boolean help) {
         static Options parse(String[] args) {
             int fibers = DEFAULT_FIBERS;
             int carriers = Runtime.getRuntime().availableProcessors();
             int loadSeconds = DEFAULT_LOAD_SECONDS;
+            DemoDatabase.Settings database = DemoDatabase.Settings.IN_MEMORY_H2;
             boolean help = false;
             boolean showDetector = false;
             for (int i = 0; i < args.length; i++) {
@@ -143,10 +153,19 @@ public final class Demo {
                             default -> loadSeconds = inRange(arg, n, 0, MAX_LOAD_SECONDS);
                         }
                     }
+                    case "--db", "--db-user", "--db-password" -> {
+                        if (value == null) {
+                            if (i + 1 == args.length) {
+                                throw new IllegalArgumentException("option " + arg + " needs a value");
+                            }
+                            value = args[++i];
+                        }
+                        database = database.with(arg, value);
+                    }
                     default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
                 }
             }
-            return new Options(fibers, carriers, loadSeconds, showDetector, help);
+            return new Options(fibers, carriers, loadSeconds, database.checked(), showDetector, help);
         }
 
         private static int inRange(String option, int n, int min, int max) {

@@ -13,7 +13,9 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
+import javax.sql.DataSource;
 
 /**
  * The JDK's own {@link HttpServer} with one fiber per exchange: its executor is
@@ -25,6 +27,9 @@ import java.time.Duration;
  *   <li>{@code GET /sleep?ms=N}: sleeps N ms (0 to 10,000) in the fiber, then answers
  *       {@code slept N ms}; thousands can sleep at once, each costs a parked fiber only;</li>
  *   <li>{@code POST /echo}: answers with the request body;</li>
+ *   <li>{@code GET /db?id=N}: looks item N up in the database ({@link DemoDatabase}: a query through
+ *       a pooled connection, in the fiber) and answers {@code item N: item-N, P cents}; 404 when
+ *       there is no such item, 503 when the server has no database;</li>
  *   <li>{@code GET /file}: answers with a small file the server wrote at start, read with
  *       {@code Files.readString} in the fiber: file I/O holds the carrier, and this is the handler
  *       the blocking-call detector flags (the demo's {@code --show-detector}).</li>
@@ -33,9 +38,11 @@ import java.time.Duration;
  * The server's dispatcher, a platform thread of the JDK's, accepts connections and waits for each
  * request to arrive; the fiber then reads the request, runs the handler and writes the response.
  *
- * <p>From the command line: {@code ./run example http [port]} (0 or none: a free port), then for
- * example {@code curl 127.0.0.1:PORT/hello}. In-process:
- * {@code int port = new HttpServerExample(scheduler).start(0)}. It listens on the loopback address only.
+ * <p>From the command line: {@code ./run example http [port] [--db JDBC-URL --db-user U --db-password P]}
+ * (port 0 or none: a free one; no {@code --db}: an in-memory H2 database), then for example
+ * {@code curl 127.0.0.1:PORT/hello}. In-process:
+ * {@code int port = new HttpServerExample(scheduler, dataSource).start(0)}. It listens on the
+ * loopback address only.
  */
 public final class HttpServerExample implements AutoCloseable {
     static final int MAX_SLEEP_MS = 10_000;
@@ -45,25 +52,64 @@ public final class HttpServerExample implements AutoCloseable {
 
     static final String FILE_CONTENT = "served by a handler that blocks its carrier on file I/O\n";
 
+    static final String USAGE = "usage: HttpServerExample [port] [" + DemoDatabase.Settings.OPTIONS + "]";
+
     private final FiberScheduler scheduler;
+    private final DataSource database;
     private HttpServer server;
     private Path file;
 
-    /** A server whose exchanges run on fibers of {@code scheduler}; the caller owns (and closes) the scheduler. */
+    /** A server without a database ({@code /db} answers 503) whose exchanges run on fibers of {@code scheduler}. */
     public HttpServerExample(FiberScheduler scheduler) {
+        this(scheduler, null);
+    }
+
+    /**
+     * A server whose exchanges run on fibers of {@code scheduler} and whose {@code /db} queries
+     * {@code database} (null: none); the caller owns (and closes) both.
+     */
+    public HttpServerExample(FiberScheduler scheduler, DataSource database) {
         this.scheduler = scheduler;
+        this.database = database;
     }
 
     /** The dispatcher is not a daemon thread, so the JVM runs until Ctrl-C. */
     public static void main(String[] args) throws IOException {
-        int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
+        int port = 0;
+        DemoDatabase.Settings settings = DemoDatabase.Settings.IN_MEMORY_H2;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                if (DemoDatabase.Settings.isOption(args[i])) {
+                    if (i + 1 == args.length) {
+                        throw new IllegalArgumentException("option " + args[i] + " needs a value");
+                    }
+                    settings = settings.with(args[i], args[++i]);
+                } else {
+                    port = Integer.parseInt(args[i]);
+                }
+            }
+            settings = settings.checked();
+        } catch (IllegalArgumentException e) { // NumberFormatException included
+            System.err.println("HttpServerExample: " + e.getMessage() + "\n" + USAGE);
+            System.exit(2);
+        }
+        DemoDatabase db;
+        try {
+            db = DemoDatabase.open(settings);
+        } catch (SQLException e) {
+            System.err.println("HttpServerExample: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
         FiberScheduler scheduler = Fibers.defaultScheduler();
-        HttpServerExample server = new HttpServerExample(scheduler);
+        HttpServerExample server = new HttpServerExample(scheduler, db.dataSource());
         port = server.start(port);
         System.out.println("HTTP server listening on http://127.0.0.1:" + port + "/ (/hello, /sleep?ms=N, POST /echo,"
-                + " /file), one fiber per exchange; Ctrl-C stops it");
+                + " /file, /db?id=1.." + DemoDatabase.ROWS + " on " + db.description() + "), one fiber per exchange;"
+                + " Ctrl-C stops it");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.stop();
+            db.close();
             System.out.print("HTTP server stopped\n" + scheduler.stats());
         }));
     }
@@ -82,6 +128,7 @@ public final class HttpServerExample implements AutoCloseable {
         server.createContext("/hello", HttpServerExample::hello);
         server.createContext("/sleep", HttpServerExample::sleep);
         server.createContext("/echo", HttpServerExample::echo);
+        server.createContext("/db", this::lookUp);
         file = Files.createTempFile("fiber-http-example", ".txt");
         Files.writeString(file, FILE_CONTENT);
         Path served = file;
@@ -131,14 +178,43 @@ public final class HttpServerExample implements AutoCloseable {
 
     /** N of a query {@code ms=N}, or -1 when the query is missing, malformed or out of range. */
     static int sleepMillis(String query) {
-        if (query == null || !query.startsWith("ms=")) {
+        int ms = queryNumber(query, "ms=");
+        return ms <= MAX_SLEEP_MS ? ms : -1;
+    }
+
+    /** The number N of a query {@code name=N}, or -1 when the query is missing, malformed or negative. */
+    private static int queryNumber(String query, String name) {
+        if (query == null || !query.startsWith(name)) {
             return -1;
         }
         try {
-            int ms = Integer.parseInt(query.substring("ms=".length()));
-            return ms >= 0 && ms <= MAX_SLEEP_MS ? ms : -1;
+            return Math.max(-1, Integer.parseInt(query.substring(name.length())));
         } catch (NumberFormatException e) {
             return -1;
+        }
+    }
+
+    private void lookUp(HttpExchange exchange) throws IOException {
+        if (database == null) {
+            respond(exchange, 503, "this server has no database\n");
+            return;
+        }
+        int id = queryNumber(exchange.getRequestURI().getQuery(), "id=");
+        if (id < 0) {
+            respond(exchange, 400, "usage: /db?id=N with N from 1 to " + DemoDatabase.ROWS + "\n");
+            return;
+        }
+        String answer;
+        try {
+            answer = DemoDatabase.lookUp(database, id);
+        } catch (SQLException e) {
+            respond(exchange, 500, "database error: " + e.getMessage() + "\n");
+            return;
+        }
+        if (answer == null) {
+            respond(exchange, 404, "no item " + id + "\n");
+        } else {
+            respond(exchange, 200, answer);
         }
     }
 

@@ -3,6 +3,9 @@ package io.fiber.examples;
 import io.fiber.FiberScheduler;
 import io.fiber.SchedulerStats;
 import io.fiber.bridge.FiberBridge;
+import io.fiber.detector.BlockingCall;
+import io.fiber.detector.BlockingCallDetector;
+import io.fiber.detector.BlockingCategory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,47 +18,80 @@ import java.net.URI;
 import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The demo's second part: the {@link EchoServer} and the {@link HttpServerExample}, each on a fiber
  * scheduler of its own, under load from {@link LoadGenerator} clients on platform threads of this
- * same JVM. For each server it prints the throughput, the latency percentiles, the errors and the
- * server scheduler's statistics; then whether the agent rerouted the fibers' socket waits into the
- * carriers' epoll reactors, which the scheduler counts as {@code io waits}.
+ * same JVM. The HTTP server's clients are two groups at once: {@code GET /hello}, and
+ * {@code GET /db?id=N}, a query of the {@link DemoDatabase} whose answer each client checks against
+ * the row it asked for. For each load it prints the throughput, the latency percentiles, the errors
+ * and the server scheduler's statistics; then whether the agent rerouted the fibers' socket waits
+ * into the carriers' epoll reactors, which the scheduler counts as {@code io waits}, and what the
+ * blocking-call detector flagged in the servers' fibers.
  *
- * <p>Checks: no client errors, some round trips, every server fiber ended once its server stopped,
- * and, when the agent is loaded, io waits above zero. Without the agent (the tests run so) the
- * socket waits go through the JDK's pollers, io waits stay at 0, and that is reported, not failed.
+ * <p>Checks: no client errors (a wrong database answer is one), some round trips, every server
+ * fiber ended once its server stopped, and, when the agent is loaded, io waits above zero. Without
+ * the agent (the tests run so) the socket waits go through the JDK's pollers, io waits stay at 0,
+ * and that is reported, not failed. Blocking calls the detector flags are reported, not failed: a
+ * database given with {@code --db} may have a driver that blocks.
  */
 final class ServerLoad {
     static final int ECHO_CONNECTIONS = 100;
     static final int ECHO_MESSAGE_BYTES = 64;
+    /** HTTP clients in all, half of them on {@code /hello}, half on {@code /db}. */
     static final int HTTP_CLIENTS = 50;
+    static final int HELLO_CLIENTS = HTTP_CLIENTS / 2;
+    static final int DB_CLIENTS = HTTP_CLIENTS - HELLO_CLIENTS;
     static final Duration WARM_UP = Duration.ofMillis(500);
+    private static final String ECHO = "echo";
+    private static final String HTTP = "http";
 
     private final int carriers;
     private final Duration measured;
+    private final DemoDatabase.Settings database;
     private final PrintStream out;
     private final List<String> problems = new ArrayList<>();
+    private final List<BlockingCall> flagged = new CopyOnWriteArrayList<>();
 
-    ServerLoad(int carriers, Duration measured, PrintStream out) {
+    ServerLoad(int carriers, Duration measured, DemoDatabase.Settings database, PrintStream out) {
         this.carriers = carriers;
         this.measured = measured;
+        this.database = database;
         this.out = out;
     }
 
-    /** Runs both loads, prints them, and returns 0 when every check passed, else 1. */
-    int runAndCheck() throws IOException {
-        out.printf(Locale.ROOT, "load: servers on fibers, clients on platform threads of this JVM;"
-                + " %.1f s warm-up, then %d s measured, per server%n", WARM_UP.toMillis() / 1e3, measured.toSeconds());
-        SchedulerStats echo = loadEchoServer();
-        SchedulerStats http = loadHttpServer();
-        reportRerouting(echo.ioWaits(), http.ioWaits());
+    /**
+     * Opens the database, runs both loads, prints them, and returns 0 when every check passed, else 1.
+     *
+     * @throws SQLException when the database cannot be opened (before any load runs)
+     */
+    int runAndCheck() throws IOException, SQLException, InterruptedException {
+        BlockingCallDetector detector = BlockingCallDetector.get();
+        try (DemoDatabase db = DemoDatabase.open(database);
+             AutoCloseable listener = detector.isAvailable() ? detector.addListener(this::flaggedInAServer) : null) {
+            out.printf(Locale.ROOT, "load: servers on fibers, clients on platform threads of this JVM;"
+                    + " %.1f s warm-up, then %d s measured, per server%n", WARM_UP.toMillis() / 1e3, measured.toSeconds());
+            SchedulerStats echo = loadEchoServer();
+            SchedulerStats http = loadHttpServer(db);
+            reportRerouting(echo.ioWaits(), http.ioWaits());
+            if (detector.isAvailable()) {
+                reportFlagged(detector.mode());
+            }
+        } catch (IOException | SQLException | InterruptedException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) { // only the listener's close() declares it; it throws nothing
+            throw new IllegalStateException(e);
+        }
         if (problems.isEmpty()) {
             out.println("OK: no errors under load, every server fiber ended");
         } else {
@@ -65,7 +101,7 @@ final class ServerLoad {
     }
 
     private SchedulerStats loadEchoServer() throws IOException {
-        FiberScheduler scheduler = FiberScheduler.builder().name("echo").carriers(carriers).build();
+        FiberScheduler scheduler = FiberScheduler.builder().name(ECHO).carriers(carriers).build();
         try (scheduler; EchoServer server = new EchoServer(scheduler)) {
             int port = server.start(0);
             LoadGenerator.Result result = LoadGenerator.run(ECHO_CONNECTIONS, WARM_UP, measured, () -> new EchoClient(port));
@@ -81,26 +117,46 @@ final class ServerLoad {
      * ({@code java.net.http.HttpClient} was tried too: from 50 threads on a small machine it capped the
      * run at under 1,000 requests/s, so it measured the client rather than the server.)
      */
-    private SchedulerStats loadHttpServer() throws IOException {
+    private SchedulerStats loadHttpServer(DemoDatabase db) throws IOException, InterruptedException {
         System.setProperty("http.maxConnections", Integer.toString(HTTP_CLIENTS));
-        FiberScheduler scheduler = FiberScheduler.builder().name("http").carriers(carriers).build();
-        try (scheduler; HttpServerExample server = new HttpServerExample(scheduler)) {
-            URL hello = URI.create("http://127.0.0.1:" + server.start(0) + "/hello").toURL();
-            LoadGenerator.Client getHello = () -> {
-                HttpURLConnection request = (HttpURLConnection) hello.openConnection();
-                int status = request.getResponseCode();
-                String body;
-                try (InputStream in = request.getInputStream()) { // reading it to the end frees the connection for reuse
-                    body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                }
-                if (status != 200 || !body.equals("hello from a fiber\n")) {
-                    throw new IOException("GET /hello answered " + status + " '" + body + "'");
-                }
+        FiberScheduler scheduler = FiberScheduler.builder().name(HTTP).carriers(carriers).build();
+        try (scheduler; HttpServerExample server = new HttpServerExample(scheduler, db.dataSource())) {
+            String base = "http://127.0.0.1:" + server.start(0);
+            URL hello = URI.create(base + "/hello").toURL();
+            LoadGenerator.Client getHello = () -> expect(hello, "hello from a fiber\n");
+            LoadGenerator.Client getItem = () -> {
+                int id = ThreadLocalRandom.current().nextInt(1, DemoDatabase.ROWS + 1);
+                expect(URI.create(base + "/db?id=" + id).toURL(), DemoDatabase.answer(id));
             };
-            LoadGenerator.Result result = LoadGenerator.run(HTTP_CLIENTS, WARM_UP, measured, () -> getHello);
-            report("http", HTTP_CLIENTS + " clients x GET /hello, keep-alive", "requests", result);
+            FutureTask<LoadGenerator.Result> items = new FutureTask<>(
+                    () -> LoadGenerator.run(DB_CLIENTS, WARM_UP, measured, () -> getItem));
+            Thread.ofPlatform().name("db-load").start(items);
+            LoadGenerator.Result helloResult = LoadGenerator.run(HELLO_CLIENTS, WARM_UP, measured, () -> getHello);
+            LoadGenerator.Result itemResult;
+            try {
+                itemResult = items.get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("the /db load failed outside its clients", e.getCause());
+            }
+            report(HTTP, HELLO_CLIENTS + " clients x GET /hello, keep-alive", "requests", helloResult);
+            report("db", DB_CLIENTS + " clients x GET /db?id=N at the same time, each answer checked (" + db.description() + ")",
+                    "requests", itemResult);
         }
         return checkAllEnded(scheduler);
+    }
+
+    /** One request; throws unless the status is 200 and the body is {@code expected}. */
+    static void expect(URL url, String expected) throws IOException {
+        HttpURLConnection request = (HttpURLConnection) url.openConnection();
+        int status = request.getResponseCode();
+        String body;
+        try (InputStream in = status < 400 ? request.getInputStream() : request.getErrorStream()) {
+            body = in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8); // read to the end: the connection is reused
+        }
+        if (status != 200 || !body.equals(expected)) {
+            throw new IOException("GET " + url.getFile() + " answered " + status + " '" + body.strip() + "', expected '"
+                    + expected.strip() + "'");
+        }
     }
 
     private void report(String server, String load, String unit, LoadGenerator.Result r) {
@@ -139,6 +195,33 @@ final class ServerLoad {
                     + " fiber socket waits went to their carriers' epoll reactors%n", echoIoWaits, httpIoWaits);
         } else {
             problems.add("the agent is loaded, yet no fiber socket wait reached a carrier's reactor (io waits 0)");
+        }
+    }
+
+    /** Collects a call the detector flagged on a carrier of the echo or the HTTP server. */
+    private void flaggedInAServer(BlockingCall call) {
+        String carrier = call.carrier();
+        if (carrier != null && (carrier.startsWith(ECHO + "-carrier-") || carrier.startsWith(HTTP + "-carrier-"))) {
+            flagged.add(call);
+        }
+    }
+
+    /**
+     * What the detector flagged in the servers' fibers: nothing, unless a driver given with
+     * {@code --db} blocks. Long runs are counted apart: on a machine this small, CPU starvation alone
+     * makes some.
+     */
+    private void reportFlagged(BlockingCallDetector.Mode mode) {
+        List<BlockingCall> blocking = flagged.stream().filter(c -> c.category() != BlockingCategory.LONG_RUN).toList();
+        long longRuns = flagged.size() - blocking.size();
+        String runs = longRuns == 0 ? "" : String.format(Locale.ROOT, " (and %,d long run(s) without yielding)", longRuns);
+        if (blocking.isEmpty()) {
+            out.println("detector (" + mode.name().toLowerCase(Locale.ROOT) + " mode): no blocking call flagged in the"
+                    + " servers' fibers" + runs);
+        } else {
+            out.printf(Locale.ROOT, "detector (%s mode): %,d blocking call(s) flagged in the servers' fibers%s, the first: %s"
+                    + " (a driver that blocks in native code or file I/O needs FiberCompat.offloadingDataSource)%n",
+                    mode.name().toLowerCase(Locale.ROOT), blocking.size(), runs, blocking.getFirst().message());
         }
     }
 

@@ -54,10 +54,13 @@ class DemoTest {
         String latency = "\\s+latency p50 [\\d.]+  p90 [\\d.]+  p99 [\\d.]+  p99.9 [\\d.]+  max [\\d.]+ ms \\([\\d,]+ samples\\)";
         assertMatches(r.out, "  echo  100 connections x 64-byte round trips: [\\d,]+ round trips/s, errors 0\n" + latency
                 + "\nscheduler echo: 2 carrier loops, 101 fibers spawned, 0 alive, .*");
-        assertMatches(r.out, "  http  50 clients x GET /hello, keep-alive: [\\d,]+ requests/s, errors 0\n" + latency
+        assertMatches(r.out, "  http  25 clients x GET /hello, keep-alive: [\\d,]+ requests/s, errors 0\n" + latency
+                + "\n  db    25 clients x GET /db\\?id=N at the same time, each answer checked \\(H2 in memory, 10 pooled"
+                + " connections\\): [\\d,]+ requests/s, errors 0\n" + latency
                 + "\nscheduler http: 2 carrier loops, \\d+ fibers spawned, 0 alive, .*");
         assertTrue(r.out.contains("echo-carrier-0") && r.out.contains("http-carrier-1"), "per-carrier tables:\n" + r.out);
         assertTrue(r.out.contains("agent rerouted the servers' socket I/O: no, not launched with -javaagent:fiber-agent.jar"), r.out);
+        assertTrue(!r.out.contains("detector"), "without the agent there is no detector to report:\n" + r.out);
         assertTrue(r.out.endsWith("OK: no errors under load, every server fiber ended\n"), r.out);
         assertTrue(!r.out.contains("FAILED"), r.out);
     }
@@ -92,6 +95,29 @@ class DemoTest {
         Run r = demo("--help");
         assertEquals(0, r.exit);
         assertTrue(r.out.contains("--fibers N") && r.out.contains("--carriers N") && r.out.contains("--load-seconds N")
-                && r.out.contains("--show-detector"), r.out);
+                && r.out.contains("--show-detector") && r.out.contains("--db JDBC-URL") && r.out.contains("--db-user NAME")
+                && r.out.contains("--db-password PASSWORD"), r.out);
+    }
+
+    @Test
+    void badDatabaseOptionsAreUsageErrors() {
+        Run notJdbc = demo("--db", "postgresql://localhost/db");
+        assertEquals(2, notJdbc.exit);
+        assertTrue(notJdbc.err.contains("--db needs a JDBC URL such as jdbc:postgresql://localhost:5432/db, got"
+                + " 'postgresql://localhost/db'"), notJdbc.err);
+        Run userAlone = demo("--db-user", "me");
+        assertEquals(2, userAlone.exit);
+        assertTrue(userAlone.err.contains("--db-user and --db-password go with --db URL"), userAlone.err);
+        Run noValue = demo("--db");
+        assertEquals(2, noValue.exit);
+        assertTrue(noValue.err.contains("option --db needs a value"), noValue.err);
+    }
+
+    @Test
+    void aDatabaseThatCannotBeOpenedIsNamedBeforeAnyLoadRuns() {
+        Run r = demo("--fibers", "100", "--load-seconds", "1", "--db", "jdbc:nosuchdb://localhost/db");
+        assertEquals(1, r.exit, r.out + r.err);
+        assertTrue(r.err.contains("demo: could not open the database jdbc:nosuchdb://localhost/db"), r.err);
+        assertTrue(!r.out.contains("load:"), "no load runs without the database:\n" + r.out);
     }
 }

@@ -19,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The demo as {@code ./run demo} runs it: in a child JVM launched with {@code -javaagent} and the
  * packaged agent jar (its path comes from the pom: fiber-agent is built earlier in the reactor),
  * briefly. Under the agent the echo server's fibers must wait for their sockets in their carriers'
- * reactors: io waits above zero, and the demo says so.
+ * reactors: io waits above zero, and the demo says so; and the detector must flag no blocking call in
+ * the servers' fibers, the database queries of {@code GET /db} (in-memory H2 through HikariCP)
+ * included.
  */
 class DemoUnderAgentTest {
     private static final Pattern ECHO_CARRIER_IO_WAITS = Pattern.compile("echo-carrier-\\d+ .* io waits +([\\d,]+) ");
@@ -54,6 +56,8 @@ class DemoUnderAgentTest {
         assertTrue(out.contains("OK: every count adds up"), out);
         assertTrue(out.contains("agent rerouted the servers' socket I/O: yes, io waits > 0"), out);
         assertTrue(echoIoWaits(out) > 0, "the echo scheduler's carriers counted io waits:\n" + out);
+        assertTrue(out.contains("  db    25 clients x GET /db?id=N at the same time, each answer checked (H2 in memory"), out);
+        assertTrue(out.contains("detector (report mode): no blocking call flagged in the servers' fibers"), out);
         assertTrue(out.contains("OK: no errors under load, every server fiber ended"), out);
         assertFalse(out.contains("FAILED"), out);
         // The only warning allowed: a long run, which a starved CI machine can cause in any fiber.

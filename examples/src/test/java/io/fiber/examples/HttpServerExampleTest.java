@@ -10,6 +10,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,23 +24,27 @@ import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The HTTP example on a scheduler of its own, with {@link HttpClient} requests from JDK virtual
- * threads: each endpoint's status and body from several clients at once, sleeps that overlap rather
- * than queue, the error answers, and every exchange fiber ended after stop().
+ * threads: each endpoint's status and body from several clients at once (database lookups in the
+ * demo's in-memory H2 database included), sleeps that overlap rather than queue, the error answers,
+ * the load client's check of a database answer, and every exchange fiber ended after stop().
  */
 class HttpServerExampleTest {
     private FiberScheduler scheduler;
+    private DemoDatabase database;
     private HttpServerExample server;
     private HttpClient http;
     private URI base;
 
     @BeforeEach
-    void start() throws IOException {
+    void start() throws IOException, SQLException {
         scheduler = FiberScheduler.builder().name("http-test").carriers(2).build();
-        server = new HttpServerExample(scheduler);
+        database = DemoDatabase.open(DemoDatabase.Settings.IN_MEMORY_H2);
+        server = new HttpServerExample(scheduler, database.dataSource());
         base = URI.create("http://127.0.0.1:" + server.start(0));
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     }
@@ -47,6 +54,7 @@ class HttpServerExampleTest {
         http.close();
         server.stop();
         scheduler.close();
+        database.close();
     }
 
     private HttpResponse<String> get(String pathAndQuery) throws IOException, InterruptedException {
@@ -78,6 +86,11 @@ class HttpServerExampleTest {
                     HttpResponse<String> slept = get("/sleep?ms=" + client);
                     assertEquals(200, slept.statusCode());
                     assertEquals("slept " + client + " ms\n", slept.body());
+
+                    int id = 1 + client * 47;
+                    HttpResponse<String> item = get("/db?id=" + id);
+                    assertEquals(200, item.statusCode());
+                    assertEquals(DemoDatabase.answer(id), item.body());
                     return null;
                 }));
             }
@@ -128,6 +141,39 @@ class HttpServerExampleTest {
         assertEquals(405, getEcho.statusCode());
         assertEquals("POST", getEcho.headers().firstValue("Allow").orElse(""));
         assertEquals(404, get("/nothing-here").statusCode());
+        for (String bad : List.of("/db", "/db?id=first", "/db?id=-3", "/db?name=x")) {
+            HttpResponse<String> r = get(bad);
+            assertEquals(400, r.statusCode(), bad);
+            assertEquals("usage: /db?id=N with N from 1 to " + DemoDatabase.ROWS + "\n", r.body(), bad);
+        }
+        HttpResponse<String> missing = get("/db?id=" + (DemoDatabase.ROWS + 1));
+        assertEquals(404, missing.statusCode());
+        assertEquals("no item " + (DemoDatabase.ROWS + 1) + "\n", missing.body());
+    }
+
+    @Test
+    void withoutADatabaseDbAnswers503() throws Exception {
+        try (HttpServerExample noDatabase = new HttpServerExample(scheduler)) {
+            URI uri = URI.create("http://127.0.0.1:" + noDatabase.start(0) + "/db?id=1");
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, r.statusCode());
+            assertEquals("this server has no database\n", r.body());
+        }
+    }
+
+    /** What makes the demo exit 1 on a wrong database answer: its load clients' check. */
+    @Test
+    void theLoadClientsCheckCatchesAWrongDatabaseAnswer() throws Exception {
+        ServerLoad.expect(base.resolve("/db?id=7").toURL(), DemoDatabase.answer(7));
+        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement()) {
+            assertEquals(1, s.executeUpdate("update " + DemoDatabase.TABLE + " set price_cents = price_cents + 1 where id = 7"));
+        }
+        IOException wrong = assertThrows(IOException.class, () -> ServerLoad.expect(base.resolve("/db?id=7").toURL(),
+                DemoDatabase.answer(7)));
+        assertTrue(wrong.getMessage().contains("GET /db?id=7 answered 200 'item 7: item-7, " + (DemoDatabase.priceCents(7) + 1)
+                + " cents', expected '" + DemoDatabase.answer(7).strip() + "'"), wrong.getMessage());
+        IOException notFound = assertThrows(IOException.class, () -> ServerLoad.expect(base.resolve("/db?id=0").toURL(), "x"));
+        assertTrue(notFound.getMessage().contains("answered 404 'no item 0'"), notFound.getMessage());
     }
 
     @Test
