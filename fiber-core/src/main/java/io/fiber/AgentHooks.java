@@ -127,10 +127,10 @@ final class AgentHooks implements FiberBridge.Hooks {
     @Override
     public boolean poll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
         if (VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
-                && carrier.loop.reactor != null) {
+                && carrier.loop.reactor != null && !carrier.loop.isHandedOff()) {
             return carrier.loop.reactor.await(fd, event, nanos, isOpen);
         }
-        return false;
+        return false; // not ours, or a thread whose carrier was handed off: the JDK's poller takes this wait
     }
 
     @Override

@@ -122,10 +122,15 @@ final class EpollReactor implements CarrierReactor {
      * this reactor's own carrier, and a fiber parked in the lock's queue deadlocks with that carrier:
      * once the carrier queues for the lock to poll, the lock goes to the fiber, which needs the
      * carrier to run (seen under CPU starvation with one carrier). While a fiber runs on the owner,
-     * the only other holder is a rescuing poll, which never blocks, so the spin is short.
+     * the only other holder is a rescuing poll, which never blocks, so the spin is short. After a
+     * handoff the waiter may be a fiber still on the carrier's old thread while the new owner sleeps
+     * in {@code epoll_wait} holding the lock: a wakeup now and then ends that poll.
      */
     private void lockWithoutParking() {
-        while (!pollLock.tryLock()) {
+        for (int spins = 0; !pollLock.tryLock(); spins++) {
+            if ((spins & 1023) == 0) {
+                wakeup();
+            }
             Thread.onSpinWait();
         }
     }
