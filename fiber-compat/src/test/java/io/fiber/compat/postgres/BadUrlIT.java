@@ -4,7 +4,6 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
-import io.fiber.detector.BlockingCallDetector;
 import io.fiber.junit.DetectBlockingCalls;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,8 +37,8 @@ class BadUrlIT {
     private static final Duration STUCK = Duration.ofSeconds(1);
 
     @BeforeAll
-    static void longRunsOnASharedMachine() {
-        BlockingCallDetector.get().longRunThreshold(PingFiber.LONG_RUN);
+    static void prepare() {
+        BeforeFibersUseJdbc.prepare();
     }
 
     private FiberScheduler scheduler;

@@ -5,7 +5,6 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
 import io.fiber.SchedulerStats;
-import io.fiber.detector.BlockingCallDetector;
 import io.fiber.junit.DetectBlockingCalls;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,8 +47,8 @@ class ConcurrentQueriesIT {
     private static final Duration P99_LIMIT = Duration.ofMillis(10);
 
     @BeforeAll
-    static void longRunsOnASharedMachine() {
-        BlockingCallDetector.get().longRunThreshold(PingFiber.LONG_RUN);
+    static void prepare() {
+        BeforeFibersUseJdbc.prepare();
     }
 
     @Test

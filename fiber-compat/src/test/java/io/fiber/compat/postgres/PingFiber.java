@@ -17,14 +17,6 @@ import java.util.function.LongSupplier;
  */
 final class PingFiber implements AutoCloseable {
     static final Duration PERIOD = Duration.ofMillis(1);
-    /**
-     * The detector's long-run threshold in the JDBC tests, instead of its default 100 ms. The long-run
-     * watchdog measures wall time, and on 2 cores shared with PostgreSQL's backends and the JIT a
-     * carrier thread is at times descheduled that long: it once reported a fiber as having "run"
-     * 101 ms inside {@code epoll_ctl}, a call that does not wait. A carrier held for a second is
-     * still reported, and fails the test.
-     */
-    static final Duration LONG_RUN = Duration.ofSeconds(1);
     private static final int MAX_SAMPLES = 1 << 20;
 
     private final long[] latenessNanos = new long[MAX_SAMPLES];

@@ -4,7 +4,6 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
-import io.fiber.detector.BlockingCallDetector;
 import io.fiber.junit.DetectBlockingCalls;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,8 +44,8 @@ class ServerCrashIT {
     private static final Duration STUCK = Duration.ofSeconds(1);
 
     @BeforeAll
-    static void longRunsOnASharedMachine() {
-        BlockingCallDetector.get().longRunThreshold(PingFiber.LONG_RUN);
+    static void prepare() {
+        BeforeFibersUseJdbc.prepare();
     }
 
     @Test
