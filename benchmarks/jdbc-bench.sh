@@ -6,17 +6,20 @@
 # throwaway cluster started here with tools/throwaway-postgres.sh, the same helper as the tests, and
 # stopped (and deleted) on exit, whatever happens. Called by ./run bench jdbc.
 #
-# usage: benchmarks/jdbc-bench.sh [--repeat R] [--pin] [JdbcWorkload options: --tasks N --warmup-rounds N --rounds N]
-#   --pin  the client JVM on core 0, PostgreSQL on core 1 (taskset), instead of both sharing both cores
+# usage: benchmarks/jdbc-bench.sh [--repeat R] [--pin] [--interleaved] [JdbcWorkload options: --tasks N --warmup-rounds N --rounds N]
+#   --pin          the client JVM on core 0, PostgreSQL on core 1 (taskset), instead of both sharing both cores
+#   --interleaved  the three modes in one JVM under the agent, taking turns round by round (one JVM per repeat):
+#                  load from other processes then falls on all three alike
 # From the repository root, JAVA_HOME set to a JDK 25 (./run does both).
 set -euo pipefail
-repeat=3; pin=""; workload_args=()
+repeat=3; pin=""; modes=(fiber vthread platform); workload_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --repeat) repeat=$2; shift 2 ;;
     --pin) pin=1; shift ;;
+    --interleaved) modes=(interleaved); shift ;;
     --tasks|--warmup-rounds|--rounds|--pool|--threads) workload_args+=("$1" "$2"); shift 2 ;;
-    *) echo "usage: ./run bench jdbc [--repeat R] [--pin] [--tasks N] [--warmup-rounds N] [--rounds N]" >&2; exit 2 ;;
+    *) echo "usage: ./run bench jdbc [--repeat R] [--pin] [--interleaved] [--tasks N] [--warmup-rounds N] [--rounds N]" >&2; exit 2 ;;
   esac
 done
 
@@ -35,11 +38,11 @@ url="jdbc:postgresql://127.0.0.1:$port/postgres?user=fiber"
 
 results=$(mktemp)
 java_opts=(-Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.log.com.zaxxer.hikari=warn)
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) processors; load average: $(cut -d' ' -f1-3 /proc/loadavg); pinned: ${pin:-no}"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) processors; load average: $(cut -d' ' -f1-3 /proc/loadavg); pinned: ${pin:-no}; modes: ${modes[*]}"
 for r in $(seq 1 "$repeat"); do
-  for mode in fiber vthread platform; do
+  for mode in "${modes[@]}"; do
     jvm=("${java_opts[@]}")
-    [ "$mode" = fiber ] && jvm+=(-javaagent:fiber-agent/target/fiber-agent.jar=detector=report)
+    [ "$mode" != vthread ] && [ "$mode" != platform ] && jvm+=(-javaagent:fiber-agent/target/fiber-agent.jar=detector=report)
     echo "--- repeat $r, $mode: java ${jvm[*]} ..."
     "${client_pin[@]}" "$JAVA_HOME/bin/java" "${jvm[@]}" -cp benchmarks/target/benchmarks.jar \
       io.fiber.benchmarks.jdbc.JdbcWorkload "$mode" "$url" "${workload_args[@]}" 2>&1 \

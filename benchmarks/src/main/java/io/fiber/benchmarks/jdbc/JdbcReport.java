@@ -14,7 +14,9 @@ import java.util.Map;
  * {@link JdbcWorkload} JVM per mode and repeat) into markdown tables: each run's figures, then the
  * ratios of fibers against JDK virtual threads and against the platform thread pool, per repeat and
  * their median. Rates: higher is better for fibers. CPU per query: lower is better for fibers, so
- * the issue's target (fibers at least 1.0x) reads as a rate ratio of 1.0 or more.
+ * the issue's target (fibers at least 1.0x) reads as a rate ratio of 1.0 or more. The "other load"
+ * column is the machine's busy CPU that was neither the client's nor the server's, in cores: on a
+ * shared machine, what other processes took during the run.
  *
  * <p>usage: {@code JdbcReport RESULTS_FILE}, whose lines look like
  * {@code repeat=1 result mode=fiber queries=150000 seconds=7.5 client_cpu=9.1 server_cpu=6.0 machine_cpu=15.9 wrong=0}.
@@ -22,13 +24,19 @@ import java.util.Map;
 public final class JdbcReport {
     private static final List<String> MODES = List.of("fiber", "vthread", "platform");
 
-    private record Run(int repeat, String mode, long queries, double seconds, double clientCpu, double serverCpu, double machineCpu) {
+    private record Run(int repeat, String mode, long queries, double seconds, double clientCpu, double serverCpu, double machineCpu,
+                       long clientSwitches, long serverSwitches) {
         double rate() {
             return queries / seconds;
         }
 
         double micros(double cpuSeconds) {
             return cpuSeconds * 1e6 / queries;
+        }
+
+        /** Busy CPU of the machine that was neither the client nor the server, in cores: other processes. */
+        double otherCores() {
+            return (machineCpu - clientCpu - serverCpu) / seconds;
         }
     }
 
@@ -47,13 +55,15 @@ public final class JdbcReport {
             }
             runs.add(new Run(Integer.parseInt(f.get("repeat")), f.get("mode"), Long.parseLong(f.get("queries")),
                     Double.parseDouble(f.get("seconds")), Double.parseDouble(f.get("client_cpu")),
-                    Double.parseDouble(f.get("server_cpu")), Double.parseDouble(f.get("machine_cpu"))));
+                    Double.parseDouble(f.get("server_cpu")), Double.parseDouble(f.get("machine_cpu")),
+                    Long.parseLong(f.getOrDefault("client_switches", "-1")), Long.parseLong(f.getOrDefault("server_switches", "-1"))));
         }
-        System.out.println("| repeat | mode | queries/s | client CPU us/query | server CPU us/query | machine CPU us/query |");
-        System.out.println("|---|---|--:|--:|--:|--:|");
+        System.out.println("| repeat | mode | queries/s | client CPU us/query | server CPU us/query | machine CPU us/query | other load, cores | client switches/query | server switches/query |");
+        System.out.println("|---|---|--:|--:|--:|--:|--:|--:|--:|");
         for (Run r : runs) {
-            System.out.printf("| %d | %s | %,.0f | %.1f | %.1f | %.1f |%n", r.repeat, r.mode, r.rate(),
-                    r.micros(r.clientCpu), r.micros(r.serverCpu), r.micros(r.machineCpu));
+            System.out.printf("| %d | %s | %,.0f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f |%n", r.repeat, r.mode, r.rate(),
+                    r.micros(r.clientCpu), r.micros(r.serverCpu), r.micros(r.machineCpu), r.otherCores(),
+                    (double) r.clientSwitches / r.queries, (double) r.serverSwitches / r.queries);
         }
         Map<Integer, Map<String, Run>> byRepeat = new LinkedHashMap<>();
         for (Run r : runs) {

@@ -35,38 +35,39 @@ import java.util.concurrent.atomic.LongAdder;
  *       processor; run it under the agent, so pgjdbc's socket waits and HikariCP's timed waits go to
  *       the carriers' reactors and timers;</li>
  *   <li>{@code vthread}: a JDK virtual thread per task, the JDK's default scheduler;</li>
- *   <li>{@code platform}: the tasks submitted to a fixed pool of 200 platform threads.</li>
+ *   <li>{@code platform}: the tasks submitted to a fixed pool of 200 platform threads;</li>
+ *   <li>{@code interleaved}: the three in one JVM (under the agent), taking turns round by round in a
+ *       rotating order, so load from other processes falls on all three alike; one result line each.</li>
  * </ul>
  *
  * <p>After the warm-up rounds it measures the next rounds and prints one {@code result} line: queries,
  * seconds, this JVM's CPU time (all threads, JIT and GC included), the CPU time of the PostgreSQL
  * server's processes (the postmaster's children, from {@code /proc}), and the busy CPU time of the
- * whole machine ({@code /proc/stat}: user, nice, system, steal). Tables are recreated at start and the
+ * whole machine ({@code /proc/stat}), and the context switches of this JVM's threads and of the server's
+ * processes. Tables are recreated at start and the
  * visit table emptied before every round, outside the timing, so every run and round starts alike.
  *
- * <p>usage: {@code JdbcWorkload fiber|vthread|platform JDBC_URL [--tasks N] [--warmup-rounds N]
+ * <p>usage: {@code JdbcWorkload fiber|vthread|platform|interleaved JDBC_URL [--tasks N] [--warmup-rounds N]
  * [--rounds N] [--pool N] [--threads N]}
  */
 public final class JdbcWorkload {
     private static final int ACCOUNTS = 1_000;
     private static final int QUERIES_PER_TASK = 3;
+    /** Linux's USER_HZ, the unit of the CPU times in {@code /proc}: 100 on x86_64. */
+    private static final double CLOCK_TICKS_PER_SECOND = 100.0;
 
-    private final String mode;
     private final HikariDataSource pool;
     private final int tasks;
-    private final int platformThreads;
     private final LongAdder wrong = new LongAdder();
 
-    private JdbcWorkload(String mode, HikariDataSource pool, int tasks, int platformThreads) {
-        this.mode = mode;
+    private JdbcWorkload(HikariDataSource pool, int tasks) {
         this.pool = pool;
         this.tasks = tasks;
-        this.platformThreads = platformThreads;
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 2 || !List.of("fiber", "vthread", "platform").contains(args[0])) {
-            System.err.println("usage: JdbcWorkload fiber|vthread|platform JDBC_URL [--tasks N] [--warmup-rounds N] [--rounds N] [--pool N] [--threads N]");
+        if (args.length < 2 || !List.of("fiber", "vthread", "platform", "interleaved").contains(args[0])) {
+            System.err.println("usage: JdbcWorkload fiber|vthread|platform|interleaved JDBC_URL [--tasks N] [--warmup-rounds N] [--rounds N] [--pool N] [--threads N]");
             System.exit(2);
         }
         String mode = args[0];
@@ -92,32 +93,76 @@ public final class JdbcWorkload {
         config.setMinimumIdle(poolSize);
         config.setConnectionTimeout(Duration.ofSeconds(120).toMillis());
         config.setPoolName("bench-" + mode);
+        List<Runner> runners = new ArrayList<>();
         try (HikariDataSource pool = new HikariDataSource(config)) {
-            JdbcWorkload workload = new JdbcWorkload(mode, pool, tasks, threads);
-            try (Runner runner = workload.runner()) {
-                System.out.printf("mode=%s tasks=%d pool=%d processors=%d %s%n", mode, tasks, poolSize,
+            JdbcWorkload workload = new JdbcWorkload(pool, tasks);
+            for (String m : mode.equals("interleaved") ? List.of("fiber", "vthread", "platform") : List.of(mode)) {
+                runners.add(switch (m) {
+                    case "fiber" -> new FiberRunner();
+                    case "vthread" -> new VirtualThreadRunner();
+                    default -> new PlatformPoolRunner(threads);
+                });
+            }
+            for (Runner runner : runners) {
+                System.out.printf("mode=%s tasks=%d pool=%d processors=%d %s%n", runner.mode(), tasks, poolSize,
                         Runtime.getRuntime().availableProcessors(), runner.describe());
-                for (int r = 1; r <= warmupRounds; r++) {
-                    System.out.printf("warm-up round %d: %.3f s%n", r, workload.round(runner));
-                }
-                double seconds = 0;
-                double clientCpu = processCpuSeconds(), serverCpu = childrenCpuSeconds(serverPid), machine = machineBusySeconds();
-                for (int r = 1; r <= rounds; r++) {
-                    double s = workload.round(runner);
-                    seconds += s;
-                    System.out.printf("round %d: %.3f s, %,.0f queries/s%n", r, s, QUERIES_PER_TASK * tasks / s);
-                }
-                clientCpu = processCpuSeconds() - clientCpu;
-                serverCpu = childrenCpuSeconds(serverPid) - serverCpu;
-                machine = machineBusySeconds() - machine;
-                long queries = (long) QUERIES_PER_TASK * tasks * rounds;
-                System.out.print(runner.after());
-                System.out.printf("result mode=%s queries=%d seconds=%.4f client_cpu=%.3f server_cpu=%.3f machine_cpu=%.3f wrong=%d%n",
-                        mode, queries, seconds, clientCpu, serverCpu, machine, workload.wrong.sum());
-                if (workload.wrong.sum() > 0) {
-                    System.exit(1);
+            }
+            for (int r = 1; r <= warmupRounds; r++) {
+                for (Runner runner : runners) {
+                    System.out.printf("warm-up round %d, %s: %.3f s%n", r, runner.mode(), workload.round(runner));
                 }
             }
+            // Interleaved, each measured round runs the modes in a rotated order, so none always follows another.
+            List<Totals> totals = runners.stream().map(Totals::new).toList();
+            for (int r = 1; r <= rounds; r++) {
+                for (int k = 0; k < totals.size(); k++) {
+                    Totals t = totals.get((r + k) % totals.size());
+                    Sample before = Sample.take(serverPid);
+                    double seconds = workload.round(t.runner);
+                    t.add(seconds, before, Sample.take(serverPid));
+                    System.out.printf("round %d, %s: %.3f s, %,.0f queries/s%n", r, t.runner.mode(), seconds, QUERIES_PER_TASK * tasks / seconds);
+                }
+            }
+            for (Totals t : totals) {
+                System.out.print(t.runner.after());
+                System.out.printf("result mode=%s queries=%d seconds=%.4f client_cpu=%.3f server_cpu=%.3f machine_cpu=%.3f"
+                                + " client_switches=%d server_switches=%d wrong=%d%n",
+                        t.runner.mode(), (long) QUERIES_PER_TASK * tasks * rounds, t.seconds, t.clientCpu, t.serverCpu, t.machineCpu,
+                        t.clientSwitches, t.serverSwitches, workload.wrong.sum());
+            }
+            if (workload.wrong.sum() > 0) {
+                throw new IllegalStateException(workload.wrong.sum() + " wrong results or failed queries (lines starting 'wrong:' above)");
+            }
+        } finally {
+            runners.forEach(Runner::close);
+        }
+    }
+
+    /** The CPU times and context switches counted at one moment. */
+    private record Sample(double clientCpu, double serverCpu, double machineCpu, long clientSwitches, long serverSwitches) {
+        static Sample take(long serverPid) throws IOException {
+            return new Sample(processCpuSeconds(), childrenCpuSeconds(serverPid), machineBusySeconds(),
+                    contextSwitches(ProcessHandle.current().pid()), childrenContextSwitches(serverPid));
+        }
+    }
+
+    /** One mode's measured rounds, summed. */
+    private static final class Totals {
+        final Runner runner;
+        double seconds, clientCpu, serverCpu, machineCpu;
+        long clientSwitches, serverSwitches;
+
+        Totals(Runner runner) {
+            this.runner = runner;
+        }
+
+        void add(double roundSeconds, Sample before, Sample after) {
+            seconds += roundSeconds;
+            clientCpu += after.clientCpu - before.clientCpu;
+            serverCpu += after.serverCpu - before.serverCpu;
+            machineCpu += after.machineCpu - before.machineCpu;
+            clientSwitches += after.clientSwitches - before.clientSwitches;
+            serverSwitches += after.serverSwitches - before.serverSwitches;
         }
     }
 
@@ -188,6 +233,8 @@ public final class JdbcWorkload {
     private interface Runner extends AutoCloseable {
         void runAll(int count, Task task) throws Exception;
 
+        String mode();
+
         String describe();
 
         default String after() {
@@ -196,14 +243,6 @@ public final class JdbcWorkload {
 
         @Override
         void close();
-    }
-
-    private Runner runner() {
-        return switch (mode) {
-            case "fiber" -> new FiberRunner();
-            case "vthread" -> new VirtualThreadRunner();
-            default -> new PlatformPoolRunner(platformThreads);
-        };
     }
 
     private static final class FiberRunner implements Runner {
@@ -226,6 +265,11 @@ public final class JdbcWorkload {
             for (Fiber<Void> fiber : fibers) {
                 fiber.join();
             }
+        }
+
+        @Override
+        public String mode() {
+            return "fiber";
         }
 
         @Override
@@ -258,6 +302,11 @@ public final class JdbcWorkload {
         }
 
         @Override
+        public String mode() {
+            return "vthread";
+        }
+
+        @Override
         public String describe() {
             return "JDK virtual threads, default scheduler";
         }
@@ -286,6 +335,11 @@ public final class JdbcWorkload {
             for (Future<?> future : futures) {
                 future.get();
             }
+        }
+
+        @Override
+        public String mode() {
+            return "platform";
         }
 
         @Override
@@ -326,6 +380,57 @@ public final class JdbcWorkload {
     /** User + system CPU of every live child of {@code parent} (the server's backends and workers), in seconds. */
     private static double childrenCpuSeconds(long parent) throws IOException {
         long ticks = 0;
+        for (long child : children(parent)) {
+            try {
+                String[] f = statFields(child);
+                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            } catch (IOException | RuntimeException gone) {
+                // the process ended meanwhile
+            }
+        }
+        return ticks / CLOCK_TICKS_PER_SECOND;
+    }
+
+    /** Context switches (voluntary and involuntary) of every thread of a process so far. */
+    private static long contextSwitches(long pid) throws IOException {
+        long switches = 0;
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    switches += switchesIn(task.resolve("status"));
+                } catch (IOException | RuntimeException gone) {
+                    // the thread ended while we listed them
+                }
+            }
+        }
+        return switches;
+    }
+
+    /** Context switches of every live child of {@code parent} (single-threaded server processes). */
+    private static long childrenContextSwitches(long parent) throws IOException {
+        long switches = 0;
+        for (long child : children(parent)) {
+            try {
+                switches += switchesIn(Path.of("/proc", Long.toString(child), "status"));
+            } catch (IOException | RuntimeException gone) {
+                // the process ended meanwhile
+            }
+        }
+        return switches;
+    }
+
+    private static long switchesIn(Path status) throws IOException {
+        long switches = 0;
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+                switches += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        return switches;
+    }
+
+    private static List<Long> children(long parent) throws IOException {
+        List<Long> children = new ArrayList<>();
         try (var pids = Files.list(Path.of("/proc"))) {
             for (Path p : (Iterable<Path>) pids::iterator) {
                 String name = p.getFileName().toString();
@@ -333,16 +438,15 @@ public final class JdbcWorkload {
                     continue;
                 }
                 try {
-                    String[] f = statFields(Long.parseLong(name));
-                    if (Long.parseLong(f[1]) == parent) {
-                        ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                    if (Long.parseLong(statFields(Long.parseLong(name))[1]) == parent) {
+                        children.add(Long.parseLong(name));
                     }
                 } catch (IOException | RuntimeException gone) {
                     // the process ended while we listed /proc
                 }
             }
         }
-        return ticks / 100.0;
+        return children;
     }
 
     /** Fields of {@code /proc/PID/stat} after the command name: [0] state, [1] ppid, ..., [11] utime, [12] stime. */
@@ -351,9 +455,17 @@ public final class JdbcWorkload {
         return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     }
 
-    /** Busy CPU time of the whole machine so far (user, nice, system, steal of {@code /proc/stat}), in seconds. */
+    /**
+     * Busy CPU time of the whole machine so far, in seconds: user, nice, system, irq, softirq and steal
+     * of {@code /proc/stat}. Loopback TCP is processed in softirqs, which Linux may charge to the
+     * sending process's system time too, so this is not exactly client + server + others.
+     */
     private static double machineBusySeconds() throws IOException {
         String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split(" +");
-        return (Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3]) + Long.parseLong(f[8])) / 100.0;
+        long ticks = 0;
+        for (int field : new int[] {1, 2, 3, 6, 7, 8}) {
+            ticks += Long.parseLong(f[field]);
+        }
+        return ticks / CLOCK_TICKS_PER_SECOND;
     }
 }
