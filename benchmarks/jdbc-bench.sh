@@ -2,7 +2,7 @@
 # The JDBC benchmark (issue 5): the same workload (rounds of N tasks, each running 3 queries through a
 # HikariCP pool of 20 connections) against a real PostgreSQL, run by (a) fibers under the agent, (b) JDK
 # virtual threads, (c) a pool of 200 platform threads, each in its own JVM (see JdbcWorkload), one after
-# the other, REPEAT times; then the figures and ratios as markdown tables (JdbcReport). The server is a
+# the other (each repeat starting with the next one), REPEAT times; then the figures and ratios as markdown tables (JdbcReport). The server is a
 # throwaway cluster started here with tools/throwaway-postgres.sh, the same helper as the tests, and
 # stopped (and deleted) on exit, whatever happens. Called by ./run bench jdbc.
 #
@@ -40,7 +40,9 @@ results=$(mktemp)
 java_opts=(-Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.log.com.zaxxer.hikari=warn)
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) processors; load average: $(cut -d' ' -f1-3 /proc/loadavg); pinned: ${pin:-no}; modes: ${modes[*]}"
 for r in $(seq 1 "$repeat"); do
-  for mode in "${modes[@]}"; do
+  # Each repeat starts with the next mode (fiber vthread platform, then vthread platform fiber, ...), so none always runs first.
+  order=("${modes[@]:$(( (r - 1) % ${#modes[@]} ))}" "${modes[@]:0:$(( (r - 1) % ${#modes[@]} ))}")
+  for mode in "${order[@]}"; do
     jvm=("${java_opts[@]}")
     [ "$mode" != vthread ] && [ "$mode" != platform ] && jvm+=(-javaagent:fiber-agent/target/fiber-agent.jar=detector=report)
     echo "--- repeat $r, $mode: java ${jvm[*]} ..."
