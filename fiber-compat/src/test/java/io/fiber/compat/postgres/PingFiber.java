@@ -15,7 +15,7 @@ import java.util.function.LongSupplier;
  * <p>On each tick it can also sample a gauge (for example the number of fibers waiting for a pooled
  * connection) and keeps its maximum.
  */
-final class PingFiber implements AutoCloseable {
+final class PingFiber {
     static final Duration PERIOD = Duration.ofMillis(1);
     private static final int MAX_SAMPLES = 1 << 20;
 
@@ -60,13 +60,6 @@ final class PingFiber implements AutoCloseable {
         long[] sorted = Arrays.copyOf(latenessNanos, count);
         Arrays.sort(sorted);
         return new Report(count, at(sorted, 0.50), at(sorted, 0.99), count == 0 ? 0 : sorted[count - 1], gaugeMax);
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        if (!stopped) {
-            stop();
-        }
     }
 
     private static long at(long[] sorted, double quantile) {
