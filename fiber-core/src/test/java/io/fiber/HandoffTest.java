@@ -66,31 +66,22 @@ class HandoffTest {
         });
     }
 
-    /** Initialised inside a fiber: its park is pinned (class initialisation cannot unmount). */
+    /** Initialised inside a fiber: its park is pinned (class initialisation cannot unmount). One class per run. */
     static final class SlowInit {
-        static final long VALUE;
-
-        static {
-            try {
-                Thread.sleep(HOLD_MILLIS);
-            } catch (InterruptedException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-            VALUE = 42;
-        }
+        static final long VALUE = sleepThen(42);
     }
 
     static final class SlowInitToo {
-        static final long VALUE;
+        static final long VALUE = sleepThen(43);
+    }
 
-        static {
-            try {
-                Thread.sleep(HOLD_MILLIS);
-            } catch (InterruptedException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-            VALUE = 43;
+    private static long sleepThen(long value) {
+        try {
+            Thread.sleep(HOLD_MILLIS);
+        } catch (InterruptedException e) {
+            throw new ExceptionInInitializerError(e);
         }
+        return value;
     }
 
     @Test
