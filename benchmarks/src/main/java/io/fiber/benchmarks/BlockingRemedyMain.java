@@ -30,6 +30,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Families: small file reads (64 KiB from the page cache: short calls, many of them), large file
  * reads (8 MiB per call), and a slow native wait (a 20 ms pinned park, as a JNI call or a driver's
  * native wait would be). Rounds alternate the remedies so drift on a shared machine hits all alike.
+ *
+ * <p>Launched under the agent option {@code offload=file} (the second JVM {@code ./run bench remedies}
+ * starts), it measures that option instead: the file families only, the calls made plainly in the
+ * fiber, which the agent remounts on the offload pool for each call ("offload-agent").
  */
 public final class BlockingRemedyMain {
     enum Remedy { NONE, HANDOFF, OFFLOAD }
@@ -55,33 +59,43 @@ public final class BlockingRemedyMain {
                     out.write(chunk);
                 }
             }
-            Family[] families = {
-                new Family("file read 64 KiB", () -> read(file, 64 << 10)),
-                new Family("file read 8 MiB", () -> read(file, 8 << 20)),
-                new Family("pinned park 20 ms", PinnedPark::once),
-            };
-            System.out.printf("%-18s %-8s %14s %10s %10s %10s%n", "family", "remedy", "calls/s", "ping p50", "p99", "max ms");
+            boolean agentOffload = String.valueOf(System.getProperty("fiber.offload")).contains("file");
+            Family[] families = agentOffload
+                    ? new Family[] {
+                        new Family("file read 64 KiB", () -> read(file, 64 << 10)),
+                        new Family("file read 8 MiB", () -> read(file, 8 << 20)),
+                    }
+                    : new Family[] {
+                        new Family("file read 64 KiB", () -> read(file, 64 << 10)),
+                        new Family("file read 8 MiB", () -> read(file, 8 << 20)),
+                        new Family("pinned park 20 ms", PinnedPark::once),
+                    };
+            Remedy[] remedies = agentOffload ? new Remedy[] {Remedy.HANDOFF} : Remedy.values();
+            if (!agentOffload) {
+                System.out.printf("%-18s %-13s %14s %10s %10s %10s%n", "family", "remedy", "calls/s", "ping p50", "p99", "max ms");
+            }
             for (Family family : families) {
-                for (Remedy remedy : Remedy.values()) {
+                for (Remedy remedy : remedies) {
                     measure(family, remedy, 0.3); // warm-up
                 }
                 Result[][] results = new Result[Remedy.values().length][rounds];
                 for (int r = 0; r < rounds; r++) {
-                    for (Remedy remedy : Remedy.values()) {
+                    for (Remedy remedy : remedies) {
                         results[remedy.ordinal()][r] = measure(family, remedy, seconds);
                     }
                 }
-                for (Remedy remedy : Remedy.values()) {
+                for (Remedy remedy : remedies) {
                     Result[] rs = results[remedy.ordinal()];
                     double rate = Arrays.stream(rs).mapToDouble(x -> x.calls / x.seconds).sorted().toArray()[rounds / 2];
                     double p50 = median(rs, Result::p50);
                     double p99 = median(rs, Result::p99);
                     double max = median(rs, Result::max);
-                    System.out.printf(Locale.ROOT, "%-18s %-8s %,14.0f %10.2f %10.2f %10.2f%n",
-                            family.name, remedy.name().toLowerCase(Locale.ROOT), rate, p50, p99, max);
+                    System.out.printf(Locale.ROOT, "%-18s %-13s %,14.0f %10.2f %10.2f %10.2f%n",
+                            family.name, agentOffload ? "offload-agent" : remedy.name().toLowerCase(Locale.ROOT), rate, p50, p99, max);
                 }
             }
-            System.out.printf("medians of %d rounds of %.1f s each, remedies interleaved; 1 carrier%n", rounds, seconds);
+            System.out.printf("%s: medians of %d rounds of %.1f s each%s; 1 carrier%n", agentOffload ? "agent offload=file" : "one JVM",
+                    rounds, seconds, agentOffload ? "" : ", remedies interleaved");
         } finally {
             Files.deleteIfExists(file);
         }
