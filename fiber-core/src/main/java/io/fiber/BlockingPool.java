@@ -76,10 +76,6 @@ final class BlockingPool {
         return e == null ? 0 : e.getPoolSize();
     }
 
-    int maxThreads() {
-        return maxThreads;
-    }
-
     /** Lets running calls finish; later calls run on their caller. */
     void shutdown() {
         shutdown = true;

@@ -15,6 +15,9 @@ import java.util.function.Consumer;
  *
  * <p>Where the next continuation comes from, in order:
  * <ol>
+ *   <li>first, before every run, fibers woken by expired {@link CarrierTimers} join the local queue
+ *       (one volatile read and, with a timer pending, a clock read), so yielding fibers cannot make
+ *       a timer late;</li>
  *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, the scheduler's {@link InjectQueue} first, so
  *       foreign submissions are never starved by a busy local queue (alternating its two lanes, so
  *       neither resumed nor new fibers starve);</li>
@@ -23,8 +26,6 @@ import java.util.function.Consumer;
  *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
  *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
  *       carrier to steal one half of the pair and split it across cores);</li>
- *   <li>fibers woken by expired {@link CarrierTimers}, checked before every run (one volatile read
- *       and, with a timer pending, a clock read), so yielding fibers cannot make a timer late;</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
  *   <li>a batch from the inject queue, resumed fibers before new ones (it also holds what
  *       overflowed the local queue, so it goes before fresh I/O);</li>
@@ -32,8 +33,8 @@ import java.util.function.Consumer;
  *       carrier would otherwise go to sleep in that reactor anyway);</li>
  *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
  * </ol>
- * Timers and I/O are also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
- * still notices them. With nothing found, the carrier sleeps following the {@link IdleCarriers}
+ * I/O is also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
+ * still notices it. With nothing found, the carrier sleeps following the {@link IdleCarriers}
  * handshake: blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without
  * a reactor), woken by an eventfd write (or an unpark), so an idle scheduler uses no CPU.
  *
@@ -230,8 +231,10 @@ final class CarrierLoop implements Runnable {
     }
 
     private Runnable nextTask() {
+        if (timers.anyExpired()) {
+            timers.fireExpired(); // every tick, as Go does: a timer is not late behind a queue of yielding fibers
+        }
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
-            timers.fireExpired();
             // Only with room for a full batch of events: an overflow would park continuations in
             // the inject queue, which a carrier kept busy by its own I/O visits once per 61 ticks.
             pollIo(queue.size() <= RunQueue.CAPACITY / 2);
@@ -246,13 +249,7 @@ final class CarrierLoop implements Runnable {
                 return task;
             }
         }
-        if (timers.anyExpired()) {
-            timers.fireExpired(); // every tick, as Go does: a timer is not late behind a queue of yielding fibers
-        }
         Runnable task = takeLocal();
-        if (task == null && timers.fireExpired() > 0) {
-            task = takeLocal();
-        }
         if (task == null) {
             task = takeInjectBatch(); // before new I/O: it holds continuations that overflowed our queue
         }

@@ -1,7 +1,6 @@
 package io.fiber.compat;
 
 import io.fiber.Fiber;
-import io.fiber.FiberException;
 import io.fiber.FiberScheduler;
 import io.fiber.detector.BlockingCall;
 import io.fiber.detector.BlockingCallDetector;
@@ -85,16 +84,7 @@ class OffloadingDataSourceIT {
     }
 
     private <T> T inFiber(Callable<T> body) throws Exception {
-        Fiber<T> fiber = scheduler.spawn(body);
-        assertTrue(fiber.join(Duration.ofSeconds(30)), "fiber did not finish");
-        try {
-            return fiber.get();
-        } catch (FiberException e) {
-            if (e.getCause() instanceof Exception cause) {
-                throw cause;
-            }
-            throw e;
-        }
+        return InFiber.call(scheduler, body);
     }
 
     private Throwable failureInFiber(Callable<?> body) throws InterruptedException {

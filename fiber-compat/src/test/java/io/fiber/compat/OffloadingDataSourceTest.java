@@ -1,7 +1,5 @@
 package io.fiber.compat;
 
-import io.fiber.Fiber;
-import io.fiber.FiberException;
 import io.fiber.FiberScheduler;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,7 +19,6 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import javax.sql.DataSource;
 
@@ -61,16 +58,7 @@ class OffloadingDataSourceTest {
     }
 
     private <T> T inFiber(Callable<T> body) throws Exception {
-        Fiber<T> fiber = scheduler.spawn(body);
-        assertTrue(fiber.join(Duration.ofSeconds(20)), "fiber did not finish");
-        try {
-            return fiber.get();
-        } catch (FiberException e) {
-            if (e.getCause() instanceof Exception cause) {
-                throw cause;
-            }
-            throw e;
-        }
+        return InFiber.call(scheduler, body);
     }
 
     /** A connection of {@link #offloading} on which {@code caller()} names the thread SQLite runs on. */
