@@ -95,8 +95,15 @@ class ReactorRoutingIT {
         }
     }
 
+    /** The fiber's value; a fiber stuck for 30 s fails the test with its stack and the scheduler's statistics. */
     private static <T> T result(Fiber<T> fiber) throws Exception {
-        assertTrue(fiber.join(Duration.ofSeconds(30)), fiber + " did not finish in 30 s");
+        if (!fiber.join(Duration.ofSeconds(30))) {
+            StringBuilder stack = new StringBuilder();
+            for (StackTraceElement e : fiber.thread().getStackTrace()) {
+                stack.append("\n    at ").append(e);
+            }
+            fail(fiber + " did not finish in 30 s; its stack:" + stack + "\n" + fiber.scheduler().stats());
+        }
         return fiber.get();
     }
 
