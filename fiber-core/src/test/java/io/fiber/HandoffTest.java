@@ -160,7 +160,7 @@ class HandoffTest {
         String saved = System.getProperty(FiberScheduler.HANDOFF_PROPERTY);
         try {
             System.clearProperty(FiberScheduler.HANDOFF_PROPERTY);
-            assertEquals(FiberScheduler.DEFAULT_HANDOFF_AFTER, FiberScheduler.handoffFromProperty());
+            assertEquals(Duration.ZERO, FiberScheduler.handoffFromProperty(), "off unless asked for");
             System.setProperty(FiberScheduler.HANDOFF_PROPERTY, "25ms");
             assertEquals(Duration.ofMillis(25), FiberScheduler.handoffFromProperty());
             System.setProperty(FiberScheduler.HANDOFF_PROPERTY, "off");
