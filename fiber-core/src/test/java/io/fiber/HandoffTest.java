@@ -93,7 +93,7 @@ class HandoffTest {
 
     @Test
     void fibersQueuedBehindTheBlockedOneMoveToTheNewCarrier() throws Exception {
-        try (FiberScheduler s = TestFibers.scheduler("handoff-queued", 1)) {
+        try (FiberScheduler s = withHandoff("handoff-queued")) {
             AtomicBoolean release = new AtomicBoolean();
             CountDownLatch holding = new CountDownLatch(1);
             Fiber<Void> holder = s.spawn(() -> {
@@ -120,7 +120,7 @@ class HandoffTest {
 
     @Test
     void theHeldThreadExitsOnceItsFiberLetsGoAndNothingIsLost() throws Exception {
-        FiberScheduler s = TestFibers.scheduler("handoff-exit", 1);
+        FiberScheduler s = withHandoff("handoff-exit");
         AtomicBoolean release = new AtomicBoolean();
         CountDownLatch holding = new CountDownLatch(1);
         Thread[] heldCarrier = new Thread[1];
@@ -175,6 +175,10 @@ class HandoffTest {
                 System.setProperty(FiberScheduler.HANDOFF_PROPERTY, saved);
             }
         }
+    }
+
+    private static FiberScheduler withHandoff(String name) {
+        return FiberScheduler.builder().carriers(1).name(name).handoffAfter(FiberScheduler.DEFAULT_HANDOFF_AFTER).build();
     }
 
     // ---- the ping probe ---------------------------------------------------------------------------------
