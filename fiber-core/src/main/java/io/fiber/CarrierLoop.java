@@ -230,7 +230,21 @@ final class CarrierLoop implements Runnable {
         scheduler.wakeSleeperIfNeeded();
     }
 
+    /**
+     * The next continuation to run, or null to sleep. Whatever path finds it, a carrier that was
+     * searching stops searching before the run: a run may last long or be handed off, and a
+     * searcher count held through it would keep submitters from waking sleeping carriers (a
+     * handed-off loop's count would never be given back, and no carrier would be woken again).
+     */
     private Runnable nextTask() {
+        Runnable task = findTask();
+        if (task != null && searching) {
+            stopSearching();
+        }
+        return task;
+    }
+
+    private Runnable findTask() {
         if (timers.anyExpired()) {
             timers.fireExpired(); // every tick, as Go does: a timer is not late behind a queue of yielding fibers
         }
@@ -256,13 +270,7 @@ final class CarrierLoop implements Runnable {
         if (task == null && pollIo(scheduler.hasQueuedWork())) {
             task = takeLocal();
         }
-        if (task == null) {
-            task = steal();
-        }
-        if (task != null && searching) {
-            stopSearching();
-        }
-        return task;
+        return task != null ? task : steal();
     }
 
     /** The run-next slot (within its streak cap), else the head of the local queue. */

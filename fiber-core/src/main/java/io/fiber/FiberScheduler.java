@@ -477,13 +477,11 @@ public final class FiberScheduler implements AutoCloseable {
                 + (isTerminated() ? ", terminated" : isShutdown() ? ", shut down" : "") + "]";
     }
 
-    /** {@code -Dfiber.handoff=Nms|off} (the agent's {@code handoff=} option), else off. */
+    /** {@code -Dfiber.handoff=Nms|off} (the agent's {@code handoff=} option), else the default. */
     static Duration handoffFromProperty() {
         String value = System.getProperty(HANDOFF_PROPERTY);
         if (value == null) {
-            // Off unless asked for: with it on, two of the last six suite runs stalled a socket test
-            // intermittently (under investigation); handoffAfter(...) or -Dfiber.handoff=10ms turns it on.
-            return Duration.ZERO;
+            return DEFAULT_HANDOFF_AFTER;
         }
         String v = value.trim();
         if (v.equals("off")) {

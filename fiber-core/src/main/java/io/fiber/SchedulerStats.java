@@ -45,8 +45,8 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
                 name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
                 fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads));
         for (CarrierStats c : carriers) {
-            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  timers %,9d  queued %d%n",
-                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.timers(), c.queueDepth()));
+            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  timers %,9d  handoffs %,7d  queued %d%n",
+                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.timers(), c.handoffs(), c.queueDepth()));
         }
         return sb.toString();
     }

@@ -18,7 +18,7 @@ import java.util.Set;
  *       uses from non-fiber threads), 1 to 4096; default: available processors.</li>
  *   <li>{@code detector=fail|report|off}: the blocking-call detector's starting mode; default report.</li>
  *   <li>{@code handoff=Nms|off}: how long one fiber may hold a carrier's thread before a new thread
- *       takes over that carrier's other work, for every scheduler; default off.</li>
+ *       takes over that carrier's other work, for every scheduler; default 10ms.</li>
  *   <li>{@code offload=none|file+dns+process} (any of the three, joined by {@code +}): call families
  *       whose blocking JDK methods move the calling fiber to the offload pool for the call; default
  *       none (handoff covers them).</li>
@@ -29,7 +29,7 @@ import java.util.Set;
 final class AgentOptions {
     static final String USAGE = "valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096),"
             + " detector=fail|report|off (what a blocking call in a fiber leads to; default report),"
-            + " handoff=Nms|off (how long a fiber may hold its carrier before the carrier's other work moves to a new thread; default off, 10ms recommended),"
+            + " handoff=Nms|off (how long a fiber may hold its carrier before the carrier's other work moves to a new thread; default 10ms),"
             + " offload=none|file+dns+process (call families run on the offload pool instead of the carrier; default none),"
             + " dns=offload|nonblocking|off (how fibers' name lookups run; default offload)";
     static final Map<String, BlockingCategory> OFFLOAD_FAMILIES = Map.of(
