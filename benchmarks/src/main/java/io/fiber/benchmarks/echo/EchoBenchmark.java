@@ -62,7 +62,9 @@ public final class EchoBenchmark {
         FIBER("b", "fibers, no agent", Mode.FIBER),
         VTHREAD("c", "JDK virtual threads", Mode.VTHREAD),
         PLATFORM("d", "platform thread per connection", Mode.PLATFORM),
-        NETTY("e", "Netty, native epoll", Mode.NETTY);
+        NETTY("e", "Netty, native epoll", Mode.NETTY),
+        /** Not a JVM: {@code benchmarks/src/main/c/echo_epoll.c}, the ceiling the issue quotes; null mode. */
+        C_EPOLL("f", "C epoll, one thread (reference)", null);
 
         final String letter;
         final String title;
@@ -80,7 +82,7 @@ public final class EchoBenchmark {
                 case FIBER_AGENT -> List.of("-javaagent:" + agentJar + "=detector=report");
                 case FIBER_AGENT_DETECTOR_OFF -> List.of("-javaagent:" + agentJar + "=detector=off");
                 case FIBER -> List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED");
-                case VTHREAD, PLATFORM -> List.of();
+                case VTHREAD, PLATFORM, C_EPOLL -> List.of();
                 case NETTY -> List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
             };
         }
@@ -142,10 +144,11 @@ public final class EchoBenchmark {
                   --warmup S       seconds of load before the measured period (fractions allowed)
                   --duration S     seconds measured
                   --scenarios LIST comma-separated, from ping-pong,conn-1000,idle-10000 (default all)
-                  --servers LIST   comma-separated, from a,a-off,b,c,d,e (default all):
+                  --servers LIST   comma-separated, from a,a-off,b,c,d,e,f (default all):
                                    (a) fibers + agent, blocking-call detector in report mode (the agent's default),
                                    (a-off) the same with detector=off, (b) fibers without the agent,
-                                   (c) JDK virtual threads, (d) a platform thread per connection, (e) Netty with native epoll
+                                   (c) JDK virtual threads, (d) a platform thread per connection, (e) Netty with native epoll,
+                                   (f) a C epoll server, one thread (the reference ceiling; needs cc)
                   --no-pin         do not pin the server to core 0 and the driver to core 1 with taskset
                   --agent JAR      the fiber agent for (a) and (a-off) (default fiber-agent/target/fiber-agent.jar)""";
 
@@ -302,12 +305,16 @@ public final class EchoBenchmark {
                 return new Measurement(scenario, server, result, serverCpu, driverCpu, Math.max(0, otherCpu), wall, rss, null);
             }
         } catch (IOException | RuntimeException e) {
-            return Measurement.failed(scenario, server, e.getMessage());
+            return Measurement.failed(scenario, server, String.valueOf(e.getMessage()));
         }
     }
 
-    private List<String> serverCommand(Server server) {
+    private List<String> serverCommand(Server server) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(pinTo(SERVER_CPU));
+        if (server == Server.C_EPOLL) {
+            command.addAll(List.of(CEchoServer.binary(log).toString(), "0"));
+            return command;
+        }
         command.add(java);
         command.addAll(COMMON_JVM_OPTIONS);
         command.addAll(server.jvmOptions(options.agentJar()));
@@ -355,7 +362,7 @@ public final class EchoBenchmark {
         s.append("- JVM options, every server and the driver: ").append(String.join(" ", COMMON_JVM_OPTIONS)).append('\n');
         for (Server server : options.servers()) {
             List<String> extra = server.jvmOptions(options.agentJar());
-            s.append("- ").append(server.label()).append(": mode ").append(server.mode.argument())
+            s.append("- ").append(server.label()).append(": ").append(server.mode == null ? CEchoServer.DESCRIPTION : "mode " + server.mode.argument())
                     .append(extra.isEmpty() ? "" : ", " + String.join(" ", extra)).append('\n');
         }
         return s.toString();

@@ -31,7 +31,10 @@ final class EchoReport {
 
     private EchoReport() { }
 
-    /** The ratios of (a)'s figures to another server's, as the targets state them. */
+    /**
+     * The ratios of one server's figures to another's: (a)'s, as the targets state them, and the C
+     * server's (f) to the JDK's (c), the ceiling the targets were set against.
+     */
     enum Ratio {
         RATE_A_C("round trips/s, (a) / (c)", Server.VTHREAD, m -> m.result().roundTripsPerSecond(), true),
         RATE_A_E("round trips/s, (a) / (e)", Server.NETTY, m -> m.result().roundTripsPerSecond(), true),
@@ -40,16 +43,28 @@ final class EchoReport {
         /** The detector's overhead: report mode (a) against detector=off (a-off), the same server otherwise. */
         RATE_A_AOFF("round trips/s, (a) / (a-off)", Server.FIBER_AGENT_DETECTOR_OFF, m -> m.result().roundTripsPerSecond(), true),
         CPU_A_AOFF("server CPU per round trip, (a) / (a-off)", Server.FIBER_AGENT_DETECTOR_OFF,
-                Measurement::serverCpuSecondsPerMillion, false);
+                Measurement::serverCpuSecondsPerMillion, false),
+        /** How far (a) is from the C server. */
+        RATE_A_F("round trips/s, (a) / (f)", Server.C_EPOLL, m -> m.result().roundTripsPerSecond(), true),
+        CPU_A_F("server CPU per round trip, (a) / (f)", Server.C_EPOLL, Measurement::serverCpuSecondsPerMillion, false),
+        /** The ceiling: what a C epoll server reaches against the JDK's virtual threads on this machine. */
+        RATE_F_C("round trips/s, (f) / (c): the ceiling", Server.C_EPOLL, Server.VTHREAD,
+                m -> m.result().roundTripsPerSecond(), true);
 
         final String title;
+        final Server of;
         final Server against;
         final ToDoubleFunction<Measurement> figure;
         /** Whether a busy driver distorts this figure: it caps rates, not the server's cost per round trip. */
         final boolean limitedByDriver;
 
         Ratio(String title, Server against, ToDoubleFunction<Measurement> figure, boolean limitedByDriver) {
+            this(title, Server.FIBER_AGENT, against, figure, limitedByDriver);
+        }
+
+        Ratio(String title, Server of, Server against, ToDoubleFunction<Measurement> figure, boolean limitedByDriver) {
             this.title = title;
+            this.of = of;
             this.against = against;
             this.figure = figure;
             this.limitedByDriver = limitedByDriver;
@@ -66,18 +81,18 @@ final class EchoReport {
         }
 
         private List<Measurement> runs(List<Measurement> scenarioRuns) {
-            return scenarioRuns.stream().filter(m -> m.server() == Server.FIBER_AGENT || m.server() == against).toList();
+            return scenarioRuns.stream().filter(m -> m.server() == of || m.server() == against).toList();
         }
 
         /** Whether both servers of this ratio were run in the scenario, successfully or not. */
         boolean ran(List<Measurement> scenarioRuns) {
-            return scenarioRuns.stream().anyMatch(m -> m.server() == Server.FIBER_AGENT)
+            return scenarioRuns.stream().anyMatch(m -> m.server() == of)
                     && scenarioRuns.stream().anyMatch(m -> m.server() == against);
         }
 
-        /** (a)'s figure over the other server's, when both ran and succeeded in the scenario. */
-        Optional<Double> of(List<Measurement> scenarioRuns) {
-            Optional<Measurement> a = find(scenarioRuns, Server.FIBER_AGENT);
+        /** The first server's figure over the other's, when both ran and succeeded in the scenario. */
+        Optional<Double> value(List<Measurement> scenarioRuns) {
+            Optional<Measurement> a = find(scenarioRuns, of);
             Optional<Measurement> other = find(scenarioRuns, against);
             if (a.isEmpty() || other.isEmpty()) {
                 return Optional.empty();
@@ -133,7 +148,7 @@ final class EchoReport {
             if (!ratio.ran(runs)) {
                 continue; // a server it compares was not selected (--servers)
             }
-            Optional<Double> value = ratio.of(runs);
+            Optional<Double> value = ratio.value(runs);
             Optional<Target> target = scenario.targets.stream().filter(t -> t.ratio() == ratio).findFirst();
             String verdict = target.isEmpty() ? "" : value.isEmpty() ? "n/a" : target.get().metBy(value.get()) ? "met" : "missed";
             out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", ratio.title,

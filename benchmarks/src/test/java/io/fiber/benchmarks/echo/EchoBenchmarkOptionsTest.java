@@ -64,8 +64,8 @@ class EchoBenchmarkOptionsTest {
         List<Measurement> runs = List.of(
                 measurement(Scenario.PING_PONG, Server.FIBER_AGENT, 600_000, 9.0),
                 measurement(Scenario.PING_PONG, Server.FIBER_AGENT_DETECTOR_OFF, 615_000, 8.61));
-        assertEquals(40_000 / 41_000.0, EchoReport.Ratio.RATE_A_AOFF.of(runs).orElseThrow(), 1e-9);
-        assertEquals((9.0 / 600_000) / (8.61 / 615_000), EchoReport.Ratio.CPU_A_AOFF.of(runs).orElseThrow(), 1e-9);
+        assertEquals(40_000 / 41_000.0, EchoReport.Ratio.RATE_A_AOFF.value(runs).orElseThrow(), 1e-9);
+        assertEquals((9.0 / 600_000) / (8.61 / 615_000), EchoReport.Ratio.CPU_A_AOFF.value(runs).orElseThrow(), 1e-9);
 
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         EchoReport.print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "setup", options, runs);
@@ -74,6 +74,20 @@ class EchoBenchmarkOptionsTest {
         assertTrue(report.contains("| round trips/s, (a) / (a-off) | 0.98x | >= 0.95x | met |"), report);
         assertTrue(report.contains("| server CPU per round trip, (a) / (a-off) | 1.07x |  |  |"), report);
         assertFalse(report.contains("(a) / (c)"), "ratios against servers that did not run are left out: " + report);
+    }
+
+    @Test
+    void theReportGivesTheCServersCeilingAgainstTheJdk() {
+        Options options = Options.parse(new String[] {"--scenarios", "ping-pong", "--servers", "c,f"});
+        List<Measurement> runs = List.of(
+                measurement(Scenario.PING_PONG, Server.VTHREAD, 480_000, 14.4),
+                measurement(Scenario.PING_PONG, Server.C_EPOLL, 840_000, 5.0));
+        assertEquals(840_000 / 480_000.0, EchoReport.Ratio.RATE_F_C.value(runs).orElseThrow(), 1e-9);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        EchoReport.print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "setup", options, runs);
+        String report = bytes.toString(StandardCharsets.UTF_8);
+        assertTrue(report.contains("| round trips/s, (f) / (c): the ceiling | 1.75x |"), report);
+        assertFalse(report.contains("(a) / (f)"), "(a) did not run: " + report);
     }
 
     @Test

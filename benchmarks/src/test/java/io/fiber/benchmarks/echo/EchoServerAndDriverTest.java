@@ -18,10 +18,13 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The echo benchmark's server modes and load driver, end to end in this JVM over loopback: every mode
@@ -59,6 +62,27 @@ class EchoServerAndDriverTest {
         try (EchoServer server = EchoServer.start(mode, 0)) {
             Result result = EchoLoadDriver.run(config(server.port(), 1, 50), new PrintStream(OutputStream.nullOutputStream()));
             assertTrue(result.roundTrips() > 0, mode + ": no round trip in " + result);
+        }
+    }
+
+    /** Server (f), where the machine has a C compiler: it builds, says where it listens, and echoes. */
+    @Test
+    void theCServerBuildsAndEchoes() throws Exception {
+        assumeTrue(hasCompiler(), "no cc on this machine");
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        try (ChildProcess server = ChildProcess.start("server f", List.of(CEchoServer.binary(quiet).toString(), "0"), quiet)) {
+            Matcher port = Pattern.compile("\\bport=(\\d+)").matcher(server.awaitLine(EchoServer.READY, Duration.ofSeconds(10)));
+            assertTrue(port.find());
+            Result result = EchoLoadDriver.run(config(Integer.parseInt(port.group(1)), 10, 5), quiet);
+            assertTrue(result.roundTrips() > 0, "no round trip in " + result);
+        }
+    }
+
+    private static boolean hasCompiler() {
+        try {
+            return new ProcessBuilder("cc", "--version").redirectErrorStream(true).start().waitFor() == 0;
+        } catch (IOException | InterruptedException e) {
+            return false;
         }
     }
 
