@@ -1,6 +1,5 @@
 package io.fiber;
 
-import io.fiber.spi.CarrierReactor;
 import io.fiber.spi.LongRunObserver;
 import org.slf4j.LoggerFactory;
 
@@ -23,10 +22,13 @@ import java.util.concurrent.locks.LockSupport;
  * <ol>
  *   <li><b>Rescue polls.</b> A carrier polls its own reactor between fibers. A fiber pinned in a park
  *       (a native frame or class initialiser on its stack) blocks the carrier thread itself, and a
- *       fiber that computes without yielding keeps the loop from coming round. So each reactor that
- *       has waiters and has not been polled for {@value #RESCUE_AFTER_MILLIS} ms gets a non-blocking
- *       poll here; the fibers it wakes go to the scheduler's inject queue. An idle reactor costs one
- *       volatile read.</li>
+ *       fiber that computes without yielding keeps the loop from coming round. So the reactor of a
+ *       carrier held by one run for {@value #RESCUE_AFTER_MILLIS} ms, if it has waiters and was not
+ *       polled meanwhile, gets a non-blocking poll here; the fibers it wakes go to the scheduler's
+ *       inject queue. A carrier that keeps running fibers is left alone, even if it has not polled
+ *       for a while (its queue is full): it will poll, and a rescue would only move its fibers to
+ *       the back of the inject queue (with handoff on, a held carrier is usually handed off, and
+ *       the new thread polls, before a rescue is due).</li>
  *   <li><b>Handoff</b> (Go's {@code retake}/{@code handoffp}). A carrier whose current run has held
  *       its thread past the scheduler's threshold, while other fibers wait on it (queued, in its
  *       reactor or on its timers), is {@linkplain CarrierLoop#handOff handed off}: a new thread takes
@@ -43,7 +45,11 @@ import java.util.concurrent.locks.LockSupport;
  *       on; once it has lasted the observer's threshold it is reported, once, with the fiber's stack
  *       sampled then. Handed-off carriers stay watched for this until their thread exits.</li>
  * </ol>
- * Started by the first scheduler with carriers of its own.
+ * Only time the watchdog saw counts towards a threshold: a look that comes late (a GC pause that
+ * stopped every thread, a starved core) pushes each sample's start forward by the delay, since
+ * carriers may not have run during it either, and a pause must not look like a held carrier.
+ *
+ * <p>Started by the first scheduler with carriers of its own.
  */
 final class CarrierWatchdog implements Runnable {
     static final long BUSY_PERIOD_MILLIS = 1;
@@ -61,6 +67,8 @@ final class CarrierWatchdog implements Runnable {
         long runs = -1;
         long since;
         boolean reported;
+        /** The carrier thread's CPU time when this run was first seen (handoff on only), or -1. */
+        long cpuSince = -1;
     }
 
     private final Map<CarrierLoop, Sample> samples = new IdentityHashMap<>();
@@ -101,18 +109,22 @@ final class CarrierWatchdog implements Runnable {
     @Override
     public void run() {
         long period = IDLE_PERIOD_NANOS;
+        long lastLook = System.nanoTime();
         for (;;) {
             LockSupport.parkNanos(period);
             long threshold = OBSERVER == null ? 0 : OBSERVER.thresholdNanos();
             long now = System.nanoTime();
+            long late = now - lastLook - period;
+            lastLook = now;
+            if (late > BUSY_PERIOD_NANOS) {
+                for (Sample s : samples.values()) {
+                    s.since += late; // unseen time: a pause, not proof that a run held its carrier
+                }
+            }
             boolean busy = false;
             for (FiberScheduler scheduler : SCHEDULERS) {
                 for (CarrierLoop loop : scheduler.loops()) {
                     try {
-                        CarrierReactor reactor = loop.reactor;
-                        if (reactor != null) {
-                            reactor.pollIfUnattended(RESCUE_AFTER_NANOS);
-                        }
                         busy |= watch(scheduler, loop, threshold, now);
                     } catch (RuntimeException | Error e) {
                         // One carrier's failure (a thread that cannot start, say) must not end the watchdog.
@@ -145,15 +157,24 @@ final class CarrierWatchdog implements Runnable {
     private boolean watch(FiberScheduler scheduler, CarrierLoop loop, long reportThreshold, long now) {
         Sample s = sample(loop);
         long runsBefore = s.runs;
+        boolean handoffOn = scheduler.handoffNanos(false) > 0;
         if (!updateRun(loop, s, now)) {
-            return loop.running() != null || s.runs != runsBefore;
+            boolean running = loop.running() != null;
+            s.cpuSince = running && handoffOn ? OsThreadState.cpuNanos(loop.thread) : -1;
+            return running || s.runs != runsBefore;
         }
         long elapsed = now - s.since;
-        if (elapsed >= FiberScheduler.NATIVE_HANDOFF_NANOS && scheduler.handoffNanos(false) > 0
-                && !scheduler.isTerminating() && loop.hasWaitingWork()
-                && elapsed >= scheduler.handoffNanos(inNativeCode(loop.running()))
-                && loop.handOff() != null) {
+        boolean tookOver = false;
+        if (elapsed >= FiberScheduler.NATIVE_HANDOFF_NANOS && handoffOn
+                && !scheduler.isTerminating() && loop.hasWaitingWork()) {
+            boolean inNative = inNativeCode(loop.running());
+            tookOver = elapsed >= scheduler.handoffNanos(inNative) && holdsItsThread(loop, s, elapsed, inNative)
+                    && loop.handOff() != null;
+        }
+        if (tookOver) {
             handedOff.add(loop);
+        } else if (elapsed >= RESCUE_AFTER_NANOS && loop.reactor != null) {
+            loop.reactor.pollIfUnattended(RESCUE_AFTER_NANOS);
         }
         if (reportThreshold > 0) {
             checkLongRun(loop, s, reportThreshold, now);
@@ -172,6 +193,21 @@ final class CarrierWatchdog implements Runnable {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Whether the run holds the carrier's thread, rather than the thread waiting for a CPU: it
+     * computed for at least half the time the run was watched (a long computation, a large file
+     * read copying in the kernel), or it is in native code and the OS has it blocked (a system
+     * call, a pinned park). A carrier descheduled mid-run by a busy core is neither, and a new
+     * thread would not run sooner ({@link OsThreadState}).
+     */
+    private static boolean holdsItsThread(CarrierLoop loop, Sample s, long elapsed, boolean inNative) {
+        long cpu = OsThreadState.cpuNanos(loop.thread);
+        if (s.cpuSince < 0 || cpu < 0 || cpu - s.cpuSince >= elapsed / 2) {
+            return true;
+        }
+        return inNative && OsThreadState.isBlocked(loop.thread.nativeTid);
     }
 
     /** Whether the fiber of {@code running} is inside a native method now (its top frame). */

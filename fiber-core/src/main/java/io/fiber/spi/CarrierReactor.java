@@ -21,10 +21,17 @@ public interface CarrierReactor {
     boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException;
 
     /**
-     * Dispatches ready events, waking their threads. {@code timeoutNanos}: 0 returns at once, a
-     * negative value waits until an event or {@link #wakeup}. Returns the number of threads woken.
+     * Dispatches at most {@code maxEvents} ready events (at least 1), waking their threads; events
+     * beyond that stay ready in the kernel for the next poll, so a carrier takes only as many
+     * wakeups as its run queue has room for. {@code timeoutNanos}: 0 returns at once, a negative
+     * value waits until an event or {@link #wakeup}. Returns the number of threads woken.
      */
-    int poll(long timeoutNanos);
+    int poll(long timeoutNanos, int maxEvents);
+
+    /** {@link #poll(long, int)} with as many events as the reactor takes at once. */
+    default int poll(long timeoutNanos) {
+        return poll(timeoutNanos, Integer.MAX_VALUE);
+    }
 
     /** Waits taken so far (those for which {@link #await} returned true), for statistics. */
     long waits();

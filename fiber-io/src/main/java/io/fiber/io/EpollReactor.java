@@ -60,7 +60,8 @@ final class EpollReactor implements CarrierReactor {
     private final FileDescriptor epoll;
     private final FileDescriptor eventFd;
     private final int epfd;
-    private final NettyEpoll.Events events = new NettyEpoll.Events(MAX_EVENTS);
+    /** Event arrays of 1, 2, 4 ... {@value #MAX_EVENTS} slots: a poll asks the kernel for no more than the caller has room for. */
+    private final NettyEpoll.Events[] eventsBySize = eventArrays();
     private final FdWaiters readers = new FdWaiters();
     private final FdWaiters writers = new FdWaiters();
     private final AtomicInteger waiting = new AtomicInteger();
@@ -150,11 +151,19 @@ final class EpollReactor implements CarrierReactor {
         }
     }
 
+    private static NettyEpoll.Events[] eventArrays() {
+        NettyEpoll.Events[] arrays = new NettyEpoll.Events[Integer.numberOfTrailingZeros(MAX_EVENTS) + 1];
+        for (int i = 0; i < arrays.length; i++) {
+            arrays[i] = new NettyEpoll.Events(1 << i);
+        }
+        return arrays;
+    }
+
     @Override
-    public int poll(long timeoutNanos) {
+    public int poll(long timeoutNanos, int maxEvents) {
         pollLock.lock();
         try {
-            return pollLocked(timeoutNanos);
+            return pollLocked(timeoutNanos, maxEvents);
         } finally {
             lastPolled = System.nanoTime();
             pollLock.unlock();
@@ -167,7 +176,7 @@ final class EpollReactor implements CarrierReactor {
             return 0;
         }
         try {
-            return closed() ? 0 : pollLocked(0);
+            return closed() ? 0 : pollLocked(0, MAX_EVENTS);
         } finally {
             pollLock.unlock();
         }
@@ -177,7 +186,9 @@ final class EpollReactor implements CarrierReactor {
         return closed;
     }
 
-    private int pollLocked(long timeoutNanos) {
+    private int pollLocked(long timeoutNanos, int maxEvents) {
+        // The largest array that fits: events left in the kernel's ready list come out in the next poll.
+        NettyEpoll.Events events = eventsBySize[31 - Integer.numberOfLeadingZeros(Math.clamp(maxEvents, 1, MAX_EVENTS))];
         int timeoutMillis = timeoutNanos < 0 ? -1
                 : (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999));
         int n;
@@ -269,7 +280,9 @@ final class EpollReactor implements CarrierReactor {
         } catch (IOException e) {
             throw new UncheckedIOException("closing reactor " + name, e);
         } finally {
-            events.free();
+            for (NettyEpoll.Events events : eventsBySize) {
+                events.free();
+            }
         }
     }
 

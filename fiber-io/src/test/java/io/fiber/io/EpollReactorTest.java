@@ -6,6 +6,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -80,6 +82,37 @@ class EpollReactorTest {
         writeByte(pipe[1]);
         assertEquals(1, pollUntil(w));
         assertTrue(w.get());
+    }
+
+    /** A poll takes no more events than asked; the rest stay ready in the kernel for the next poll. */
+    @Test
+    void aPollTakesAtMostTheEventsItHasRoomFor() throws Exception {
+        FileDescriptor[][] pipes = new FileDescriptor[5][];
+        List<CompletableFuture<Boolean>> waiters = new ArrayList<>();
+        try {
+            for (int i = 0; i < pipes.length; i++) {
+                pipes[i] = FileDescriptor.pipe();
+                waiters.add(waiter(pipes[i][0].intValue(), EpollReactor.POLLIN, 0));
+                awaitRegistered(i + 1);
+            }
+            for (FileDescriptor[] p : pipes) {
+                writeByte(p[1]);
+            }
+            assertEquals(2, reactor.poll(TimeUnit.SECONDS.toNanos(10), 2), "room for 2");
+            assertEquals(1, reactor.poll(0, 1), "room for 1");
+            assertEquals(2, reactor.poll(0, 100), "the other two stayed ready");
+            assertEquals(0, reactor.poll(0, 100));
+            for (CompletableFuture<Boolean> w : waiters) {
+                assertTrue(w.get(10, TimeUnit.SECONDS));
+            }
+        } finally {
+            for (FileDescriptor[] p : pipes) {
+                if (p != null) {
+                    p[0].close();
+                    p[1].close();
+                }
+            }
+        }
     }
 
     @Test

@@ -222,35 +222,58 @@ class ReactorRoutingIT {
 
     /** Read in a class initialiser: a fiber there is pinned, so its park blocks the carrier thread itself. */
     static final class ReadsInItsInitializer {
-        static final int FIRST_BYTE;
+        static final int FIRST_BYTE = PinnedSource.read();
+    }
 
-        static {
+    /** The same, a second class, since each class initialiser runs once. */
+    static final class AlsoReadsInItsInitializer {
+        static final int FIRST_BYTE = PinnedSource.read();
+    }
+
+    /** Set before a reading class is touched: writing its own static field would run its initialiser. */
+    static final class PinnedSource {
+        static Socket socket;
+
+        static int read() {
             try {
-                FIRST_BYTE = PinnedSource.socket.getInputStream().read();
+                return socket.getInputStream().read();
             } catch (IOException e) {
                 throw new ExceptionInInitializerError(e);
             }
         }
     }
 
-    /** Set before {@link ReadsInItsInitializer} is touched: writing its own static field would run its initialiser. */
-    static final class PinnedSource {
-        static Socket socket;
-    }
-
+    /** With handoff (the default) the held carrier's work, its reactor included, moves to a new thread, which polls. */
     @Test
     void aPinnedFiberWaitingOnASocketIsWokenThoughItBlocksItsOnlyCarrier() throws Exception {
-        try (FiberScheduler single = FiberScheduler.builder().carriers(1).name("pinned").build();
-             Socket client = connect()) {
+        SchedulerStats stats = pinnedSocketWait(FiberScheduler.builder().carriers(1).name("pinned"),
+                () -> ReadsInItsInitializer.FIRST_BYTE, ReadsInItsInitializer.class);
+        if (AGENT) {
+            assertEquals(1, stats.carriers().getFirst().handoffs(), "the pinned wait is handed off: " + stats);
+        }
+    }
+
+    /** Without handoff the watchdog polls the reactor of the carrier that the pinned fiber holds. */
+    @Test
+    void withoutHandoffAPinnedSocketWaitIsRescuedByTheWatchdogsPoll() throws Exception {
+        SchedulerStats stats = pinnedSocketWait(FiberScheduler.builder().carriers(1).name("pinned-rescued").handoffAfter(Duration.ZERO),
+                () -> AlsoReadsInItsInitializer.FIRST_BYTE, AlsoReadsInItsInitializer.class);
+        assertEquals(0, stats.carriers().getFirst().handoffs(), String.valueOf(stats));
+    }
+
+    private SchedulerStats pinnedSocketWait(FiberScheduler.Builder builder, java.util.concurrent.Callable<Integer> read,
+                                            Class<?> reader) throws Exception {
+        try (FiberScheduler single = builder.build(); Socket client = connect()) {
             PinnedSource.socket = client;
             if (AGENT) { // the suite runs the detector in fail mode: this pin is deliberate
-                BlockingCallDetector.get().allowBlockingInside(ReadsInItsInitializer.class.getName(), "<clinit>");
+                BlockingCallDetector.get().allowBlockingInside(reader.getName(), "<clinit>");
             }
-            Fiber<Integer> pinned = single.spawn(() -> ReadsInItsInitializer.FIRST_BYTE);
+            Fiber<Integer> pinned = single.spawn(read);
             Thread.sleep(100); // the fiber is parked, pinned, in the class initialiser
             client.getOutputStream().write(42); // the echo fiber answers on the other scheduler
             assertTrue(pinned.join(Duration.ofSeconds(10)), "a pinned socket wait must not deadlock its carrier");
             assertEquals(42, pinned.get());
+            return single.stats();
         }
     }
 
