@@ -53,7 +53,7 @@ final class OsThreadState {
             String stat = new String(Files.readAllBytes(Path.of("/proc/self/task/" + tid + "/stat")), StandardCharsets.US_ASCII);
             int end = stat.lastIndexOf(')'); // the name in parentheses may hold spaces and parentheses
             char state = end >= 0 && end + 2 < stat.length() ? stat.charAt(end + 2) : '?';
-            return state != 'R';
+            return state == 'S' || state == 'D' || state == '?'; // R: running or waiting for a CPU; t, T: stopped by a tracer
         } catch (IOException | RuntimeException e) {
             return true;
         }
