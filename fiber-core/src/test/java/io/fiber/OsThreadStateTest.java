@@ -19,42 +19,45 @@ class OsThreadStateTest {
     @Test
     void aParkedThreadIsBlockedAndASpinningOneIsNot() throws Exception {
         assumeTrue(OsThreadState.currentTid() > 0, "no /proc/thread-self here");
-        AtomicInteger tid = new AtomicInteger(-1);
-        AtomicBoolean stop = new AtomicBoolean();
-        CountDownLatch started = new CountDownLatch(1);
-        Thread parked = Thread.ofPlatform().start(() -> {
-            tid.set(OsThreadState.currentTid());
-            started.countDown();
-            while (!stop.get()) {
-                LockSupport.park();
-            }
-        });
-        started.await();
-        Thread.sleep(50);
-        assertTrue(OsThreadState.isBlocked(tid.get()), "a parked thread sleeps in the kernel");
-        stop.set(true);
-        LockSupport.unpark(parked);
-        parked.join();
+        try (Watched parked = new Watched(LockSupport::park)) {
+            Thread.sleep(50);
+            assertTrue(OsThreadState.isBlocked(parked.tid), "a parked thread sleeps in the kernel");
+        }
+        try (Watched spinner = new Watched(Thread::onSpinWait)) {
+            long cpuBefore = OsThreadState.cpuNanos(spinner.thread);
+            Thread.sleep(50);
+            assertFalse(OsThreadState.isBlocked(spinner.tid), "a spinning thread is running or runnable");
+            long cpuAfter = OsThreadState.cpuNanos(spinner.thread);
+            assertTrue(cpuBefore < 0 || cpuAfter - cpuBefore > 1_000_000, "it used CPU: " + cpuBefore + " -> " + cpuAfter);
+        }
+    }
 
-        AtomicInteger spinnerTid = new AtomicInteger(-1);
-        AtomicBoolean stopSpinning = new AtomicBoolean();
-        CountDownLatch spinning = new CountDownLatch(1);
-        Thread spinner = Thread.ofPlatform().start(() -> {
-            spinnerTid.set(OsThreadState.currentTid());
-            spinning.countDown();
-            while (!stopSpinning.get()) {
-                Thread.onSpinWait();
-            }
-        });
-        spinning.await();
-        long cpuBefore = OsThreadState.cpuNanos(spinner);
-        Thread.sleep(50);
-        boolean blocked = OsThreadState.isBlocked(spinnerTid.get());
-        long cpuAfter = OsThreadState.cpuNanos(spinner);
-        stopSpinning.set(true);
-        spinner.join();
-        assertFalse(blocked, "a spinning thread is running or runnable");
-        assertTrue(cpuBefore < 0 || cpuAfter - cpuBefore > 1_000_000, "it used CPU: " + cpuBefore + " -> " + cpuAfter);
+    /** A platform thread that repeats {@code step} until closed, and its kernel thread id. */
+    private static final class Watched implements AutoCloseable {
+        final Thread thread;
+        final int tid;
+        private final AtomicBoolean stop = new AtomicBoolean();
+
+        Watched(Runnable step) throws InterruptedException {
+            AtomicInteger id = new AtomicInteger(-1);
+            CountDownLatch started = new CountDownLatch(1);
+            thread = Thread.ofPlatform().start(() -> {
+                id.set(OsThreadState.currentTid());
+                started.countDown();
+                while (!stop.get()) {
+                    step.run();
+                }
+            });
+            started.await();
+            tid = id.get();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            LockSupport.unpark(thread);
+            thread.join();
+        }
     }
 
     @Test

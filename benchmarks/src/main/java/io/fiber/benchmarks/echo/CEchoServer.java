@@ -28,13 +28,16 @@ final class CEchoServer {
         }
         Path dir = Files.createTempDirectory("echo-epoll");
         Path source = dir.resolve(SOURCE);
+        Path out = dir.resolve("echo_epoll");
+        for (Path p : List.of(dir, source, out)) {
+            p.toFile().deleteOnExit(); // deleted in reverse order: the files, then the folder
+        }
         try (InputStream in = CEchoServer.class.getResourceAsStream(SOURCE)) {
             if (in == null) {
                 throw new IOException(SOURCE + " is missing from the class path (benchmarks/src/main/resources)");
             }
             Files.copy(in, source);
         }
-        Path out = dir.resolve("echo_epoll");
         List<String> command = List.of("cc", "-O2", "-Wall", "-o", out.toString(), source.toString());
         Process cc;
         try {

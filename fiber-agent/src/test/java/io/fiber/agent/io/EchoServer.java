@@ -39,7 +39,8 @@ final class EchoServer implements AutoCloseable {
         }
     }
 
-    private static void echo(Socket s) {
+    /** Echoes one connection until its peer closes it; also run on fibers by tests that echo there. */
+    static void echo(Socket s) {
         try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
             in.transferTo(out);
         } catch (IOException gone) {

@@ -18,9 +18,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Handoffs by the hundred while sockets and timers are busy: on two carriers with the smallest
@@ -52,7 +52,7 @@ class HandoffStressIT {
                 try {
                     while (true) {
                         Socket s = listener.accept();
-                        scheduler.spawn(() -> echo(s));
+                        scheduler.spawn(() -> EchoServer.echo(s));
                     }
                 } catch (IOException | java.util.concurrent.RejectedExecutionException closed) {
                     // the test is over
@@ -188,18 +188,6 @@ class HandoffStressIT {
         while (System.nanoTime() < deadline) {
             Thread.sleep(1);
             progress.step();
-        }
-        return null;
-    }
-
-    private static Void echo(Socket s) {
-        try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-            byte[] buf = new byte[256];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                out.write(buf, 0, n);
-            }
-        } catch (IOException e) {
-            // peer gone
         }
         return null;
     }
