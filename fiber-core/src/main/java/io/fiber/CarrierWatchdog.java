@@ -13,6 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * One daemon thread that looks at every carrier (Go's sysmon): every {@value #BUSY_PERIOD_MILLIS} ms
@@ -204,10 +205,20 @@ final class CarrierWatchdog implements Runnable {
      */
     private static boolean holdsItsThread(CarrierLoop loop, Sample s, long elapsed, boolean inNative) {
         long cpu = OsThreadState.cpuNanos(loop.thread);
-        if (s.cpuSince < 0 || cpu < 0 || cpu - s.cpuSince >= elapsed / 2) {
+        long used = s.cpuSince < 0 || cpu < 0 ? -1 : cpu - s.cpuSince;
+        return holdsItsThread(used, elapsed, inNative, () -> OsThreadState.isBlocked(loop.thread.nativeTid));
+    }
+
+    /**
+     * The rule of {@link #holdsItsThread(CarrierLoop, Sample, long, boolean)}: {@code cpuUsed} is the
+     * carrier thread's CPU time over the {@code elapsed} watched nanoseconds (negative: unknown, taken
+     * as held); {@code blocked} is asked only for a native top frame that did not compute.
+     */
+    static boolean holdsItsThread(long cpuUsed, long elapsed, boolean inNative, BooleanSupplier blocked) {
+        if (cpuUsed < 0 || cpuUsed >= elapsed / 2) {
             return true;
         }
-        return inNative && OsThreadState.isBlocked(loop.thread.nativeTid);
+        return inNative && blocked.getAsBoolean();
     }
 
     /** Whether the fiber of {@code running} is inside a native method now (its top frame). */

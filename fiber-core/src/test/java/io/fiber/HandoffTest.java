@@ -14,9 +14,11 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 import static io.fiber.TestFibers.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -199,6 +201,28 @@ class HandoffTest {
         assertEquals(0, s.idle.searchers.get(), "searchers after " + handoffs + " handoffs: " + s.stats());
         s.close();
         assertTrue(s.isTerminated());
+    }
+
+    /**
+     * The watchdog's rule before a handoff: a run that computed for half the watched time holds its
+     * thread; one in native code that did not compute holds it only if the OS has it blocked; a
+     * carrier that merely waited for a CPU (descheduled mid-run on a busy core) is left alone.
+     */
+    @Test
+    void onlyARunThatComputesOrIsBlockedInTheKernelHoldsItsCarrier() {
+        long ms = 1_000_000;
+        AtomicInteger asked = new AtomicInteger();
+        BooleanSupplier blocked = () -> asked.incrementAndGet() > 0;
+        BooleanSupplier runnable = () -> asked.incrementAndGet() < 0;
+        assertTrue(CarrierWatchdog.holdsItsThread(9 * ms, 10 * ms, false, runnable), "a long computation");
+        assertTrue(CarrierWatchdog.holdsItsThread(ms, ms, true, runnable), "a large file read copying in the kernel");
+        assertTrue(CarrierWatchdog.holdsItsThread(0, ms, true, blocked), "a system call or a pinned park");
+        assertFalse(CarrierWatchdog.holdsItsThread(ms / 10, ms, true, runnable), "native, but waiting for a CPU");
+        assertFalse(CarrierWatchdog.holdsItsThread(ms, 10 * ms, false, blocked), "Java code that mostly waited for a CPU");
+        assertTrue(CarrierWatchdog.holdsItsThread(-1, ms, true, runnable), "no CPU time on this JVM: as before");
+        int before = asked.get();
+        CarrierWatchdog.holdsItsThread(9 * ms, 10 * ms, true, blocked);
+        assertEquals(before, asked.get(), "a run that computes needs no look at /proc");
     }
 
     @Test
