@@ -7,6 +7,7 @@ import io.fiber.spi.ReactorProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.FileDescriptor;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.ServiceLoader;
@@ -27,6 +28,8 @@ import java.util.function.BooleanSupplier;
  *       in between. A pinned fiber's park blocks its carrier, so that carrier cannot poll its own
  *       reactor then; the {@link CarrierWatchdog} rescues a reactor left unpolled.</li>
  *   <li>{@code Poller.stopPoll}: every open reactor wakes whoever waits on the fd.</li>
+ *   <li>{@code UnixDispatcher.close}/{@code implPreClose}: every open reactor forgets the fd's
+ *       registration before its number can be reused.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
  *       {@link CarrierTimers}.</li>
  *   <li>The detector's blocking methods of an offloaded family (the agent option {@code offload=},
@@ -126,22 +129,57 @@ final class AgentHooks implements FiberBridge.Hooks {
 
     @Override
     public boolean poll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
-        if (VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
-                && carrier.loop.reactor != null && !carrier.loop.isHandedOff()) {
-            return carrier.loop.reactor.await(fd, event, nanos, isOpen);
-        }
-        return false; // not ours, or a thread whose carrier was handed off: the JDK's poller takes this wait
+        CarrierReactor reactor = reactorForWait();
+        return reactor != null && reactor.await(fd, event, nanos, isOpen);
     }
 
+    /**
+     * A selector's own fd is closed without the close hook ({@code FileDispatcherImpl.closeIntFD}),
+     * so its number may name an earlier selector's file: each select registers it afresh.
+     */
     @Override
     public boolean pollSelector(int fd, long nanos) throws IOException {
-        return poll(fd, POLLIN, nanos, ALWAYS_OPEN);
+        CarrierReactor reactor = reactorForWait();
+        if (reactor == null) {
+            return false;
+        }
+        reactor.forget(fd);
+        return reactor.await(fd, POLLIN, nanos, ALWAYS_OPEN);
+    }
+
+    /** The reactor of the calling fiber's carrier, or null: not ours, or a thread whose carrier was handed off (the JDK's poller takes the wait). */
+    private static CarrierReactor reactorForWait() {
+        return VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
+                && !carrier.loop.isHandedOff() ? carrier.loop.reactor : null;
     }
 
     @Override
     public void stopPoll(int fd, int event) {
         for (CarrierReactor reactor : OPEN_REACTORS) {
             reactor.stopPoll(fd, event);
+        }
+    }
+
+    @Override
+    public void fdClosing(FileDescriptor fd) {
+        if (OPEN_REACTORS.isEmpty()) {
+            return;
+        }
+        int fdVal = NioFileDescriptors.fdVal(fd);
+        if (fdVal >= 0) {
+            for (CarrierReactor reactor : OPEN_REACTORS) {
+                reactor.forget(fdVal);
+            }
+        }
+    }
+
+    /**
+     * The safety net behind {@link #fdClosing} (called by the {@link CarrierWatchdog}): every open
+     * reactor ends its waits that trusted an old registration for longer than {@code olderThanNanos}.
+     */
+    static void recheckLongWaits(long olderThanNanos) {
+        for (CarrierReactor reactor : OPEN_REACTORS) {
+            reactor.recheckLongWaits(olderThanNanos);
         }
     }
 

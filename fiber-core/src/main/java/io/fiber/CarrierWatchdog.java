@@ -46,7 +46,11 @@ import java.util.function.BooleanSupplier;
  *       on; once it has lasted the observer's threshold it is reported, once, with the fiber's stack
  *       sampled then. Handed-off carriers stay watched for this until their thread exits.</li>
  * </ol>
- * Only time the watchdog saw counts towards a threshold: a look that comes late (a GC pause that
+ * Every {@value #RECHECK_PERIOD_MILLIS} ms it also asks the reactors to end waits that have
+ * trusted an old fd registration for {@value #RECHECK_AFTER_MILLIS} ms (the safety net of their
+ * edge-triggered registration, {@code CarrierReactor.recheckLongWaits}).
+ *
+ * <p>Only time the watchdog saw counts towards a threshold: a look that comes late (a GC pause that
  * stopped every thread, a starved core) pushes each sample's start forward by the delay, since
  * carriers may not have run during it either, and a pause must not look like a held carrier.
  *
@@ -56,6 +60,9 @@ final class CarrierWatchdog implements Runnable {
     static final long BUSY_PERIOD_MILLIS = 1;
     static final long IDLE_PERIOD_MILLIS = 10;
     static final long RESCUE_AFTER_MILLIS = 10;
+    /** How often reactors end waits that trusted an old registration, and how old such a wait must be. */
+    static final long RECHECK_PERIOD_MILLIS = 50;
+    static final long RECHECK_AFTER_MILLIS = 100;
     private static final long BUSY_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(BUSY_PERIOD_MILLIS);
     private static final long IDLE_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(IDLE_PERIOD_MILLIS);
     private static final long RESCUE_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(RESCUE_AFTER_MILLIS);
@@ -111,6 +118,7 @@ final class CarrierWatchdog implements Runnable {
     public void run() {
         long period = IDLE_PERIOD_NANOS;
         long lastLook = System.nanoTime();
+        long lastRecheck = lastLook;
         for (;;) {
             LockSupport.parkNanos(period);
             long threshold = OBSERVER == null ? 0 : OBSERVER.thresholdNanos();
@@ -121,6 +129,10 @@ final class CarrierWatchdog implements Runnable {
                 for (Sample s : samples.values()) {
                     s.since += late; // unseen time: a pause, not proof that a run held its carrier
                 }
+            }
+            if (now - lastRecheck >= TimeUnit.MILLISECONDS.toNanos(RECHECK_PERIOD_MILLIS)) {
+                lastRecheck = now;
+                AgentHooks.recheckLongWaits(TimeUnit.MILLISECONDS.toNanos(RECHECK_AFTER_MILLIS));
             }
             boolean busy = false;
             for (FiberScheduler scheduler : SCHEDULERS) {

@@ -43,6 +43,8 @@ final class JdkPatches {
             new Patch("sun.nio.ch.Poller", "poll", "(IIJLjava/util/function/BooleanSupplier;)V", Advice.to(PollerAdvice.Poll.class)),
             new Patch("sun.nio.ch.Poller", "pollSelector", "(IJ)V", Advice.to(PollerAdvice.PollSelector.class)),
             new Patch("sun.nio.ch.Poller", "stopPoll", "(II)V", Advice.to(PollerAdvice.StopPoll.class)),
+            new Patch("sun.nio.ch.UnixDispatcher", "close", "(Ljava/io/FileDescriptor;)V", Advice.to(PollerAdvice.FdClosing.class)),
+            new Patch("sun.nio.ch.UnixDispatcher", "implPreClose", "(Ljava/io/FileDescriptor;JJ)V", Advice.to(PollerAdvice.FdClosing.class)),
             new Patch("java.lang.VirtualThread", "schedule",
                     "(Ljava/lang/Runnable;JLjava/util/concurrent/TimeUnit;)Ljava/util/concurrent/Future;",
                     Advice.to(VirtualThreadAdvice.Schedule.class)));

@@ -3,11 +3,12 @@ package io.fiber.agent;
 import io.fiber.bridge.FiberBridge;
 import net.bytebuddy.asm.Advice;
 
+import java.io.FileDescriptor;
 import java.io.IOException;
 import java.util.function.BooleanSupplier;
 
 /**
- * Advice inlined into {@code sun.nio.ch.Poller} (DESIGN.md section 3). Each entry asks the runtime's
+ * Advice inlined into {@code sun.nio.ch.Poller} and {@code sun.nio.ch.UnixDispatcher} (DESIGN.md section 3). Each entry asks the runtime's
  * hooks first; when they handle the call the JDK's body is skipped, otherwise it runs unchanged.
  * The inlined code may reference only boot class path types (the JDK's and {@link FiberBridge}),
  * and may not use lambdas: their bodies would stay behind in this class.
@@ -31,6 +32,21 @@ final class PollerAdvice {
         static boolean enter(@Advice.Argument(0) int fd, @Advice.Argument(1) long nanos) throws IOException {
             FiberBridge.Hooks hooks = FiberBridge.hooks();
             return hooks != null && hooks.pollSelector(fd, nanos);
+        }
+    }
+
+    /**
+     * {@code UnixDispatcher.close(FileDescriptor)} and {@code implPreClose(FileDescriptor, long, long)}:
+     * every NIO socket, pipe and datagram fd is closed (or replaced by a pre-close) through them, so
+     * reactors forget the fd before its number can be reused.
+     */
+    static final class FdClosing {
+        @Advice.OnMethodEnter
+        static void enter(@Advice.Argument(0) FileDescriptor fd) {
+            FiberBridge.Hooks hooks = FiberBridge.hooks();
+            if (hooks != null) {
+                hooks.fdClosing(fd);
+            }
         }
     }
 

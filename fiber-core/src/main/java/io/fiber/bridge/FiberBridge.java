@@ -1,5 +1,6 @@
 package io.fiber.bridge;
 
+import java.io.FileDescriptor;
 import java.io.IOException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
@@ -42,6 +43,12 @@ public final class FiberBridge {
 
         /** {@code Poller.stopPoll}: an fd is being closed or shut down; wake whoever waits on it. */
         void stopPoll(int fd, int event);
+
+        /**
+         * {@code sun.nio.ch.UnixDispatcher}'s close and pre-close: a socket, pipe or datagram fd is
+         * about to be closed (or replaced), so its number may soon name another file.
+         */
+        void fdClosing(FileDescriptor fd);
 
         /**
          * {@code VirtualThread.schedule}: a timed park or wait of a virtual thread whose scheduler is

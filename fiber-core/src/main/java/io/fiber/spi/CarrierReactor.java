@@ -52,6 +52,20 @@ public interface CarrierReactor {
     /** Wakes every thread waiting on {@code fd} for {@code event}. Any thread. */
     void stopPoll(int fd, int event);
 
+    /**
+     * Forgets what this reactor knows of {@code fd}: its file is being closed, and the number may
+     * soon name another file. Called before the close. Any thread.
+     */
+    void forget(int fd);
+
+    /**
+     * Ends every wait older than {@code olderThanNanos} that relies on a registration made for an
+     * earlier wait (no system call); each such waiter wakes, and its retry registers again. The
+     * safety net for an fd number closed without {@link #forget} and reused. Returns the number of
+     * threads woken. Any thread.
+     */
+    int recheckLongWaits(long olderThanNanos);
+
     /** Wakes every waiter (they retry elsewhere) and releases the reactor. Owner thread, once. */
     void close();
 }

@@ -18,22 +18,25 @@ import java.util.function.BooleanSupplier;
  * their sockets, and the carrier's {@link #poll} wakes them, so a readiness event resumes the fiber
  * on the carrier that polled it without the JDK's poller threads.
  *
- * <h2>Registration: one-shot, re-armed per wait</h2>
- * Each wait arms the fd with {@code EPOLL_CTL_MOD} and {@code EPOLLONESHOT} (falling back to
- * {@code ADD} the first time), one system call, as the JDK's own poller does. A persistent
- * edge-triggered registration (Go's way) would need no call per wait, but only if we saw every
- * close: the JDK calls {@code stopPoll} only when a thread is blocked on the fd, so a closed fd
- * whose number the kernel reuses would look registered when it is not. {@code MOD} cannot be
- * fooled: epoll keys entries on the open file, not the number, so a reused number gets
- * {@code ENOENT} and is added afresh, and the kernel drops a closed file's entry by itself.
+ * <h2>Registration: edge-triggered, once per file, trusted</h2>
+ * The first wait on an fd registers it ({@code EPOLL_CTL_MOD}, or {@code ADD} on {@code ENOENT})
+ * with {@code EPOLLET} for input, and output is added the first time a writer waits; the entry then
+ * stays, and later waits make no system call (Go's netpoller). An edge comes once, so an event that
+ * finds no waiter leaves a readiness bit ({@link FdStates}) that the next wait of that direction
+ * consumes by returning at once (the JDK retries the I/O, and on {@code EAGAIN} waits again: a stale
+ * bit costs a retry, never a hang). Bits are set by the dispatch and consumed by waiters under the
+ * poll lock, so a waiter either sees the bit or is found by the event.
  *
- * <h2>Waiters</h2>
- * {@link FdWaiters} tables for readers and writers. When an event arrives the reactor takes the
- * waiter(s) it satisfies and unparks them; since one-shot disarms the whole fd, it re-arms the
- * direction still waited on (a fiber reading and another writing the same socket). Spurious
- * wakeups are harmless: the JDK re-tries the I/O and waits again. A second waiter in the same
- * direction on the same carrier is rare (two fibers reading one socket); it is left to the JDK's
- * poller rather than made to share a slot.
+ * <p>What makes trusting the registration sound: epoll keys its entries on the open file, and the
+ * kernel drops a file's entry when the file closes, while our belief is keyed on the fd number. A
+ * number closed and reused would look registered and its waiter would park forever. So the belief
+ * is dropped (1) when the JDK closes a socket, pipe or datagram fd ({@link #forget}, called by the
+ * agent's hook on {@code sun.nio.ch.UnixDispatcher}'s close and pre-close, which every NIO socket
+ * close goes through), (2) when {@code stopPoll} reports a close with a thread blocked, and (3) as
+ * a safety net for any other way an fd number can be reused (a native library closing it, a
+ * selector's own fd): {@link #recheckLongWaits} ends every trusting wait older than a bound, and
+ * the waiter's retry registers again, which proves the entry. A missed close thus costs one late
+ * wakeup, not a hang; an idle connection pays one extra wakeup and one {@code EPOLL_CTL_MOD}.
  *
  * <h2>Rescue</h2>
  * The owner polls between fibers. A fiber pinned in a park blocks the owner's thread itself, and
@@ -64,6 +67,7 @@ final class EpollReactor implements CarrierReactor {
     private final NettyEpoll.Events[] eventsBySize = eventArrays();
     private final FdWaiters readers = new FdWaiters();
     private final FdWaiters writers = new FdWaiters();
+    private final FdStates states = new FdStates();
     private final AtomicInteger waiting = new AtomicInteger();
     /**
      * Held while polling, blocking included (the owner locks, a rescuer only tries), and while a
@@ -92,14 +96,30 @@ final class EpollReactor implements CarrierReactor {
         if (table == null || !table.claim(fd, self)) {
             return false;
         }
-        lockWithoutParking(); // a rescuing poll re-arms too: the two must not interleave their interest sets
+        int ready = event == POLLIN ? FdStates.READY_IN : FdStates.READY_OUT;
+        int registered = event == POLLIN ? FdStates.REGISTERED_IN : FdStates.REGISTERED_OUT;
+        boolean trusted;
+        lockWithoutParking(); // serialises readiness bits with the dispatch that sets them
         try {
-            arm(fd);
+            if ((states.clear(fd, ready) & ready) != 0) {
+                table.release(fd, self); // an event came while nobody waited: retry the I/O now
+                waits.increment();
+                return true;
+            }
+            int bits = states.get(fd);
+            trusted = (bits & registered) != 0;
+            if (!trusted) {
+                register(fd, bits | registered);
+            }
         } catch (IOException | RuntimeException e) {
             table.release(fd, self);
             throw e;
         } finally {
             pollLock.unlock();
+        }
+        long trustedSince = trusted ? System.nanoTime() | 1 : 0; // never 0, which means "no trusting wait"
+        if (trusted) {
+            states.trustedSince(fd, trustedSince);
         }
         waiting.incrementAndGet();
         waits.increment();
@@ -112,6 +132,9 @@ final class EpollReactor implements CarrierReactor {
                 }
             }
         } finally {
+            if (trusted) {
+                states.endTrust(fd, trustedSince);
+            }
             table.release(fd, self);
             waiting.decrementAndGet();
         }
@@ -141,14 +164,20 @@ final class EpollReactor implements CarrierReactor {
         return event == POLLIN ? readers : event == POLLOUT ? writers : null;
     }
 
-    /** Arms {@code fd} one-shot for every direction someone waits on. */
-    private void arm(int fd) throws IOException {
-        int interest = NettyEpoll.EPOLLONESHOT
-                | (readers.get(fd) != null ? NettyEpoll.EPOLLIN : 0)
-                | (writers.get(fd) != null ? NettyEpoll.EPOLLOUT : 0);
+    /**
+     * Registers {@code fd}'s current file edge-triggered for the interests in {@code bits}:
+     * {@code EPOLL_CTL_MOD}, or {@code ADD} when this epoll set has no entry for the file (a new fd,
+     * or a number reused since). A MOD also re-evaluates readiness, so an fd already ready gets an
+     * event. Under the poll lock.
+     */
+    private void register(int fd, int bits) throws IOException {
+        int interest = NettyEpoll.EPOLLET
+                | ((bits & FdStates.REGISTERED_IN) != 0 ? NettyEpoll.EPOLLIN | NettyEpoll.EPOLLRDHUP : 0)
+                | ((bits & FdStates.REGISTERED_OUT) != 0 ? NettyEpoll.EPOLLOUT : 0);
         if (!NettyEpoll.ctlMod(epfd, fd, interest)) {
             NettyEpoll.ctlAdd(epfd, fd, interest);
         }
+        states.set(fd, bits & FdStates.REGISTERED);
     }
 
     private static NettyEpoll.Events[] eventArrays() {
@@ -209,26 +238,26 @@ final class EpollReactor implements CarrierReactor {
         return woken;
     }
 
+    /** Wakes the waiter of each direction the event reports, or remembers that direction as ready. Under the poll lock. */
     private int dispatch(int fd, int ready) {
-        Thread reader = (ready & READ_EVENTS) != 0 ? readers.take(fd) : null;
-        Thread writer = (ready & WRITE_EVENTS) != 0 ? writers.take(fd) : null;
-        if (readers.get(fd) != null || writers.get(fd) != null) {
-            try {
-                arm(fd);
-            } catch (IOException e) {
-                // The fd was closed meanwhile; its waiters are woken by stopPoll and see the close.
-            }
-        }
         int woken = 0;
-        if (reader != null) {
-            LockSupport.unpark(reader);
-            woken++;
+        if ((ready & READ_EVENTS) != 0) {
+            woken += wakeOrRemember(readers, fd, FdStates.READY_IN);
         }
-        if (writer != null) {
-            LockSupport.unpark(writer);
-            woken++;
+        if ((ready & WRITE_EVENTS) != 0) {
+            woken += wakeOrRemember(writers, fd, FdStates.READY_OUT);
         }
         return woken;
+    }
+
+    private int wakeOrRemember(FdWaiters table, int fd, int readyBit) {
+        Thread waiter = table.take(fd);
+        if (waiter == null) {
+            states.set(fd, readyBit); // an edge comes once: the next wait must not park past it
+            return 0;
+        }
+        LockSupport.unpark(waiter);
+        return 1;
     }
 
     @Override
@@ -252,11 +281,33 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void stopPoll(int fd, int event) {
+        states.clear(fd, FdStates.REGISTERED); // the fd is closing: a reused number must register afresh
         FdWaiters table = waitersFor(event);
         Thread waiter = table == null ? null : table.take(fd);
         if (waiter != null) {
             LockSupport.unpark(waiter);
         }
+    }
+
+    @Override
+    public void forget(int fd) {
+        states.clear(fd, FdStates.REGISTERED | FdStates.READY_IN | FdStates.READY_OUT);
+    }
+
+    @Override
+    public int recheckLongWaits(long olderThanNanos) {
+        int[] woken = {0};
+        states.takeTrustsOlderThan(System.nanoTime() - olderThanNanos, fd -> {
+            states.clear(fd, FdStates.REGISTERED); // the wait that follows registers again, proving the entry
+            for (FdWaiters table : new FdWaiters[] {readers, writers}) {
+                Thread waiter = table.take(fd);
+                if (waiter != null) {
+                    LockSupport.unpark(waiter);
+                    woken[0]++;
+                }
+            }
+        });
+        return woken[0];
     }
 
     @Override

@@ -152,24 +152,73 @@ class EpollReactorTest {
         assertTrue(asked.get(), "isOpen is consulted after registering, so a racing close is never missed");
     }
 
-    @Test
-    void aReusedFdNumberIsRegisteredAfresh() throws Exception {
+    /** A closed fd's number, reused by a new file: the old registration is gone with the old file. */
+    private interface ReuseCase {
+        /** What happens between the old file's close and the new file's wait; returns the threads the wait needed woken. */
+        int reuse(int number, CompletableFuture<Boolean> waiter, FileDescriptor writeEnd) throws Exception;
+    }
+
+    private void reuseNumber(boolean forget, ReuseCase then) throws Exception {
         FileDescriptor[] old = FileDescriptor.pipe();
         int number = old[0].intValue();
         assertTrue(waiter(number, EpollReactor.POLLIN, TimeUnit.MILLISECONDS.toNanos(20)).get(10, TimeUnit.SECONDS));
-        old[0].close(); // still armed one-shot in the epoll set: the kernel drops it with the file
+        if (forget) {
+            reactor.forget(number); // what the agent's close hook does
+        }
+        old[0].close(); // still registered in the epoll set: the kernel drops it with the file
         old[1].close();
         FileDescriptor[] reused = FileDescriptor.pipe();
         try {
             assertEquals(number, reused[0].intValue(), "the kernel hands out the lowest free fd number");
             CompletableFuture<Boolean> w = waiter(number, EpollReactor.POLLIN, 0);
             awaitRegistered(2);
-            writeByte(reused[1]);
-            assertEquals(1, pollUntil(w));
+            then.reuse(number, w, reused[1]);
+            assertTrue(w.get(10, TimeUnit.SECONDS));
         } finally {
             reused[0].close();
             reused[1].close();
         }
+    }
+
+    @Test
+    void aForgottenFdNumberIsRegisteredAfreshWhenReused() throws Exception {
+        reuseNumber(true, (number, w, writeEnd) -> {
+            writeByte(writeEnd);
+            return pollUntil(w);
+        });
+    }
+
+    /**
+     * The safety net: a close nobody reported leaves the registration believed, so the wait on the
+     * reused number trusts it and would park forever; recheckLongWaits ends that wait, and the
+     * retry (the JDK's, played here) registers the new file and gets its event.
+     */
+    @Test
+    void aReusedNumberNobodyForgotIsRecheckedAndThenRegisteredAfresh() throws Exception {
+        reuseNumber(false, (number, w, writeEnd) -> {
+            writeByte(writeEnd);
+            assertEquals(0, reactor.poll(TimeUnit.MILLISECONDS.toNanos(50)), "the new file is not in the epoll set yet");
+            assertFalse(w.isDone());
+            assertEquals(0, reactor.recheckLongWaits(TimeUnit.SECONDS.toNanos(10)), "the wait is not old yet");
+            Thread.sleep(20);
+            assertEquals(1, reactor.recheckLongWaits(TimeUnit.MILLISECONDS.toNanos(10)));
+            assertTrue(w.get(10, TimeUnit.SECONDS), "woken to retry");
+            CompletableFuture<Boolean> retry = waiter(number, EpollReactor.POLLIN, 0);
+            assertEquals(1, pollUntil(retry), "the retry registered the new file, already readable");
+            return 1;
+        });
+    }
+
+    /** An event that finds no waiter is kept: edge-triggered epoll reports it once. */
+    @Test
+    void readinessWithoutAWaiterIsKeptForTheNextWait() throws Exception {
+        CompletableFuture<Boolean> first = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        writeByte(pipe[1]);
+        assertEquals(1, pollUntil(first));
+        writeByte(pipe[1]); // a second edge, nobody waiting
+        assertEquals(0, reactor.poll(TimeUnit.MILLISECONDS.toNanos(100)));
+        assertTrue(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true), "returns at once: ready");
     }
 
     @Test

@@ -16,6 +16,7 @@ public final class NettyEpoll {
     public static final int EPOLLOUT = Native.EPOLLOUT;
     public static final int EPOLLERR = Native.EPOLLERR;
     public static final int EPOLLRDHUP = Native.EPOLLRDHUP;
+    public static final int EPOLLET = Native.EPOLLET;
     /** Linux ABI values Netty does not name. */
     public static final int EPOLLHUP = 0x010;
     public static final int EPOLLONESHOT = 1 << 30;
