@@ -2,6 +2,7 @@ package io.fiber.agent;
 
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
+import io.fiber.PingFiber;
 import io.fiber.detector.BlockingCallDetector;
 
 import java.net.InetAddress;
@@ -10,9 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Run in a child JVM by {@link DnsIT}, under the agent with {@code detector=fail}: makes name
@@ -60,30 +58,13 @@ public final class DnsProbe {
         requireFiberResolver();
         // The first lookup loads the client's classes and reads the configuration: not what the ping measures.
         print("warm-up", () -> inFiber(scheduler, () -> Arrays.toString(InetAddress.getAllByName("warm-up.test"))));
-        AtomicBoolean done = new AtomicBoolean();
-        AtomicLong maxLateNanos = new AtomicLong();
-        AtomicInteger pings = new AtomicInteger();
-        Fiber<Void> ping = scheduler.spawn(() -> {
-            while (!done.get()) {
-                long start = System.nanoTime();
-                Thread.sleep(1);
-                maxLateNanos.accumulateAndGet(System.nanoTime() - start - 1_000_000, Math::max);
-                pings.incrementAndGet();
-            }
-            return null;
-        });
+        PingFiber ping = PingFiber.start(scheduler);
         long start = System.nanoTime();
-        print("slow", () -> inFiber(scheduler, () -> {
-            try {
-                return Arrays.toString(InetAddress.getAllByName("slow.test"));
-            } finally {
-                done.set(true);
-            }
-        }));
+        print("slow", () -> inFiber(scheduler, () -> Arrays.toString(InetAddress.getAllByName("slow.test"))));
         System.out.println("slow-ms=" + Duration.ofNanos(System.nanoTime() - start).toMillis());
-        ping.join();
-        System.out.println("ping-max-late-ms=" + Duration.ofNanos(maxLateNanos.get()).toMillis());
-        System.out.println("pings=" + pings.get());
+        PingFiber.Report report = ping.stop();
+        System.out.println("ping-max-late-ms=" + Duration.ofNanos(report.maxNanos()).toMillis());
+        System.out.println("pings=" + report.ticks());
         System.out.println("io-waits=" + scheduler.stats().ioWaits());
         print("nxdomain", () -> inFiber(scheduler, () -> Arrays.toString(InetAddress.getAllByName("nosuch.test"))));
         print("silent", () -> inFiber(scheduler, () -> Arrays.toString(InetAddress.getAllByName("silent.test"))));

@@ -147,14 +147,7 @@ class FiberPerTaskExecutorTest {
         CountDownLatch interrupted = new CountDownLatch(2);
         ExecutorService executor = FiberCompat.newFiberPerTaskExecutor(scheduler);
         for (int i = 0; i < 2; i++) {
-            executor.execute(() -> {
-                sleeping.countDown();
-                try {
-                    Thread.sleep(TimeUnit.SECONDS.toMillis(30));
-                } catch (InterruptedException e) {
-                    interrupted.countDown();
-                }
-            });
+            executor.execute(sleepUntilInterrupted(sleeping, interrupted));
         }
         await(sleeping);
         assertEquals(List.of(), executor.shutdownNow());
@@ -168,14 +161,7 @@ class FiberPerTaskExecutorTest {
         CountDownLatch sleeping = new CountDownLatch(1);
         CountDownLatch interrupted = new CountDownLatch(1);
         try (ExecutorService executor = FiberCompat.newFiberPerTaskExecutor(scheduler)) {
-            Future<?> task = executor.submit(() -> {
-                sleeping.countDown();
-                try {
-                    Thread.sleep(TimeUnit.SECONDS.toMillis(30));
-                } catch (InterruptedException e) {
-                    interrupted.countDown();
-                }
-            });
+            Future<?> task = executor.submit(sleepUntilInterrupted(sleeping, interrupted));
             await(sleeping);
             assertTrue(task.cancel(true));
             await(interrupted);
@@ -213,5 +199,17 @@ class FiberPerTaskExecutorTest {
     void aNullSchedulerIsNamed() {
         NullPointerException e = assertThrows(NullPointerException.class, () -> FiberCompat.newFiberPerTaskExecutor(null));
         assertEquals("scheduler", e.getMessage());
+    }
+
+    /** A task that counts down {@code sleeping}, sleeps 30 s, and counts down {@code interrupted} when interrupted. */
+    private static Runnable sleepUntilInterrupted(CountDownLatch sleeping, CountDownLatch interrupted) {
+        return () -> {
+            sleeping.countDown();
+            try {
+                Thread.sleep(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+                interrupted.countDown();
+            }
+        };
     }
 }

@@ -2,6 +2,7 @@ package io.fiber.dns;
 
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
+import io.fiber.PingFiber;
 import io.fiber.TestFibers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,9 +16,6 @@ import java.net.spi.InetAddressResolver.LookupPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static java.net.spi.InetAddressResolver.LookupPolicy.IPV4;
 import static java.net.spi.InetAddressResolver.LookupPolicy.IPV4_FIRST;
@@ -211,34 +209,16 @@ class DnsClientTest {
         try (FiberScheduler s = TestFibers.scheduler("dns-ping", 1)) {
             // A first lookup loads the client's classes, which is not what the ping measures.
             TestFibers.result(s.spawn(() -> client.lookupByName("v4only.test", LookupPolicy.of(IPV4))));
-            AtomicBoolean done = new AtomicBoolean();
-            AtomicLong maxLateNanos = new AtomicLong();
-            AtomicInteger pings = new AtomicInteger();
-            Fiber<Void> ping = s.spawn(() -> {
-                while (!done.get()) {
-                    long start = System.nanoTime();
-                    Thread.sleep(1);
-                    maxLateNanos.accumulateAndGet(System.nanoTime() - start - 1_000_000, Math::max);
-                    pings.incrementAndGet();
-                }
-                return null;
-            });
-            Fiber<List<InetAddress>> lookup = s.spawn(() -> {
-                try {
-                    return client.lookupByName("slow.test", LookupPolicy.of(IPV4));
-                } finally {
-                    done.set(true);
-                }
-            });
+            PingFiber ping = PingFiber.start(s);
             long start = System.nanoTime();
-            assertEquals(List.of("192.0.2.77"), text(TestFibers.result(lookup)));
+            assertEquals(List.of("192.0.2.77"), text(TestFibers.result(s.spawn(() -> client.lookupByName("slow.test", LookupPolicy.of(IPV4))))));
             long tookMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
-            TestFibers.result(ping);
-            long lateMillis = Duration.ofNanos(maxLateNanos.get()).toMillis();
+            PingFiber.Report report = ping.stop();
+            long lateMillis = Duration.ofNanos(report.maxNanos()).toMillis();
             assertTrue(tookMillis >= slow.toMillis() - 20, "the answer came after the server's delay: " + tookMillis + " ms");
             assertTrue(lateMillis < slow.toMillis() / 2, "the ping fiber kept running: at most " + lateMillis
                     + " ms late, against the server's 300 ms (the bound is loose: the machine is shared with other builds)");
-            assertTrue(pings.get() >= 20, "the ping fiber ran " + pings.get() + " times during a 300 ms lookup");
+            assertTrue(report.ticks() >= 20, "the ping fiber ran " + report.ticks() + " times during a 300 ms lookup");
         }
     }
 

@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
+import io.fiber.PingFiber;
 import io.fiber.SchedulerStats;
 import io.fiber.junit.DetectBlockingCalls;
 import org.junit.jupiter.api.BeforeAll;

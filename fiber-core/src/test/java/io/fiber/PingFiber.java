@@ -1,7 +1,4 @@
-package io.fiber.compat.postgres;
-
-import io.fiber.Fiber;
-import io.fiber.FiberScheduler;
+package io.fiber;
 
 import java.time.Duration;
 import java.util.Arrays;
@@ -10,13 +7,14 @@ import java.util.function.LongSupplier;
 /**
  * A fiber that sleeps 1 ms in a loop on the scheduler under test and records how late each wake-up
  * was. A carrier held by a blocking call, or a run queue the workload floods, shows up as lateness:
- * the probe is how the JDBC tests see that the carriers kept serving other fibers.
+ * the probe is how tests see that the carriers kept serving other fibers (the JDBC tests, the DNS
+ * tests; in fiber-core's test jar for the other modules).
  *
  * <p>On each tick it can also sample a gauge (for example the number of fibers waiting for a pooled
  * connection) and keeps its maximum.
  */
-final class PingFiber {
-    static final Duration PERIOD = Duration.ofMillis(1);
+public final class PingFiber {
+    public static final Duration PERIOD = Duration.ofMillis(1);
     private static final int MAX_SAMPLES = 1 << 20;
 
     private final long[] latenessNanos = new long[MAX_SAMPLES];
@@ -31,11 +29,11 @@ final class PingFiber {
         this.fiber = scheduler.spawn("ping", this::loop);
     }
 
-    static PingFiber start(FiberScheduler scheduler) {
+    public static PingFiber start(FiberScheduler scheduler) {
         return new PingFiber(scheduler, () -> 0);
     }
 
-    static PingFiber start(FiberScheduler scheduler, LongSupplier gauge) {
+    public static PingFiber start(FiberScheduler scheduler, LongSupplier gauge) {
         return new PingFiber(scheduler, gauge);
     }
 
@@ -51,7 +49,7 @@ final class PingFiber {
     }
 
     /** Stops the loop and returns what it saw; fails if the ping fiber itself failed or did not stop within 5 s. */
-    Report stop() throws InterruptedException {
+    public Report stop() throws InterruptedException {
         stopped = true;
         if (!fiber.join(Duration.ofSeconds(5))) {
             throw new AssertionError("the ping fiber did not stop within 5 s: its carrier is stuck");
@@ -67,8 +65,8 @@ final class PingFiber {
     }
 
     /** Lateness figures in nanoseconds, and the gauge's maximum. */
-    record Report(int ticks, long p50Nanos, long p99Nanos, long maxNanos, long gaugeMax) {
-        double p99Millis() {
+    public record Report(int ticks, long p50Nanos, long p99Nanos, long maxNanos, long gaugeMax) {
+        public double p99Millis() {
             return p99Nanos / 1e6;
         }
 
