@@ -174,12 +174,12 @@ final class AgentHooks implements FiberBridge.Hooks {
     }
 
     /**
-     * The safety net behind {@link #fdClosing} (called by the {@link CarrierWatchdog}): every open
-     * reactor ends its waits that trusted an old registration for longer than {@code olderThanNanos}.
+     * The safety net behind {@link #fdClosing}, called by the {@link CarrierWatchdog} every period:
+     * every open reactor ends its waits that have trusted an old registration for a whole period.
      */
-    static void recheckLongWaits(long olderThanNanos) {
+    static void recheckLongWaits() {
         for (CarrierReactor reactor : OPEN_REACTORS) {
-            reactor.recheckLongWaits(olderThanNanos);
+            reactor.recheckLongWaits();
         }
     }
 

@@ -47,7 +47,7 @@ import java.util.function.BooleanSupplier;
  *       sampled then. Handed-off carriers stay watched for this until their thread exits.</li>
  * </ol>
  * Every {@value #RECHECK_PERIOD_MILLIS} ms it also asks the reactors to end waits that have
- * trusted an old fd registration for {@value #RECHECK_AFTER_MILLIS} ms (the safety net of their
+ * trusted an old fd registration for a whole period, so 100 to 200 ms (the safety net of their
  * edge-triggered registration, {@code CarrierReactor.recheckLongWaits}).
  *
  * <p>Only time the watchdog saw counts towards a threshold: a look that comes late (a GC pause that
@@ -60,9 +60,8 @@ final class CarrierWatchdog implements Runnable {
     static final long BUSY_PERIOD_MILLIS = 1;
     static final long IDLE_PERIOD_MILLIS = 10;
     static final long RESCUE_AFTER_MILLIS = 10;
-    /** How often reactors end waits that trusted an old registration, and how old such a wait must be. */
-    static final long RECHECK_PERIOD_MILLIS = 50;
-    static final long RECHECK_AFTER_MILLIS = 100;
+    /** How often reactors end waits that trusted an old registration for a whole period. */
+    static final long RECHECK_PERIOD_MILLIS = 100;
     private static final long BUSY_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(BUSY_PERIOD_MILLIS);
     private static final long IDLE_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(IDLE_PERIOD_MILLIS);
     private static final long RESCUE_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(RESCUE_AFTER_MILLIS);
@@ -132,7 +131,7 @@ final class CarrierWatchdog implements Runnable {
             }
             if (now - lastRecheck >= TimeUnit.MILLISECONDS.toNanos(RECHECK_PERIOD_MILLIS)) {
                 lastRecheck = now;
-                AgentHooks.recheckLongWaits(TimeUnit.MILLISECONDS.toNanos(RECHECK_AFTER_MILLIS));
+                AgentHooks.recheckLongWaits();
             }
             boolean busy = false;
             for (FiberScheduler scheduler : SCHEDULERS) {

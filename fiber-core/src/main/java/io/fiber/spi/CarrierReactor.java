@@ -59,12 +59,13 @@ public interface CarrierReactor {
     void forget(int fd);
 
     /**
-     * Ends every wait older than {@code olderThanNanos} that relies on a registration made for an
-     * earlier wait (no system call); each such waiter wakes, and its retry registers again. The
+     * Ends every wait that relies on a registration made for an earlier wait (no system call) and
+     * began before the previous call of this method; each such waiter wakes, and its retry
+     * registers again. Called periodically, so such a wait lasts one to two periods at most: the
      * safety net for an fd number closed without {@link #forget} and reused. Returns the number of
-     * threads woken. Any thread.
+     * threads woken. One thread at a time.
      */
-    int recheckLongWaits(long olderThanNanos);
+    int recheckLongWaits();
 
     /** Wakes every waiter (they retry elsewhere) and releases the reactor. Owner thread, once. */
     void close();

@@ -34,8 +34,9 @@ import java.util.function.BooleanSupplier;
  * agent's hook on {@code sun.nio.ch.UnixDispatcher}'s close and pre-close, which every NIO socket
  * close goes through), (2) when {@code stopPoll} reports a close with a thread blocked, and (3) as
  * a safety net for any other way an fd number can be reused (a native library closing it, a
- * selector's own fd): {@link #recheckLongWaits} ends every trusting wait older than a bound, and
- * the waiter's retry registers again, which proves the entry. A missed close thus costs one late
+ * selector's own fd): {@link #recheckLongWaits}, called periodically, ends every trusting wait
+ * that began before its previous call (a wait stamps the current recheck epoch, a volatile read,
+ * not a clock read), and the waiter's retry registers again, which proves the entry. A missed close thus costs one late
  * wakeup, not a hang; an idle connection pays one extra wakeup and one {@code EPOLL_CTL_MOD}.
  *
  * <h2>Rescue</h2>
@@ -68,6 +69,8 @@ final class EpollReactor implements CarrierReactor {
     private final FdWaiters readers = new FdWaiters();
     private final FdWaiters writers = new FdWaiters();
     private final FdStates states = new FdStates();
+    /** Advanced by each {@link #recheckLongWaits}; a trusting wait records the epoch it began in. */
+    private volatile long recheckEpoch = 1;
     private final AtomicInteger waiting = new AtomicInteger();
     /**
      * Held while polling, blocking included (the owner locks, a rescuer only tries), and while a
@@ -117,7 +120,7 @@ final class EpollReactor implements CarrierReactor {
         } finally {
             pollLock.unlock();
         }
-        long trustedSince = trusted ? System.nanoTime() | 1 : 0; // never 0, which means "no trusting wait"
+        long trustedSince = trusted ? recheckEpoch : 0; // epochs start at 1: 0 means "no trusting wait"
         if (trusted) {
             states.trustedSince(fd, trustedSince);
         }
@@ -295,9 +298,11 @@ final class EpollReactor implements CarrierReactor {
     }
 
     @Override
-    public int recheckLongWaits(long olderThanNanos) {
+    public int recheckLongWaits() {
+        long epoch = recheckEpoch;
+        recheckEpoch = epoch + 1;
         int[] woken = {0};
-        states.takeTrustsOlderThan(System.nanoTime() - olderThanNanos, fd -> {
+        states.takeTrustsBegunBy(epoch - 1, fd -> {
             states.clear(fd, FdStates.REGISTERED); // the wait that follows registers again, proving the entry
             for (FdWaiters table : new FdWaiters[] {readers, writers}) {
                 Thread waiter = table.take(fd);

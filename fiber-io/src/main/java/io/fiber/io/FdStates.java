@@ -3,11 +3,13 @@ package io.fiber.io;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.IntConsumer;
 
 /**
  * What one reactor believes of each fd ({@link EpollReactor}'s edge-triggered registration): which
  * interests it registered for the fd's current file, readiness that an event reported while
- * nobody waited, and since when a waiter has trusted the registration without a system call.
+ * nobody waited, and in which recheck epoch a waiter began to trust the registration without a
+ * system call.
  * Paged like {@link FdWaiters}; fds at or above {@link FdWaiters#MAX_FD} never get here (their
  * waits are not claimed). Every update is atomic, so a thread may clear bits without the poll lock.
  */
@@ -40,9 +42,9 @@ final class FdStates {
         return page == null ? 0 : page.bits.get(slot(fd));
     }
 
-    /** Marks a wait on {@code fd} that trusts its registration, from {@code now} (a {@code nanoTime}, never 0). */
-    void trustedSince(int fd, long now) {
-        pageFor(fd).trustedSince.set(slot(fd), now);
+    /** Marks a wait on {@code fd} that trusts its registration, begun in recheck {@code epoch} (never 0). */
+    void trustedSince(int fd, long epoch) {
+        pageFor(fd).trustedSince.set(slot(fd), epoch);
     }
 
     /** Ends the trusting wait that began at {@code since}, unless another has begun since. */
@@ -53,8 +55,8 @@ final class FdStates {
         }
     }
 
-    /** For each fd whose trusting wait began before {@code before}: ends that trust and passes the fd on. */
-    void takeTrustsOlderThan(long before, java.util.function.IntConsumer sink) {
+    /** For each fd whose trusting wait began in recheck epoch {@code last} or earlier: ends that trust and passes the fd on. */
+    void takeTrustsBegunBy(long last, IntConsumer sink) {
         for (int p = 0; p < pages.length(); p++) {
             Page page = pages.get(p);
             if (page == null) {
@@ -62,7 +64,7 @@ final class FdStates {
             }
             for (int i = 0; i < FdWaiters.PAGE_SIZE; i++) {
                 long since = page.trustedSince.get(i);
-                if (since != 0 && since - before < 0 && page.trustedSince.compareAndSet(i, since, 0)) {
+                if (since != 0 && since <= last && page.trustedSince.compareAndSet(i, since, 0)) {
                     sink.accept((p << FdWaiters.PAGE_BITS) | i);
                 }
             }
