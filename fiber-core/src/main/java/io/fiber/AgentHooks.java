@@ -28,6 +28,9 @@ import java.util.function.BooleanSupplier;
  *       in between. A pinned fiber's park blocks its carrier, so that carrier cannot poll its own
  *       reactor then; the {@link CarrierWatchdog} rescues a reactor left unpolled.</li>
  *   <li>{@code Poller.stopPoll}: every open reactor wakes whoever waits on the fd.</li>
+ *   <li>{@code NioSocketImpl.tryRead}: the fiber's reactor may know the read would find nothing
+ *       (its input was drained by a short read, and no edge came since); the read is skipped and
+ *       the fiber waits at once.</li>
  *   <li>{@code UnixDispatcher.close}/{@code implPreClose}: every open reactor forgets the fd's
  *       registration before its number can be reused.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
@@ -151,6 +154,25 @@ final class AgentHooks implements FiberBridge.Hooks {
     private static CarrierReactor reactorForWait() {
         return VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
                 && !carrier.loop.isHandedOff() ? carrier.loop.reactor : null;
+    }
+
+    @Override
+    public boolean readBegins(FileDescriptor fd) {
+        CarrierReactor reactor = reactorForRead();
+        return reactor != null && reactor.beginRead(NioFileDescriptors.fdVal(fd));
+    }
+
+    @Override
+    public void readReturned(FileDescriptor fd, int asked, int got) {
+        CarrierReactor reactor = reactorForRead();
+        if (reactor != null) {
+            reactor.endRead(NioFileDescriptors.fdVal(fd), asked, got);
+        }
+    }
+
+    /** {@link #reactorForWait}, cheaply null for platform threads, which read on every socket. */
+    private static CarrierReactor reactorForRead() {
+        return Thread.currentThread().isVirtual() ? reactorForWait() : null;
     }
 
     @Override

@@ -555,6 +555,6 @@ final class CarrierLoop implements Runnable {
     CarrierStats stats() {
         return new CarrierStats(thread.getName(), queue.size() + (runNext != null ? 1 : 0),
                 (long) RUNS.getOpaque(this), (long) STOLEN.getOpaque(this), (long) SLEEPS.getOpaque(this),
-                reactor == null ? 0 : reactor.waits(), timers.fired(), (long) HANDOFFS.getOpaque(this));
+                reactor == null ? 0 : reactor.waits(), reactor == null ? 0 : reactor.skippedReads(), timers.fired(), (long) HANDOFFS.getOpaque(this));
     }
 }

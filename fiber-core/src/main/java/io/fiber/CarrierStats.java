@@ -9,10 +9,12 @@ package io.fiber;
  * @param stolen     continuations it took from other carriers' queues
  * @param sleeps     times it went to sleep for lack of work
  * @param ioWaits    socket waits its reactor took (0 without the agent, whose pollers are the JDK's then)
+ * @param skippedReads socket reads its reactor skipped: a short read had drained the socket and no
+ *                   data came since, so the fiber waited without the read that would have found nothing
  * @param timers     timers it fired: fibers' sleeps and timed parks, rerouted by the agent
  * @param handoffs   times a fiber held this carrier's thread so long that a new thread took over the
  *                   carrier's work (the counts above carry over to the new thread)
  */
-public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps, long ioWaits, long timers,
+public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps, long ioWaits, long skippedReads, long timers,
                            long handoffs) {
 }

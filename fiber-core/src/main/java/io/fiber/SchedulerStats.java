@@ -31,6 +31,11 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
         return carriers.stream().mapToLong(CarrierStats::ioWaits).sum();
     }
 
+    /** Socket reads the carriers' reactors skipped (see {@link CarrierStats#skippedReads}), summed over all carriers. */
+    public long skippedReads() {
+        return carriers.stream().mapToLong(CarrierStats::skippedReads).sum();
+    }
+
     /** Timers fired by the carriers themselves, summed over all carriers. */
     public long timers() {
         return carriers.stream().mapToLong(CarrierStats::timers).sum();
@@ -45,8 +50,8 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
                 name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
                 fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads));
         for (CarrierStats c : carriers) {
-            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  timers %,9d  handoffs %,7d  queued %d%n",
-                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.timers(), c.handoffs(), c.queueDepth()));
+            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  reads skipped %,10d  timers %,9d  handoffs %,7d  queued %d%n",
+                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.skippedReads(), c.timers(), c.handoffs(), c.queueDepth()));
         }
         return sb.toString();
     }

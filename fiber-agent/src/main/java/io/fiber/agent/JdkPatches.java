@@ -45,6 +45,7 @@ final class JdkPatches {
             new Patch("sun.nio.ch.Poller", "stopPoll", "(II)V", Advice.to(PollerAdvice.StopPoll.class)),
             new Patch("sun.nio.ch.UnixDispatcher", "close", "(Ljava/io/FileDescriptor;)V", Advice.to(PollerAdvice.FdClosing.class)),
             new Patch("sun.nio.ch.UnixDispatcher", "implPreClose", "(Ljava/io/FileDescriptor;JJ)V", Advice.to(PollerAdvice.FdClosing.class)),
+            new Patch("sun.nio.ch.NioSocketImpl", "tryRead", "(Ljava/io/FileDescriptor;[BII)I", Advice.to(PollerAdvice.SocketRead.class)),
             new Patch("java.lang.VirtualThread", "schedule",
                     "(Ljava/lang/Runnable;JLjava/util/concurrent/TimeUnit;)Ljava/util/concurrent/Future;",
                     Advice.to(VirtualThreadAdvice.Schedule.class)));

@@ -8,7 +8,7 @@ import java.io.IOException;
 import java.util.function.BooleanSupplier;
 
 /**
- * Advice inlined into {@code sun.nio.ch.Poller} and {@code sun.nio.ch.UnixDispatcher} (DESIGN.md section 3). Each entry asks the runtime's
+ * Advice inlined into {@code sun.nio.ch.Poller}, {@code UnixDispatcher} and {@code NioSocketImpl} (DESIGN.md section 3). Each entry asks the runtime's
  * hooks first; when they handle the call the JDK's body is skipped, otherwise it runs unchanged.
  * The inlined code may reference only boot class path types (the JDK's and {@link FiberBridge}),
  * and may not use lambdas: their bodies would stay behind in this class.
@@ -46,6 +46,33 @@ final class PollerAdvice {
             FiberBridge.Hooks hooks = FiberBridge.hooks();
             if (hooks != null) {
                 hooks.fdClosing(fd);
+            }
+        }
+    }
+
+    /**
+     * {@code NioSocketImpl.tryRead(FileDescriptor fd, byte[] b, int off, int len)}, the read of a
+     * {@code java.net.Socket} stream, which its caller follows with a wait when it returns
+     * {@code IOStatus.UNAVAILABLE} (-2): a read the reactor knows would find nothing returns that at
+     * once, without its system call.
+     */
+    static final class SocketRead {
+        @Advice.OnMethodEnter(skipOn = Advice.OnNonDefaultValue.class)
+        static boolean enter(@Advice.Argument(0) FileDescriptor fd) {
+            FiberBridge.Hooks hooks = FiberBridge.hooks();
+            return hooks != null && hooks.readBegins(fd);
+        }
+
+        @Advice.OnMethodExit
+        static void exit(@Advice.Enter boolean skipped, @Advice.Argument(0) FileDescriptor fd,
+                         @Advice.Argument(3) int len, @Advice.Return(readOnly = false) int n) {
+            if (skipped) {
+                n = -2;
+                return;
+            }
+            FiberBridge.Hooks hooks = FiberBridge.hooks();
+            if (hooks != null) {
+                hooks.readReturned(fd, len, n);
             }
         }
     }

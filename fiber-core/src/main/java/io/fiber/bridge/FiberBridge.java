@@ -51,6 +51,17 @@ public final class FiberBridge {
         void fdClosing(FileDescriptor fd);
 
         /**
+         * {@code NioSocketImpl.tryRead}, a blocking-mode socket read: true when the caller's reactor
+         * knows the read would find nothing, and the read then returns {@code IOStatus.UNAVAILABLE}
+         * without its system call, so the JDK waits for input at once. Otherwise
+         * {@link #readReturned} follows the read.
+         */
+        boolean readBegins(FileDescriptor fd);
+
+        /** The read after {@link #readBegins} returned {@code got} of {@code asked} bytes (JDK {@code IOStatus} codes below 0). */
+        void readReturned(FileDescriptor fd, int asked, int got);
+
+        /**
          * {@code VirtualThread.schedule}: a timed park or wait of a virtual thread whose scheduler is
          * {@code scheduler}. Returns the timer, or null to let the JDK's timer threads handle it.
          */

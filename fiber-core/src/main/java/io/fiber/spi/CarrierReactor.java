@@ -33,6 +33,26 @@ public interface CarrierReactor {
         return poll(timeoutNanos, Integer.MAX_VALUE);
     }
 
+    /**
+     * A fiber on the owning carrier is about to read {@code fd}, a socket in blocking mode whose
+     * read waits with {@link #await} when it finds nothing. Returns true when this reactor knows
+     * the read would find nothing: an earlier read came back short and no input event has come
+     * since. The caller then skips the read's system call and waits (the {@code EAGAIN} read a
+     * blocking-style program makes after each message). Otherwise the read goes ahead, and
+     * {@link #endRead} must follow it.
+     */
+    default boolean beginRead(int fd) {
+        return false;
+    }
+
+    /** The read announced by {@link #beginRead} returned {@code got} (the JDK's {@code IOStatus} codes below 0) of {@code asked} bytes. */
+    default void endRead(int fd, int asked, int got) { }
+
+    /** Reads {@link #beginRead} found would find nothing, so far, for statistics. */
+    default long skippedReads() {
+        return 0;
+    }
+
     /** Waits taken so far (those for which {@link #await} returned true), for statistics. */
     long waits();
 

@@ -39,6 +39,16 @@ import java.util.function.BooleanSupplier;
  * not a clock read), and the waiter's retry registers again, which proves the entry. A missed close thus costs one late
  * wakeup, not a hang; an idle connection pays one extra wakeup and one {@code EPOLL_CTL_MOD}.
  *
+ * <h2>Drained reads</h2>
+ * Blocking-style code reads, gets a message, answers, and reads again; that second read returns
+ * {@code EAGAIN} before the fiber waits, one system call per message that an event loop does not
+ * make (Netty stops reading when a read comes back short). A trusted input registration lets us do
+ * the same: a short read drained the socket, and any data after it brings an input edge, so until
+ * that edge is dispatched the next read is skipped and the fiber waits at once ({@link #beginRead},
+ * {@link #endRead}; the race with an edge during the read is closed in {@link FdStates}). Only one
+ * read is skipped per short read, so the read after a wait always goes to the kernel, whatever
+ * ended the wait.
+ *
  * <h2>Rescue</h2>
  * The owner polls between fibers. A fiber pinned in a park blocks the owner's thread itself, and
  * one that runs long without yielding keeps the owner away, so the runtime's watchdog polls a
@@ -81,6 +91,7 @@ final class EpollReactor implements CarrierReactor {
     /** When the owner last finished a poll. */
     private volatile long lastPolled = System.nanoTime();
     private final LongAdder waits = new LongAdder();
+    private final LongAdder skippedReads = new LongAdder();
     /** Guarded by {@code this}: no eventfd write after close, when the fd number may belong to another file. */
     private boolean closed;
 
@@ -245,22 +256,45 @@ final class EpollReactor implements CarrierReactor {
     private int dispatch(int fd, int ready) {
         int woken = 0;
         if ((ready & READ_EVENTS) != 0) {
-            woken += wakeOrRemember(readers, fd, FdStates.READY_IN);
+            Thread reader = readers.take(fd);
+            states.inputEvent(fd, reader == null); // an edge comes once: the next wait must not park past it
+            woken += unpark(reader);
         }
         if ((ready & WRITE_EVENTS) != 0) {
-            woken += wakeOrRemember(writers, fd, FdStates.READY_OUT);
+            Thread writer = writers.take(fd);
+            if (writer == null) {
+                states.set(fd, FdStates.READY_OUT);
+            }
+            woken += unpark(writer);
         }
         return woken;
     }
 
-    private int wakeOrRemember(FdWaiters table, int fd, int readyBit) {
-        Thread waiter = table.take(fd);
+    private static int unpark(Thread waiter) {
         if (waiter == null) {
-            states.set(fd, readyBit); // an edge comes once: the next wait must not park past it
             return 0;
         }
         LockSupport.unpark(waiter);
         return 1;
+    }
+
+    @Override
+    public boolean beginRead(int fd) {
+        if (states.beginRead(fd)) {
+            skippedReads.increment();
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public long skippedReads() {
+        return skippedReads.sum();
+    }
+
+    @Override
+    public void endRead(int fd, int asked, int got) {
+        states.endRead(fd, got > 0 && got < asked);
     }
 
     @Override
@@ -284,7 +318,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void stopPoll(int fd, int event) {
-        states.clear(fd, FdStates.REGISTERED); // the fd is closing: a reused number must register afresh
+        states.clear(fd, FdStates.UNTRUSTED); // the fd is closing: a reused number must register afresh
         FdWaiters table = waitersFor(event);
         Thread waiter = table == null ? null : table.take(fd);
         if (waiter != null) {
@@ -294,7 +328,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void forget(int fd) {
-        states.clear(fd, FdStates.REGISTERED | FdStates.READY_IN | FdStates.READY_OUT);
+        states.clear(fd, FdStates.UNTRUSTED | FdStates.READY_IN | FdStates.READY_OUT);
     }
 
     @Override
@@ -303,7 +337,7 @@ final class EpollReactor implements CarrierReactor {
         recheckEpoch = epoch + 1;
         int[] woken = {0};
         states.takeTrustsBegunBy(epoch - 1, fd -> {
-            states.clear(fd, FdStates.REGISTERED); // the wait that follows registers again, proving the entry
+            states.clear(fd, FdStates.UNTRUSTED); // the wait that follows registers again, proving the entry
             for (FdWaiters table : new FdWaiters[] {readers, writers}) {
                 Thread waiter = table.take(fd);
                 if (waiter != null) {

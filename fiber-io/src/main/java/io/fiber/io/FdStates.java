@@ -8,8 +8,17 @@ import java.util.function.IntConsumer;
 /**
  * What one reactor believes of each fd ({@link EpollReactor}'s edge-triggered registration): which
  * interests it registered for the fd's current file, readiness that an event reported while
- * nobody waited, and in which recheck epoch a waiter began to trust the registration without a
- * system call.
+ * nobody waited, whether the input is known to be drained, and in which recheck epoch a waiter
+ * began to trust the registration without a system call.
+ *
+ * <p>Drained input ({@link #beginRead}, {@link #endRead}, {@link #inputEvent}): a read that comes
+ * back short has emptied the socket, and while the fd stays registered for input, new data brings
+ * an input event. So until that event is dispatched, the next read would find nothing and can be
+ * skipped. The race to close: data arriving between the short read and the marking. A read arms
+ * the fd before its system call, every input event disarms it, and the end of the read marks the
+ * fd drained only if it is still armed (one compare-and-set), so an event dispatched at any point
+ * after the read began leaves the fd undrained. Whatever stops the registration being trusted
+ * ({@link #UNTRUSTED}) clears both bits.
  * Paged like {@link FdWaiters}; fds at or above {@link FdWaiters#MAX_FD} never get here (their
  * waits are not claimed). Every update is atomic, so a thread may clear bits without the poll lock.
  */
@@ -21,6 +30,12 @@ final class FdStates {
     /** Registered for output ({@code EPOLLOUT}) too. */
     static final int REGISTERED_OUT = 8;
     static final int REGISTERED = REGISTERED_IN | REGISTERED_OUT;
+    /** A read began after every input event dispatched so far. */
+    static final int READ_ARMED = 16;
+    /** A read came back short while armed, and no input event has been dispatched since. */
+    static final int DRAINED = 32;
+    /** What an fd loses when its registration can no longer be trusted (a close, a recheck). */
+    static final int UNTRUSTED = REGISTERED | READ_ARMED | DRAINED;
 
     private record Page(AtomicIntegerArray bits, AtomicLongArray trustedSince) { }
 
@@ -35,6 +50,54 @@ final class FdStates {
     int clear(int fd, int bits) {
         Page page = page(fd);
         return page == null ? 0 : page.bits.getAndAccumulate(slot(fd), ~bits, (a, b) -> a & b);
+    }
+
+    /**
+     * A read of {@code fd} is about to start: true when the fd is registered for input and known
+     * drained (the drained mark is taken, so one read is skipped per short read); otherwise arms
+     * the fd, and clears any remembered input readiness, which the read itself consumes.
+     */
+    boolean beginRead(int fd) {
+        Page page = page(fd);
+        if (page == null) {
+            return false;
+        }
+        int slot = slot(fd);
+        while (true) {
+            int bits = page.bits.get(slot);
+            if ((bits & REGISTERED_IN) == 0) {
+                return false;
+            }
+            boolean drained = (bits & DRAINED) != 0;
+            int next = drained ? bits & ~DRAINED : (bits | READ_ARMED) & ~READY_IN;
+            if (page.bits.compareAndSet(slot, bits, next)) {
+                return drained;
+            }
+        }
+    }
+
+    /** The read {@link #beginRead} armed has returned; {@code drained}: it came back short. */
+    void endRead(int fd, boolean drained) {
+        Page page = page(fd);
+        if (page == null) {
+            return;
+        }
+        int slot = slot(fd);
+        while (true) {
+            int bits = page.bits.get(slot);
+            if ((bits & READ_ARMED) == 0) {
+                return; // an input event came during the read, or the registration was dropped
+            }
+            int next = drained && (bits & REGISTERED_IN) != 0 ? (bits & ~READ_ARMED) | DRAINED : bits & ~READ_ARMED;
+            if (page.bits.compareAndSet(slot, bits, next)) {
+                return;
+            }
+        }
+    }
+
+    /** An input event for {@code fd}: disarms and undrains it, and remembers the readiness when nobody waited. */
+    void inputEvent(int fd, boolean remember) {
+        pageFor(fd).bits.accumulateAndGet(slot(fd), remember ? READY_IN : 0, (bits, ready) -> (bits & ~(READ_ARMED | DRAINED)) | ready);
     }
 
     int get(int fd) {

@@ -253,4 +253,108 @@ class EpollReactorTest {
         reactor.stopPoll(fd, EpollReactor.POLLOUT);
         assertTrue(writer.get(10, TimeUnit.SECONDS));
     }
+
+    /** Registers the pipe's read end for input as a fiber's first wait does, and drains the byte that woke it. */
+    private int registeredAndDrained() throws Exception {
+        int fd = pipe[0].intValue();
+        CompletableFuture<Boolean> first = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        writeByte(pipe[1]);
+        pollUntil(first);
+        assertEquals(1, read(16));
+        return fd;
+    }
+
+    private int read(int asked) throws Exception {
+        return pipe[0].read(ByteBuffer.allocateDirect(asked), 0, asked);
+    }
+
+    /** A short read drained the fd: the next read would find nothing and is skipped, once. */
+    @Test
+    void aShortReadMakesTheNextReadSkippableOnce() throws Exception {
+        int fd = registeredAndDrained();
+        assertFalse(reactor.beginRead(fd), "no short read seen yet");
+        reactor.endRead(fd, 16, 1);
+        assertTrue(reactor.beginRead(fd), "short read, no event since: skip");
+        assertFalse(reactor.beginRead(fd), "one skip per short read: the read after a wait goes to the kernel");
+    }
+
+    /** After a skip the waiter trusts the registration, and the next data wakes it. */
+    @Test
+    void aSkippedReadWaitsAndIsWokenByTheNextData() throws Exception {
+        int fd = registeredAndDrained();
+        assertFalse(reactor.beginRead(fd));
+        reactor.endRead(fd, 16, 1);
+        assertTrue(reactor.beginRead(fd));
+        CompletableFuture<Boolean> w = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(2);
+        writeByte(pipe[1]);
+        assertEquals(1, pollUntil(w));
+        assertEquals(1, read(16));
+    }
+
+    /** Data that arrives while the read runs: its event disarms the read, so its short result proves nothing. */
+    @Test
+    void anInputEventDuringTheReadKeepsTheFdUndrained() throws Exception {
+        int fd = registeredAndDrained();
+        assertFalse(reactor.beginRead(fd));
+        writeByte(pipe[1]);
+        assertEquals(0, reactor.poll(TimeUnit.MILLISECONDS.toNanos(1000)), "the event finds no waiter");
+        reactor.endRead(fd, 16, 1);
+        assertFalse(reactor.beginRead(fd), "the byte written during the read must be read");
+        assertEquals(1, read(16));
+    }
+
+    /** Data after the short read: its event undrains the fd. */
+    @Test
+    void anInputEventAfterTheShortReadUndrainsTheFd() throws Exception {
+        int fd = registeredAndDrained();
+        assertFalse(reactor.beginRead(fd));
+        reactor.endRead(fd, 16, 1);
+        writeByte(pipe[1]);
+        assertEquals(0, reactor.poll(TimeUnit.MILLISECONDS.toNanos(1000)));
+        assertFalse(reactor.beginRead(fd));
+        assertEquals(1, read(16));
+    }
+
+    /** A read that filled its buffer, EOF, EAGAIN or an error say nothing of what is left. */
+    @Test
+    void onlyAShortPositiveReadDrains() throws Exception {
+        int fd = registeredAndDrained();
+        for (int got : new int[] {16, -1, -2, -3}) {
+            assertFalse(reactor.beginRead(fd));
+            reactor.endRead(fd, 16, got);
+        }
+        assertFalse(reactor.beginRead(fd));
+    }
+
+    /** Drained is part of the trusted registration: without one (never registered, forgotten, rechecked) nothing is skipped. */
+    @Test
+    void withoutATrustedInputRegistrationNoReadIsSkipped() throws Exception {
+        int fresh = pipe[0].intValue();
+        assertFalse(reactor.beginRead(fresh));
+        reactor.endRead(fresh, 16, 1);
+        assertFalse(reactor.beginRead(fresh), "never registered: no event would undrain it");
+
+        int fd = registeredAndDrained();
+        assertFalse(reactor.beginRead(fd));
+        reactor.endRead(fd, 16, 1);
+        reactor.forget(fd);
+        assertFalse(reactor.beginRead(fd), "forgotten (closing)");
+
+        CompletableFuture<Boolean> w = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(2);
+        writeByte(pipe[1]);
+        pollUntil(w);
+        assertEquals(1, read(16));
+        assertFalse(reactor.beginRead(fd));
+        reactor.endRead(fd, 16, 1);
+        reactor.recheckLongWaits();
+        reactor.recheckLongWaits();
+        assertTrue(reactor.beginRead(fd), "no trusting wait ran, so the recheck ended none");
+        assertFalse(reactor.beginRead(fd));
+        reactor.endRead(fd, 16, 1);
+        reactor.stopPoll(fd, EpollReactor.POLLIN);
+        assertFalse(reactor.beginRead(fd), "stopPoll: the fd is closing");
+    }
 }
