@@ -67,9 +67,7 @@ class EchoBenchmarkOptionsTest {
         assertEquals(40_000 / 41_000.0, EchoReport.Ratio.RATE_A_AOFF.value(runs).orElseThrow(), 1e-9);
         assertEquals((9.0 / 600_000) / (8.61 / 615_000), EchoReport.Ratio.CPU_A_AOFF.value(runs).orElseThrow(), 1e-9);
 
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        EchoReport.print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "setup", options, runs);
-        String report = bytes.toString(StandardCharsets.UTF_8);
+        String report = report(options, runs);
         assertTrue(report.contains("| (a-off) fibers + agent, detector=off | 41,000 |"), report);
         assertTrue(report.contains("| round trips/s, (a) / (a-off) | 0.98x | >= 0.95x | met |"), report);
         assertTrue(report.contains("| server CPU per round trip, (a) / (a-off) | 1.07x |  |  |"), report);
@@ -83,9 +81,7 @@ class EchoBenchmarkOptionsTest {
                 measurement(Scenario.PING_PONG, Server.VTHREAD, 480_000, 14.4),
                 measurement(Scenario.PING_PONG, Server.C_EPOLL, 840_000, 5.0));
         assertEquals(840_000 / 480_000.0, EchoReport.Ratio.RATE_F_C.value(runs).orElseThrow(), 1e-9);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        EchoReport.print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "setup", options, runs);
-        String report = bytes.toString(StandardCharsets.UTF_8);
+        String report = report(options, runs);
         assertTrue(report.contains("| round trips/s, (f) / (c): the ceiling | 1.75x |"), report);
         assertFalse(report.contains("(a) / (f)"), "(a) did not run: " + report);
     }
@@ -105,5 +101,12 @@ class EchoBenchmarkOptionsTest {
     private static Measurement measurement(Scenario scenario, Server server, long roundTrips, double serverCpuSeconds) {
         Result result = new Result(roundTrips, 15, 20_000, 30_000, 40_000, 50_000);
         return new Measurement(scenario, server, result, serverCpuSeconds, 7.5, 0, 15, 100 * 1024, null);
+    }
+
+    /** The report {@link EchoReport#print} writes for {@code runs}. */
+    private static String report(Options options, List<Measurement> runs) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        EchoReport.print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "setup", options, runs);
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 }

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -152,7 +153,7 @@ class ReactorRoutingIT {
                 }
                 long seed = c;
                 writers.add(scheduler.spawn(() -> {
-                    java.util.Random sizes = new java.util.Random(seed);
+                    Random sizes = new Random(seed);
                     OutputStream out = s.getOutputStream();
                     for (int sent = 0; sent < bytesEach; ) {
                         byte[] chunk = new byte[Math.min(bytesEach - sent, 1 + sizes.nextInt(5000))];
@@ -170,7 +171,7 @@ class ReactorRoutingIT {
                     return null;
                 }));
                 readers.add(scheduler.spawn(() -> {
-                    java.util.Random sizes = new java.util.Random(~seed);
+                    Random sizes = new Random(~seed);
                     InputStream in = s.getInputStream();
                     byte[] buf = new byte[700];
                     long received = 0;
