@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server on loopback, for the JDBC integration tests (fiber-compat) and the JDBC
 # benchmark (./run bench jdbc): a private cluster created with initdb from Debian's server binaries,
-# on a free port of 127.0.0.1, trust authentication, no Unix socket, fsync off. It is never the machine's
-# own cluster, and `stop` deletes it.
+# on a free port of 127.0.0.1 below the ephemeral range, trust authentication, no Unix socket, fsync
+# off. It is never the machine's own cluster, and `stop` deletes it.
 #
 #   throwaway-postgres.sh start STATE_DIR [OWNER_PID]   create and start a cluster; prints one line:
 #                                                       "postgres ready port=P user=fiber database=postgres version=V"
@@ -23,6 +23,7 @@ set -euo pipefail
 
 SUPERUSER=fiber
 NOT_INSTALLED=3
+PORT_ATTEMPTS=10
 
 die() { echo "throwaway-postgres: $*" >&2; exit 1; }
 
@@ -61,6 +62,20 @@ as_owner() {
 pinning() {
   if [ -n "${FIBER_PG_CPUS:-}" ] && command -v taskset >/dev/null 2>&1; then
     echo taskset -c "$FIBER_PG_CPUS"
+  fi
+}
+
+# A random port for the server, below the kernel's ephemeral range when there is room. A client socket
+# in TIME_WAIT holds its ephemeral port against any listener, SO_REUSEADDR or not, and the suites before
+# the JDBC tests leave thousands of loopback connections in TIME_WAIT: inside that range a random port is
+# often taken. Outside it only listeners compete, so the retries in cmd_start are for the rare collision.
+pick_port() {
+  local low=32768 high
+  [ -r /proc/sys/net/ipv4/ip_local_port_range ] && read -r low high < /proc/sys/net/ipv4/ip_local_port_range
+  if [ "$low" -gt 12000 ]; then
+    echo $(( 10000 + (RANDOM * 32768 + RANDOM) % (low - 10000) ))
+  else
+    echo $(( 1024 + (RANDOM * 32768 + RANDOM) % (65535 - 1024) ))
   fi
 }
 
@@ -115,15 +130,16 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 CONF
-  local attempt
-  for attempt in 1 2 3 4 5; do
-    PORT=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  local attempt tried=""
+  for attempt in $(seq 1 $PORT_ATTEMPTS); do
+    PORT=$(pick_port)
+    tried="$tried $PORT"
     echo "$PORT" > "$state/port"
     start_server && break
-    if ! grep -q 'could not bind\|could not create any TCP/IP sockets' "$DATA/server.log" || [ "$attempt" = 5 ]; then
+    if ! grep -q 'could not bind\|could not create any TCP/IP sockets' "$DATA/server.log" || [ "$attempt" = $PORT_ATTEMPTS ]; then
       cat "$DATA/server.log" >&2
       cmd_stop "$state"
-      die "the server did not start (its log above)"
+      die "the server did not start (its log above; ports tried:$tried)"
     fi
   done
   if [ -n "$owner" ]; then

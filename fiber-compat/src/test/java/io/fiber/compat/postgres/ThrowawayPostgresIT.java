@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The throwaway server leaves nothing behind when its owner dies without cleaning up (a test JVM or
@@ -61,6 +62,21 @@ class ThrowawayPostgresIT {
             Process stop = new ProcessBuilder("bash", script.toString(), "stop", state.toString()).inheritIO().start();
             assertEquals(0, stop.waitFor(), "stop is safe to repeat");
         }
+    }
+
+    /**
+     * A client socket in TIME_WAIT holds its port against any listener, and the suites that run before
+     * this one leave thousands of loopback connections in TIME_WAIT: a server port drawn from the
+     * kernel's ephemeral range failed to bind in CI ("Address already in use"). The script draws below it.
+     */
+    @Test
+    void theServerListensBelowTheEphemeralRange() throws IOException {
+        int port = ThrowawayPostgres.get().port();
+        // readAllLines, not readString: procfs reports size 0 and readString then returns the first byte only.
+        String[] range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).strip().split("\\s+");
+        int low = Integer.parseInt(range[0]);
+        assumeTrue(low > 12000, "the ephemeral range starts at " + low + ", leaving no room below it");
+        assertTrue(port < low, "port " + port + " is inside the ephemeral range " + low + "-" + range[1]);
     }
 
     private static boolean accepts(int port) throws IOException {
