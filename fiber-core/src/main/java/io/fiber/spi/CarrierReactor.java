@@ -1,6 +1,7 @@
 package io.fiber.spi;
 
 import java.io.IOException;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -11,14 +12,52 @@ import java.util.function.BooleanSupplier;
  * {@link #await} (after the fiber moved to another carrier) from any thread.
  */
 public interface CarrierReactor {
+    /** {@link #beginWait}: this reactor cannot take the wait (the JDK's poller handles it then). */
+    long NOT_TAKEN = -1;
+    /** {@link #beginWait}: the event came while nobody waited; retry the I/O now, there is no wait to end. */
+    long READY = -2;
+
     /**
-     * Registers the calling thread as waiting for {@code event} ({@code Net.POLLIN}/{@code POLLOUT}
-     * values) on {@code fd}, then, if {@code isOpen} still holds, parks it for at most {@code nanos}
-     * (0: no limit). Returns on readiness, timeout, unpark, interrupt or {@link #stopPoll}; callers
-     * re-check and retry, as with the JDK's poller. Returns false, without waiting, when this reactor
-     * cannot take the wait (the JDK's poller handles it then).
+     * Waits for {@code event} ({@code Net.POLLIN}/{@code POLLOUT} values) on {@code fd}: registers
+     * the calling thread ({@link #beginWait}), then, if {@code isOpen} still holds, parks it for at
+     * most {@code nanos} (0: no limit), then ends the wait ({@link #endWait}). Returns on readiness,
+     * timeout, unpark, interrupt or {@link #stopPoll}; callers re-check and retry, as with the JDK's
+     * poller. Returns false, without waiting, when this reactor cannot take the wait.
+     *
+     * <p>The park is here, in a small frame, and the registration in {@link #beginWait}, which has
+     * returned by then: every parked fiber keeps this frame in its stack chunk on the heap, so a
+     * large one costs memory per idle connection.
      */
-    boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException;
+    default boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+        long wait = beginWait(fd, event);
+        if (wait == NOT_TAKEN) {
+            return false;
+        }
+        if (wait != READY) {
+            try {
+                if (isOpen.getAsBoolean()) {
+                    if (nanos > 0) {
+                        LockSupport.parkNanos(this, nanos);
+                    } else {
+                        LockSupport.park(this);
+                    }
+                }
+            } finally {
+                endWait(fd, event, wait);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Registers the calling thread as waiting for {@code event} on {@code fd}. Returns
+     * {@link #NOT_TAKEN}, {@link #READY}, or a token for the {@link #endWait} that must follow
+     * once the thread has parked (whatever ended the park).
+     */
+    long beginWait(int fd, int event) throws IOException;
+
+    /** Ends the wait {@link #beginWait} began and returned {@code wait} for. Any thread (the fiber may have moved). */
+    void endWait(int fd, int event, long wait);
 
     /**
      * Dispatches at most {@code maxEvents} ready events (at least 1), waking their threads; events

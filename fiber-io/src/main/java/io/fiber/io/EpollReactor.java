@@ -82,6 +82,8 @@ final class EpollReactor implements CarrierReactor {
     /** Advanced by each {@link #recheckLongWaits}; a trusting wait records the epoch it began in. */
     private volatile long recheckEpoch = 1;
     private final AtomicInteger waiting = new AtomicInteger();
+    /** {@link #beginWait}'s token for a wait that registered afresh, so the recheck does not end it. */
+    private static final long UNTRUSTED_WAIT = 0;
     /**
      * Held while polling, blocking included (the owner locks, a rescuer only tries), and while a
      * waiter arms its fd, so arming and a poll's re-arming never interleave. Waiters never park on
@@ -104,11 +106,11 @@ final class EpollReactor implements CarrierReactor {
     }
 
     @Override
-    public boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+    public long beginWait(int fd, int event) throws IOException {
         FdWaiters table = waitersFor(event);
         Thread self = Thread.currentThread();
         if (table == null || !table.claim(fd, self)) {
-            return false;
+            return NOT_TAKEN;
         }
         int ready = event == POLLIN ? FdStates.READY_IN : FdStates.READY_OUT;
         int registered = event == POLLIN ? FdStates.REGISTERED_IN : FdStates.REGISTERED_OUT;
@@ -118,7 +120,7 @@ final class EpollReactor implements CarrierReactor {
             if ((states.clear(fd, ready) & ready) != 0) {
                 table.release(fd, self); // an event came while nobody waited: retry the I/O now
                 waits.increment();
-                return true;
+                return READY;
             }
             int bits = states.get(fd);
             trusted = (bits & registered) != 0;
@@ -131,28 +133,23 @@ final class EpollReactor implements CarrierReactor {
         } finally {
             pollLock.unlock();
         }
-        long trustedSince = trusted ? recheckEpoch : 0; // epochs start at 1: 0 means "no trusting wait"
-        if (trusted) {
-            states.trustedSince(fd, trustedSince);
-        }
         waiting.incrementAndGet();
         waits.increment();
-        try {
-            if (isOpen.getAsBoolean()) {
-                if (nanos > 0) {
-                    LockSupport.parkNanos(this, nanos);
-                } else {
-                    LockSupport.park(this);
-                }
-            }
-        } finally {
-            if (trusted) {
-                states.endTrust(fd, trustedSince);
-            }
-            table.release(fd, self);
-            waiting.decrementAndGet();
+        if (!trusted) {
+            return UNTRUSTED_WAIT;
         }
-        return true;
+        long epoch = recheckEpoch; // epochs start at 1, so a trusting wait's token is never UNTRUSTED_WAIT
+        states.trustedSince(fd, epoch);
+        return epoch;
+    }
+
+    @Override
+    public void endWait(int fd, int event, long wait) {
+        if (wait != UNTRUSTED_WAIT) {
+            states.endTrust(fd, wait);
+        }
+        waitersFor(event).release(fd, Thread.currentThread());
+        waiting.decrementAndGet();
     }
 
     /**

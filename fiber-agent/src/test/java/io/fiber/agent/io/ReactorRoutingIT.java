@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CancellationException;
@@ -26,6 +27,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -223,6 +225,44 @@ class ReactorRoutingIT {
         assertTrue(vt.join(Duration.ofSeconds(30)));
         long after = scheduler.stats().ioWaits();
         assertTrue(after - before <= 50 + 2, "only the echo fiber's own waits are ours, not the virtual thread's: " + (after - before));
+    }
+
+    /**
+     * Every idle connection's fiber keeps its stack on the heap while parked, so the runtime's frames
+     * on it are few and small: with the agent, between the JDK's {@code Poller.poll} and the park only
+     * the hook and the reactor's small parking frame (the registration has returned by then), and
+     * below the task only {@code Fiber.run}.
+     */
+    @Test
+    void aFiberParkedInAReadKeepsFewRuntimeFramesOnItsStack() throws Exception {
+        CountDownLatch reading = new CountDownLatch(1);
+        AtomicReference<Thread> thread = new AtomicReference<>();
+        Fiber<Void> blocked = scheduler.spawn(() -> {
+            thread.set(Thread.currentThread());
+            try (Socket s = connect()) {
+                reading.countDown();
+                s.getInputStream().read(); // never answered
+            }
+            return null;
+        });
+        try {
+            assertTrue(reading.await(10, TimeUnit.SECONDS));
+            List<String> frames = List.of();
+            for (int i = 0; i < 200 && !frames.contains("java.util.concurrent.locks.LockSupport.park"); i++) {
+                Thread.sleep(10);
+                frames = Arrays.stream(thread.get().getStackTrace()).map(f -> f.getClassName() + "." + f.getMethodName()).toList();
+            }
+            int park = frames.indexOf("java.util.concurrent.locks.LockSupport.park");
+            int poll = frames.indexOf("sun.nio.ch.Poller.poll");
+            assertTrue(park >= 0 && poll > park, "parked in Poller.poll: " + frames);
+            if (AGENT) {
+                assertEquals(List.of("io.fiber.spi.CarrierReactor.await", "io.fiber.AgentHooks.poll"), frames.subList(park + 1, poll));
+            }
+            assertEquals(1, frames.stream().filter(f -> f.startsWith("io.fiber.Fiber.")).count(), "below the task: " + frames);
+        } finally {
+            blocked.cancel();
+            blocked.join(Duration.ofSeconds(10));
+        }
     }
 
     @Test
