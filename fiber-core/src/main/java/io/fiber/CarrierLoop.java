@@ -77,6 +77,7 @@ final class CarrierLoop implements Runnable {
     private static final VarHandle HANDOFFS;
     private static final VarHandle STATE;
     private static final VarHandle RUN_NEXT;
+    private static final VarHandle YIELD_REQUEST;
     private static final int IN_LOOP = 0;
     private static final int IN_TASK = 1;
     private static final int HANDED_OFF = 2;
@@ -90,6 +91,7 @@ final class CarrierLoop implements Runnable {
             HANDOFFS = l.findVarHandle(CarrierLoop.class, "handoffs", long.class);
             STATE = l.findVarHandle(CarrierLoop.class, "state", int.class);
             RUN_NEXT = l.findVarHandle(CarrierLoop.class, "runNext", Runnable.class);
+            YIELD_REQUEST = l.findVarHandle(CarrierLoop.class, "yieldRequest", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -136,6 +138,8 @@ final class CarrierLoop implements Runnable {
     private boolean waking;
     private int tick;
     private long runs;
+    /** The run (a {@link #runs} count) the watchdog asked to yield at its next safe point; -1: none. */
+    private long yieldRequest = -1;
     private long stolen;
     private long sleeps;
     private long handoffs;
@@ -449,6 +453,29 @@ final class CarrierLoop implements Runnable {
     static Fiber<?> currentFiber() {
         return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
                 && ct.loop.current instanceof FiberTask task ? task.fiber : null;
+    }
+
+    /**
+     * The watchdog's request that the continuation running now, run number {@code run}, yield at
+     * its next safe point ({@link #yieldIfRequested}). Keyed on the run, so a request that arrives
+     * after that run ended is ignored, not honoured by the next one.
+     */
+    void requestYield(long run) {
+        YIELD_REQUEST.setOpaque(this, run);
+    }
+
+    /**
+     * A safe point (Go's cooperative preemption check, Tokio's coop budget): a fiber that spawns or
+     * reads a socket calls this, and yields if the watchdog asked its run to, having seen it hold
+     * the carrier while other work waited. An accept loop draining a backlog or a reader of a socket
+     * that always has data never blocks, so without this it would keep its carrier until a handoff.
+     */
+    static void yieldIfRequested() {
+        if (Thread.currentThread().isVirtual() && VirtualThreadHook.isAvailable()
+                && VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
+                && (long) YIELD_REQUEST.getOpaque(ct.loop) == ct.loop.runs) { // runs: written by this same thread
+            Thread.yield();
+        }
     }
 
     /** Wakes this carrier from {@link #sleep()}; both the eventfd and the permit are sticky, so an early wake is not lost. */

@@ -30,6 +30,12 @@ import java.util.function.BooleanSupplier;
  *       for a while (its queue is full): it will poll, and a rescue would only move its fibers to
  *       the back of the inject queue (with handoff on, a held carrier is usually handed off, and
  *       the new thread polls, before a rescue is due).</li>
+ *   <li><b>Yield requests</b> (Go's cooperative preemption flag). A run that has held its carrier
+ *       for {@value #YIELD_REQUEST_AFTER_MILLIS} ms while other work waits is asked to yield; the
+ *       fiber honours it at its next safe point, a spawn or a socket read
+ *       ({@link CarrierLoop#yieldIfRequested}). That covers the fibers that do I/O without ever
+ *       blocking (an accept loop draining a backlog, a reader of a socket that always has data),
+ *       which would otherwise run on until the handoff below, and then be reported as long runs.</li>
  *   <li><b>Handoff</b> (Go's {@code retake}/{@code handoffp}). A carrier whose current run has held
  *       its thread past the scheduler's threshold, while other fibers wait on it (queued, in its
  *       reactor or on its timers), is {@linkplain CarrierLoop#handOff handed off}: a new thread takes
@@ -60,11 +66,14 @@ final class CarrierWatchdog implements Runnable {
     static final long BUSY_PERIOD_MILLIS = 1;
     static final long IDLE_PERIOD_MILLIS = 10;
     static final long RESCUE_AFTER_MILLIS = 10;
+    /** A run this old, with work waiting behind it, is asked to yield at its next safe point. */
+    static final long YIELD_REQUEST_AFTER_MILLIS = 2;
     /** How often reactors end waits that trusted an old registration for a whole period. */
     static final long RECHECK_PERIOD_MILLIS = 100;
     private static final long BUSY_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(BUSY_PERIOD_MILLIS);
     private static final long IDLE_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(IDLE_PERIOD_MILLIS);
     private static final long RESCUE_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(RESCUE_AFTER_MILLIS);
+    private static final long YIELD_REQUEST_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(YIELD_REQUEST_AFTER_MILLIS);
     private static final CopyOnWriteArrayList<FiberScheduler> SCHEDULERS = new CopyOnWriteArrayList<>();
     private static final LongRunObserver OBSERVER = findObserver();
     private static final AtomicBoolean STARTED = new AtomicBoolean();
@@ -176,6 +185,9 @@ final class CarrierWatchdog implements Runnable {
             return running || s.runs != runsBefore;
         }
         long elapsed = now - s.since;
+        if (elapsed >= YIELD_REQUEST_AFTER_NANOS && loop.hasWaitingWork()) {
+            loop.requestYield(s.runs);
+        }
         boolean tookOver = false;
         if (elapsed >= FiberScheduler.NATIVE_HANDOFF_NANOS && handoffOn
                 && !scheduler.isTerminating() && loop.hasWaitingWork()) {

@@ -169,6 +169,7 @@ public final class FiberScheduler implements AutoCloseable {
             fiber.failToStart(t);
             throw t;
         }
+        CarrierLoop.yieldIfRequested(); // a safe point: a spawning loop (an acceptor) lets what it spawned run
         return fiber;
     }
 

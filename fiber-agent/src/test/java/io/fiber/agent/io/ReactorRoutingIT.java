@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Where fibers' waits go, and what the reactor survives. With the agent, fibers' socket waits and
@@ -262,6 +263,53 @@ class ReactorRoutingIT {
         } finally {
             blocked.cancel();
             blocked.join(Duration.ofSeconds(10));
+        }
+    }
+
+    /**
+     * A fiber reading a socket that always has data never blocks, so only a yield request (honoured
+     * at its next socket read, which the agent hooks) lets another fiber run on its only carrier
+     * while handoff is off. Without the agent there is no such safe point.
+     */
+    @Test
+    void aReaderOfASocketThatAlwaysHasDataLetsOtherFibersRun() throws Exception {
+        assumeTrue(AGENT, "the socket-read safe point is the agent's");
+        try (FiberScheduler one = FiberScheduler.builder().carriers(1).name("firehose").handoffAfter(Duration.ZERO).build();
+             ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Socket source = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+             Socket sink = server.accept()) {
+            Thread writer = Thread.ofPlatform().daemon().name("firehose-writer").start(() -> {
+                byte[] chunk = new byte[64 * 1024];
+                try (OutputStream out = source.getOutputStream()) {
+                    while (true) {
+                        out.write(chunk);
+                    }
+                } catch (IOException closed) {
+                    // the reader is done
+                }
+            });
+            Thread.sleep(50); // the socket's buffers fill, so each small read below finds data
+            AtomicInteger othersRan = new AtomicInteger();
+            CountDownLatch reading = new CountDownLatch(1);
+            long limit = TimeUnit.SECONDS.toNanos(10);
+            Fiber<Long> reader = one.spawn(() -> {
+                InputStream in = sink.getInputStream();
+                byte[] buf = new byte[16];
+                long start = System.nanoTime();
+                reading.countDown();
+                while (othersRan.get() == 0 && System.nanoTime() - start < limit) {
+                    in.read(buf);
+                }
+                return System.nanoTime() - start;
+            });
+            assertTrue(reading.await(10, TimeUnit.SECONDS));
+            one.spawn(othersRan::incrementAndGet);
+            long heldNanos = result(reader);
+            assertTrue(othersRan.get() > 0 && heldNanos < limit, "the reader kept its only carrier for "
+                    + TimeUnit.NANOSECONDS.toMillis(heldNanos) + " ms: " + one.stats());
+            System.out.printf("a firehose reader let another fiber run after %.1f ms%n", heldNanos / 1e6);
+            source.close();
+            writer.join(10_000);
         }
     }
 
