@@ -35,14 +35,17 @@ import java.util.function.BooleanSupplier;
  *       fiber honours it at its next safe point, a spawn or a socket read
  *       ({@link CarrierLoop#yieldIfRequested}). That covers the fibers that do I/O without ever
  *       blocking (an accept loop draining a backlog, a reader of a socket that always has data),
- *       which would otherwise run on until the handoff below, and then be reported as long runs.</li>
+ *       which would otherwise run on until the handoff below, and then be reported as long runs.
+ *       No run is handed off before the look after its request: an accept loop is often caught in
+ *       its native {@code accept}, and would be handed off at once, over and over.</li>
  *   <li><b>Handoff</b> (Go's {@code retake}/{@code handoffp}). A carrier whose current run has held
  *       its thread past the scheduler's threshold, while other fibers wait on it (queued, in its
  *       reactor or on its timers), is {@linkplain CarrierLoop#handOff handed off}: a new thread takes
  *       over its work and the blocked thread keeps only the fiber that holds it. A run caught in a
  *       native method (a file read, a DNS lookup, a JNI call, a pinned park: the fiber's top frame is
- *       native) is handed off after {@value FiberScheduler#NATIVE_HANDOFF_NANOS} ns, since it cannot
- *       be about to yield; any other run after the full threshold (a long computation). Looking at
+ *       native) is handed off after {@value FiberScheduler#NATIVE_HANDOFF_NANOS} ns and one look
+ *       after its yield request, so about 2 ms, since it cannot be about to yield; any other run
+ *       after the full threshold (a long computation). Looking at
  *       the top frame costs a stack sample, so it is taken only for runs already a period old with
  *       work waiting behind them.</li>
  *   <li><b>Long runs</b> (gevent's monitor thread), when a {@link LongRunObserver} is on the class
@@ -67,7 +70,7 @@ final class CarrierWatchdog implements Runnable {
     static final long IDLE_PERIOD_MILLIS = 10;
     static final long RESCUE_AFTER_MILLIS = 10;
     /** A run this old, with work waiting behind it, is asked to yield at its next safe point. */
-    static final long YIELD_REQUEST_AFTER_MILLIS = 2;
+    static final long YIELD_REQUEST_AFTER_MILLIS = 1;
     /** How often reactors end waits that trusted an old registration for a whole period. */
     static final long RECHECK_PERIOD_MILLIS = 100;
     private static final long BUSY_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(BUSY_PERIOD_MILLIS);
@@ -83,6 +86,8 @@ final class CarrierWatchdog implements Runnable {
         long runs = -1;
         long since;
         boolean reported;
+        /** Whether this run was asked to yield; a handoff waits until one look after the request. */
+        boolean yieldRequested;
         /** The carrier thread's CPU time when this run was first seen (handoff on only), or -1. */
         long cpuSince = -1;
     }
@@ -185,12 +190,15 @@ final class CarrierWatchdog implements Runnable {
             return running || s.runs != runsBefore;
         }
         long elapsed = now - s.since;
-        if (elapsed >= YIELD_REQUEST_AFTER_NANOS && loop.hasWaitingWork()) {
+        boolean workWaits = loop.hasWaitingWork();
+        boolean askedToYield = s.yieldRequested; // at an earlier look: the run had a chance to yield
+        if (elapsed >= YIELD_REQUEST_AFTER_NANOS && workWaits && !askedToYield) {
             loop.requestYield(s.runs);
+            s.yieldRequested = true;
         }
         boolean tookOver = false;
-        if (elapsed >= FiberScheduler.NATIVE_HANDOFF_NANOS && handoffOn
-                && !scheduler.isTerminating() && loop.hasWaitingWork()) {
+        if (askedToYield && elapsed >= FiberScheduler.NATIVE_HANDOFF_NANOS && handoffOn
+                && !scheduler.isTerminating() && workWaits) {
             boolean inNative = inNativeCode(loop.running());
             tookOver = elapsed >= scheduler.handoffNanos(inNative) && holdsItsThread(loop, s, elapsed, inNative)
                     && loop.handOff() != null;
@@ -214,6 +222,7 @@ final class CarrierWatchdog implements Runnable {
             s.runs = runs;
             s.since = now;
             s.reported = false;
+            s.yieldRequested = false;
             return false;
         }
         return true;

@@ -508,7 +508,8 @@ public final class FiberScheduler implements AutoCloseable {
         /**
          * How long one fiber may hold a carrier's thread without yielding before a new thread takes
          * over the carrier's other fibers, reactor and timers (default 10 ms; a fiber caught in a
-         * native method, such as a file read or a pinned park, after 1 ms at most).
+         * native method, such as a file read or a pinned park, after about 2 ms: one look of the
+         * watchdog after it asked the fiber to yield).
          * {@link Duration#ZERO} turns handoff off: the carrier's other fibers then wait.
          */
         public Builder handoffAfter(Duration threshold) {
