@@ -7,9 +7,10 @@ import java.util.function.BooleanSupplier;
 /**
  * A carrier loop's I/O event source (fiber-io's epoll reactor). Not an application API.
  *
- * <p>Threading: {@link #await} runs on a fiber mounted on the owning carrier; {@link #poll} only on
- * the owning carrier's thread, between fibers; {@link #pollIfUnattended}, {@link #wakeup}, {@link #stopPoll} and the end of an
- * {@link #await} (after the fiber moved to another carrier) from any thread.
+ * <p>Threading: {@link #await} and {@link #beginWait} run on a fiber mounted on the owning carrier,
+ * and {@link #endWait} on the same fiber, wherever it runs after its park (it may have moved to
+ * another carrier); {@link #poll} only on the owning carrier's thread, between fibers;
+ * {@link #pollIfUnattended}, {@link #wakeup} and {@link #stopPoll} from any thread.
  */
 public interface CarrierReactor {
     /** {@link #beginWait}: this reactor cannot take the wait (the JDK's poller handles it then). */
@@ -56,7 +57,7 @@ public interface CarrierReactor {
      */
     long beginWait(int fd, int event) throws IOException;
 
-    /** Ends the wait {@link #beginWait} began and returned {@code wait} for. Any thread (the fiber may have moved). */
+    /** Ends the wait {@link #beginWait} began and returned {@code wait} for; called by the thread that waited. */
     void endWait(int fd, int event, long wait);
 
     /**

@@ -11,7 +11,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 
 /**
  * One carrier loop's epoll reactor (DESIGN.md section 3): fibers on the carrier wait here for
@@ -69,6 +68,8 @@ final class EpollReactor implements CarrierReactor {
     private static final int WRITE_EVENTS = NettyEpoll.EPOLLOUT | NettyEpoll.EPOLLERR | NettyEpoll.EPOLLHUP;
     /** At most this many events per poll: half a local run queue, so a burst of wakeups rarely overflows it. */
     private static final int MAX_EVENTS = 128;
+    /** {@link #beginWait}'s token for a wait that registered afresh, so the recheck does not end it. */
+    private static final long UNTRUSTED_WAIT = 0;
 
     private final String name;
     private final FileDescriptor epoll;
@@ -82,8 +83,6 @@ final class EpollReactor implements CarrierReactor {
     /** Advanced by each {@link #recheckLongWaits}; a trusting wait records the epoch it began in. */
     private volatile long recheckEpoch = 1;
     private final AtomicInteger waiting = new AtomicInteger();
-    /** {@link #beginWait}'s token for a wait that registered afresh, so the recheck does not end it. */
-    private static final long UNTRUSTED_WAIT = 0;
     /**
      * Held while polling, blocking included (the owner locks, a rescuer only tries), and while a
      * waiter arms its fd, so arming and a poll's re-arming never interleave. Waiters never park on
