@@ -158,11 +158,8 @@ final class AgentHooks implements FiberBridge.Hooks {
 
     @Override
     public boolean readBegins(FileDescriptor fd) {
-        if (!Thread.currentThread().isVirtual()) {
-            return false; // platform threads read on every socket
-        }
         CarrierLoop.yieldIfRequested(); // a safe point: a reader of a socket that always has data lets others run
-        CarrierReactor reactor = reactorForWait();
+        CarrierReactor reactor = reactorForRead();
         return reactor != null && reactor.beginRead(NioFileDescriptors.fdVal(fd));
     }
 
