@@ -27,15 +27,15 @@ import java.util.concurrent.locks.LockSupport;
  * <ul>
  *   <li>{@code parkNanos0}: {@code LockSupport.parkNanos(0L)}, patched (one of the 44 entries of
  *       the agent's table). With 0 the JDK's body is one {@code if (nanos > 0)}, so what is left
- *       under the agent is the inlined entry advice: {@code FiberBridge.detector()} (a volatile
- *       read), and when a detector is installed, its {@code blockingCall}, which for a platform thread
+ *       under the agent is the inserted entry call: {@code FiberBridge.blockingCall}, which reads
+ *       the detector (a volatile read), and when a detector is installed, its {@code blockingCall}, which for a platform thread
  *       with no predicate is {@code Thread.currentThread().isVirtual()} and one more volatile read.</li>
  *   <li>{@code unparkNull}: {@code LockSupport.unpark(null)}, the same class and shape, not patched:
  *       the baseline, which the agent must leave alone.</li>
  * </ul>
  * Each method runs in three configurations, one method each, because JVM options are per method
  * in JMH: {@code _agentNone} (no agent), {@code _agentOff} (the agent with {@code detector=off}:
- * the patch is in, {@code FiberBridge.detector()} is null, only the null test remains) and
+ * the patch is in, the bridge's detector is null, only the null test remains) and
  * {@code _agentReport} (the agent with {@code detector=report}, its default). The per-check cost is
  * {@code parkNanos0_agentReport - parkNanos0_agentNone}; {@link DetectorCheckMain} prints it.
  *

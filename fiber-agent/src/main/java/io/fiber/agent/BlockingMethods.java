@@ -28,6 +28,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
 
+import static io.fiber.agent.Patch.arg;
+import static io.fiber.agent.Patch.constant;
+import static io.fiber.agent.Patch.kept;
+import static io.fiber.agent.Patch.receiver;
+import static io.fiber.agent.Patch.thisField;
 import static io.fiber.bridge.FiberBridge.Detector.ANY_THREAD;
 import static io.fiber.bridge.FiberBridge.Detector.PINNED;
 import static io.fiber.bridge.FiberBridge.Detector.PLATFORM_THREAD;
@@ -61,22 +66,43 @@ final class BlockingMethods {
         void run() throws Throwable;
     }
 
+    /** How a patched method checks its call: on entry, or, for a pinned park, only when it will really park. */
+    enum Check { ON_ENTRY, PINNED_PARK }
+
     record Entry(String owner, String method, String descriptor, BlockingCategory category, int rule,
-                 Class<?> advice, Exercise exercise) { }
+                 Check check, Exercise exercise) { }
 
     /** An entry found on the running JDK, with the name reports give it. */
     record Found(Entry entry, String name) {
-        JdkPatches.Patch patch() {
+        Patch patch() {
             return patch(Set.of());
         }
 
-        /** The patch; an entry of an {@code offloaded} category that is checked on entry gets the offloading advice. */
-        JdkPatches.Patch patch(Set<BlockingCategory> offloaded) {
-            Class<?> advice = entry.advice() == BlockingCallAdvice.OnEntry.class && offloaded.contains(entry.category())
-                    ? BlockingCallAdvice.Offloaded.class : entry.advice();
-            return new JdkPatches.Patch(entry.owner(), entry.method(), entry.descriptor(),
-                    BlockingCallAdvice.to(advice, name, entry.category().ordinal(), entry.rule()));
+        /**
+         * The patch. An entry checked on entry, of an {@code offloaded} category, lets the runtime move
+         * the calling fiber onto an offload-pool thread for the call, and back when it returns or
+         * throws; the check comes after the move, so a call moved off its carrier is not flagged.
+         */
+        Patch patch(Set<BlockingCategory> offloaded) {
+            String owner = entry.owner();
+            String method = entry.method();
+            String descriptor = entry.descriptor();
+            int category = entry.category().ordinal();
+            if (entry.check() == Check.PINNED_PARK) {
+                return Patch.call(owner, method, descriptor, "atPinnedPark", constant(name), constant(category),
+                        constant(entry.rule()), receiver(), arg(0), arg(1), thisField("parkPermit", "Z"));
+            }
+            if (offloaded.contains(entry.category())) {
+                return Patch.keep(owner, method, descriptor, "atOffloadedEntry", constant(name), constant(category),
+                        constant(entry.rule()), receiver()).atExit("atOffloadedExit", kept());
+            }
+            return report(owner, method, descriptor, name, category, entry.rule());
         }
+    }
+
+    /** The patch of a method checked on entry: {@code FiberBridge.blockingCall(name, category, rule, this or null)}. */
+    static Patch report(String owner, String method, String descriptor, String name, int category, int rule) {
+        return Patch.call(owner, method, descriptor, "blockingCall", constant(name), constant(category), constant(rule), receiver());
     }
 
     static final String DEV_NULL = "/dev/null";
@@ -139,7 +165,7 @@ final class BlockingMethods {
                 "([Ljava/lang/String;Ljava/util/Map;Ljava/lang/String;[Ljava/lang/ProcessBuilder$Redirect;Z)Ljava/lang/Process;",
                 PROCESS, ANY_THREAD, () -> new ProcessBuilder("/nonexistent/fiber-agent-self-test").start());
         TABLE.add(new Entry("java.lang.VirtualThread", "parkOnCarrierThread", "(ZJ)V", PARK, PINNED,
-                BlockingCallAdvice.PinnedPark.class, BlockingMethodsSelfTest::parkPinned));
+                Check.PINNED_PARK, BlockingMethodsSelfTest::parkPinned));
         add("java.lang.Object", "wait", "(J)V", PARK, WAIT, () -> { synchronized (LOCK) { LOCK.wait(1); } });
         add("java.lang.Thread", "sleepNanos", "(J)V", PARK, PLATFORM_THREAD, () -> Thread.sleep(1));
         String ls = "java.util.concurrent.locks.LockSupport";
@@ -171,7 +197,7 @@ final class BlockingMethods {
     }
 
     private static void add(String owner, String method, String descriptor, BlockingCategory category, int rule, Exercise exercise) {
-        TABLE.add(new Entry(owner, method, descriptor, category, rule, BlockingCallAdvice.OnEntry.class, exercise));
+        TABLE.add(new Entry(owner, method, descriptor, category, rule, Check.ON_ENTRY, exercise));
     }
 
     private static FileChannel devNull() throws java.io.IOException {

@@ -2,12 +2,12 @@ package io.fiber.agent;
 
 import io.fiber.bridge.FiberBridge;
 import io.fiber.detector.BlockingCategory;
-import net.bytebuddy.jar.asm.ClassReader;
-import net.bytebuddy.jar.asm.ClassVisitor;
-import net.bytebuddy.jar.asm.ClassWriter;
-import net.bytebuddy.jar.asm.MethodVisitor;
-import net.bytebuddy.jar.asm.Opcodes;
-import net.bytebuddy.jar.asm.Type;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.ClassVisitor;
+import org.objectweb.asm.ClassWriter;
+import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Opcodes;
+import org.objectweb.asm.Type;
 
 import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
@@ -31,12 +31,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *       and leaves the stack empty, so the method's stack map frames stay valid.</li>
  * </ul>
  * Registered as a transformer that does not retransform: it runs at definition only, before
- * retransforming transformers such as ByteBuddy's.
+ * retransforming transformers such as {@link ClassPatcher}, so its output is what they start from.
  */
 final class DefinitionPatcher implements ClassFileTransformer {
     static final String NATIVE_PREFIX = "$$fiber$$_";
-    private static final String BRIDGE = Type.getInternalName(FiberBridge.class);
-    private static final String REPORT_DESCRIPTOR = "(Ljava/lang/String;IILjava/lang/Object;)V";
 
     /** What a patched method reports: its category (a native's report says NATIVE for MARKED). */
     private record Target(int category) { }
@@ -109,7 +107,7 @@ final class DefinitionPatcher implements ClassFileTransformer {
                     @Override
                     public void visitCode() {
                         super.visitCode();
-                        report(mv, displayName(name, isStatic), target, isStatic);
+                        report(mv, name, descriptor, target, isStatic);
                     }
                 };
             }
@@ -118,7 +116,7 @@ final class DefinitionPatcher implements ClassFileTransformer {
             MethodVisitor wrapper = super.visitMethod(access & ~(Opcodes.ACC_NATIVE | Opcodes.ACC_SYNCHRONIZED),
                     name, descriptor, signature, exceptions);
             wrapper.visitCode();
-            report(wrapper, displayName(name, isStatic), asNative, isStatic);
+            report(wrapper, name, descriptor, asNative, isStatic);
             int slot = 0;
             if (!isStatic) {
                 wrapper.visitVarInsn(Opcodes.ALOAD, 0);
@@ -135,20 +133,11 @@ final class DefinitionPatcher implements ClassFileTransformer {
             return super.visitMethod(access, NATIVE_PREFIX + name, descriptor, signature, exceptions);
         }
 
-        private String displayName(String method, boolean isStatic) {
-            return BlockingMethods.displayName(owner.replace('/', '.'), method, isStatic);
-        }
-
-        private static void report(MethodVisitor mv, String method, Target target, boolean isStatic) {
-            mv.visitLdcInsn(method);
-            mv.visitLdcInsn(target.category());
-            mv.visitInsn(Opcodes.ICONST_0 + FiberBridge.Detector.ANY_THREAD);
-            if (isStatic) {
-                mv.visitInsn(Opcodes.ACONST_NULL);
-            } else {
-                mv.visitVarInsn(Opcodes.ALOAD, 0);
-            }
-            mv.visitMethodInsn(Opcodes.INVOKESTATIC, BRIDGE, "blockingCall", REPORT_DESCRIPTOR, false);
+        /** Emits {@code FiberBridge.blockingCall} for this method, as the detector's table entries do. */
+        private void report(MethodVisitor mv, String method, String descriptor, Target target, boolean isStatic) {
+            String className = owner.replace('/', '.');
+            ClassPatcher.emitEntryCall(mv, BlockingMethods.report(className, method, descriptor,
+                    BlockingMethods.displayName(className, method, isStatic), target.category(), FiberBridge.Detector.ANY_THREAD), isStatic);
         }
     }
 }

@@ -59,10 +59,6 @@ public final class FiberAgent {
     }
 
     private static void install(String args, Instrumentation inst, boolean attached) {
-        // ByteBuddy (relocated) must not probe sun.misc.Unsafe: JDK 24+ warns on stderr when it does.
-        if (System.getProperty("net.bytebuddy.safe") == null) {
-            System.setProperty("net.bytebuddy.safe", "true");
-        }
         AgentOptions options;
         try {
             options = AgentOptions.parse(args);
@@ -105,13 +101,13 @@ public final class FiberAgent {
             // provider: a bad fiber.dns* property is reported here, by name, rather than as a failed self-test entry.
             FiberResolverProvider.checkSystemProperties();
             List<BlockingMethods.Found> blocking = BlockingMethods.find();
-            List<JdkPatches.Patch> patches = new ArrayList<>();
+            List<Patch> patches = new ArrayList<>();
             for (BlockingMethods.Found found : blocking) {
                 patches.add(found.patch(options.offloaded));
             }
-            JdkPatches.install(inst, patches);
+            ClassPatcher patcher = JdkPatches.install(inst, patches);
             BlockingMethodsSelfTest.run(blocking);
-            MethodPatcher.install(inst, DefinitionPatcher.install(inst));
+            MethodPatcher.install(inst, patcher, DefinitionPatcher.install(inst));
             enableNativeAccess(runtime);
             BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge
         } catch (RuntimeException | java.io.IOException e) {

@@ -1,122 +1,80 @@
 package io.fiber.agent;
 
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.utility.JavaModule;
-
 import java.lang.instrument.Instrumentation;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
-import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
-import static net.bytebuddy.matcher.ElementMatchers.hasDescriptor;
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.none;
+import static io.fiber.agent.Patch.arg;
+import static io.fiber.agent.Patch.returned;
+import static io.fiber.agent.Patch.thisField;
 
 /**
- * The table of JDK methods the agent patches to reroute fibers' waits, and the code that patches
- * them and the detector's {@link BlockingMethods}.
+ * The table of JDK methods the agent patches to reroute fibers' waits (DESIGN.md sections 3 and 4),
+ * and the code that applies them and the detector's {@link BlockingMethods} through one
+ * {@link ClassPatcher}. Each patched method calls one entry point of {@code FiberBridge}, which asks
+ * the runtime's hooks; when they handle the call the JDK's body is skipped, otherwise it runs
+ * unchanged.
  *
- * <p>Before patching, every entry is looked up on the running JDK by name and descriptor; a
- * missing one stops the agent with a message naming it (a JDK update that renames an internal
- * must fail loudly, not leave fibers silently on the JDK's pollers). After patching, every class
- * must have been transformed, or the agent stops too.
+ * <p>Before patching, every entry is looked up on the running JDK by name and descriptor, with the
+ * fields and bridge methods its patch uses; a missing one stops the agent with a message naming it
+ * (a JDK update that renames an internal must fail loudly, not leave fibers silently on the JDK's
+ * pollers). After patching, every patch must have been written, or the agent stops too.
  */
 final class JdkPatches {
-    /** One patched method: owner class, name, JVM descriptor, and the advice inlined into it. */
-    record Patch(String owner, String method, String descriptor, Advice advice) {
-        @Override
-        public String toString() {
-            return owner + "." + method + descriptor;
-        }
-    }
-
     static final List<Patch> REROUTES = List.of(
-            new Patch("sun.nio.ch.Poller", "poll", "(IIJLjava/util/function/BooleanSupplier;)V", Advice.to(PollerAdvice.Poll.class)),
-            new Patch("sun.nio.ch.Poller", "pollSelector", "(IJ)V", Advice.to(PollerAdvice.PollSelector.class)),
-            new Patch("sun.nio.ch.Poller", "stopPoll", "(II)V", Advice.to(PollerAdvice.StopPoll.class)),
-            new Patch("sun.nio.ch.UnixDispatcher", "close", "(Ljava/io/FileDescriptor;)V", Advice.to(PollerAdvice.FdClosing.class)),
-            new Patch("sun.nio.ch.UnixDispatcher", "implPreClose", "(Ljava/io/FileDescriptor;JJ)V", Advice.to(PollerAdvice.FdClosing.class)),
-            new Patch("sun.nio.ch.NioSocketImpl", "tryRead", "(Ljava/io/FileDescriptor;[BII)I", Advice.to(PollerAdvice.SocketRead.class)),
-            new Patch("java.lang.VirtualThread", "schedule",
+            Patch.returnIfTrue("sun.nio.ch.Poller", "poll", "(IIJLjava/util/function/BooleanSupplier;)V",
+                    "atPoll", arg(0), arg(1), arg(2), arg(3)),
+            // A Selector.select waits for its own epoll fd.
+            Patch.returnIfTrue("sun.nio.ch.Poller", "pollSelector", "(IJ)V", "atPollSelector", arg(0), arg(1)),
+            // An fd is being closed or shut down: wake our waiters too, then the JDK's.
+            Patch.call("sun.nio.ch.Poller", "stopPoll", "(II)V", "atStopPoll", arg(0), arg(1)),
+            // Every NIO socket, pipe and datagram fd is closed (or replaced by a pre-close) through these
+            // two, so reactors forget the fd before its number can be reused.
+            Patch.call("sun.nio.ch.UnixDispatcher", "close", "(Ljava/io/FileDescriptor;)V", "atFdClose", arg(0)),
+            Patch.call("sun.nio.ch.UnixDispatcher", "implPreClose", "(Ljava/io/FileDescriptor;JJ)V", "atFdClose", arg(0)),
+            // The read of a java.net.Socket stream, which its caller follows with a wait when it returns
+            // IOStatus.UNAVAILABLE (-2): a read the reactor knows would find nothing returns that at
+            // once, without its system call.
+            Patch.returnIfTrue("sun.nio.ch.NioSocketImpl", "tryRead", "(Ljava/io/FileDescriptor;[BII)I", -2,
+                    "atReadEntry", arg(0)).atExit("atReadExit", returned(), arg(0), arg(3)),
+            // Where a timed park, sleep or timed wait of a virtual thread whose scheduler is not a
+            // ForkJoinPool gets its timer (JDK 25: on the JDK's VirtualThread-unparker threads). For
+            // our fibers the runtime returns a timer of the carrier the fiber runs on.
+            Patch.returnIfNonNull("java.lang.VirtualThread", "schedule",
                     "(Ljava/lang/Runnable;JLjava/util/concurrent/TimeUnit;)Ljava/util/concurrent/Future;",
-                    Advice.to(VirtualThreadAdvice.Schedule.class)));
+                    "atSchedule", thisField("scheduler", "Ljava/util/concurrent/Executor;"), arg(0), arg(1), arg(2)));
 
     private JdkPatches() { }
 
     /**
-     * Checks the {@link #REROUTES} exist on this JDK, then patches them and {@code checked} (patches
-     * their caller already found on this JDK) in one pass, so a class listed by both is transformed
-     * once; throws naming what went wrong.
+     * Checks the {@link #REROUTES} and {@code checked} (patches whose methods their caller already
+     * found on this JDK), then writes them all in one pass, so a class listed by both is transformed
+     * once; throws naming what went wrong. Returns the patcher, which keeps them through any later
+     * retransformation and takes more.
      */
-    static void install(Instrumentation inst, List<Patch> checked) {
-        List<Patch> all = new ArrayList<>();
-        for (Patch patch : REROUTES) {
-            find(patch.owner(), patch.method(), patch.descriptor());
-            all.add(patch);
-        }
+    static ClassPatcher install(Instrumentation inst, List<Patch> checked) {
+        List<Patch> all = new ArrayList<>(REROUTES);
         all.addAll(checked);
-        apply(inst, all);
+        ClassPatcher patcher = ClassPatcher.install(inst);
+        apply(inst, patcher, all);
+        return patcher;
     }
 
-    /**
-     * Patches loaded classes (retransformed now) and classes loaded later (at definition); throws
-     * naming the classes that could not be patched. Each class is transformed once, with all its
-     * patches.
-     */
-    static void apply(Instrumentation inst, List<Patch> patches) {
-        Map<String, List<Patch>> byOwner = new LinkedHashMap<>();
+    /** Checks {@code patches} against the loaded classes they patch, then has {@code patcher} write them. */
+    static void apply(Instrumentation inst, ClassPatcher patcher, List<Patch> patches) {
+        Map<String, Class<?>> classes = new LinkedHashMap<>();
         for (Patch patch : patches) {
-            byOwner.computeIfAbsent(patch.owner(), k -> new ArrayList<>()).add(patch);
-        }
-        Set<String> transformed = ConcurrentHashMap.newKeySet();
-        List<String> errors = new ArrayList<>();
-        AgentBuilder builder = new AgentBuilder.Default()
-                .disableClassFormatChanges()
-                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-                .ignore(none())
-                .with(new AgentBuilder.Listener.Adapter() {
-                    @Override
-                    public void onTransformation(TypeDescription type, ClassLoader loader, JavaModule module,
-                                                 boolean loaded, DynamicType dynamicType) {
-                        transformed.add(type.getName());
-                    }
-
-                    @Override
-                    public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable error) {
-                        synchronized (errors) {
-                            errors.add(typeName + ": " + error);
-                        }
-                    }
-                });
-        for (Map.Entry<String, List<Patch>> owner : byOwner.entrySet()) {
-            builder = builder.type(named(owner.getKey())).transform(
-                    (DynamicType.Builder<?> b, TypeDescription type, ClassLoader loader, JavaModule module, ProtectionDomain pd) -> {
-                        DynamicType.Builder<?> patched = b;
-                        for (Patch patch : owner.getValue()) {
-                            patched = patched.visit(patch.advice()
-                                    .on(named(patch.method()).and(hasDescriptor(patch.descriptor()))));
-                        }
-                        return patched;
-                    });
-        }
-        builder.installOn(inst);
-        for (String owner : byOwner.keySet()) { // all loaded by the callers' checks, so patched by now
-            if (!transformed.contains(owner)) {
-                throw new IllegalStateException("could not patch " + owner + " on JDK " + Runtime.version()
-                        + (errors.isEmpty() ? "" : ": " + errors));
+            Class<?> owner = classes.computeIfAbsent(patch.owner(), JdkPatches::loadWithoutInitializing);
+            if (!inst.isModifiableClass(owner)) {
+                throw new IllegalStateException(patch.owner() + " cannot be retransformed by this JVM");
             }
+            patch.check(owner, find(patch.owner(), patch.method(), patch.descriptor()));
         }
+        patcher.apply(patches, classes);
     }
 
     /** The JDK method {@code owner.name} with that descriptor; throws naming it when this JDK lacks it. */

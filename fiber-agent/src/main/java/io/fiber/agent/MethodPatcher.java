@@ -6,12 +6,13 @@ import java.lang.instrument.Instrumentation;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
  * Patches methods the application marks as blocking ({@code BlockingCallDetector.markAsBlocking}).
  * A class not loaded yet is patched as it is defined, natives included ({@link DefinitionPatcher}).
- * A loaded class is retransformed with the detector's entry advice; its method must exist, and must
+ * A loaded class is retransformed with the detector's entry check ({@link ClassPatcher}); its method must exist, and must
  * not be native: wrapping a native adds a Java method in front of it, which the JVM refuses for a
  * loaded class (but with the deprecated {@code -XX:+AllowRedefinitionToAddDeleteMethods}). Mark it
  * before its class loads (in an integration, or first thing in {@code main}), or mark the Java
@@ -22,10 +23,12 @@ final class MethodPatcher implements FiberBridge.Patcher {
     private static final Pattern DESCRIPTOR = Pattern.compile("\\((\\[*([BCDFIJSZ]|L[^;]+;))*\\)(V|\\[*([BCDFIJSZ]|L[^;]+;))");
 
     private final Instrumentation inst;
+    private final ClassPatcher loaded;
     private final DefinitionPatcher definitions;
 
-    private MethodPatcher(Instrumentation inst, DefinitionPatcher definitions) {
+    private MethodPatcher(Instrumentation inst, ClassPatcher loaded, DefinitionPatcher definitions) {
         this.inst = inst;
+        this.loaded = loaded;
         this.definitions = definitions;
     }
 
@@ -34,8 +37,8 @@ final class MethodPatcher implements FiberBridge.Patcher {
      * {@link FiberAgent}: verifying the agent class would load the bridge's types through the
      * application class loader before the boot loader has them.
      */
-    static void install(Instrumentation inst, DefinitionPatcher definitions) {
-        FiberBridge.setPatcher(new MethodPatcher(inst, definitions));
+    static void install(Instrumentation inst, ClassPatcher loaded, DefinitionPatcher definitions) {
+        FiberBridge.setPatcher(new MethodPatcher(inst, loaded, definitions));
     }
 
     @Override
@@ -49,12 +52,12 @@ final class MethodPatcher implements FiberBridge.Patcher {
         if (descriptor == null || !DESCRIPTOR.matcher(descriptor).matches()) {
             throw new IllegalArgumentException("'" + descriptor + "' is not a JVM method descriptor, such as (Ljava/lang/String;)I");
         }
-        Class<?> loaded = loaded(className);
-        if (loaded == null) {
+        Class<?> owner = loadedClass(className);
+        if (owner == null) {
             definitions.add(className, methodName, descriptor, category);
             return;
         }
-        Method m = JdkPatches.declared(loaded, methodName, descriptor);
+        Method m = JdkPatches.declared(owner, methodName, descriptor);
         if (m == null) {
             throw new IllegalArgumentException(className + " has no method " + methodName + descriptor);
         }
@@ -62,16 +65,17 @@ final class MethodPatcher implements FiberBridge.Patcher {
             throw new IllegalStateException(className + "." + methodName + " is native and its class is loaded,"
                     + " so it cannot be patched any more; mark it before the class loads, or mark the Java method that calls it");
         }
-        if (!inst.isModifiableClass(loaded)) {
+        if (!inst.isModifiableClass(owner)) {
             throw new IllegalStateException(className + " cannot be retransformed by this JVM");
         }
-        JdkPatches.apply(inst, List.of(new JdkPatches.Patch(className, methodName, descriptor,
-                BlockingCallAdvice.to(BlockingCallAdvice.OnEntry.class,
-                        BlockingMethods.displayName(className, methodName, Modifier.isStatic(m.getModifiers())), category,
-                        FiberBridge.Detector.ANY_THREAD))));
+        Patch patch = BlockingMethods.report(className, methodName, descriptor,
+                BlockingMethods.displayName(className, methodName, Modifier.isStatic(m.getModifiers())), category,
+                FiberBridge.Detector.ANY_THREAD);
+        patch.check(owner, m);
+        loaded.apply(List.of(patch), Map.of(className, owner));
     }
 
-    private Class<?> loaded(String className) {
+    private Class<?> loadedClass(String className) {
         for (Class<?> c : inst.getAllLoadedClasses()) {
             if (c.getName().equals(className)) {
                 return c;

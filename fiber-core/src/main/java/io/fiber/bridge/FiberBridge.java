@@ -10,12 +10,15 @@ import java.util.function.BooleanSupplier;
 /**
  * The bridge between patched JDK classes, the agent and the fiber runtime. Not an application API.
  *
- * <p>The agent defines this class (and its nested interfaces) in the boot class loader, then inlines
- * calls to {@link #hooks()} into {@code sun.nio.ch.Poller} and {@code java.lang.VirtualThread}, and
- * calls to {@link #detector()} into the JDK's blocking methods: code in {@code java.base} can only
- * see classes of the boot loader. The runtime, loaded by the application class loader, installs its
- * {@link Hooks} and its {@link Detector} here; until then (and in a JVM that never uses fibers) every
- * patched method sees null and runs the JDK's own code. The agent installs its {@link Patcher}, so
+ * <p>The agent defines this class (and its nested interfaces) in the boot class loader, then inserts
+ * calls to its static {@code at...} methods into {@code sun.nio.ch.Poller}, {@code NioSocketImpl},
+ * {@code UnixDispatcher} and {@code java.lang.VirtualThread}, and calls to {@link #blockingCall}
+ * (or its offloading and pinned-park variants) into the JDK's blocking methods: code in
+ * {@code java.base} can only see classes of the boot loader. Each inserted call is one
+ * {@code invokestatic}, at most followed by a return, so the logic lives here, in plain Java. The
+ * runtime, loaded by the application class loader, installs its {@link Hooks} and its
+ * {@link Detector} here; until then (and in a JVM that never uses fibers) every entry point finds
+ * null and the patched method runs the JDK's own code. The agent installs its {@link Patcher}, so
  * the runtime can ask for more methods to be patched.
  *
  * <p>Kept tiny and free of dependencies on purpose: everything it references must itself be on the
@@ -107,9 +110,61 @@ public final class FiberBridge {
         void markAsBlocking(String className, String methodName, String descriptor, int category);
     }
 
+    // Entry points of patched JDK methods: the agent's table (JdkPatches) says which calls which.
+
+    /** At the entry of {@code Poller.poll}: true when the hooks waited, and the JDK's body is skipped. */
+    public static boolean atPoll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+        Hooks h = hooks;
+        return h != null && h.poll(fd, event, nanos, isOpen);
+    }
+
+    /** At the entry of {@code Poller.pollSelector}: true when the hooks waited. */
+    public static boolean atPollSelector(int fd, long nanos) throws IOException {
+        Hooks h = hooks;
+        return h != null && h.pollSelector(fd, nanos);
+    }
+
+    /** At the entry of {@code Poller.stopPoll}: wakes the hooks' waiters too; the JDK's body follows. */
+    public static void atStopPoll(int fd, int event) {
+        Hooks h = hooks;
+        if (h != null) {
+            h.stopPoll(fd, event);
+        }
+    }
+
+    /** At the entry of {@code UnixDispatcher.close} and {@code implPreClose}. */
+    public static void atFdClose(FileDescriptor fd) {
+        Hooks h = hooks;
+        if (h != null) {
+            h.fdClosing(fd);
+        }
+    }
+
+    /** At the entry of {@code NioSocketImpl.tryRead}: true skips the read, which then returns {@code IOStatus.UNAVAILABLE}. */
+    public static boolean atReadEntry(FileDescriptor fd) {
+        Hooks h = hooks;
+        return h != null && h.readBegins(fd);
+    }
+
+    /** At every return of {@code NioSocketImpl.tryRead} that was not skipped; returns {@code got}, the method's result. */
+    public static int atReadExit(int got, FileDescriptor fd, int asked) {
+        Hooks h = hooks;
+        if (h != null) {
+            h.readReturned(fd, asked, got);
+        }
+        return got;
+    }
+
+    /** At the entry of {@code VirtualThread.schedule}: a timer the method returns at once, or null to run the JDK's body. */
+    public static Future<?> atSchedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {
+        Hooks h = hooks;
+        return h == null ? null : h.schedule(scheduler, task, delay, unit);
+    }
+
     /**
-     * Hands a call to the installed detector, if any: what methods the agent rewrites at class
-     * definition call (library natives, methods marked before their class loaded), as one static call.
+     * At the entry of a blocking method: hands the call to the installed detector, if any. Also
+     * what the methods the agent rewrites at class definition call (library natives, methods marked
+     * before their class loaded).
      */
     public static void blockingCall(String method, int category, int rule, Object receiver) {
         Detector d = detector;
@@ -118,7 +173,46 @@ public final class FiberBridge {
         }
     }
 
-    /** The installed detector, or null (detector off, or no runtime yet). Called from patched JDK methods. */
+    /**
+     * At the entry of a blocking method of an offloaded category: the hooks may move the calling
+     * fiber onto an offload-pool thread ({@link Hooks#offloadEnter}); the detector's check follows,
+     * so a call moved off its carrier is not flagged. Returns whether it moved, which the method
+     * passes to {@link #atOffloadedExit} when it returns or throws. A check that throws moves the
+     * fiber back first, since the method then never runs.
+     */
+    public static boolean atOffloadedEntry(String method, int category, int rule, Object receiver) {
+        Hooks h = hooks;
+        boolean moved = h != null && h.offloadEnter(category);
+        try {
+            blockingCall(method, category, rule, receiver);
+        } catch (RuntimeException | Error e) {
+            if (moved) {
+                h.offloadExit();
+            }
+            throw e;
+        }
+        return moved;
+    }
+
+    /** When a method that {@link #atOffloadedEntry} moved returns or throws: moves the fiber back. */
+    public static void atOffloadedExit(boolean moved) {
+        if (moved) {
+            hooks.offloadExit();
+        }
+    }
+
+    /**
+     * At the entry of {@code VirtualThread.parkOnCarrierThread(timed, nanos)}, where a pinned virtual
+     * thread parks its carrier: a blocking call only when it will really park (no permit, time left).
+     */
+    public static void atPinnedPark(String method, int category, int rule, Object receiver, boolean timed, long nanos,
+                                    boolean permit) {
+        if (!permit && (!timed || nanos > 0)) {
+            blockingCall(method, category, rule, receiver);
+        }
+    }
+
+    /** The installed detector, or null (detector off, or no runtime yet). */
     public static Detector detector() {
         return detector;
     }
@@ -137,11 +231,6 @@ public final class FiberBridge {
 
     public static void setPatcher(Patcher agentPatcher) {
         patcher = agentPatcher;
-    }
-
-    /** The installed hooks, or null. Called from patched JDK methods. */
-    public static Hooks hooks() {
-        return hooks;
     }
 
     /** Installs the runtime's hooks; false if another runtime (another class loader) got here first. */

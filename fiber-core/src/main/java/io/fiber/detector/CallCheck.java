@@ -15,11 +15,11 @@ import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
- * The check the agent inlines at the entry of every listed JDK method (through
- * {@link FiberBridge#detector()}), and what happens to a call it flags.
+ * The check every listed JDK method calls at its entry (through {@link FiberBridge#blockingCall},
+ * the one call the agent inserts), and what happens to a call it flags.
  *
- * <p>The fast path, for every call of every thread: one volatile read in the patched method, then
- * here {@code currentThread().isVirtual()} and a rule test. A platform thread costs one more volatile
+ * <p>The fast path, for every call of every thread: one volatile read in the bridge, then here
+ * {@code currentThread().isVirtual()} and a rule test. A platform thread costs one more volatile
  * read when no thread predicate is set. Only a watched thread making a listed call goes further:
  * <ol>
  *   <li>the call's category may be allowed as a whole ({@link BlockingCategory#CONSOLE} by default);</li>
@@ -37,6 +37,7 @@ final class CallCheck implements FiberBridge.Detector {
     private static final int MAX_LOGGED_STACKS = 10_000;
     private static final StackWalker WALKER = StackWalker.getInstance();
     private static final String OWN_PACKAGE = CallCheck.class.getPackageName() + ".";
+    private static final String BRIDGE = FiberBridge.class.getName();
     /** Linked once, here: {@link #warmUp} must leave the check no call site to link later. */
     private static final Function<StackWalker.StackFrame, String> CLASS_NAME = StackWalker.StackFrame::getClassName;
     private static final Function<StackWalker.StackFrame, String> METHOD_NAME = StackWalker.StackFrame::getMethodName;
@@ -74,7 +75,12 @@ final class CallCheck implements FiberBridge.Detector {
     }
 
     private static List<StackWalker.StackFrame> walk() {
-        return WALKER.walk(s -> s.dropWhile(f -> f.getClassName().startsWith(OWN_PACKAGE)).limit(MAX_FRAMES).toList());
+        return WALKER.walk(s -> s.dropWhile(CallCheck::isCheckFrame).limit(MAX_FRAMES).toList());
+    }
+
+    /** A frame of the check itself or of the bridge's entry point: a report's stack starts below them, at the JDK method. */
+    private static boolean isCheckFrame(StackWalker.StackFrame frame) {
+        return frame.getClassName().startsWith(OWN_PACKAGE) || frame.getClassName().equals(BRIDGE);
     }
 
     @Override

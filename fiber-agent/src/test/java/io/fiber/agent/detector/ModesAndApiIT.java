@@ -109,6 +109,12 @@ class ModesAndApiIT {
         }
     }
 
+    static final class MarkedTwice {
+        int query() {
+            return 43;
+        }
+    }
+
     /** Marked before it is ever loaded: the patch applies when the class is defined. */
     static final class NotYetLoaded {
         static int call() {
@@ -130,6 +136,18 @@ class ModesAndApiIT {
     }
 
     @Test
+    void markingALoadedMethodAgainChangesNothing() throws Exception {
+        MarkedTwice dao = new MarkedTwice();
+        DETECTOR.markAsBlocking(MarkedTwice.class.getName(), "query", "()I");
+        DETECTOR.markAsBlocking(MarkedTwice.class.getName(), "query", "()I");
+        try (Watch w = new Watch(Mode.REPORT)) {
+            assertEquals(43, w.inFiber(dao::query));
+            assertEquals(1, w.calls().stream().filter(c -> c.method().equals(MarkedTwice.class.getName() + "#query")).count(),
+                    "one report per call: " + w.calls());
+        }
+    }
+
+    @Test
     void markingBadMethodsFailsNamingWhatWasWrong() {
         IllegalArgumentException descriptor = assertThrows(IllegalArgumentException.class,
                 () -> DETECTOR.markAsBlocking(SlowDao.class.getName(), "query", "int()"));
@@ -140,6 +158,9 @@ class ModesAndApiIT {
         IllegalStateException nativeMethod = assertThrows(IllegalStateException.class,
                 () -> DETECTOR.markAsBlocking("java.lang.Thread", "currentThread", "()Ljava/lang/Thread;"));
         assertTrue(nativeMethod.getMessage().contains("is native and its class is loaded"), nativeMethod.getMessage());
+        IllegalStateException listed = assertThrows(IllegalStateException.class,
+                () -> DETECTOR.markAsBlocking("java.io.FileInputStream", "read", "()I"));
+        assertTrue(listed.getMessage().contains("java.io.FileInputStream.read()I is patched already"), listed.getMessage());
         assertThrows(IllegalArgumentException.class, () -> DETECTOR.markAsBlocking("java/lang/Thread", "run", "()V"));
         assertThrows(IllegalArgumentException.class, () -> DETECTOR.mode(null));
     }

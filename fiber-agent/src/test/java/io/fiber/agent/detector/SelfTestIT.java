@@ -32,6 +32,16 @@ class SelfTestIT {
         }
     }
 
+    /** {@code BlockingMethods.Check.ON_ENTRY}. */
+    private static Object onEntry() throws ClassNotFoundException {
+        for (Object constant : Class.forName(AGENT + "BlockingMethods$Check").getEnumConstants()) {
+            if (((Enum<?>) constant).name().equals("ON_ENTRY")) {
+                return constant;
+            }
+        }
+        throw new AssertionError("no BlockingMethods.Check.ON_ENTRY");
+    }
+
     @Test
     void anEntryThatIsNotReachedStopsItNamingTheEntry() throws Throwable {
         Class<?> exercise = Class.forName(AGENT + "BlockingMethods$Exercise");
@@ -48,7 +58,7 @@ class SelfTestIT {
         Constructor<?> entry = entryType.getDeclaredConstructors()[0];
         entry.setAccessible(true);
         Object listed = entry.newInstance("java.io.FileInputStream", "available", "()I", BlockingCategory.FILE_IO,
-                FiberBridge.Detector.ANY_THREAD, Class.forName(AGENT + "BlockingCallAdvice$OnEntry"), availableOnDevNull);
+                FiberBridge.Detector.ANY_THREAD, onEntry(), availableOnDevNull);
         Constructor<?> found = Class.forName(AGENT + "BlockingMethods$Found").getDeclaredConstructors()[0];
         found.setAccessible(true);
         Object unpatched = found.newInstance(listed, "java.io.FileInputStream#available");
