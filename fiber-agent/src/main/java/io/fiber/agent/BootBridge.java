@@ -86,6 +86,11 @@ final class BootBridge {
         }
     }
 
+    /** Whether an agent already defined the bridge in this JVM. */
+    static boolean isInstalled() {
+        return bootClass() != null;
+    }
+
     private static Class<?> bootClass() {
         try {
             return Class.forName(BRIDGE_CLASS, false, null);

@@ -66,6 +66,12 @@ public final class FiberAgent {
             System.err.println("fiber-agent: " + e.getMessage());
             throw e;
         }
+        if (BootBridge.isInstalled()) {
+            // Launched with -javaagent and attached too, or attached twice: patching again would
+            // double every call the patches make, and the runtime read its settings already.
+            System.err.println("fiber-agent: already installed in this JVM; nothing more to do (options given now are ignored)");
+            return;
+        }
         if (options.carriers > 0) {
             System.setProperty(CARRIERS_PROPERTY, Integer.toString(options.carriers));
         }
@@ -85,6 +91,13 @@ public final class FiberAgent {
         if (runtime == null) {
             System.err.println("fiber-agent: " + RUNTIME_CLASS + " is not on the class path; nothing to do"
                     + " (put fiber-core on the class path to use fibers)");
+            return;
+        }
+        if (isLoaded(inst, BootBridge.BRIDGE_CLASS)) {
+            // Loaded from the class path by a runtime that started first: the JDK can only call the
+            // boot loader's copy, which that runtime would never see, so patches would do nothing.
+            System.err.println("fiber-agent: started after the fiber runtime loaded its bridge (" + BootBridge.BRIDGE_CLASS
+                    + ") from the class path; the JDK cannot reach that runtime, so nothing is patched. Launch with -javaagent instead.");
             return;
         }
         if (attached && isLoaded(inst, HOOK_CLASS)) {

@@ -23,17 +23,30 @@ class FiberAgentIT {
     private record Run(int exit, String out, String err) { }
 
     private static Run java(String agentArgs, String... probeArgs) throws IOException, InterruptedException {
-        return java(null, agentArgs, probeArgs);
+        return java(null, List.of(), agentArgs, probeArgs);
     }
 
-    /** Runs {@link AgentProbe} in a child JVM, with {@code classPathFirst} (if any) ahead of this JVM's class path. */
     private static Run java(Path classPathFirst, String agentArgs, String... probeArgs) throws IOException, InterruptedException {
+        return java(classPathFirst, List.of(), agentArgs, probeArgs);
+    }
+
+    private static Path agentJar() {
+        Path jar = Path.of(System.getProperty("fiber.agent.jar"));
+        assertTrue(Files.isRegularFile(jar), "the agent jar is built before the integration tests: " + jar);
+        return jar;
+    }
+
+    /**
+     * Runs {@link AgentProbe} in a child JVM with {@code jvmArgs}, and {@code classPathFirst} (if any)
+     * ahead of this JVM's class path.
+     */
+    private static Run java(Path classPathFirst, List<String> jvmArgs, String agentArgs, String... probeArgs)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmArgs);
         if (agentArgs != null) {
-            Path jar = Path.of(System.getProperty("fiber.agent.jar"));
-            assertTrue(Files.isRegularFile(jar), "the agent jar is built before the integration tests: " + jar);
-            cmd.add("-javaagent:" + jar + (agentArgs.isEmpty() ? "" : "=" + agentArgs));
+            cmd.add("-javaagent:" + agentJar() + (agentArgs.isEmpty() ? "" : "=" + agentArgs));
         }
         cmd.add("-cp");
         cmd.add((classPathFirst == null ? "" : classPathFirst + java.io.File.pathSeparator) + System.getProperty("java.class.path"));
@@ -72,6 +85,26 @@ class FiberAgentIT {
         assertTrue(r.out().contains("@fiber-carrier-"), "the fiber ran on our carrier: " + r.out());
         assertTrue(r.out().contains("javaLangOpenToAll=false"), "java.lang must be opened to the runtime only: " + r.out());
         assertFalse(r.err().contains(WARNING), r.err());
+    }
+
+    @Test
+    void attachedToARunningJvmTheAgentReroutesFibersAndASecondAttachChangesNothing() throws Exception {
+        Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), null, "attach", agentJar().toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("ownCarriers=true"), r.out() + r.err());
+        assertFalse(r.out().contains("reactorWaits=0"), "the fiber's socket wait went to its carrier's reactor: " + r.out());
+        assertTrue(r.out().contains("fileReadReports=1"), "one report per call, so patched once: " + r.out());
+        assertTrue(r.err().contains("fiber-agent: already installed in this JVM"), r.err());
+        assertFalse(r.err().contains("attached after the fiber runtime started"), r.err());
+    }
+
+    @Test
+    void attachedAfterFibersStartedTheAgentPatchesNothingAndSaysWhy() throws Exception {
+        Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), null, "attach", agentJar().toString(), "late");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("fiber-agent: started after the fiber runtime loaded its bridge"), r.err());
+        assertTrue(r.err().contains("so nothing is patched. Launch with -javaagent instead."), r.err());
+        assertFalse(r.err().contains("self-test failed"), r.err());
     }
 
     @Test
