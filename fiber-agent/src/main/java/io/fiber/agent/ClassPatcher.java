@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * Writes {@link Patch}es into classes: a retransforming transformer, registered once, that holds
@@ -67,36 +68,39 @@ final class ClassPatcher implements ClassFileTransformer {
     }
 
     /**
-     * Adds patches of loaded classes ({@code classes}, by name) and retransforms them; throws naming
-     * each patch that was not written. Each class is transformed once, with all its patches. A
-     * patch given again is already in; another patch of a patched method is refused.
+     * Checks patches of loaded classes ({@code classes}, by name; {@link Patch#check}), adds them and
+     * retransforms those classes; throws naming each patch that is wrong or was not written. Each
+     * class is transformed once, with all its patches. A patch given again is already in; another
+     * patch of a patched method is refused.
      */
     synchronized void apply(List<Patch> patchesToAdd, Map<String, Class<?>> classes) {
-        Map<String, List<Patch>> byOwner = new HashMap<>();
         List<Patch> added = new ArrayList<>();
         for (Patch patch : patchesToAdd) {
-            List<Patch> sameClass = new ArrayList<>(patches.getOrDefault(patch.internalOwner(), List.of()));
-            sameClass.addAll(byOwner.getOrDefault(patch.internalOwner(), List.of()));
-            Patch other = sameClass.stream()
-                    .filter(p -> p.method().equals(patch.method()) && p.descriptor().equals(patch.descriptor()))
+            Class<?> owner = classes.get(patch.owner());
+            if (!inst.isModifiableClass(owner)) {
+                throw new IllegalStateException(patch.owner() + " cannot be retransformed by this JVM");
+            }
+            patch.check(owner);
+            Patch other = Stream.concat(patches.getOrDefault(patch.internalOwner(), List.of()).stream(), added.stream())
+                    .filter(p -> p.internalOwner().equals(patch.internalOwner()) && p.methodKey().equals(patch.methodKey()))
                     .findFirst().orElse(null);
-            if (other != null && !other.equals(patch)) {
+            if (other == null) {
+                added.add(patch);
+            } else if (!other.equals(patch)) {
                 throw new IllegalStateException(patch + " is patched already, with another call (" + other.entry()
                         + "); a method is patched once");
-            }
-            if (other == null) {
-                byOwner.computeIfAbsent(patch.internalOwner(), k -> new ArrayList<>()).add(patch);
-                added.add(patch);
             }
         }
         if (added.isEmpty()) {
             return;
         }
-        byOwner.forEach((owner, list) -> patches.merge(owner, list, (old, more) -> {
-            List<Patch> all = new ArrayList<>(old);
-            all.addAll(more);
-            return all;
-        }));
+        for (Patch patch : added) {
+            patches.merge(patch.internalOwner(), List.of(patch), (old, more) -> {
+                List<Patch> all = new ArrayList<>(old);
+                all.addAll(more);
+                return all;
+            });
+        }
         written.clear();
         synchronized (errors) {
             errors.clear();
@@ -148,7 +152,7 @@ final class ClassPatcher implements ClassFileTransformer {
         ClassWriter writer = new ClassWriter(reader, ClassWriter.COMPUTE_MAXS);
         Map<String, Patch> byMethod = new HashMap<>();
         for (Patch patch : list) {
-            byMethod.put(patch.method() + patch.descriptor(), patch);
+            byMethod.put(patch.methodKey(), patch);
         }
         Set<String> found = new HashSet<>();
         reader.accept(new ClassVisitor(Opcodes.ASM9, writer) {
@@ -176,7 +180,7 @@ final class ClassPatcher implements ClassFileTransformer {
         Map<String, Integer> keeping = new HashMap<>();
         for (Patch patch : list) {
             if (patch.then() == Patch.Then.KEEP) {
-                keeping.put(patch.method() + patch.descriptor(), 0);
+                keeping.put(patch.methodKey(), 0);
             }
         }
         if (keeping.isEmpty()) {

@@ -5,6 +5,7 @@ import io.fiber.dns.FiberResolverProvider;
 
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,16 +94,20 @@ public final class FiberAgent {
                     + " (put fiber-core on the class path to use fibers)");
             return;
         }
-        if (isLoaded(inst, BootBridge.BRIDGE_CLASS)) {
-            // Loaded from the class path by a runtime that started first: the JDK can only call the
-            // boot loader's copy, which that runtime would never see, so patches would do nothing.
-            System.err.println("fiber-agent: started after the fiber runtime loaded its bridge (" + BootBridge.BRIDGE_CLASS
-                    + ") from the class path; the JDK cannot reach that runtime, so nothing is patched. Launch with -javaagent instead.");
-            return;
-        }
-        if (attached && isLoaded(inst, HOOK_CLASS)) {
-            System.err.println("fiber-agent: attached after the fiber runtime started; schedulers built before now"
-                    + " may already run on the JDK's default scheduler. Launch with -javaagent instead.");
+        if (attached) {
+            // Before premain no application code has run; attached, the runtime may have started.
+            Set<String> loaded = loadedOf(inst, BootBridge.BRIDGE_CLASS, HOOK_CLASS);
+            if (loaded.contains(BootBridge.BRIDGE_CLASS)) {
+                // Loaded from the class path: the JDK can only call the boot loader's copy, which that
+                // runtime would never see, so patches would do nothing.
+                System.err.println("fiber-agent: started after the fiber runtime loaded its bridge (" + BootBridge.BRIDGE_CLASS
+                        + ") from the class path; the JDK cannot reach that runtime, so nothing is patched. Launch with -javaagent instead.");
+                return;
+            }
+            if (loaded.contains(HOOK_CLASS)) {
+                System.err.println("fiber-agent: attached after the fiber runtime started; schedulers built before now"
+                        + " may already run on the JDK's default scheduler. Launch with -javaagent instead.");
+            }
         }
         Module bridge;
         try {
@@ -157,12 +162,15 @@ public final class FiberAgent {
         }
     }
 
-    private static boolean isLoaded(Instrumentation inst, String className) {
+    /** Which of {@code classNames} some class loader has loaded, in one look at every loaded class. */
+    private static Set<String> loadedOf(Instrumentation inst, String... classNames) {
+        Set<String> wanted = Set.of(classNames);
+        Set<String> loaded = new HashSet<>();
         for (Class<?> c : inst.getAllLoadedClasses()) {
-            if (c.getName().equals(className)) {
-                return true;
+            if (wanted.contains(c.getName())) {
+                loaded.add(c.getName());
             }
         }
-        return false;
+        return loaded;
     }
 }

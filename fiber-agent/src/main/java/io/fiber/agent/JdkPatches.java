@@ -51,30 +51,24 @@ final class JdkPatches {
     private JdkPatches() { }
 
     /**
-     * Checks the {@link #REROUTES} and {@code checked} (patches whose methods their caller already
-     * found on this JDK), then writes them all in one pass, so a class listed by both is transformed
-     * once; throws naming what went wrong. Returns the patcher, which keeps them through any later
-     * retransformation and takes more.
+     * Looks the {@link #REROUTES} up on this JDK, then has a new {@link ClassPatcher} check and write
+     * them and {@code found} (patches whose methods their caller already looked up) in one pass, so
+     * a class listed by both is transformed once; throws naming what went wrong. Returns the
+     * patcher, which keeps them through any later retransformation and takes more.
      */
-    static ClassPatcher install(Instrumentation inst, List<Patch> checked) {
-        List<Patch> all = new ArrayList<>(REROUTES);
-        all.addAll(checked);
-        ClassPatcher patcher = ClassPatcher.install(inst);
-        apply(inst, patcher, all);
-        return patcher;
-    }
-
-    /** Checks {@code patches} against the loaded classes they patch, then has {@code patcher} write them. */
-    static void apply(Instrumentation inst, ClassPatcher patcher, List<Patch> patches) {
-        Map<String, Class<?>> classes = new LinkedHashMap<>();
-        for (Patch patch : patches) {
-            Class<?> owner = classes.computeIfAbsent(patch.owner(), JdkPatches::loadWithoutInitializing);
-            if (!inst.isModifiableClass(owner)) {
-                throw new IllegalStateException(patch.owner() + " cannot be retransformed by this JVM");
-            }
-            patch.check(owner, find(patch.owner(), patch.method(), patch.descriptor()));
+    static ClassPatcher install(Instrumentation inst, List<Patch> found) {
+        for (Patch patch : REROUTES) {
+            find(patch.owner(), patch.method(), patch.descriptor());
         }
-        patcher.apply(patches, classes);
+        List<Patch> all = new ArrayList<>(REROUTES);
+        all.addAll(found);
+        Map<String, Class<?>> classes = new LinkedHashMap<>();
+        for (Patch patch : all) {
+            classes.computeIfAbsent(patch.owner(), JdkPatches::loadWithoutInitializing);
+        }
+        ClassPatcher patcher = ClassPatcher.install(inst);
+        patcher.apply(all, classes);
+        return patcher;
     }
 
     /** The JDK method {@code owner.name} with that descriptor; throws naming it when this JDK lacks it. */

@@ -121,6 +121,11 @@ record Patch(String owner, String method, String descriptor, String entry, List<
         return owner.replace('.', '/');
     }
 
+    /** The patched method's name and descriptor: unique within its class. */
+    String methodKey() {
+        return method + descriptor;
+    }
+
     /** The descriptor of the bridge method called at entry. */
     String entryDescriptor() {
         String returns = switch (then) {
@@ -158,11 +163,15 @@ record Patch(String owner, String method, String descriptor, String entry, List<
     }
 
     /**
-     * Checks this patch against the loaded {@code ownerClass} and its patched {@code target}: the
+     * Checks this patch against the loaded {@code ownerClass}: the patched method is there, the
      * operands fit, and the bridge methods exist. Throws naming what is wrong: a table mistake or a
      * JDK that changed a field must stop the agent, not write code that fails at run time.
      */
-    void check(Class<?> ownerClass, Method target) {
+    void check(Class<?> ownerClass) {
+        Method target = JdkPatches.declared(ownerClass, method, descriptor);
+        if (target == null) {
+            throw new IllegalStateException(ownerClass.getName() + " has no method " + method + descriptor + " to patch");
+        }
         boolean isStatic = Modifier.isStatic(target.getModifiers());
         Type returnType = Type.getReturnType(descriptor);
         if (then == Then.RETURN_IF_TRUE && returnType.getSort() != Type.VOID && returnType.getSort() != Type.INT) {

@@ -99,6 +99,16 @@ class FiberAgentIT {
     }
 
     @Test
+    void attachedToAJvmLaunchedWithTheAgentItChangesNothing() throws Exception {
+        Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), "", "attach", agentJar().toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertFalse(r.out().contains("reactorWaits=0"), "the fiber's socket wait went to its carrier's reactor: " + r.out());
+        assertTrue(r.out().contains("fileReadReports=1"), "one report per call, so patched once: " + r.out());
+        assertEquals(2, r.err().split("fiber-agent: already installed in this JVM", -1).length - 1,
+                "both attaches are refused: " + r.err());
+    }
+
+    @Test
     void attachedAfterFibersStartedTheAgentPatchesNothingAndSaysWhy() throws Exception {
         Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), null, "attach", agentJar().toString(), "late");
         assertEquals(0, r.exit(), r.out() + r.err());
