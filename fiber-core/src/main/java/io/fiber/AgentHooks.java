@@ -8,7 +8,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.FileDescriptor;
-import java.io.IOException;
 import java.util.Iterator;
 import java.util.ServiceLoader;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,7 +15,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
 
 /**
  * What the agent's patches of the JDK call into (DESIGN.md sections 3 and 4), for fibers of our
@@ -50,10 +48,6 @@ final class AgentHooks implements FiberBridge.Hooks {
     private static final CopyOnWriteArrayList<CarrierReactor> OPEN_REACTORS = new CopyOnWriteArrayList<>();
     private static final AtomicBoolean NO_REACTOR_WARNED = new AtomicBoolean();
     private static final ReactorProvider PROVIDER = install();
-    /** Linux {@code POLLIN}, the JDK's {@code Net.POLLIN}. */
-    private static final int POLLIN = 0x001;
-    /** A selector's own fd closes only after its select returned, as the JDK's poller also assumes. */
-    private static final BooleanSupplier ALWAYS_OPEN = () -> true;
 
     /** Set by the agent option {@code offload=}: call families whose blocking methods run on the offload pool. */
     static final String OFFLOAD_PROPERTY = "fiber.offload";
@@ -131,27 +125,12 @@ final class AgentHooks implements FiberBridge.Hooks {
     }
 
     @Override
-    public boolean poll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
-        CarrierReactor reactor = reactorForWait();
-        return reactor != null && reactor.await(fd, event, nanos, isOpen);
-    }
-
-    /**
-     * A selector's own fd is closed without the close hook ({@code FileDispatcherImpl.closeIntFD}),
-     * so its number may name an earlier selector's file: each select registers it afresh.
-     */
-    @Override
-    public boolean pollSelector(int fd, long nanos) throws IOException {
-        CarrierReactor reactor = reactorForWait();
-        if (reactor == null) {
-            return false;
-        }
-        reactor.forget(fd);
-        return reactor.await(fd, POLLIN, nanos, ALWAYS_OPEN);
+    public CarrierReactor reactorForWait() {
+        return carrierReactor();
     }
 
     /** The reactor of the calling fiber's carrier, or null: not ours, or a thread whose carrier was handed off (the JDK's poller takes the wait). */
-    private static CarrierReactor reactorForWait() {
+    private static CarrierReactor carrierReactor() {
         return VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
                 && !carrier.loop.isHandedOff() ? carrier.loop.reactor : null;
     }
@@ -171,9 +150,9 @@ final class AgentHooks implements FiberBridge.Hooks {
         }
     }
 
-    /** {@link #reactorForWait}, cheaply null for platform threads, which read on every socket. */
+    /** {@link #carrierReactor}, cheaply null for platform threads, which read on every socket. */
     private static CarrierReactor reactorForRead() {
-        return Thread.currentThread().isVirtual() ? reactorForWait() : null;
+        return Thread.currentThread().isVirtual() ? carrierReactor() : null;
     }
 
     @Override

@@ -51,7 +51,7 @@ public final class Fiber<T> {
     /** A fiber handed out as a plain thread ({@link FiberScheduler#unstartedFiber}): its failure also goes to the thread's handler. */
     private final boolean failsLikeAThread;
     private Thread thread;
-    @SuppressWarnings("unused") private volatile int control;
+    private volatile int control;
     private volatile Object outcome;
     @SuppressWarnings("unused") private volatile Callback callbacks;
     /** Links of the scheduler's {@link LiveFibers} list; guarded by the stripe's monitor. */
@@ -86,34 +86,54 @@ public final class Fiber<T> {
 
     /** What the fiber's virtual thread runs. */
     Runnable body() {
-        return this::run;
+        return new Body(this);
     }
 
-    private void run() {
-        Object result;
-        Throwable failure = null;
-        if ((int) CONTROL.getVolatile(this) == CANCEL_REQUESTED) {
-            result = null;
-        } else {
+    /**
+     * The task, then the outcome. Every parked fiber keeps the frames under its task in its stack
+     * chunk on the heap, so this frame is the only one of ours there and is kept small: a class of
+     * its own rather than a method reference (which adds a hidden frame), the task called directly,
+     * and everything before and after it in methods that have returned or not yet begun while the
+     * task runs. In the fallback mode (JDK scheduler) the task runs bound to {@link #CURRENT}, one
+     * frame deeper.
+     */
+    private static final class Body implements Runnable {
+        private final Fiber<?> fiber;
+
+        Body(Fiber<?> fiber) {
+            this.fiber = fiber;
+        }
+
+        @Override
+        public void run() {
+            Fiber<?> f = fiber;
+            if (f.control == CANCEL_REQUESTED) { // a plain volatile read: VarHandle code inlined here would widen the frame
+                f.complete(new Cancelled(null));
+                return;
+            }
+            Object value = null;
+            Throwable failure = null;
             try {
-                Object value;
-                if (!scheduler.usesOwnCarriers()) {
-                    value = ScopedValue.where(CURRENT, this).call(this::callTask);
-                } else if (task instanceof Callable<?> callable) { // callTask inlined: one frame less under every parked fiber
+                if (!f.scheduler.usesOwnCarriers()) {
+                    value = f.callBound();
+                } else if (f.task instanceof Callable<?> callable) {
                     value = callable.call();
                 } else {
-                    ((Runnable) task).run();
-                    value = null;
+                    ((Runnable) f.task).run();
                 }
-                result = value == null ? NULL_VALUE : value;
             } catch (Throwable t) {
                 failure = t;
-                result = new Failure(t);
-                if (failsLikeAThread) {
-                    dispatchUncaught(t);
-                }
             }
+            f.finish(value, failure);
         }
+    }
+
+    /** The body's end: the outcome, unless a cancel won the race, then the callbacks. Too large for C1 to inline into the body. */
+    private void finish(Object value, Throwable failure) {
+        if (failure != null && failsLikeAThread) {
+            dispatchUncaught(failure);
+        }
+        Object result = failure != null ? new Failure(failure) : value == null ? NULL_VALUE : value;
         complete(CONTROL.compareAndSet(this, LIVE, COMPLETED) ? result : new Cancelled(failure));
     }
 
@@ -124,6 +144,11 @@ public final class Fiber<T> {
         } catch (Throwable ignored) {
             // the JVM ignores it too
         }
+    }
+
+    /** The fallback mode's task, bound to {@link #CURRENT}. */
+    private Object callBound() throws Exception {
+        return ScopedValue.where(CURRENT, this).call(this::callTask);
     }
 
     @SuppressWarnings("unchecked")

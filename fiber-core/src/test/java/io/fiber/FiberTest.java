@@ -56,6 +56,31 @@ class FiberTest {
         }
     }
 
+    /**
+     * Every parked fiber keeps the frames under its task in its stack chunk on the heap, one per
+     * idle connection in a server, so the runtime puts exactly one frame there (hidden frames, such
+     * as a method reference's, count too), for a {@code Callable} and a {@code Runnable} alike.
+     */
+    @Test
+    void theTaskRunsAboveOneFrameOfTheRuntime() throws Exception {
+        try (FiberScheduler s = scheduler("frames")) {
+            List<String> underCallable = result(s.spawn(FiberTest::framesUnderTheTask));
+            AtomicReference<List<String>> underRunnable = new AtomicReference<>();
+            result(s.spawn(() -> underRunnable.set(framesUnderTheTask())));
+            assertEquals(List.of("io.fiber.Fiber$Body.run"), underCallable);
+            assertEquals(List.of("io.fiber.Fiber$Body.run"), underRunnable.get());
+        }
+    }
+
+    /** The runtime's frames between the calling task and the virtual thread's own {@code run}. */
+    private static List<String> framesUnderTheTask() {
+        return StackWalker.getInstance(StackWalker.Option.SHOW_HIDDEN_FRAMES).walk(frames -> frames
+                .map(f -> f.getClassName() + "." + f.getMethodName())
+                .takeWhile(name -> !name.equals("java.lang.VirtualThread.run"))
+                .filter(name -> name.startsWith("io.fiber.") && !name.startsWith(FiberTest.class.getName()))
+                .toList());
+    }
+
     @Test
     void uncheckedFailureIsTheCauseOfFiberException() throws Exception {
         try (FiberScheduler s = scheduler("unchecked")) {

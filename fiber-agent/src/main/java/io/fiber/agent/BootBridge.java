@@ -27,8 +27,8 @@ import java.util.Set;
 final class BootBridge {
     static final String BRIDGE_CLASS = "io.fiber.bridge.FiberBridge";
     /** Defining order matters: the interface before the class that names it in a field. */
-    private static final String[] CLASSES = {"io.fiber.bridge.FiberBridge$Hooks", "io.fiber.bridge.FiberBridge$Detector",
-            "io.fiber.bridge.FiberBridge$Patcher", BRIDGE_CLASS};
+    private static final String[] CLASSES = {"io.fiber.bridge.FiberBridge$Hooks", "io.fiber.bridge.FiberBridge$Reactor",
+            "io.fiber.bridge.FiberBridge$Detector", "io.fiber.bridge.FiberBridge$Patcher", BRIDGE_CLASS};
 
     private BootBridge() { }
 

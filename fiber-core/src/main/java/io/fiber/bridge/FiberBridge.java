@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -25,6 +26,9 @@ import java.util.function.BooleanSupplier;
  * boot class path.
  */
 public final class FiberBridge {
+    /** Linux {@code POLLIN}, the JDK's {@code Net.POLLIN}. */
+    private static final int POLLIN = 0x001;
+
     private static volatile Hooks hooks;
     private static volatile Detector detector;
     private static volatile Patcher patcher;
@@ -34,15 +38,11 @@ public final class FiberBridge {
     /** What patched JDK methods call; each method returns "not handled" for threads that are not ours. */
     public interface Hooks {
         /**
-         * {@code Poller.poll}: waits until {@code fd} is ready for {@code event} (the JDK's
-         * {@code Net.POLLIN} or {@code Net.POLLOUT}), {@code nanos} pass (0: no timeout), the thread
-         * is unparked, or the fd is closed ({@code isOpen} false). Returns false when the caller is not
-         * one of ours, and the JDK's poller then handles the wait.
+         * {@code Poller.poll} and {@code pollSelector}: the reactor that takes the calling thread's
+         * socket waits (its carrier's), or null when the caller is not one of ours, and the JDK's
+         * poller then handles the wait.
          */
-        boolean poll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException;
-
-        /** {@code Poller.pollSelector}: a {@code Selector.select} waits for its own epoll fd to be readable. */
-        boolean pollSelector(int fd, long nanos) throws IOException;
+        Reactor reactorForWait();
 
         /** {@code Poller.stopPoll}: an fd is being closed or shut down; wake whoever waits on it. */
         void stopPoll(int fd, int event);
@@ -83,6 +83,30 @@ public final class FiberBridge {
     }
 
     /**
+     * A carrier's epoll reactor, as a socket wait sees it ({@link #atPoll}): the registration and its
+     * end are the reactor's, the park between them is the bridge's.
+     */
+    public interface Reactor {
+        /** {@link #beginWait}: this reactor cannot take the wait (the JDK's poller handles it then). */
+        long NOT_TAKEN = -1;
+        /** {@link #beginWait}: the event came while nobody waited; retry the I/O now, there is no wait to end. */
+        long READY = -2;
+
+        /**
+         * Registers the calling thread as waiting for {@code event} ({@code Net.POLLIN}/{@code POLLOUT}
+         * values) on {@code fd}. Returns {@link #NOT_TAKEN}, {@link #READY}, or a token for the
+         * {@link #endWait} that must follow once the thread has parked (whatever ended the park).
+         */
+        long beginWait(int fd, int event) throws IOException;
+
+        /** Ends the wait {@link #beginWait} began and returned {@code wait} for; called by the thread that waited, wherever it runs now. */
+        void endWait(int fd, int event, long wait);
+
+        /** Forgets what this reactor knows of {@code fd}: its number may name another file now. Any thread. */
+        void forget(int fd);
+    }
+
+    /**
      * What the JDK's blocking methods call on entry, once patched (the blocking-call detector). A
      * call's {@code rule} says on which threads it holds the OS thread; {@code receiver} is the
      * method's {@code this}, or null for a static method.
@@ -112,16 +136,61 @@ public final class FiberBridge {
 
     // Entry points of patched JDK methods: the agent's table (JdkPatches) says which calls which.
 
-    /** At the entry of {@code Poller.poll}: true when the hooks waited, and the JDK's body is skipped. */
+    /**
+     * At the entry of {@code Poller.poll}: waits for {@code event} ({@code Net.POLLIN}/{@code POLLOUT})
+     * on {@code fd} in the hooks' reactor, and returns true, so the JDK's body is skipped; returns
+     * false at once when the caller is not one of ours or the reactor cannot take the wait. The wait:
+     * register the calling thread ({@link Reactor#beginWait}), then, if {@code isOpen} still holds,
+     * park for at most {@code nanos} (0: no limit), then {@link Reactor#endWait}. It ends on readiness,
+     * timeout, unpark, interrupt or {@code stopPoll}; callers re-check and retry, as with the JDK's
+     * poller. {@code isOpen} is null for a selector's fd.
+     *
+     * <p>Every parked fiber keeps the frames under its park in its stack chunk on the heap, one per
+     * idle connection, so the park is here, in the frame the patch calls, and the registration has
+     * returned before it: the JDK's {@code Poller.poll}, this frame and {@code LockSupport.park},
+     * as many frames as the JDK's own poller path.
+     */
     public static boolean atPoll(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
         Hooks h = hooks;
-        return h != null && h.poll(fd, event, nanos, isOpen);
+        Reactor reactor = h == null ? null : h.reactorForWait();
+        if (reactor == null) {
+            return false;
+        }
+        long wait = reactor.beginWait(fd, event);
+        if (wait == Reactor.NOT_TAKEN) {
+            return false;
+        }
+        if (wait != Reactor.READY) {
+            try {
+                if (isOpen == null || isOpen.getAsBoolean()) {
+                    if (nanos > 0) {
+                        LockSupport.parkNanos(nanos);
+                    } else {
+                        LockSupport.park();
+                    }
+                }
+            } finally {
+                reactor.endWait(fd, event, wait);
+            }
+        }
+        return true;
     }
 
-    /** At the entry of {@code Poller.pollSelector}: true when the hooks waited. */
+    /**
+     * At the entry of {@code Poller.pollSelector}: true when the hooks' reactor waited for the
+     * selector's epoll fd to be readable. That fd is closed without the close hook
+     * ({@code FileDispatcherImpl.closeIntFD}), so its number may name an earlier selector's file:
+     * the reactor forgets it, and the wait registers it afresh. The fd closes only after its select
+     * returned, as the JDK's poller also assumes, so there is no open check.
+     */
     public static boolean atPollSelector(int fd, long nanos) throws IOException {
         Hooks h = hooks;
-        return h != null && h.pollSelector(fd, nanos);
+        Reactor reactor = h == null ? null : h.reactorForWait();
+        if (reactor == null) {
+            return false;
+        }
+        reactor.forget(fd);
+        return atPoll(fd, POLLIN, nanos, null);
     }
 
     /** At the entry of {@code Poller.stopPoll}: wakes the hooks' waiters too; the JDK's body follows. */

@@ -1,65 +1,18 @@
 package io.fiber.spi;
 
-import java.io.IOException;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
+import io.fiber.bridge.FiberBridge;
 
 /**
  * A carrier loop's I/O event source (fiber-io's epoll reactor). Not an application API.
  *
- * <p>Threading: {@link #await} and {@link #beginWait} run on a fiber mounted on the owning carrier,
+ * <p>A socket wait is {@link FiberBridge#atPoll}: {@link #beginWait}, a park, {@link #endWait}.
+ *
+ * <p>Threading: {@link #beginWait} runs on a fiber mounted on the owning carrier,
  * and {@link #endWait} on the same fiber, wherever it runs after its park (it may have moved to
  * another carrier); {@link #poll} only on the owning carrier's thread, between fibers;
  * {@link #pollIfUnattended}, {@link #wakeup} and {@link #stopPoll} from any thread.
  */
-public interface CarrierReactor {
-    /** {@link #beginWait}: this reactor cannot take the wait (the JDK's poller handles it then). */
-    long NOT_TAKEN = -1;
-    /** {@link #beginWait}: the event came while nobody waited; retry the I/O now, there is no wait to end. */
-    long READY = -2;
-
-    /**
-     * Waits for {@code event} ({@code Net.POLLIN}/{@code POLLOUT} values) on {@code fd}: registers
-     * the calling thread ({@link #beginWait}), then, if {@code isOpen} still holds, parks it for at
-     * most {@code nanos} (0: no limit), then ends the wait ({@link #endWait}). Returns on readiness,
-     * timeout, unpark, interrupt or {@link #stopPoll}; callers re-check and retry, as with the JDK's
-     * poller. Returns false, without waiting, when this reactor cannot take the wait.
-     *
-     * <p>The park is here, in a small frame, and the registration in {@link #beginWait}, which has
-     * returned by then: every parked fiber keeps this frame in its stack chunk on the heap, so a
-     * large one costs memory per idle connection.
-     */
-    default boolean await(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
-        long wait = beginWait(fd, event);
-        if (wait == NOT_TAKEN) {
-            return false;
-        }
-        if (wait != READY) {
-            try {
-                if (isOpen.getAsBoolean()) {
-                    if (nanos > 0) {
-                        LockSupport.parkNanos(this, nanos);
-                    } else {
-                        LockSupport.park(this);
-                    }
-                }
-            } finally {
-                endWait(fd, event, wait);
-            }
-        }
-        return true;
-    }
-
-    /**
-     * Registers the calling thread as waiting for {@code event} on {@code fd}. Returns
-     * {@link #NOT_TAKEN}, {@link #READY}, or a token for the {@link #endWait} that must follow
-     * once the thread has parked (whatever ended the park).
-     */
-    long beginWait(int fd, int event) throws IOException;
-
-    /** Ends the wait {@link #beginWait} began and returned {@code wait} for; called by the thread that waited. */
-    void endWait(int fd, int event, long wait);
-
+public interface CarrierReactor extends FiberBridge.Reactor {
     /**
      * Dispatches at most {@code maxEvents} ready events (at least 1), waking their threads; events
      * beyond that stay ready in the kernel for the next poll, so a carrier takes only as many
@@ -75,7 +28,7 @@ public interface CarrierReactor {
 
     /**
      * A fiber on the owning carrier is about to read {@code fd}, a socket in blocking mode whose
-     * read waits with {@link #await} when it finds nothing. Returns true when this reactor knows
+     * read waits with {@link FiberBridge#atPoll} when it finds nothing. Returns true when this reactor knows
      * the read would find nothing: an earlier read came back short and no input event has come
      * since. The caller then skips the read's system call and waits (the {@code EAGAIN} read a
      * blocking-style program makes after each message). Otherwise the read goes ahead, and
@@ -93,7 +46,7 @@ public interface CarrierReactor {
         return 0;
     }
 
-    /** Waits taken so far (those for which {@link #await} returned true), for statistics. */
+    /** Waits taken so far (those for which {@link FiberBridge#atPoll} returned true), for statistics. */
     long waits();
 
     /**
@@ -113,9 +66,11 @@ public interface CarrierReactor {
     void stopPoll(int fd, int event);
 
     /**
-     * Forgets what this reactor knows of {@code fd}: its file is being closed, and the number may
-     * soon name another file. Called before the close. Any thread.
+     * Forgets what this reactor knows of {@code fd}: its file is being closed (called before the
+     * close), or, for a selector's fd, may have been closed unseen; the number may soon name another
+     * file. Any thread.
      */
+    @Override
     void forget(int fd);
 
     /**

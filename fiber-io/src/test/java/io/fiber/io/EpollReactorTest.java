@@ -1,5 +1,6 @@
 package io.fiber.io;
 
+import io.fiber.bridge.FiberBridge;
 import io.netty.channel.unix.FileDescriptor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -9,6 +10,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -17,10 +20,54 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The epoll reactor on its own, with platform threads as waiters and the test thread as the
  * carrier that polls: readiness, timeouts, stopPoll, close, wakeup, a second waiter, and an fd
- * number closed and reused while a one-shot registration for the old file is still armed.
+ * number closed and reused while a one-shot registration for the old file is still armed. Waiters
+ * wait through the bridge's {@code atPoll}, as the patched JDK's {@code Poller.poll} does, with
+ * hooks that hand out this test's reactor (no agent here, so nothing else calls the bridge).
  */
 class EpollReactorTest {
-    private EpollReactor reactor;
+    private static volatile EpollReactor reactor;
+
+    static {
+        if (!FiberBridge.install(new TestReactorHooks())) {
+            throw new IllegalStateException("other hooks own the bridge in this JVM");
+        }
+    }
+
+    /** The bridge's hooks in this JVM: every thread waits in the current test's reactor; nothing else is handled. */
+    private static final class TestReactorHooks implements FiberBridge.Hooks {
+        @Override
+        public FiberBridge.Reactor reactorForWait() {
+            return reactor;
+        }
+
+        @Override
+        public void stopPoll(int fd, int event) { }
+
+        @Override
+        public void fdClosing(java.io.FileDescriptor fd) { }
+
+        @Override
+        public boolean readBegins(java.io.FileDescriptor fd) {
+            return false;
+        }
+
+        @Override
+        public void readReturned(java.io.FileDescriptor fd, int asked, int got) { }
+
+        @Override
+        public Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {
+            return null;
+        }
+
+        @Override
+        public boolean offloadEnter(int category) {
+            return false;
+        }
+
+        @Override
+        public void offloadExit() { }
+    }
+
     /** A fresh pipe per test: [0] the read end, [1] the write end. */
     private FileDescriptor[] pipe;
 
@@ -42,7 +89,7 @@ class EpollReactorTest {
         CompletableFuture<Boolean> result = new CompletableFuture<>();
         Thread.ofPlatform().daemon().start(() -> {
             try {
-                result.complete(reactor.await(fd, event, nanos, () -> true));
+                result.complete(FiberBridge.atPoll(fd, event, nanos, () -> true));
             } catch (Throwable t) {
                 result.completeExceptionally(t);
             }
@@ -135,7 +182,7 @@ class EpollReactorTest {
     void aSecondWaiterInTheSameDirectionIsLeftToTheJdk() throws Exception {
         CompletableFuture<Boolean> first = waiter(pipe[0].intValue(), EpollReactor.POLLIN, 0);
         awaitRegistered(1);
-        assertFalse(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true),
+        assertFalse(FiberBridge.atPoll(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true),
                 "a second reader of one fd on one carrier goes to the JDK's poller");
         writeByte(pipe[1]);
         pollUntil(first);
@@ -145,7 +192,7 @@ class EpollReactorTest {
     @Test
     void aClosedCheckAfterRegistrationSkipsThePark() throws Exception {
         AtomicBoolean asked = new AtomicBoolean();
-        assertTrue(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> {
+        assertTrue(FiberBridge.atPoll(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> {
             asked.set(true);
             return false;
         }));
@@ -217,7 +264,7 @@ class EpollReactorTest {
         assertEquals(1, pollUntil(first));
         writeByte(pipe[1]); // a second edge, nobody waiting
         assertEquals(0, reactor.poll(TimeUnit.MILLISECONDS.toNanos(100)));
-        assertTrue(reactor.await(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true), "returns at once: ready");
+        assertTrue(FiberBridge.atPoll(pipe[0].intValue(), EpollReactor.POLLIN, 0, () -> true), "returns at once: ready");
     }
 
     @Test
