@@ -5,6 +5,7 @@ import io.fiber.bridge.FiberBridge;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.helpers.NOPLoggerFactory;
+import jdk.jfr.FlightRecorder;
 
 import java.time.Instant;
 import java.util.List;
@@ -55,6 +56,8 @@ final class CallCheck implements FiberBridge.Detector {
      * JDK's class loading (reading a jar is file I/O), holding the loader's locks; loading a class
      * there could deadlock with another thread loading from the same jar. Only the log, started
      * by the first report, stays lazy, and a report never comes from inside class loading (allowed).
+     * So does the JFR event when no recording has started JFR yet: defining a {@code jdk.jfr.Event}
+     * class starts JFR's event machinery, some 230 classes, in a JVM that may never record.
      */
     void warmUp() {
         Fibers.onCarrier();
@@ -69,7 +72,9 @@ final class CallCheck implements FiberBridge.Detector {
         BlockingCall call = new BlockingCall("warm-up", BlockingCategory.FILE_IO, nameOf(Thread.currentThread()), false, null, null,
                 Instant.now(), new StackTraceElement[0]);
         new BlockingCallError(call).getStackTrace();
-        new BlockingCallEvent().shouldCommit(); // links the event class without recording one
+        if (FlightRecorder.isInitialized()) {
+            new BlockingCallEvent().shouldCommit(); // links the event class without recording one
+        }
         Long.bitCount(java.util.Arrays.hashCode(call.stackTrace()));
         logged.get(0);
     }
@@ -133,7 +138,9 @@ final class CallCheck implements FiberBridge.Detector {
      * throw for, such as a long run) the log. Blocking below this frame is allowed.
      */
     void publish(BlockingCall call, BlockingCallDetector.Mode mode) {
-        BlockingCallEvent.emit(call);
+        if (FlightRecorder.isInitialized()) { // no recording before that; loading the event class would start JFR's machinery
+            BlockingCallEvent.emit(call);
+        }
         for (Consumer<BlockingCall> listener : detector.listeners()) {
             try {
                 listener.accept(call);
