@@ -80,6 +80,8 @@ final class EpollReactor implements CarrierReactor {
     private final FdWaiters readers = new FdWaiters();
     private final FdWaiters writers = new FdWaiters();
     private final FdStates states = new FdStates();
+    /** The highest fd a wait has claimed, a hint for {@link #prepareTables}: a racing update may lose a value, never correctness. */
+    private int highestFd;
     /** Advanced by each {@link #recheckLongWaits}; a trusting wait records the epoch it began in. */
     private volatile long recheckEpoch = 1;
     private final AtomicInteger waiting = new AtomicInteger();
@@ -102,6 +104,7 @@ final class EpollReactor implements CarrierReactor {
         this.epfd = epoll.intValue();
         this.eventFd = NettyEpoll.newEventFd();
         NettyEpoll.ctlAdd(epfd, eventFd.intValue(), NettyEpoll.EPOLLIN);
+        prepareTables();
     }
 
     @Override
@@ -111,6 +114,7 @@ final class EpollReactor implements CarrierReactor {
         if (table == null || !table.claim(fd, self)) {
             return NOT_TAKEN;
         }
+        highestFd = Math.max(highestFd, fd);
         int ready = event == POLLIN ? FdStates.READY_IN : FdStates.READY_OUT;
         int registered = event == POLLIN ? FdStates.REGISTERED_IN : FdStates.REGISTERED_OUT;
         boolean trusted;
@@ -167,6 +171,32 @@ final class EpollReactor implements CarrierReactor {
             }
             Thread.onSpinWait();
         }
+    }
+
+    /**
+     * Creates the tables' pages for the highest fd waited on so far and for the next 1024, before a
+     * wait needs them. A page created inside a wait is a branch the JIT has seen taken rarely or
+     * never: the compiled wait path deoptimizes there, and with it the JDK's socket read path it is
+     * inlined into, so fibers that park meanwhile keep interpreted frames, larger on the heap, for as
+     * long as they stay parked (a server that warmed up with few connections, then grows). Here
+     * that branch is in the carrier's poll, whose frames no fiber keeps. A wait still creates a page
+     * itself when fds jump further between two polls.
+     */
+    private void prepareTables() {
+        int highest = highestFd;
+        preparePages(highest);
+        preparePages(highest + FdWaiters.PAGE_SIZE);
+    }
+
+    private void preparePages(int fd) {
+        readers.preparePage(fd);
+        writers.preparePage(fd);
+        states.preparePage(fd);
+    }
+
+    /** True when every table has the page for {@code fd}; for tests. */
+    boolean tablesHavePage(int fd) {
+        return readers.hasPage(fd) && writers.hasPage(fd) && states.hasPage(fd);
     }
 
     /** The table for the JDK's {@code POLLIN} or {@code POLLOUT}, or null for any other event. */
@@ -226,6 +256,7 @@ final class EpollReactor implements CarrierReactor {
     }
 
     private int pollLocked(long timeoutNanos, int maxEvents) {
+        prepareTables();
         // The largest array that fits: events left in the kernel's ready list come out in the next poll.
         NettyEpoll.Events events = eventsBySize[31 - Integer.numberOfLeadingZeros(Math.clamp(maxEvents, 1, MAX_EVENTS))];
         int timeoutMillis = timeoutNanos < 0 ? -1

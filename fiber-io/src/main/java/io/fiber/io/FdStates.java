@@ -19,7 +19,7 @@ import java.util.function.IntConsumer;
  * fd drained only if it is still armed (one compare-and-set), so an event dispatched at any point
  * after the read began leaves the fd undrained. Whatever stops the registration being trusted
  * ({@link #UNTRUSTED}) clears both bits.
- * Paged like {@link FdWaiters}; fds at or above {@link FdWaiters#MAX_FD} never get here (their
+ * Paged like {@link FdWaiters}, pages prepared ahead the same way; fds at or above {@link FdWaiters#MAX_FD} never get here (their
  * waits are not claimed). Every update is atomic, so a thread may clear bits without the poll lock.
  */
 final class FdStates {
@@ -98,6 +98,18 @@ final class FdStates {
     /** An input event for {@code fd}: disarms and undrains it, and remembers the readiness when nobody waited. */
     void inputEvent(int fd, boolean remember) {
         pageFor(fd).bits.accumulateAndGet(slot(fd), remember ? READY_IN : 0, (bits, ready) -> (bits & ~(READ_ARMED | DRAINED)) | ready);
+    }
+
+    /** Creates the page that holds {@code fd} if it is not there yet (the reactor does so ahead of use). */
+    void preparePage(int fd) {
+        if (fd >= 0 && fd < FdWaiters.MAX_FD) {
+            pageFor(fd);
+        }
+    }
+
+    /** True when the page that holds {@code fd} exists. */
+    boolean hasPage(int fd) {
+        return page(fd) != null;
     }
 
     int get(int fd) {

@@ -29,14 +29,19 @@ final class FdWaiters {
         if (fd < 0 || fd >= MAX_FD) {
             return false;
         }
-        AtomicReferenceArray<Thread> page = pages.get(fd >>> PAGE_BITS);
-        if (page == null) {
-            page = new AtomicReferenceArray<>(PAGE_SIZE);
-            if (!pages.compareAndSet(fd >>> PAGE_BITS, null, page)) {
-                page = pages.get(fd >>> PAGE_BITS);
-            }
+        return pageFor(fd).compareAndSet(fd & (PAGE_SIZE - 1), null, waiter);
+    }
+
+    /** Creates the page that holds {@code fd} if it is not there yet (the reactor does so ahead of use). */
+    void preparePage(int fd) {
+        if (fd >= 0 && fd < MAX_FD) {
+            pageFor(fd);
         }
-        return page.compareAndSet(fd & (PAGE_SIZE - 1), null, waiter);
+    }
+
+    /** True when the page that holds {@code fd} exists. */
+    boolean hasPage(int fd) {
+        return page(fd) != null;
     }
 
     /** The thread waiting on {@code fd}, or null. */
@@ -72,6 +77,17 @@ final class FdWaiters {
                 }
             }
         }
+    }
+
+    private AtomicReferenceArray<Thread> pageFor(int fd) {
+        AtomicReferenceArray<Thread> page = pages.get(fd >>> PAGE_BITS);
+        if (page == null) {
+            page = new AtomicReferenceArray<>(PAGE_SIZE);
+            if (!pages.compareAndSet(fd >>> PAGE_BITS, null, page)) {
+                page = pages.get(fd >>> PAGE_BITS);
+            }
+        }
+        return page;
     }
 
     private AtomicReferenceArray<Thread> page(int fd) {
