@@ -128,7 +128,7 @@ final class EpollReactor implements CarrierReactor {
             int bits = states.get(fd);
             trusted = (bits & registered) != 0;
             if (!trusted) {
-                register(fd, bits | registered);
+                register(fd, bits, bits | registered);
             }
         } catch (IOException | RuntimeException e) {
             table.release(fd, self);
@@ -210,11 +210,23 @@ final class EpollReactor implements CarrierReactor {
      * or a number reused since). A MOD also re-evaluates readiness, so an fd already ready gets an
      * event. Under the poll lock.
      */
-    private void register(int fd, int bits) throws IOException {
+    /**
+     * Registers {@code fd} for the interests of {@code bits}; {@code before} is what this reactor
+     * believed of it. An fd it never registered (a new connection) is most likely absent from the
+     * epoll set, so that one is added, and modified only if it was there after all (a recheck
+     * dropped the belief, not the registration); otherwise modified, and added if it was gone.
+     * Netty reports the failed attempt as an exception with a stack trace, so the likely call goes
+     * first: guessing wrong for every new connection cost two exceptions' worth of garbage and CPU.
+     */
+    private void register(int fd, int before, int bits) throws IOException {
         int interest = NettyEpoll.EPOLLET
                 | ((bits & FdStates.REGISTERED_IN) != 0 ? NettyEpoll.EPOLLIN | NettyEpoll.EPOLLRDHUP : 0)
                 | ((bits & FdStates.REGISTERED_OUT) != 0 ? NettyEpoll.EPOLLOUT : 0);
-        if (!NettyEpoll.ctlMod(epfd, fd, interest)) {
+        if ((before & FdStates.REGISTERED) == 0) {
+            if (!NettyEpoll.ctlAdd(epfd, fd, interest)) {
+                NettyEpoll.ctlMod(epfd, fd, interest);
+            }
+        } else if (!NettyEpoll.ctlMod(epfd, fd, interest)) {
             NettyEpoll.ctlAdd(epfd, fd, interest);
         }
         states.set(fd, bits & FdStates.REGISTERED);

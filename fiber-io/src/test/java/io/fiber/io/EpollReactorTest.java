@@ -257,6 +257,32 @@ class EpollReactorTest {
     }
 
     /**
+     * A recheck drops the reactor's belief in a registration, not the registration: the retry's
+     * add then finds the fd in the epoll set and modifies it instead, and the next edge still
+     * wakes the waiter.
+     */
+    @Test
+    void aRecheckedFdStillInTheEpollSetIsRegisteredAgain() throws Exception {
+        int fd = pipe[0].intValue();
+        CompletableFuture<Boolean> first = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(1);
+        writeByte(pipe[1]);
+        assertEquals(1, pollUntil(first));
+        assertEquals(1, read(16));
+        CompletableFuture<Boolean> trusting = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(2);
+        reactor.recheckLongWaits();
+        assertEquals(1, reactor.recheckLongWaits(), "the trusting wait is ended");
+        assertTrue(trusting.get(10, TimeUnit.SECONDS));
+        CompletableFuture<Boolean> retry = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(3);
+        assertEquals(0, reactor.poll(TimeUnit.MILLISECONDS.toNanos(20)), "nothing to read yet");
+        writeByte(pipe[1]);
+        assertEquals(1, pollUntil(retry), "the registration, modified, reports the edge");
+        assertTrue(retry.get());
+    }
+
+    /**
      * The fd tables grow ahead of the waits: each poll creates the pages for the highest fd waited
      * on and the next 1024, so a growing server's waits do not take the page-creating branch that
      * the JIT compiled out of the wait path.

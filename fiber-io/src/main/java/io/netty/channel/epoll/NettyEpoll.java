@@ -20,6 +20,7 @@ public final class NettyEpoll {
     /** Linux ABI values Netty does not name. */
     public static final int EPOLLHUP = 0x010;
     public static final int EPOLLONESHOT = 1 << 30;
+    private static final int ERRNO_EEXIST_NEGATIVE = -17;
 
     private NettyEpoll() { }
 
@@ -44,8 +45,17 @@ public final class NettyEpoll {
         Native.eventFdRead(fd);
     }
 
-    public static void ctlAdd(int epfd, int fd, int events) throws IOException {
-        Native.epollCtlAdd(epfd, fd, events);
+    /** Returns false, instead of throwing, when {@code fd} is in the epoll set already (EEXIST). */
+    public static boolean ctlAdd(int epfd, int fd, int events) throws IOException {
+        try {
+            Native.epollCtlAdd(epfd, fd, events);
+            return true;
+        } catch (Errors.NativeIoException e) {
+            if (e.expectedErr() == ERRNO_EEXIST_NEGATIVE) {
+                return false;
+            }
+            throw e;
+        }
     }
 
     /** Returns false, instead of throwing, when {@code fd} is not in the epoll set (ENOENT). */
