@@ -124,13 +124,9 @@ final class AgentHooks implements FiberBridge.Hooks {
         reactor.close();
     }
 
+    /** The reactor of the calling fiber's carrier, or null: not ours, or a thread whose carrier was handed off (the JDK's poller takes the wait). */
     @Override
     public CarrierReactor reactorForWait() {
-        return carrierReactor();
-    }
-
-    /** The reactor of the calling fiber's carrier, or null: not ours, or a thread whose carrier was handed off (the JDK's poller takes the wait). */
-    private static CarrierReactor carrierReactor() {
         return VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier
                 && !carrier.loop.isHandedOff() ? carrier.loop.reactor : null;
     }
@@ -150,9 +146,9 @@ final class AgentHooks implements FiberBridge.Hooks {
         }
     }
 
-    /** {@link #carrierReactor}, cheaply null for platform threads, which read on every socket. */
-    private static CarrierReactor reactorForRead() {
-        return Thread.currentThread().isVirtual() ? carrierReactor() : null;
+    /** {@link #reactorForWait}, cheaply null for platform threads, which read on every socket. */
+    private CarrierReactor reactorForRead() {
+        return Thread.currentThread().isVirtual() ? reactorForWait() : null;
     }
 
     @Override

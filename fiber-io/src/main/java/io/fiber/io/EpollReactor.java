@@ -18,7 +18,7 @@ import java.util.concurrent.locks.LockSupport;
  * on the carrier that polled it without the JDK's poller threads.
  *
  * <h2>Registration: edge-triggered, once per file, trusted</h2>
- * The first wait on an fd registers it ({@code EPOLL_CTL_MOD}, or {@code ADD} on {@code ENOENT})
+ * The first wait on an fd registers it ({@code EPOLL_CTL_ADD}, or {@code MOD} on {@code EEXIST})
  * with {@code EPOLLET} for input, and output is added the first time a writer waits; the entry then
  * stays, and later waits make no system call (Go's netpoller). An edge comes once, so an event that
  * finds no waiter leaves a readiness bit ({@link FdStates}) that the next wait of that direction
@@ -205,31 +205,26 @@ final class EpollReactor implements CarrierReactor {
     }
 
     /**
-     * Registers {@code fd}'s current file edge-triggered for the interests in {@code bits}:
-     * {@code EPOLL_CTL_MOD}, or {@code ADD} when this epoll set has no entry for the file (a new fd,
-     * or a number reused since). A MOD also re-evaluates readiness, so an fd already ready gets an
-     * event. Under the poll lock.
-     */
-    /**
-     * Registers {@code fd} for the interests of {@code bits}; {@code before} is what this reactor
-     * believed of it. An fd it never registered (a new connection) is most likely absent from the
-     * epoll set, so that one is added, and modified only if it was there after all (a recheck
-     * dropped the belief, not the registration); otherwise modified, and added if it was gone.
-     * Netty reports the failed attempt as an exception with a stack trace, so the likely call goes
-     * first: guessing wrong for every new connection cost two exceptions' worth of garbage and CPU.
+     * Registers {@code fd}'s current file edge-triggered for the interests in {@code bits}. A MOD
+     * also re-evaluates readiness, so an fd already ready gets an event. {@code before} is what this
+     * reactor believed of the fd: one it never added, or saw close since (a new connection, a
+     * reused number), is added first, and modified if it was there after all; one it added (a
+     * second direction, a recheck's retry) is modified first, and added if it was gone. Netty
+     * reports the failed attempt as an exception with a stack trace, so the likely call goes first:
+     * modifying first cost every new connection one. Under the poll lock.
      */
     private void register(int fd, int before, int bits) throws IOException {
         int interest = NettyEpoll.EPOLLET
                 | ((bits & FdStates.REGISTERED_IN) != 0 ? NettyEpoll.EPOLLIN | NettyEpoll.EPOLLRDHUP : 0)
                 | ((bits & FdStates.REGISTERED_OUT) != 0 ? NettyEpoll.EPOLLOUT : 0);
-        if ((before & FdStates.REGISTERED) == 0) {
+        if ((before & FdStates.ADDED) == 0) {
             if (!NettyEpoll.ctlAdd(epfd, fd, interest)) {
                 NettyEpoll.ctlMod(epfd, fd, interest);
             }
         } else if (!NettyEpoll.ctlMod(epfd, fd, interest)) {
             NettyEpoll.ctlAdd(epfd, fd, interest);
         }
-        states.set(fd, bits & FdStates.REGISTERED);
+        states.set(fd, (bits & FdStates.REGISTERED) | FdStates.ADDED);
     }
 
     private static NettyEpoll.Events[] eventArrays() {
@@ -357,7 +352,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void stopPoll(int fd, int event) {
-        states.clear(fd, FdStates.UNTRUSTED); // the fd is closing: a reused number must register afresh
+        states.clear(fd, FdStates.CLOSED); // the fd is closing: a reused number must register afresh
         FdWaiters table = waitersFor(event);
         Thread waiter = table == null ? null : table.take(fd);
         if (waiter != null) {
@@ -367,7 +362,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void forget(int fd) {
-        states.clear(fd, FdStates.UNTRUSTED | FdStates.READY_IN | FdStates.READY_OUT);
+        states.clear(fd, FdStates.CLOSED | FdStates.READY_IN | FdStates.READY_OUT);
     }
 
     @Override

@@ -19,8 +19,8 @@ import java.util.function.IntConsumer;
  * fd drained only if it is still armed (one compare-and-set), so an event dispatched at any point
  * after the read began leaves the fd undrained. Whatever stops the registration being trusted
  * ({@link #UNTRUSTED}) clears both bits.
- * Paged like {@link FdWaiters}, pages prepared ahead the same way; fds at or above {@link FdWaiters#MAX_FD} never get here (their
- * waits are not claimed). Every update is atomic, so a thread may clear bits without the poll lock.
+ * Paged like {@link FdWaiters}, pages prepared ahead the same way; fds at or above
+ * {@link FdWaiters#MAX_FD} never get here (their waits are not claimed). Every update is atomic, so a thread may clear bits without the poll lock.
  */
 final class FdStates {
     static final int READY_IN = 1;
@@ -36,6 +36,14 @@ final class FdStates {
     static final int DRAINED = 32;
     /** What an fd loses when its registration can no longer be trusted (a close, a recheck). */
     static final int UNTRUSTED = REGISTERED | READ_ARMED | DRAINED;
+    /**
+     * This reactor put the fd in its epoll set and has not seen it close since. A recheck keeps it
+     * (the entry is most likely still there), a close drops it with {@link #UNTRUSTED}: it only
+     * says which {@code epoll_ctl} to try first.
+     */
+    static final int ADDED = 64;
+    /** What an fd loses when it closes. */
+    static final int CLOSED = UNTRUSTED | ADDED;
 
     private record Page(AtomicIntegerArray bits, AtomicLongArray trustedSince) { }
 

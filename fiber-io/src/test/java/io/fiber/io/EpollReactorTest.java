@@ -257,9 +257,10 @@ class EpollReactorTest {
     }
 
     /**
-     * A recheck drops the reactor's belief in a registration, not the registration: the retry's
-     * add then finds the fd in the epoll set and modifies it instead, and the next edge still
-     * wakes the waiter.
+     * A recheck drops the reactor's belief in a registration, not the registration: the retry
+     * modifies the entry it added before, and the next edge wakes the waiter. A forget drops the
+     * entry from the reactor's memory too, so the next wait adds first, finds the fd still in the
+     * set, and modifies it instead.
      */
     @Test
     void aRecheckedFdStillInTheEpollSetIsRegisteredAgain() throws Exception {
@@ -280,6 +281,13 @@ class EpollReactorTest {
         writeByte(pipe[1]);
         assertEquals(1, pollUntil(retry), "the registration, modified, reports the edge");
         assertTrue(retry.get());
+        assertEquals(1, read(16));
+        reactor.forget(fd); // as for a selector's own fd: forgotten, yet still open and in the set
+        CompletableFuture<Boolean> afresh = waiter(fd, EpollReactor.POLLIN, 0);
+        awaitRegistered(4);
+        writeByte(pipe[1]);
+        assertEquals(1, pollUntil(afresh), "the add finds the fd in the set, and the modify that follows reports the edge");
+        assertTrue(afresh.get());
     }
 
     /**
