@@ -88,8 +88,10 @@ final class CarrierWatchdog implements Runnable {
         boolean reported;
         /** Whether this run was asked to yield; a handoff waits until one look after the request. */
         boolean yieldRequested;
-        /** The carrier thread's CPU time when this run was first seen (handoff on only), or -1. */
+        /** The carrier thread's CPU time when this run was seen the second time (handoff on only), or -1. */
         long cpuSince = -1;
+        /** When {@link #cpuSince} was read. */
+        long cpuSinceNanos;
     }
 
     private final Map<CarrierLoop, Sample> samples = new IdentityHashMap<>();
@@ -127,37 +129,52 @@ final class CarrierWatchdog implements Runnable {
         SCHEDULERS.remove(scheduler);
     }
 
+    /** When the previous look began, and when the reactors were last asked to recheck. */
+    private long lastLook = System.nanoTime();
+    private long lastRecheck = lastLook;
+
     @Override
     public void run() {
         long period = IDLE_PERIOD_NANOS;
-        long lastLook = System.nanoTime();
-        long lastRecheck = lastLook;
         for (;;) {
             LockSupport.parkNanos(period);
-            long threshold = OBSERVER == null ? 0 : OBSERVER.thresholdNanos();
-            long now = System.nanoTime();
-            long late = now - lastLook - period;
-            lastLook = now;
-            if (late > BUSY_PERIOD_NANOS) {
-                for (Sample s : samples.values()) {
-                    s.since += late; // unseen time: a pause, not proof that a run held its carrier
+            period = look(period);
+        }
+    }
+
+    /**
+     * One look at every carrier, {@code period} after the previous one; returns the period until
+     * the next. A method of its own so the JIT compiles it by its call count within a second; as
+     * the body of {@link #run}'s endless loop it ran interpreted until on-stack replacement, which
+     * at one look a millisecond took tens of seconds, at several microseconds a look.
+     */
+    private long look(long period) {
+        long threshold = OBSERVER == null ? 0 : OBSERVER.thresholdNanos();
+        long now = System.nanoTime();
+        long late = now - lastLook - period;
+        lastLook = now;
+        if (late > BUSY_PERIOD_NANOS) {
+            for (Sample s : samples.values()) {
+                s.since += late; // unseen time: a pause, not proof that a run held its carrier
+                s.cpuSinceNanos += late;
+            }
+        }
+        if (now - lastRecheck >= TimeUnit.MILLISECONDS.toNanos(RECHECK_PERIOD_MILLIS)) {
+            lastRecheck = now;
+            AgentHooks.recheckLongWaits();
+        }
+        boolean busy = false;
+        for (FiberScheduler scheduler : SCHEDULERS) {
+            for (CarrierLoop loop : scheduler.loops()) {
+                try {
+                    busy |= watch(scheduler, loop, threshold, now);
+                } catch (RuntimeException | Error e) {
+                    // One carrier's failure (a thread that cannot start, say) must not end the watchdog.
+                    LoggerFactory.getLogger(CarrierWatchdog.class).error("carrier watchdog: {} failed", loop.thread.getName(), e);
                 }
             }
-            if (now - lastRecheck >= TimeUnit.MILLISECONDS.toNanos(RECHECK_PERIOD_MILLIS)) {
-                lastRecheck = now;
-                AgentHooks.recheckLongWaits();
-            }
-            boolean busy = false;
-            for (FiberScheduler scheduler : SCHEDULERS) {
-                for (CarrierLoop loop : scheduler.loops()) {
-                    try {
-                        busy |= watch(scheduler, loop, threshold, now);
-                    } catch (RuntimeException | Error e) {
-                        // One carrier's failure (a thread that cannot start, say) must not end the watchdog.
-                        LoggerFactory.getLogger(CarrierWatchdog.class).error("carrier watchdog: {} failed", loop.thread.getName(), e);
-                    }
-                }
-            }
+        }
+        if (!handedOff.isEmpty()) {
             handedOff.removeIf(loop -> {
                 if (!loop.thread.isAlive()) {
                     samples.remove(loop);
@@ -168,11 +185,11 @@ final class CarrierWatchdog implements Runnable {
                 }
                 return false;
             });
-            if (threshold <= 0 || samples.size() > 4 * 1024) {
-                samples.keySet().removeIf(loop -> !loop.thread.isAlive());
-            }
-            period = busy ? BUSY_PERIOD_NANOS : IDLE_PERIOD_NANOS;
         }
+        if (threshold <= 0 || samples.size() > 4 * 1024) {
+            samples.keySet().removeIf(loop -> !loop.thread.isAlive());
+        }
+        return busy ? BUSY_PERIOD_NANOS : IDLE_PERIOD_NANOS;
     }
 
     private Sample sample(CarrierLoop loop) {
@@ -185,9 +202,13 @@ final class CarrierWatchdog implements Runnable {
         long runsBefore = s.runs;
         boolean handoffOn = scheduler.handoffNanos(false) > 0;
         if (!updateRun(loop, s, now)) {
-            boolean running = loop.running() != null;
-            s.cpuSince = running && handoffOn ? OsThreadState.cpuNanos(loop.thread) : -1;
-            return running || s.runs != runsBefore;
+            return loop.running() != null || s.runs != runsBefore;
+        }
+        if (s.cpuSince < 0 && handoffOn) {
+            // Read at a run's second sighting, not its first: most runs a look catches end before
+            // the next, and the read is a system call. No handoff is decided before the look after this one.
+            s.cpuSince = OsThreadState.cpuNanos(loop.thread);
+            s.cpuSinceNanos = now;
         }
         long elapsed = now - s.since;
         boolean workWaits = loop.hasWaitingWork();
@@ -200,7 +221,7 @@ final class CarrierWatchdog implements Runnable {
         if (askedToYield && elapsed >= FiberScheduler.NATIVE_HANDOFF_NANOS && handoffOn
                 && !scheduler.isTerminating() && workWaits) {
             boolean inNative = inNativeCode(loop.running());
-            tookOver = elapsed >= scheduler.handoffNanos(inNative) && holdsItsThread(loop, s, elapsed, inNative)
+            tookOver = elapsed >= scheduler.handoffNanos(inNative) && holdsItsThread(loop, s, now, inNative)
                     && loop.handOff() != null;
         }
         if (tookOver) {
@@ -223,6 +244,7 @@ final class CarrierWatchdog implements Runnable {
             s.since = now;
             s.reported = false;
             s.yieldRequested = false;
+            s.cpuSince = -1;
             return false;
         }
         return true;
@@ -235,10 +257,10 @@ final class CarrierWatchdog implements Runnable {
      * call, a pinned park). A carrier descheduled mid-run by a busy core is neither, and a new
      * thread would not run sooner ({@link OsThreadState}).
      */
-    private static boolean holdsItsThread(CarrierLoop loop, Sample s, long elapsed, boolean inNative) {
+    private static boolean holdsItsThread(CarrierLoop loop, Sample s, long now, boolean inNative) {
         long cpu = OsThreadState.cpuNanos(loop.thread);
         long used = s.cpuSince < 0 || cpu < 0 ? -1 : cpu - s.cpuSince;
-        return holdsItsThread(used, elapsed, inNative, () -> OsThreadState.isBlocked(loop.thread.nativeTid));
+        return holdsItsThread(used, now - s.cpuSinceNanos, inNative, () -> OsThreadState.isBlocked(loop.thread.nativeTid));
     }
 
     /**
