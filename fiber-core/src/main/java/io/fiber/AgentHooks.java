@@ -132,17 +132,17 @@ final class AgentHooks implements FiberBridge.Hooks {
     }
 
     @Override
-    public boolean readBegins(FileDescriptor fd) {
+    public boolean readBegins(int fd) {
         CarrierLoop.yieldIfRequested(); // a safe point: a reader of a socket that always has data lets others run
         CarrierReactor reactor = reactorForRead();
-        return reactor != null && reactor.beginRead(NioFileDescriptors.fdVal(fd));
+        return reactor != null && reactor.beginRead(fd);
     }
 
     @Override
-    public void readReturned(FileDescriptor fd, int asked, int got) {
+    public void readReturned(int fd, int asked, int got) {
         CarrierReactor reactor = reactorForRead();
         if (reactor != null) {
-            reactor.endRead(NioFileDescriptors.fdVal(fd), asked, got);
+            reactor.endRead(fd, asked, got);
         }
     }
 

@@ -218,12 +218,10 @@ final class ClassPatcher implements ClassFileTransformer {
         Type[] args = Type.getArgumentTypes(patch.descriptor());
         for (Patch.Operand operand : operands) {
             switch (operand) {
-                case Patch.Operand.Arg a -> {
-                    int slot = isStatic ? 0 : 1;
-                    for (int i = 0; i < a.index(); i++) {
-                        slot += args[i].getSize();
-                    }
-                    mv.visitVarInsn(args[a.index()].getOpcode(Opcodes.ILOAD), slot);
+                case Patch.Operand.Arg a -> loadArg(mv, args, isStatic, a.index());
+                case Patch.Operand.OwnStatic o -> {
+                    loadArg(mv, args, isStatic, o.index());
+                    mv.visitMethodInsn(Opcodes.INVOKESTATIC, patch.internalOwner(), o.name(), o.descriptor(), false);
                 }
                 case Patch.Operand.Receiver r -> {
                     if (isStatic) {
@@ -242,6 +240,14 @@ final class ClassPatcher implements ClassFileTransformer {
             }
         }
         mv.visitMethodInsn(Opcodes.INVOKESTATIC, BRIDGE, name, descriptor, false);
+    }
+
+    private static void loadArg(MethodVisitor mv, Type[] args, boolean isStatic, int index) {
+        int slot = isStatic ? 0 : 1;
+        for (int i = 0; i < index; i++) {
+            slot += args[i].getSize();
+        }
+        mv.visitVarInsn(args[index].getOpcode(Opcodes.ILOAD), slot);
     }
 
     /** One patched method: entry code at {@code visitCode}, exit calls before returns, the KEEP handler at the end. */

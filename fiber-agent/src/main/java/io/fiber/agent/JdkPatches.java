@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import static io.fiber.agent.Patch.arg;
+import static io.fiber.agent.Patch.ownStatic;
 import static io.fiber.agent.Patch.returned;
 import static io.fiber.agent.Patch.thisField;
 
@@ -25,6 +26,7 @@ import static io.fiber.agent.Patch.thisField;
  * pollers). After patching, every patch must have been written, or the agent stops too.
  */
 final class JdkPatches {
+    private static final String FD_VAL = "(Ljava/io/FileDescriptor;)I";
     static final List<Patch> REROUTES = List.of(
             Patch.returnIfTrue("sun.nio.ch.Poller", "poll", "(IIJLjava/util/function/BooleanSupplier;)V",
                     "atPoll", arg(0), arg(1), arg(2), arg(3)),
@@ -38,9 +40,10 @@ final class JdkPatches {
             Patch.call("sun.nio.ch.UnixDispatcher", "implPreClose", "(Ljava/io/FileDescriptor;JJ)V", "atFdClose", arg(0)),
             // The read of a java.net.Socket stream, which its caller follows with a wait when it returns
             // IOStatus.UNAVAILABLE (-2): a read the reactor knows would find nothing returns that at
-            // once, without its system call.
+            // once, without its system call. The fd number comes from the class's own fdVal, a field
+            // read, where IOUtil.fdVal would be a JNI call, twice a read.
             Patch.returnIfTrue("sun.nio.ch.NioSocketImpl", "tryRead", "(Ljava/io/FileDescriptor;[BII)I", -2,
-                    "atReadEntry", arg(0)).atExit("atReadExit", returned(), arg(0), arg(3)),
+                    "atReadEntry", ownStatic("fdVal", FD_VAL, 0)).atExit("atReadExit", returned(), ownStatic("fdVal", FD_VAL, 0), arg(3)),
             // Where a timed park, sleep or timed wait of a virtual thread whose scheduler is not a
             // ForkJoinPool gets its timer (JDK 25: on the JDK's VirtualThread-unparker threads). For
             // our fibers the runtime returns a timer of the carrier the fiber runs on.

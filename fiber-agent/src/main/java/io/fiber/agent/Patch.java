@@ -56,6 +56,12 @@ record Patch(String owner, String method, String descriptor, String entry, List<
 
         /** What the entry call returned, with {@link Then#KEEP}. */
         record Kept() implements Operand { }
+
+        /**
+         * What a static method the patched class declares returns for its argument {@code index}:
+         * the JDK's own accessor where ours would cost more (a JNI call for an fd number, say).
+         */
+        record OwnStatic(String name, String descriptor, int index) implements Operand { }
     }
 
     static Operand arg(int index) {
@@ -80,6 +86,10 @@ record Patch(String owner, String method, String descriptor, String entry, List<
 
     static Operand kept() {
         return new Operand.Kept();
+    }
+
+    static Operand ownStatic(String name, String descriptor, int index) {
+        return new Operand.OwnStatic(name, descriptor, index);
     }
 
     Patch {
@@ -151,6 +161,7 @@ record Patch(String owner, String method, String descriptor, String entry, List<
             case Operand.ThisField f -> Type.getType(f.descriptor());
             case Operand.Returned r -> Type.getReturnType(descriptor);
             case Operand.Kept k -> Type.BOOLEAN_TYPE;
+            case Operand.OwnStatic o -> Type.getReturnType(o.descriptor());
         };
     }
 
@@ -213,12 +224,29 @@ record Patch(String owner, String method, String descriptor, String entry, List<
                         throw new IllegalStateException(this + ": field " + f.name() + " is not an instance field of type " + f.descriptor());
                     }
                 }
+                case Operand.OwnStatic o -> checkOwnStatic(ownerClass, o);
                 case Operand.Returned r when returnType().getSort() == Type.VOID ->
                         throw new IllegalStateException(this + " returns nothing to pass on");
                 case Operand.Constant c when !(c.value() instanceof String || c.value() instanceof Integer) ->
                         throw new IllegalStateException(this + ": constant " + c.value() + " is neither a String nor an int");
                 default -> { }
             }
+        }
+    }
+
+    private void checkOwnStatic(Class<?> ownerClass, Operand.OwnStatic o) {
+        Type[] args = Type.getArgumentTypes(descriptor);
+        if (o.index() < 0 || o.index() >= args.length) {
+            throw new IllegalStateException(this + " has no argument " + o.index());
+        }
+        Method m = JdkPatches.declared(ownerClass, o.name(), o.descriptor());
+        if (m == null || !Modifier.isStatic(m.getModifiers())) {
+            throw new IllegalStateException("this JDK (" + Runtime.version() + ") has no static " + owner + "." + o.name()
+                    + o.descriptor() + ", which the agent calls; this agent supports JDK 25");
+        }
+        Type[] params = Type.getArgumentTypes(o.descriptor());
+        if (params.length != 1 || !params[0].equals(args[o.index()])) {
+            throw new IllegalStateException(this + ": " + o.name() + o.descriptor() + " does not take argument " + o.index());
         }
     }
 

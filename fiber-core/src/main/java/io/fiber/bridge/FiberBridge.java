@@ -54,15 +54,15 @@ public final class FiberBridge {
         void fdClosing(FileDescriptor fd);
 
         /**
-         * {@code NioSocketImpl.tryRead}, a blocking-mode socket read: true when the caller's reactor
-         * knows the read would find nothing, and the read then returns {@code IOStatus.UNAVAILABLE}
+         * {@code NioSocketImpl.tryRead}, a blocking-mode socket read of fd number {@code fd}: true
+         * when the caller's reactor knows the read would find nothing, and the read then returns {@code IOStatus.UNAVAILABLE}
          * without its system call, so the JDK waits for input at once. Otherwise
          * {@link #readReturned} follows the read.
          */
-        boolean readBegins(FileDescriptor fd);
+        boolean readBegins(int fd);
 
         /** The read after {@link #readBegins} returned {@code got} of {@code asked} bytes (JDK {@code IOStatus} codes below 0). */
-        void readReturned(FileDescriptor fd, int asked, int got);
+        void readReturned(int fd, int asked, int got);
 
         /**
          * {@code VirtualThread.schedule}: a timed park or wait of a virtual thread whose scheduler is
@@ -210,13 +210,13 @@ public final class FiberBridge {
     }
 
     /** At the entry of {@code NioSocketImpl.tryRead}: true skips the read, which then returns {@code IOStatus.UNAVAILABLE}. */
-    public static boolean atReadEntry(FileDescriptor fd) {
+    public static boolean atReadEntry(int fd) {
         Hooks h = hooks;
         return h != null && h.readBegins(fd);
     }
 
     /** At every return of {@code NioSocketImpl.tryRead} that was not skipped; returns {@code got}, the method's result. */
-    public static int atReadExit(int got, FileDescriptor fd, int asked) {
+    public static int atReadExit(int got, int fd, int asked) {
         Hooks h = hooks;
         if (h != null) {
             h.readReturned(fd, asked, got);

@@ -48,12 +48,12 @@ class EpollReactorTest {
         public void fdClosing(java.io.FileDescriptor fd) { }
 
         @Override
-        public boolean readBegins(java.io.FileDescriptor fd) {
+        public boolean readBegins(int fd) {
             return false;
         }
 
         @Override
-        public void readReturned(java.io.FileDescriptor fd, int asked, int got) { }
+        public void readReturned(int fd, int asked, int got) { }
 
         @Override
         public Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {
