@@ -137,12 +137,15 @@ public final class EchoBenchmark {
     }
 
     /** The runner's command line. */
-    record Options(Duration warmup, Duration duration, List<Scenario> scenarios, List<Server> servers, boolean pin, Path agentJar) {
+    record Options(Duration warmup, Duration duration, int rounds, List<Scenario> scenarios, List<Server> servers, boolean pin,
+                   Path agentJar) {
         static final String USAGE = """
-                usage: ./run bench echo [--quick] [--warmup S] [--duration S] [--scenarios LIST] [--servers LIST] [--no-pin] [--agent JAR]
+                usage: ./run bench echo [--quick] [--warmup S] [--duration S] [--rounds N] [--scenarios LIST] [--servers LIST] [--no-pin] [--agent JAR]
                   --quick          1 s warm-up and 2 s measured per run (a smoke test); default 10 s and 15 s
                   --warmup S       seconds of load before the measured period (fractions allowed)
                   --duration S     seconds measured
+                  --rounds N       run every server N times per scenario, in turn (default 1); each ratio is then
+                                   the median of its N same-round ratios, which a drifting machine moves less
                   --scenarios LIST comma-separated, from ping-pong,conn-1000,idle-10000 (default all)
                   --servers LIST   comma-separated, from a,a-off,b,c,d,e,f (default all):
                                    (a) fibers + agent, blocking-call detector in report mode (the agent's default),
@@ -154,11 +157,16 @@ public final class EchoBenchmark {
 
         static Options parse(String[] args) {
             CommandLine line = CommandLine.parse(args,
-                    Set.of("--warmup", "--duration", "--scenarios", "--servers", "--agent"), Set.of("--quick", "--no-pin"));
+                    Set.of("--warmup", "--duration", "--rounds", "--scenarios", "--servers", "--agent"), Set.of("--quick", "--no-pin"));
             boolean quick = line.flag("--quick");
+            int rounds = line.integer("--rounds", 1);
+            if (rounds < 1) {
+                throw new IllegalArgumentException("option --rounds needs 1 or more, not " + rounds);
+            }
             return new Options(
                     line.seconds("--warmup", quick ? QUICK_WARMUP : DEFAULT_WARMUP),
                     line.seconds("--duration", quick ? QUICK_DURATION : DEFAULT_DURATION),
+                    rounds,
                     pick(line.string("--scenarios", null), Scenario.values(), s -> s.argument, "scenario"),
                     pick(line.string("--servers", null), Server.values(), s -> s.letter, "server"),
                     !line.flag("--no-pin"),
@@ -187,13 +195,13 @@ public final class EchoBenchmark {
     }
 
     /**
-     * One server under one scenario. CPU times and wall time are over the measured period; a failed
-     * run has a {@code failure} and no result.
+     * One server under one scenario, in round {@code round} (from 1). CPU times and wall time are over
+     * the measured period; a failed run has a {@code failure} and no result.
      */
-    record Measurement(Scenario scenario, Server server, Result result, double serverCpuSeconds, double driverCpuSeconds,
+    record Measurement(Scenario scenario, Server server, int round, Result result, double serverCpuSeconds, double driverCpuSeconds,
                        double otherCpuSeconds, double wallSeconds, long serverRssKib, String failure) {
-        static Measurement failed(Scenario scenario, Server server, String failure) {
-            return new Measurement(scenario, server, null, 0, 0, 0, 0, 0, failure);
+        static Measurement failed(Scenario scenario, Server server, int round, String failure) {
+            return new Measurement(scenario, server, round, null, 0, 0, 0, 0, 0, failure);
         }
 
         boolean ok() {
@@ -265,25 +273,29 @@ public final class EchoBenchmark {
     private List<Measurement> runAll() throws InterruptedException {
         log.println(setup);
         List<Measurement> measurements = new ArrayList<>();
-        int total = options.scenarios().size() * options.servers().size();
+        int rounds = options.rounds();
+        int total = options.scenarios().size() * rounds * options.servers().size();
         for (Scenario scenario : options.scenarios()) {
-            for (Server server : options.servers()) {
-                log.printf("%n== run %d/%d: %s, %s%n", measurements.size() + 1, total, scenario.title, server.label());
-                Measurement m = run(scenario, server);
-                log.println("== " + (m.ok() ? EchoReport.summary(m) : "FAILED: " + m.failure()));
-                measurements.add(m);
+            for (int round = 1; round <= rounds; round++) {
+                for (Server server : options.servers()) {
+                    log.printf("%n== run %d/%d: %s, %s%s%n", measurements.size() + 1, total, scenario.title, server.label(),
+                            rounds == 1 ? "" : ", round " + round + "/" + rounds);
+                    Measurement m = run(scenario, server, round);
+                    log.println("== " + (m.ok() ? EchoReport.summary(m) : "FAILED: " + m.failure()));
+                    measurements.add(m);
+                }
             }
         }
         return measurements;
     }
 
     /** Runs one server under one scenario; a failure is part of the measurement, not an exception. */
-    private Measurement run(Scenario scenario, Server server) throws InterruptedException {
+    private Measurement run(Scenario scenario, Server server, int round) throws InterruptedException {
         try (ChildProcess serverProcess = ChildProcess.start("server " + server.letter, serverCommand(server), log)) {
             String ready = serverProcess.awaitLine(EchoServer.READY, READY_LIMIT);
             Matcher port = PORT.matcher(ready);
             if (!port.find()) {
-                return Measurement.failed(scenario, server, "no port in the ready line: " + ready);
+                return Measurement.failed(scenario, server, round, "no port in the ready line: " + ready);
             }
             try (ChildProcess driver = ChildProcess.start("driver", driverCommand(scenario, Integer.parseInt(port.group(1))), log)) {
                 driver.awaitLine(EchoLoadDriver.CONNECTED, CONNECT_LIMIT);
@@ -300,12 +312,12 @@ public final class EchoBenchmark {
                 long rss = ProcessStats.residentKib(serverProcess.pid());
                 Result result = Result.parse(driver.awaitLine(EchoLoadDriver.RESULT, SLACK));
                 if (result.roundTrips() == 0) {
-                    return Measurement.failed(scenario, server, "no round trip completed in the measured period");
+                    return Measurement.failed(scenario, server, round, "no round trip completed in the measured period");
                 }
-                return new Measurement(scenario, server, result, serverCpu, driverCpu, Math.max(0, otherCpu), wall, rss, null);
+                return new Measurement(scenario, server, round, result, serverCpu, driverCpu, Math.max(0, otherCpu), wall, rss, null);
             }
         } catch (IOException | RuntimeException e) {
-            return Measurement.failed(scenario, server, String.valueOf(e.getMessage()));
+            return Measurement.failed(scenario, server, round, String.valueOf(e.getMessage()));
         }
     }
 
@@ -359,6 +371,10 @@ public final class EchoBenchmark {
                 .append('\n');
         s.append("- per run: ").append(seconds(options.warmup())).append(" s warm-up, ").append(seconds(options.duration()))
                 .append(" s measured; 64-byte messages, closed loop, 1 message in flight per active connection\n");
+        if (options.rounds() > 1) {
+            s.append("- rounds: ").append(options.rounds()).append(" per scenario, each running every server once, in turn;"
+                    + " a ratio is the median of its same-round ratios\n");
+        }
         s.append("- JVM options, every server and the driver: ").append(String.join(" ", COMMON_JVM_OPTIONS)).append('\n');
         for (Server server : options.servers()) {
             List<String> extra = server.jvmOptions(options.agentJar());

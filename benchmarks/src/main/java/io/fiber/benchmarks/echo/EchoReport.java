@@ -7,6 +7,7 @@ import io.fiber.benchmarks.echo.EchoBenchmark.Server;
 import io.fiber.benchmarks.echo.EchoBenchmark.Target;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -17,6 +18,10 @@ import java.util.function.ToDoubleFunction;
  * The echo benchmark's report: per scenario, a markdown table of every server's figures and a table
  * of the same-run ratios the targets are stated in, with a verdict where a target applies. Markdown so
  * it pastes into {@code benchmarks/RESULTS.md} as it is.
+ *
+ * <p>With several rounds ({@code --rounds}), every server ran once per round, in turn, and each ratio
+ * is taken within a round, so both of its runs saw the machine at about the same time; the report
+ * gives the median of those ratios, and each one, and judges a target by the median.
  *
  * <p>Server CPU per million round trips is there so that runs limited by the client still compare:
  * when the driver is saturated every server's rate is capped alike, but its CPU cost per round trip
@@ -90,14 +95,24 @@ final class EchoReport {
                     && scenarioRuns.stream().anyMatch(m -> m.server() == against);
         }
 
-        /** The first server's figure over the other's, when both ran and succeeded in the scenario. */
+        /** The first server's figure over the other's, in the first round where both ran and succeeded. */
         Optional<Double> value(List<Measurement> scenarioRuns) {
-            Optional<Measurement> a = find(scenarioRuns, of);
-            Optional<Measurement> other = find(scenarioRuns, against);
-            if (a.isEmpty() || other.isEmpty()) {
-                return Optional.empty();
+            List<Double> values = values(scenarioRuns);
+            return values.isEmpty() ? Optional.empty() : Optional.of(values.getFirst());
+        }
+
+        /** The ratio in each round, in round order, for the rounds where both servers ran and succeeded. */
+        List<Double> values(List<Measurement> scenarioRuns) {
+            List<Double> values = new ArrayList<>();
+            for (int round : scenarioRuns.stream().mapToInt(Measurement::round).distinct().sorted().toArray()) {
+                List<Measurement> inRound = scenarioRuns.stream().filter(m -> m.round() == round).toList();
+                Optional<Measurement> a = find(inRound, of);
+                Optional<Measurement> other = find(inRound, against);
+                if (a.isPresent() && other.isPresent()) {
+                    values.add(figure.applyAsDouble(a.get()) / figure.applyAsDouble(other.get()));
+                }
             }
-            return Optional.of(figure.applyAsDouble(a.get()) / figure.applyAsDouble(other.get()));
+            return values;
         }
 
         private static Optional<Measurement> find(List<Measurement> runs, Server server) {
@@ -112,22 +127,22 @@ final class EchoReport {
         out.println(setup);
         for (Scenario scenario : options.scenarios()) {
             List<Measurement> runs = measurements.stream().filter(m -> m.scenario() == scenario).toList();
-            printScenario(out, scenario, runs);
+            printScenario(out, scenario, runs, options.rounds() > 1);
         }
     }
 
-    private static void printScenario(PrintStream out, Scenario scenario, List<Measurement> runs) {
+    private static void printScenario(PrintStream out, Scenario scenario, List<Measurement> runs, boolean rounds) {
         out.printf(Locale.ROOT, "### %s (%,d active, %,d idle)%n%n", scenario.title, scenario.active, scenario.idle);
         out.println("| server | round trips/s | p50 us | p99 us | p99.9 us | server CPU s per 1M rt | server CPU | server RSS MB"
                 + " | driver CPU | other load |");
         out.println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for (Measurement m : runs) {
             if (!m.ok()) {
-                out.printf("| %s | failed: %s | | | | | | | | |%n", m.server().label(), m.failure().replace('|', '/'));
+                out.printf("| %s | failed: %s | | | | | | | | |%n", row(m, rounds), m.failure().replace('|', '/'));
                 continue;
             }
             out.printf(Locale.ROOT, "| %s | %,.0f | %.1f | %.1f | %.1f | %.2f | %.0f%% | %.1f | %.0f%% | %.0f%% |%n",
-                    m.server().label(), m.result().roundTripsPerSecond(), micros(m.result().p50Nanos()),
+                    row(m, rounds), m.result().roundTripsPerSecond(), micros(m.result().p50Nanos()),
                     micros(m.result().p99Nanos()), micros(m.result().p999Nanos()), m.serverCpuSecondsPerMillion(),
                     m.serverCpuPercent(), m.serverRssKib() / 1024.0, m.driverCpuPercent(), m.otherCpuPercent());
         }
@@ -148,14 +163,42 @@ final class EchoReport {
             if (!ratio.ran(runs)) {
                 continue; // a server it compares was not selected (--servers)
             }
-            Optional<Double> value = ratio.value(runs);
+            List<Double> values = ratio.values(runs);
+            Optional<Double> value = median(values);
             Optional<Target> target = scenario.targets.stream().filter(t -> t.ratio() == ratio).findFirst();
             String verdict = target.isEmpty() ? "" : value.isEmpty() ? "n/a" : target.get().metBy(value.get()) ? "met" : "missed";
-            out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", ratio.title,
-                    value.map(v -> String.format(Locale.ROOT, "%.2fx", v)).orElse("n/a"),
+            out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", ratio.title, describe(values),
                     target.map(Target::describe).orElse(""), verdict, value.isEmpty() ? "" : ratio.caveats(runs));
         }
         out.println();
+    }
+
+    /** A run's name in the table: its server's label, and its round when there are several. */
+    private static String row(Measurement m, boolean rounds) {
+        return rounds ? m.server().label() + ", round " + m.round() : m.server().label();
+    }
+
+    /** The median of {@code values}: the middle one, or the mean of the middle two. */
+    static Optional<Double> median(List<Double> values) {
+        if (values.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Double> sorted = values.stream().sorted().toList();
+        int middle = sorted.size() / 2;
+        return Optional.of(sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2);
+    }
+
+    /** "1.20x" for one round; "1.20x (1.31x, 1.20x, 0.98x)", the median then each round's, for several; "n/a" for none. */
+    private static String describe(List<Double> values) {
+        String median = median(values).map(EchoReport::times).orElse("n/a");
+        if (values.size() < 2) {
+            return median;
+        }
+        return median + " (" + String.join(", ", values.stream().map(EchoReport::times).toList()) + ")";
+    }
+
+    private static String times(double value) {
+        return String.format(Locale.ROOT, "%.2fx", value);
     }
 
     /** The letters of the successful runs that meet {@code condition}, e.g. "(a), (c)"; empty if none. */
