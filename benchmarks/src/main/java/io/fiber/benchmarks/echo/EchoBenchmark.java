@@ -196,12 +196,14 @@ public final class EchoBenchmark {
 
     /**
      * One server under one scenario, in round {@code round} (from 1). CPU times and wall time are over
-     * the measured period; a failed run has a {@code failure} and no result.
+     * the measured period, the server's user-space part apart ({@code serverUserCpuSeconds}): the rest
+     * is kernel time, mostly the loopback TCP work every server pays alike. A failed run has a
+     * {@code failure} and no result.
      */
-    record Measurement(Scenario scenario, Server server, int round, Result result, double serverCpuSeconds, double driverCpuSeconds,
-                       double otherCpuSeconds, double wallSeconds, long serverRssKib, String failure) {
+    record Measurement(Scenario scenario, Server server, int round, Result result, double serverCpuSeconds, double serverUserCpuSeconds,
+                       double driverCpuSeconds, double otherCpuSeconds, double wallSeconds, long serverRssKib, String failure) {
         static Measurement failed(Scenario scenario, Server server, int round, String failure) {
-            return new Measurement(scenario, server, round, null, 0, 0, 0, 0, 0, failure);
+            return new Measurement(scenario, server, round, null, 0, 0, 0, 0, 0, 0, failure);
         }
 
         boolean ok() {
@@ -210,6 +212,11 @@ public final class EchoBenchmark {
 
         double serverCpuSecondsPerMillion() {
             return serverCpuSeconds / result.roundTrips() * 1e6;
+        }
+
+        /** The user-space part of {@link #serverCpuSecondsPerMillion}, where the runtimes differ most. */
+        double serverUserCpuSecondsPerMillion() {
+            return serverUserCpuSeconds / result.roundTrips() * 1e6;
         }
 
         /** Share of one core the server used while measured, in percent. */
@@ -301,20 +308,20 @@ public final class EchoBenchmark {
                 driver.awaitLine(EchoLoadDriver.CONNECTED, CONNECT_LIMIT);
                 driver.awaitLine(EchoLoadDriver.MEASURE_START, options.warmup().plus(SLACK));
                 long start = System.nanoTime();
-                double serverCpuStart = stats.cpuSeconds(serverProcess.pid());
+                ProcessStats.CpuTime serverCpuStart = stats.cpuTime(serverProcess.pid());
                 double driverCpuStart = stats.cpuSeconds(driver.pid());
                 double machineCpuStart = stats.machineBusySeconds();
                 driver.awaitLine(EchoLoadDriver.MEASURE_END, options.duration().plus(SLACK));
-                double serverCpu = stats.cpuSeconds(serverProcess.pid()) - serverCpuStart;
+                ProcessStats.CpuTime serverCpu = stats.cpuTime(serverProcess.pid()).minus(serverCpuStart);
                 double driverCpu = stats.cpuSeconds(driver.pid()) - driverCpuStart;
-                double otherCpu = stats.machineBusySeconds() - machineCpuStart - serverCpu - driverCpu;
+                double otherCpu = stats.machineBusySeconds() - machineCpuStart - serverCpu.total() - driverCpu;
                 double wall = (System.nanoTime() - start) / 1e9;
                 long rss = ProcessStats.residentKib(serverProcess.pid());
                 Result result = Result.parse(driver.awaitLine(EchoLoadDriver.RESULT, SLACK));
                 if (result.roundTrips() == 0) {
                     return Measurement.failed(scenario, server, round, "no round trip completed in the measured period");
                 }
-                return new Measurement(scenario, server, round, result, serverCpu, driverCpu, Math.max(0, otherCpu), wall, rss, null);
+                return new Measurement(scenario, server, round, result, serverCpu.total(), serverCpu.user(), driverCpu, Math.max(0, otherCpu), wall, rss, null);
             }
         } catch (IOException | RuntimeException e) {
             return Measurement.failed(scenario, server, round, String.valueOf(e.getMessage()));

@@ -133,18 +133,18 @@ final class EchoReport {
 
     private static void printScenario(PrintStream out, Scenario scenario, List<Measurement> runs, boolean rounds) {
         out.printf(Locale.ROOT, "### %s (%,d active, %,d idle)%n%n", scenario.title, scenario.active, scenario.idle);
-        out.println("| server | round trips/s | p50 us | p99 us | p99.9 us | server CPU s per 1M rt | server CPU | server RSS MB"
-                + " | driver CPU | other load |");
-        out.println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        out.println("| server | round trips/s | p50 us | p99 us | p99.9 us | server CPU s per 1M rt | of which user | server CPU"
+                + " | server RSS MB | driver CPU | other load |");
+        out.println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for (Measurement m : runs) {
             if (!m.ok()) {
-                out.printf("| %s | failed: %s | | | | | | | | |%n", row(m, rounds), m.failure().replace('|', '/'));
+                out.printf("| %s | failed: %s | | | | | | | | | |%n", row(m, rounds), m.failure().replace('|', '/'));
                 continue;
             }
-            out.printf(Locale.ROOT, "| %s | %,.0f | %.1f | %.1f | %.1f | %.2f | %.0f%% | %.1f | %.0f%% | %.0f%% |%n",
+            out.printf(Locale.ROOT, "| %s | %,.0f | %.1f | %.1f | %.1f | %.2f | %.2f | %.0f%% | %.1f | %.0f%% | %.0f%% |%n",
                     row(m, rounds), m.result().roundTripsPerSecond(), micros(m.result().p50Nanos()),
                     micros(m.result().p99Nanos()), micros(m.result().p999Nanos()), m.serverCpuSecondsPerMillion(),
-                    m.serverCpuPercent(), m.serverRssKib() / 1024.0, m.driverCpuPercent(), m.otherCpuPercent());
+                    m.serverUserCpuSecondsPerMillion(), m.serverCpuPercent(), m.serverRssKib() / 1024.0, m.driverCpuPercent(), m.otherCpuPercent());
         }
         String driverBound = lettersWhere(runs, m -> m.driverCpuPercent() >= DRIVER_BUSY_PERCENT);
         if (!driverBound.isEmpty()) {
@@ -209,9 +209,9 @@ final class EchoReport {
     /** One line for the progress log after each run. */
     static String summary(Measurement m) {
         return String.format(Locale.ROOT, "%,.0f rt/s, p50 %.1f us, p99 %.1f us, p99.9 %.1f us; server %.2f CPU s per 1M rt"
-                        + " (%.0f%% of a core), RSS %.1f MB; driver %.0f%% of a core; other load %.0f%% of a core",
+                        + " (%.2f user; %.0f%% of a core), RSS %.1f MB; driver %.0f%% of a core; other load %.0f%% of a core",
                 m.result().roundTripsPerSecond(), micros(m.result().p50Nanos()), micros(m.result().p99Nanos()),
-                micros(m.result().p999Nanos()), m.serverCpuSecondsPerMillion(), m.serverCpuPercent(),
+                micros(m.result().p999Nanos()), m.serverCpuSecondsPerMillion(), m.serverUserCpuSecondsPerMillion(), m.serverCpuPercent(),
                 m.serverRssKib() / 1024.0, m.driverCpuPercent(), m.otherCpuPercent());
     }
 

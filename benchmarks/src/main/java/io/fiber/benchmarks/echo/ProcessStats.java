@@ -39,13 +39,29 @@ final class ProcessStats {
         return ticksPerSecond;
     }
 
+    /** A process's CPU time, in seconds: in user space, and in the kernel on its behalf (system calls, and loopback networking done in them). */
+    record CpuTime(double user, double system) {
+        double total() {
+            return user + system;
+        }
+
+        CpuTime minus(CpuTime earlier) {
+            return new CpuTime(user - earlier.user, system - earlier.system);
+        }
+    }
+
     /** The process's user + system CPU time so far, in seconds. */
     double cpuSeconds(long pid) throws IOException {
+        return cpuTime(pid).total();
+    }
+
+    /** The process's CPU time so far, user and system apart. */
+    CpuTime cpuTime(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
         // The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        long ticks = Long.parseLong(fields[UTIME_AFTER_COMMAND]) + Long.parseLong(fields[STIME_AFTER_COMMAND]);
-        return ticks / ticksPerSecond;
+        return new CpuTime(Long.parseLong(fields[UTIME_AFTER_COMMAND]) / ticksPerSecond,
+                Long.parseLong(fields[STIME_AFTER_COMMAND]) / ticksPerSecond);
     }
 
     /**
