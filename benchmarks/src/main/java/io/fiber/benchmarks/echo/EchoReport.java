@@ -95,13 +95,7 @@ final class EchoReport {
                     && scenarioRuns.stream().anyMatch(m -> m.server() == against);
         }
 
-        /** The first server's figure over the other's, in the first round where both ran and succeeded. */
-        Optional<Double> value(List<Measurement> scenarioRuns) {
-            List<Double> values = values(scenarioRuns);
-            return values.isEmpty() ? Optional.empty() : Optional.of(values.getFirst());
-        }
-
-        /** The ratio in each round, in round order, for the rounds where both servers ran and succeeded. */
+        /** The first server's figure over the other's in each round, in round order, for the rounds where both servers ran and succeeded. */
         List<Double> values(List<Measurement> scenarioRuns) {
             List<Double> values = new ArrayList<>();
             for (int round : scenarioRuns.stream().mapToInt(Measurement::round).distinct().sorted().toArray()) {
