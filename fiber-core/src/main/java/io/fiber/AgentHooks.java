@@ -146,6 +146,11 @@ final class AgentHooks implements FiberBridge.Hooks {
         }
     }
 
+    @Override
+    public void channelReadBegins() {
+        CarrierLoop.yieldIfRequested(); // a channel read is a safe point too (it skips nothing: see JdkPatches)
+    }
+
     /** {@link #reactorForWait}, cheaply null for platform threads, which read on every socket. */
     private CarrierReactor reactorForRead() {
         return Thread.currentThread().isVirtual() ? reactorForWait() : null;

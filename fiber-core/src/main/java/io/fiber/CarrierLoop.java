@@ -35,9 +35,12 @@ import java.util.function.Consumer;
  *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
  * </ol>
  * I/O is also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
- * still notices it. With nothing found, the carrier sleeps following the {@link IdleCarriers}
- * handshake: blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without
- * a reactor), woken by an eventfd write (or an unpark), so an idle scheduler uses no CPU.
+ * still notices it, and after a run that honoured the watchdog's yield request. That run's
+ * continuation goes to the back of the inject queue, behind new fibers too (Go's preemption), not
+ * to the local queue, where it would be the next one taken while the rest waited for the periodic
+ * check. With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake:
+ * blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without a
+ * reactor), woken by an eventfd write (or an unpark), so an idle scheduler uses no CPU.
  *
  * <p>Thread confinement: {@code runNext}, {@code current}, {@code searching} and the counters are
  * touched only by this carrier's thread. That includes {@link #submitLocal}, which the JDK calls from
@@ -136,6 +139,12 @@ final class CarrierLoop implements Runnable {
     private boolean searching;
     /** True while the carrier dispatches the events that ended its sleep. */
     private boolean waking;
+    /**
+     * The current run honoured a yield request ({@link #yieldIfRequested}): its continuation goes to
+     * the back of the scheduler's queue, and the next {@link #findTask} polls I/O first. Cleared
+     * there, after every run.
+     */
+    private boolean preempted;
     private int tick;
     private long runs;
     /** The run (a {@link #runs} count) the watchdog asked to yield at its next safe point; -1: none. */
@@ -255,6 +264,10 @@ final class CarrierLoop implements Runnable {
     private Runnable findTask() {
         if (timers.anyExpired()) {
             timers.fireExpired(); // every tick, as Go does: a timer is not late behind a queue of yielding fibers
+        }
+        if (preempted) {
+            preempted = false;
+            pollIo(roomInQueue()); // the run that was asked to yield may have kept ready I/O waiting
         }
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
             pollIo(roomInQueue());
@@ -474,6 +487,7 @@ final class CarrierLoop implements Runnable {
         if (Thread.currentThread().isVirtual() && VirtualThreadHook.isAvailable()
                 && VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
                 && (long) YIELD_REQUEST.getOpaque(ct.loop) == ct.loop.runs) { // runs: written by this same thread
+            ct.loop.preempted = true; // this carrier's own field, written on its thread
             Thread.yield();
         }
     }
@@ -496,11 +510,23 @@ final class CarrierLoop implements Runnable {
      * raced with its unpark) goes to the back of the local queue ({@link #rebalance} keeps queues
      * of always-runnable fibers even across carriers), and so does one woken by the carrier itself
      * between fibers (its reactor or timers): I/O wakeups are served first come, first served, as in
-     * Tokio, or a burst of them would keep replacing each other in the slot. Any other continuation
-     * (a wakeup sent by this carrier's fiber, message passing) takes the run-next slot and pushes the
-     * previous occupant to the queue.
+     * Tokio, or a burst of them would keep replacing each other in the slot. One that the watchdog
+     * asked to yield goes to the back of the inject queue instead. Any other continuation (a wakeup
+     * sent by this carrier's fiber, message passing) takes the run-next slot and pushes the previous
+     * occupant to the queue.
      */
     void submitLocal(Runnable task) {
+        if (task == current && preempted) {
+            // Asked to yield (Go's preemption, which puts the goroutine on its global queue): behind
+            // every other runnable fiber, new ones included. Back in the local queue it would be taken
+            // again at once, and whatever waits in the inject queue or the reactor would wait for the
+            // periodic check, 61 such runs later.
+            scheduler.injectLast(task);
+            if (scheduler.loops().length > 1) {
+                scheduler.wakeSleeperIfNeeded();
+            }
+            return;
+        }
         if (current == null || task == current) {
             // Between runs the loop cannot be handed off; and the running continuation resubmits
             // itself only once it has unmounted, at the end of its run, where runTask's CAS sees a handoff.

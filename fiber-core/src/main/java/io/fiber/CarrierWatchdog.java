@@ -32,7 +32,7 @@ import java.util.function.BooleanSupplier;
  *       the new thread polls, before a rescue is due).</li>
  *   <li><b>Yield requests</b> (Go's cooperative preemption flag). A run that has held its carrier
  *       for {@value #YIELD_REQUEST_AFTER_MILLIS} ms while other work waits is asked to yield; the
- *       fiber honours it at its next safe point, a spawn or a socket read
+ *       fiber honours it at its next safe point, a spawn or a socket or socket-channel read
  *       ({@link CarrierLoop#yieldIfRequested}). That covers the fibers that do I/O without ever
  *       blocking (an accept loop draining a backlog, a reader of a socket that always has data),
  *       which would otherwise run on until the handoff below, and then be reported as long runs.

@@ -272,6 +272,11 @@ public final class FiberScheduler implements AutoCloseable {
         injectQueue.offer(task);
     }
 
+    /** Queues a continuation that was asked to yield behind everything else ({@link InjectQueue#offerLast}). */
+    void injectLast(Runnable task) {
+        injectQueue.offerLast(task);
+    }
+
     Runnable pollInject() {
         return injectQueue.poll();
     }

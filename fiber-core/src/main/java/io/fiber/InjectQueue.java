@@ -21,6 +21,15 @@ final class InjectQueue {
         (task instanceof FiberTask t && !t.hasStarted() ? fresh : resumed).offer(task);
     }
 
+    /**
+     * A continuation that held its carrier until asked to yield: at the back of the new fibers' lane,
+     * so it runs after everything that was waiting, as Go puts a preempted goroutine at the tail of
+     * its global queue.
+     */
+    void offerLast(Runnable task) {
+        fresh.offer(task);
+    }
+
     /** Resumed continuations first, then new fibers. */
     Runnable poll() {
         return poll(false);

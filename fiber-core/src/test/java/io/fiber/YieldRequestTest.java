@@ -3,6 +3,7 @@ package io.fiber;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -33,6 +34,40 @@ class YieldRequestTest {
                     "the spawner kept its only carrier for " + TimeUnit.NANOSECONDS.toMillis(heldNanos)
                             + " ms; its children ran " + childrenRan.get() + " times");
             System.out.printf("yield requests: the spawner's children first ran after %.1f ms%n", heldNanos / 1e6);
+        }
+    }
+
+    /**
+     * A fiber asked to yield goes behind the fibers that wait in the scheduler's inject queue (here
+     * one spawned from a platform thread), as Go puts a preempted goroutine on its global queue.
+     * Back in the local queue it would be taken again at once, run after run, until the periodic
+     * check of the inject queue {@value CarrierLoop#GLOBAL_QUEUE_INTERVAL} runs later. Its safe point
+     * is a spawn on another scheduler, which adds nothing to this carrier's queue.
+     */
+    @Test
+    void aFiberAskedToYieldGoesBehindFibersWaitingFromOutside() throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("yield-behind").handoffAfter(Duration.ZERO).build();
+             FiberScheduler elsewhere = FiberScheduler.builder().carriers(1).name("yield-elsewhere").build()) {
+            AtomicInteger outsiderRan = new AtomicInteger();
+            CountDownLatch spinning = new CountDownLatch(1);
+            Fiber<Long> spinner = s.spawn(() -> {
+                long start = System.nanoTime();
+                spinning.countDown();
+                while (outsiderRan.get() == 0 && System.nanoTime() - start < LIMIT_NANOS) {
+                    elsewhere.spawn(() -> { });
+                }
+                return System.nanoTime() - start;
+            });
+            assertTrue(spinning.await(10, TimeUnit.SECONDS));
+            s.spawn(outsiderRan::incrementAndGet);
+            long heldNanos = spinner.get();
+            long runs = s.stats().carriers().stream().mapToLong(CarrierStats::runs).sum();
+            assertTrue(outsiderRan.get() > 0 && heldNanos < LIMIT_NANOS, "the spinner kept its only carrier for "
+                    + TimeUnit.NANOSECONDS.toMillis(heldNanos) + " ms");
+            // The spinner's first run, the outsider, and at most a few more slices of the spinner.
+            assertTrue(runs < CarrierLoop.GLOBAL_QUEUE_INTERVAL / 4, "the carrier ran " + runs
+                    + " continuations before the outsider finished: the asked-to-yield spinner kept going first");
+            System.out.printf("yield requests: a fiber from outside ran after %.1f ms, %d runs%n", heldNanos / 1e6, runs);
         }
     }
 }

@@ -64,6 +64,9 @@ public final class FiberBridge {
         /** The read after {@link #readBegins} returned {@code got} of {@code asked} bytes (JDK {@code IOStatus} codes below 0). */
         void readReturned(int fd, int asked, int got);
 
+        /** A {@code SocketChannel} read begins, holding no lock yet: a safe point where the caller may yield. */
+        void channelReadBegins();
+
         /**
          * {@code VirtualThread.schedule}: a timed park or wait of a virtual thread whose scheduler is
          * {@code scheduler}. Returns the timer, or null to let the JDK's timer threads handle it.
@@ -206,6 +209,14 @@ public final class FiberBridge {
         Hooks h = hooks;
         if (h != null) {
             h.fdClosing(fd);
+        }
+    }
+
+    /** At the entry of {@code SocketChannelImpl}'s reads. */
+    public static void atChannelRead() {
+        Hooks h = hooks;
+        if (h != null) {
+            h.channelReadBegins();
         }
     }
 

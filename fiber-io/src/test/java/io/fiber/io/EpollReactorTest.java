@@ -56,6 +56,9 @@ class EpollReactorTest {
         public void readReturned(int fd, int asked, int got) { }
 
         @Override
+        public void channelReadBegins() { }
+
+        @Override
         public Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {
             return null;
         }

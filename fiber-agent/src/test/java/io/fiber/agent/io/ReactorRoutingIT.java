@@ -1,5 +1,6 @@
 package io.fiber.agent.io;
 
+import io.fiber.CarrierStats;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
 import io.fiber.SchedulerStats;
@@ -12,9 +13,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -275,42 +281,99 @@ class ReactorRoutingIT {
     @Test
     void aReaderOfASocketThatAlwaysHasDataLetsOtherFibersRun() throws Exception {
         assumeTrue(AGENT, "the socket-read safe point is the agent's");
-        try (FiberScheduler one = FiberScheduler.builder().carriers(1).name("firehose").handoffAfter(Duration.ZERO).build();
-             ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
              Socket source = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
              Socket sink = server.accept()) {
-            Thread writer = Thread.ofPlatform().daemon().name("firehose-writer").start(() -> {
-                byte[] chunk = new byte[64 * 1024];
-                try (OutputStream out = source.getOutputStream()) {
-                    while (true) {
-                        out.write(chunk);
-                    }
-                } catch (IOException closed) {
-                    // the reader is done
+            Thread writer = firehose(source);
+            InputStream in = sink.getInputStream();
+            byte[] buf = new byte[16];
+            assertAFirehoseReaderLetsOthersRun("socket", () -> in.read(buf), () -> null);
+            source.close();
+            writer.join(10_000);
+        }
+    }
+
+    /**
+     * The same through a blocking {@code SocketChannel}, read directly and through its socket
+     * adaptor's stream; the other fiber here waits for socket I/O, which the reader's carrier polls
+     * after each run it was asked to end.
+     */
+    @Test
+    void aReaderOfAChannelThatAlwaysHasDataLetsOtherFibersRun() throws Exception {
+        assumeTrue(AGENT, "the channel-read safe point is the agent's");
+        try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+             Socket source = new Socket(InetAddress.getLoopbackAddress(), server.socket().getLocalPort());
+             SocketChannel sink = server.accept()) {
+            Thread writer = firehose(source);
+            ByteBuffer buf = ByteBuffer.allocate(16);
+            Callable<Void> echoRoundTrips = () -> {
+                try (Socket s = connect()) {
+                    roundTrips(s, 3);
                 }
-            });
-            Thread.sleep(50); // the socket's buffers fill, so each small read below finds data
+                return null;
+            };
+            assertAFirehoseReaderLetsOthersRun("channel", () -> sink.read(buf.clear()), echoRoundTrips);
+            InputStream in = sink.socket().getInputStream();
+            byte[] bytes = new byte[16];
+            assertAFirehoseReaderLetsOthersRun("channel's socket adaptor", () -> in.read(bytes), echoRoundTrips);
+            source.close();
+            writer.join(10_000);
+        }
+    }
+
+    /** One small read of a connection that always has data. */
+    private interface SmallRead {
+        void readOnce() throws IOException;
+    }
+
+    /** A platform thread that writes to {@code source} without pause until it is closed; returns once the buffers are full. */
+    private static Thread firehose(Socket source) throws InterruptedException {
+        Thread writer = Thread.ofPlatform().daemon().name("firehose-writer").start(() -> {
+            byte[] chunk = new byte[64 * 1024];
+            try (OutputStream out = source.getOutputStream()) {
+                while (true) {
+                    out.write(chunk);
+                }
+            } catch (IOException closed) {
+                // the reader is done
+            }
+        });
+        Thread.sleep(50); // the socket's buffers fill, so each small read finds data
+        return writer;
+    }
+
+    /**
+     * A fiber calling {@code reader} in a loop, on a connection that always has data ({@link
+     * #firehose}), on a scheduler of 1 carrier with handoff off, must let a fiber spawned after it
+     * run {@code other} to its end, and soon: the reader, asked to yield, goes behind the other
+     * fiber, and its carrier polls I/O before going on. Otherwise the carrier would take the reader
+     * again at once, run after run, until its periodic look at the inject queue and the reactor, 61
+     * runs later.
+     */
+    private static void assertAFirehoseReaderLetsOthersRun(String what, SmallRead reader, Callable<?> other) throws Exception {
+        try (FiberScheduler one = FiberScheduler.builder().carriers(1).name("firehose").handoffAfter(Duration.ZERO).build()) {
             AtomicInteger othersRan = new AtomicInteger();
             CountDownLatch reading = new CountDownLatch(1);
             long limit = TimeUnit.SECONDS.toNanos(10);
-            Fiber<Long> reader = one.spawn(() -> {
-                InputStream in = sink.getInputStream();
-                byte[] buf = new byte[16];
+            Fiber<Long> fiber = one.spawn(() -> {
                 long start = System.nanoTime();
                 reading.countDown();
                 while (othersRan.get() == 0 && System.nanoTime() - start < limit) {
-                    in.read(buf);
+                    reader.readOnce();
                 }
                 return System.nanoTime() - start;
             });
             assertTrue(reading.await(10, TimeUnit.SECONDS));
-            one.spawn(othersRan::incrementAndGet);
-            long heldNanos = result(reader);
-            assertTrue(othersRan.get() > 0 && heldNanos < limit, "the reader kept its only carrier for "
+            one.spawn(() -> {
+                other.call();
+                return othersRan.incrementAndGet();
+            });
+            long heldNanos = result(fiber);
+            assertTrue(othersRan.get() > 0 && heldNanos < limit, "the " + what + " reader kept its only carrier for "
                     + TimeUnit.NANOSECONDS.toMillis(heldNanos) + " ms: " + one.stats());
-            System.out.printf("a firehose reader let another fiber run after %.1f ms%n", heldNanos / 1e6);
-            source.close();
-            writer.join(10_000);
+            long runs = one.stats().carriers().stream().mapToLong(CarrierStats::runs).sum();
+            assertTrue(runs < 30, "the carrier ran " + runs + " continuations before the other fiber was done: " + one.stats());
+            System.out.printf("a firehose %s reader let another fiber finish after %.1f ms, %d runs%n", what, heldNanos / 1e6, runs);
         }
     }
 
