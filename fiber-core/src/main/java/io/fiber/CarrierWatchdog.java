@@ -97,6 +97,9 @@ final class CarrierWatchdog implements Runnable {
     private final Map<CarrierLoop, Sample> samples = new IdentityHashMap<>();
     /** Carriers handed off whose thread still runs the fiber that held it: watched for long runs only. */
     private final List<CarrierLoop> handedOff = new ArrayList<>();
+    /** When the previous look began, and when the reactors were last asked to recheck. */
+    private long lastLook = System.nanoTime();
+    private long lastRecheck = lastLook;
 
     private CarrierWatchdog() { }
 
@@ -128,10 +131,6 @@ final class CarrierWatchdog implements Runnable {
     static void unregister(FiberScheduler scheduler) {
         SCHEDULERS.remove(scheduler);
     }
-
-    /** When the previous look began, and when the reactors were last asked to recheck. */
-    private long lastLook = System.nanoTime();
-    private long lastRecheck = lastLook;
 
     @Override
     public void run() {

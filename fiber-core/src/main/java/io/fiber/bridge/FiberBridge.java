@@ -55,9 +55,9 @@ public final class FiberBridge {
 
         /**
          * {@code NioSocketImpl.tryRead}, a blocking-mode socket read of fd number {@code fd}: true
-         * when the caller's reactor knows the read would find nothing, and the read then returns {@code IOStatus.UNAVAILABLE}
-         * without its system call, so the JDK waits for input at once. Otherwise
-         * {@link #readReturned} follows the read.
+         * when the caller's reactor knows the read would find nothing, and the read then returns
+         * {@code IOStatus.UNAVAILABLE} without its system call, so the JDK waits for input at once.
+         * Otherwise {@link #readReturned} follows the read.
          */
         boolean readBegins(int fd);
 
