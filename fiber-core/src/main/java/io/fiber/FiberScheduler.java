@@ -101,6 +101,7 @@ public final class FiberScheduler implements AutoCloseable {
         idle = new IdleCarriers(Math.max(1, loops.length));
         live = new LiveFibers(loops.length);
         carriersRunning = new AtomicInteger(loops.length);
+        Fibers.schedulerBuilt = true; // before the carriers start: see its note
         for (CarrierLoop loop : loops) {
             loop.thread.start();
         }

@@ -22,6 +22,15 @@ public final class Fibers {
     /** Set by the agent option {@code carriers=N}, or by hand: the default scheduler's carrier count. */
     static final String CARRIERS_PROPERTY = "fiber.carriers";
 
+    /**
+     * Set when the first scheduler is built, before its carriers start; its classes and the JDK
+     * hook's are loaded and initialised by then. Until then no code runs on our carriers, and {@link #onCarrier}
+     * answers without touching another class of the runtime: the blocking-call detector asks it
+     * for every JDK virtual thread's file read, also inside the JDK's class loading (reading a jar
+     * is file I/O), where loading a class of ours would re-enter the loading of the class path.
+     */
+    static volatile boolean schedulerBuilt;
+
     private static final class DefaultScheduler {
         static final FiberScheduler INSTANCE = build();
 
@@ -70,7 +79,7 @@ public final class Fibers {
      * started (it inherits the fiber's scheduler). Such code holds a carrier loop while it blocks.
      */
     public static boolean onCarrier() {
-        if (!Thread.currentThread().isVirtual()) {
+        if (!Thread.currentThread().isVirtual() || !schedulerBuilt) {
             return false;
         }
         if (VirtualThreadHook.isAvailable()) {

@@ -43,6 +43,17 @@ final class CallCheck implements FiberBridge.Detector {
     private static final Function<StackWalker.StackFrame, String> CLASS_NAME = StackWalker.StackFrame::getClassName;
     private static final Function<StackWalker.StackFrame, String> METHOD_NAME = StackWalker.StackFrame::getMethodName;
 
+    /**
+     * Set on a thread while it is inside {@link #check}. Whatever the check does that the JDK counts
+     * as blocking (a class its report loads from a jar, the log's first write) comes back here on
+     * the same thread; it returns at once instead of checking, or recursing, again.
+     */
+    private static final ThreadLocal<InCheck> IN_CHECK = new ThreadLocal<>();
+
+    private static final class InCheck {
+        boolean active;
+    }
+
     private final BlockingCallDetector detector;
     /** Stacks already logged, with how often each was seen since; repeats log at powers of two. */
     private final ConcurrentHashMap<Integer, AtomicLong> logged = new ConcurrentHashMap<>();
@@ -58,6 +69,11 @@ final class CallCheck implements FiberBridge.Detector {
      * by the first report, stays lazy, and a report never comes from inside class loading (allowed).
      * So does the JFR event when no recording has started JFR yet: defining a {@code jdk.jfr.Event}
      * class starts JFR's event machinery, some 230 classes, in a JVM that may never record.
+     *
+     * <p>This runs on a platform thread, so it cannot take the virtual-thread path; that path asks
+     * {@link Fibers#onCarrier}, which loads nothing until a scheduler exists (and by then has
+     * everything it touches loaded). {@link #IN_CHECK} is the net under all of it: whatever the
+     * check still does that comes back to the check on the same thread returns at once.
      */
     void warmUp() {
         Fibers.onCarrier();
@@ -69,6 +85,10 @@ final class CallCheck implements FiberBridge.Detector {
         }
         classify(BlockingCategory.FILE_IO, this);
         carrierOf(Thread.currentThread());
+        InCheck inCheck = enter();
+        if (inCheck != null) {
+            inCheck.active = false;
+        }
         BlockingCall call = new BlockingCall("warm-up", BlockingCategory.FILE_IO, nameOf(Thread.currentThread()), false, null, null,
                 Instant.now(), new StackTraceElement[0]);
         new BlockingCallError(call).getStackTrace();
@@ -91,23 +111,45 @@ final class CallCheck implements FiberBridge.Detector {
     @Override
     public void blockingCall(String method, int category, int rule, Object receiver) {
         Thread thread = Thread.currentThread();
-        boolean onCarrier;
-        if (thread.isVirtual()) {
+        boolean virtual = thread.isVirtual();
+        boolean onCarrier = false;
+        Predicate<Thread> watched = null;
+        if (virtual) {
             if (rule == PLATFORM_THREAD) {
                 return; // a virtual thread's park unmounts; a pinned one is caught in parkOnCarrierThread
             }
-            onCarrier = Fibers.onCarrier();
+            onCarrier = Fibers.onCarrier(); // loads nothing: see Fibers.schedulerBuilt
             if (!onCarrier && !detector.watchesVirtualThreads()) {
                 return;
             }
-        } else {
-            Predicate<Thread> watched = detector.platformThreads();
-            if (watched == null || rule == PINNED || !watched.test(thread)) {
-                return;
-            }
-            onCarrier = false;
+        } else if (rule == PINNED || (watched = detector.platformThreads()) == null) {
+            return;
         }
-        check(thread, onCarrier, method, classify(BlockingCategory.values()[category], receiver), rule);
+        InCheck inCheck = enter();
+        if (inCheck == null) {
+            return;
+        }
+        try {
+            // The user's thread predicate runs inside the guard: it may do anything, load classes included.
+            if (virtual || watched.test(thread)) {
+                check(thread, onCarrier, method, classify(BlockingCategory.values()[category], receiver), rule);
+            }
+        } finally {
+            inCheck.active = false;
+        }
+    }
+
+    /** Marks the calling thread as inside the check; null when it already is (a call the check itself made). */
+    private static InCheck enter() {
+        InCheck inCheck = IN_CHECK.get();
+        if (inCheck == null) {
+            inCheck = new InCheck();
+            IN_CHECK.set(inCheck);
+        } else if (inCheck.active) {
+            return null;
+        }
+        inCheck.active = true;
+        return inCheck;
     }
 
     private void check(Thread thread, boolean onCarrier, String method, BlockingCategory category, int rule) {
