@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.FileDescriptor;
+import java.io.IOException;
 import java.util.Iterator;
 import java.util.ServiceLoader;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -33,6 +34,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       registration before its number can be reused.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
  *       {@link CarrierTimers}.</li>
+ *   <li>A socket wait in a reactor under a {@link Timeout}: a deadline that passes ends the wait
+ *       without an interrupt, and the wait throws {@code SocketTimeoutException}, so the JDK leaves
+ *       the socket open ({@link Timeout#socketWaitBegins}, {@link Timeout#socketWaitEnds}).</li>
  *   <li>The detector's blocking methods of an offloaded family (the agent option {@code offload=},
  *       system property {@value #OFFLOAD_PROPERTY}): {@link #offloadEnter} remounts the calling fiber
  *       on an offload-pool thread for the call ({@link FiberTask}), {@link #offloadExit} brings it
@@ -205,6 +209,16 @@ final class AgentHooks implements FiberBridge.Hooks {
     @Override
     public void offloadExit() {
         Thread.yield(); // from the pool thread: the continuation goes to the inject queue, and a carrier resumes it
+    }
+
+    @Override
+    public Object timeoutWaitBegins() {
+        return Timeout.socketWaitBegins();
+    }
+
+    @Override
+    public IOException timeoutWaitEnds(Object token) {
+        return Timeout.socketWaitEnds(token);
     }
 
     @Override

@@ -1,10 +1,14 @@
 package io.fiber;
 
+import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A scoped deadline, eventlet's {@code Timeout}: any blocking call under it that runs past the
@@ -40,17 +44,29 @@ public final class Timeout implements AutoCloseable {
     private static final int FIRED = 2;
     private static final int CLOSED = 3;
 
+    /** {@link #reactorWait}: the owner is parked in a socket wait of its carrier's reactor. */
+    private static final Object WAITING = new Object();
+
     private final Thread owner;
     private final Duration duration;
     private final Timeout outer;
     private final AtomicInteger state = new AtomicInteger(ARMED);
+    /**
+     * The owner's socket wait in a reactor, one per owner (nested Timeouts share their outermost's):
+     * null, {@link #WAITING}, or the Timeout that ended the wait. Set by the owner, taken by a firing
+     * timer with a CAS, so a deadline either ends the wait or interrupts, never both.
+     */
+    private final AtomicReference<Object> reactorWait;
     private final ScheduledFuture<?> timer;
+    /** Whether the deadline was delivered as an interrupt; published by {@link #state} becoming FIRED. */
+    private boolean interrupted;
     private boolean reported;
 
     private Timeout(Duration duration) {
         this.owner = Thread.currentThread();
         this.duration = duration;
         this.outer = INNERMOST.get();
+        this.reactorWait = outer == null ? new AtomicReference<>() : outer.reactorWait;
         this.timer = Timers.schedule(this::fire, duration);
         INNERMOST.set(this);
     }
@@ -107,10 +123,71 @@ public final class Timeout implements AutoCloseable {
             if (t.expired() && !t.reported) {
                 t.awaitFired();
                 t.reported = true;
-                clearOwnInterrupt(); // the interrupt was ours; the exception reports it
+                if (t.interrupted) {
+                    clearOwnInterrupt(); // the interrupt was ours; the exception reports it
+                }
                 throw new FiberTimeoutException(t.duration);
             }
         }
+    }
+
+    /**
+     * {@link AgentHooks#timeoutWaitBegins}: the calling fiber is about to park in a socket wait of its
+     * carrier's reactor. Returns null when it has no open Timeout; otherwise marks the wait, so a
+     * deadline that passes during it unparks the fiber instead of interrupting it, and returns the
+     * token for {@link #socketWaitEnds}.
+     */
+    static Object socketWaitBegins() {
+        Timeout t = INNERMOST.get();
+        if (t == null) {
+            return null;
+        }
+        t.reactorWait.set(WAITING);
+        return t.reactorWait;
+    }
+
+    /**
+     * {@link AgentHooks#timeoutWaitEnds}: the wait {@link #socketWaitBegins} marked has ended. Returns
+     * the {@link SocketTimeoutException} it must throw when a deadline of the caller passed: one that
+     * ended the wait, or one that passed before it and whose interrupt is still pending (that
+     * interrupt is cleared, since the JDK would close the socket for it; not when the fiber was also
+     * cancelled, whose interrupt must close it). The deadline then counts as reported. Else null.
+     */
+    @SuppressWarnings("unchecked")
+    static IOException socketWaitEnds(Object token) {
+        Object ended = ((AtomicReference<Object>) token).getAndSet(null);
+        Timeout t;
+        if (ended instanceof Timeout woken) {
+            t = woken;
+        } else if (Thread.currentThread().isInterrupted()) {
+            t = pendingInterrupt();
+            if (t == null) {
+                return null; // not our interrupt, or a cancel's too: the JDK's interrupt handling follows
+            }
+            Thread.interrupted();
+        } else {
+            return null;
+        }
+        t.reported = true;
+        FiberTimeoutException cause = new FiberTimeoutException(t.duration);
+        SocketTimeoutException e = new SocketTimeoutException(cause.getMessage());
+        e.initCause(cause);
+        return e;
+    }
+
+    /** The innermost unreported Timeout of the caller that interrupted it, unless the caller's fiber was also cancelled. */
+    private static Timeout pendingInterrupt() {
+        for (Timeout t = INNERMOST.get(); t != null; t = t.outer) {
+            if (t.expired() && !t.reported) {
+                t.awaitFired();
+                if (!t.interrupted) {
+                    continue;
+                }
+                Fiber<?> fiber = Fiber.current();
+                return fiber != null && fiber.isCancelRequested() ? null : t;
+            }
+        }
+        return null;
     }
 
     /** For the runtime's blocking calls: the exception to throw for an interrupt while waiting. */
@@ -133,9 +210,19 @@ public final class Timeout implements AutoCloseable {
         }
     }
 
+    /**
+     * The timer: ends a socket wait of the owner in its carrier's reactor without an interrupt (the
+     * wait then throws {@link SocketTimeoutException}, see {@link #socketWaitEnds}); otherwise
+     * interrupts the owner.
+     */
     private void fire() {
         if (state.compareAndSet(ARMED, FIRING)) {
-            owner.interrupt();
+            if (reactorWait.compareAndSet(WAITING, this)) {
+                LockSupport.unpark(owner);
+            } else {
+                interrupted = true;
+                owner.interrupt();
+            }
             state.set(FIRED);
         }
     }
@@ -182,7 +269,9 @@ public final class Timeout implements AutoCloseable {
         }
         awaitFired();
         state.set(CLOSED);
-        clearOwnInterrupt();
+        if (interrupted) {
+            clearOwnInterrupt();
+        }
         if (!reported) {
             reported = true;
             throw new FiberTimeoutException(duration);

@@ -83,6 +83,25 @@ public final class FiberBridge {
 
         /** After a method {@link #offloadEnter} moved: moves the fiber back to the carriers. */
         void offloadExit();
+
+        /**
+         * A socket wait in a reactor ({@link #atPoll}, not a selector's) begins: when a deadline of
+         * the calling thread ({@code io.fiber.Timeout}) is open, registers the wait so that the
+         * deadline can end it without an interrupt, and returns a token for {@link #timeoutWaitEnds};
+         * otherwise returns null and costs nothing more.
+         */
+        default Object timeoutWaitBegins() {
+            return null;
+        }
+
+        /**
+         * The wait {@link #timeoutWaitBegins} returned {@code token} for has ended: the exception the
+         * wait must end with because a deadline of the calling thread passed (during the wait, or
+         * before it with its interrupt still pending), or null.
+         */
+        default IOException timeoutWaitEnds(Object token) {
+            return null;
+        }
     }
 
     /**
@@ -148,6 +167,14 @@ public final class FiberBridge {
      * timeout, unpark, interrupt or {@code stopPoll}; callers re-check and retry, as with the JDK's
      * poller. {@code isOpen} is null for a selector's fd.
      *
+     * <p>A deadline ({@code io.fiber.Timeout}) of the calling thread that passes during a socket wait
+     * here unparks it without an interrupt, and the wait then throws the
+     * {@link java.net.SocketTimeoutException} the hooks give ({@link Hooks#timeoutWaitEnds}), as an
+     * {@code SO_TIMEOUT} would, so the JDK leaves the socket open: {@code NioSocketImpl}, the
+     * {@code java.net} stream wrappers and the channels let a {@code SocketTimeoutException} pass
+     * without closing anything, while an interrupt makes them close the socket. A selector's wait
+     * ({@code isOpen} null) keeps the interrupt, which its select loop needs to return.
+     *
      * <p>Every parked fiber keeps the frames under its park in its stack chunk on the heap, one per
      * idle connection, so the park is here, in the frame the patch calls, and the registration has
      * returned before it: the JDK's {@code Poller.poll}, this frame and {@code LockSupport.park},
@@ -163,18 +190,29 @@ public final class FiberBridge {
         if (wait == Reactor.NOT_TAKEN) {
             return false;
         }
-        if (wait != Reactor.READY) {
-            try {
-                if (isOpen == null || isOpen.getAsBoolean()) {
-                    if (nanos > 0) {
-                        LockSupport.parkNanos(nanos);
-                    } else {
-                        LockSupport.park();
+        Object deadline = isOpen == null ? null : h.timeoutWaitBegins();
+        IOException timedOut = null;
+        try {
+            if (wait != Reactor.READY) {
+                try {
+                    if (isOpen == null || isOpen.getAsBoolean()) {
+                        if (nanos > 0) {
+                            LockSupport.parkNanos(nanos);
+                        } else {
+                            LockSupport.park();
+                        }
                     }
+                } finally {
+                    reactor.endWait(fd, event, wait);
                 }
-            } finally {
-                reactor.endWait(fd, event, wait);
             }
+        } finally {
+            if (deadline != null) {
+                timedOut = h.timeoutWaitEnds(deadline);
+            }
+        }
+        if (timedOut != null) {
+            throw timedOut;
         }
         return true;
     }
