@@ -85,7 +85,7 @@ class SocketTimeoutIT {
     }
 
     /** Connects until a connect times out, which shows that the listener now drops SYNs. */
-    private static List<Socket> fillAcceptQueue(ServerSocket listener) throws IOException {
+    static List<Socket> fillAcceptQueue(ServerSocket listener) throws IOException {
         List<Socket> sockets = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
             Socket s = new Socket();

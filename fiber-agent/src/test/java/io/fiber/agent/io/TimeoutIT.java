@@ -6,6 +6,9 @@ import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
@@ -15,6 +18,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -214,6 +218,102 @@ class TimeoutIT {
                 assertClosedByInterrupt(outcome, SocketException.class, "Closed by interrupt");
                 assertTrue(s.near().isClosed());
             }
+        }
+    }
+
+    /**
+     * A connect (the listener's accept queue is full, so the SYN is dropped): a failed connect
+     * closes the socket whatever ended it, so only the exception differs.
+     */
+    @OnEachKind
+    void socketConnect(Kind kind) throws Exception {
+        try (ServerSocket listener = Loopback.listen(1)) {
+            List<Socket> backlog = SocketTimeoutIT.fillAcceptQueue(listener);
+            try (Socket socket = new Socket()) {
+                InetSocketAddress address = new InetSocketAddress(Loopback.ADDRESS, listener.getLocalPort());
+                AtomicBoolean interrupted = new AtomicBoolean();
+                Outcome<Void> outcome = underTimeout(kind, interrupted, () -> {
+                    socket.connect(address);
+                    return null;
+                });
+                assertFalse(interrupted.get(), "no interrupt is left behind");
+                if (inReactor(kind)) {
+                    assertSocketTimeout(outcome);
+                } else {
+                    assertClosedByInterrupt(outcome, SocketException.class, "Closed by interrupt");
+                }
+                assertTrue(socket.isClosed(), "a failed connect closes the socket");
+            } finally {
+                for (Socket s : backlog) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @OnEachKind
+    void datagramSocketReceive(Kind kind) throws Exception {
+        try (DatagramSocket receiver = new DatagramSocket(new InetSocketAddress(Loopback.ADDRESS, 0));
+             DatagramSocket sender = new DatagramSocket(new InetSocketAddress(Loopback.ADDRESS, 0))) {
+            AtomicBoolean interrupted = new AtomicBoolean();
+            Outcome<Void> outcome = underTimeout(kind, interrupted, () -> {
+                receiver.receive(new DatagramPacket(new byte[64], 64));
+                return null;
+            });
+            assertFalse(interrupted.get(), "no interrupt is left behind");
+            if (inReactor(kind)) {
+                assertSocketTimeout(outcome);
+                assertFalse(receiver.isClosed(), "the socket stays open");
+                DatagramPacket packet = new DatagramPacket(new byte[64], 64);
+                Body<Void> later = Body.<Void>start(kind, () -> {
+                    receiver.receive(packet);
+                    return null;
+                }).awaitBlockedIn("DatagramSocket.receive");
+                sender.send(new DatagramPacket(new byte[] {42}, 1, receiver.getLocalSocketAddress()));
+                later.outcome().value();
+                assertEquals(1, packet.getLength());
+                assertEquals(42, packet.getData()[0], "the next receive gets the packet sent after the timeout");
+            } else {
+                assertClosedByInterrupt(outcome, SocketException.class, "Closed by interrupt");
+                assertTrue(receiver.isClosed());
+            }
+        }
+    }
+
+    /** Nested deadlines: the one that passes is the one reported, and neither close() throws. */
+    @OnEachKind
+    void nestedTimeouts(Kind kind) throws Exception {
+        try (Loopback.Sockets s = Loopback.sockets()) {
+            InputStream in = s.near().getInputStream();
+            AtomicBoolean interrupted = new AtomicBoolean();
+            Outcome<Integer> outcome = underTimeout(kind, interrupted, () -> {
+                try (Timeout inner = Timeout.after(Duration.ofSeconds(30))) {
+                    return in.read();
+                }
+            });
+            assertFalse(interrupted.get(), "no interrupt is left behind");
+            if (inReactor(kind)) {
+                assertSocketTimeout(outcome); // the outer 200 ms, not the inner 30 s
+                assertFalse(s.near().isClosed());
+            } else {
+                assertClosedByInterrupt(outcome, SocketException.class, "Closed by interrupt");
+            }
+        }
+    }
+
+    /** A cancel of a fiber blocked in a read under a Timeout is an interrupt, and closes the socket, as without one. */
+    @Test
+    void cancelUnderATimeoutStillClosesTheSocket() throws Exception {
+        try (Loopback.Sockets s = Loopback.sockets()) {
+            Body<Integer> body = Body.start(Kind.FIBER, () -> {
+                try (Timeout t = Timeout.after(Duration.ofSeconds(30))) {
+                    return s.near().getInputStream().read();
+                }
+            }).awaitBlockedIn("Socket$SocketInputStream.read");
+            assertTrue(body.fiber().cancel());
+            Throwable e = body.outcome().threw(SocketException.class, "Closed by interrupt");
+            assertEquals(0, e.getSuppressed().length, "the deadline did not pass");
+            assertTrue(s.near().isClosed());
         }
     }
 
