@@ -12,7 +12,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A scoped deadline, eventlet's {@code Timeout}: any blocking call under it that runs past the
- * deadline is interrupted.
+ * deadline is ended, by an interrupt or, for a fiber's socket wait in its carrier's reactor, by a
+ * {@link java.net.SocketTimeoutException} that leaves the socket open.
  *
  * <pre>{@code
  * try (Timeout t = Timeout.after(Duration.ofMillis(200))) {
@@ -21,15 +22,47 @@ import java.util.concurrent.locks.LockSupport;
  * }</pre>
  *
  * <p>How it surfaces. When the deadline passes, the owning thread (a fiber or any thread) is
- * interrupted. The runtime's own blocking calls ({@link Fiber#join}, {@link Fibers#sleep},
- * channels, {@link FiberPool#spawn}, {@link FiberScope#join}) then throw
- * {@link FiberTimeoutException} at the call site. JDK calls see a plain interrupt
- * ({@code InterruptedException}, {@code ClosedByInterruptException}, ...); {@link #call} turns
- * those into a {@code FiberTimeoutException}. If the body ends without having reported the
- * timeout, {@link #close()} clears the interrupt it caused and throws {@code FiberTimeoutException},
- * so a passed deadline is never silent. A timeout never swallows a cancel: if the fiber was also
- * cancelled, its interrupt stays set after the timeout is reported, even when the blocking call
- * that reported it consumed the interrupt.
+ * interrupted, except in a socket wait in a carrier's reactor (below). The runtime's own blocking
+ * calls ({@link Fiber#join}, {@link Fibers#sleep}, channels, {@link FiberPool#spawn},
+ * {@link FiberScope#join}) then throw {@link FiberTimeoutException} at the call site. JDK calls see
+ * a plain interrupt ({@code InterruptedException}, {@code ClosedByInterruptException}, ...);
+ * {@link #call} turns those into a {@code FiberTimeoutException}. If the body ends without having
+ * reported the timeout, {@link #close()} clears the interrupt it caused and throws
+ * {@code FiberTimeoutException}, so a passed deadline is never silent. A timeout never swallows a
+ * cancel: if the fiber was also cancelled, its interrupt stays set after the timeout is reported,
+ * even when the blocking call that reported it consumed the interrupt.
+ *
+ * <p>Sockets. An interrupt makes the JDK close the socket a virtual thread waits on, so what a
+ * socket call gets depends on where the fiber waits:
+ * <ul>
+ *   <li>In its carrier's reactor (the agent is present, the fiber runs on our carriers, its carrier
+ *       was not handed off): the deadline ends the wait <em>without</em> an interrupt, and the call
+ *       throws {@link java.net.SocketTimeoutException} (a {@code java.io.InterruptedIOException}, as
+ *       {@code SO_TIMEOUT} gives) with the deadline's message and the {@code FiberTimeoutException}
+ *       as its cause. The deadline counts as reported: {@link #close()} throws nothing more, and
+ *       {@link #call} throws a {@code FiberTimeoutException} whose cause is that exception. The
+ *       socket stays open: a later call gets what the peer sends. This holds for reads, writes and
+ *       accepts of {@code Socket}, {@code ServerSocket}, {@code DatagramSocket} and the NIO channels
+ *       in blocking mode (a write may have sent part of its data; how much is not reported). A
+ *       connect fails, and a failed connect closes its socket whatever ended it. A deadline that
+ *       passed while the fiber was not waiting has interrupted it; a {@code Socket}'s stream or a
+ *       {@code ServerSocket} that then has to wait turns that interrupt into the same
+ *       {@code SocketTimeoutException}, but a blocking NIO channel operation begun with the interrupt
+ *       pending is closed by the JDK before it waits ({@code ClosedByInterruptException}, as below).</li>
+ *   <li>Elsewhere (no agent, a virtual thread that is not ours, a handed-off carrier): the deadline
+ *       interrupts, the JDK closes the socket and the call throws {@code SocketException: Closed by
+ *       interrupt} ({@code Socket}, {@code ServerSocket}, {@code DatagramSocket}) or
+ *       {@code ClosedByInterruptException} (a channel, its socket adaptor). Under
+ *       {@code try (Timeout t = ...)} {@link #close()} then clears the interrupt and its
+ *       {@code FiberTimeoutException} is added to that exception as suppressed; {@link #call} throws
+ *       a {@code FiberTimeoutException} whose cause is that exception.</li>
+ *   <li>A {@code Selector.select} is interrupted everywhere: it returns early (possibly with no
+ *       keys) with the interrupt set, the selector stays open, and {@link #close()} (or
+ *       {@link #check()}) reports the deadline.</li>
+ *   <li>A platform thread's socket read does not wake for an interrupt: it ends when data comes
+ *       (or at its {@code SO_TIMEOUT}), and {@link #close()} reports the deadline.</li>
+ * </ul>
+ * A cancel of the fiber is an interrupt in every case, and closes the socket as the JDK does.
  *
  * <p>Timeouts nest: each thread has a stack of them, innermost first; {@link #close()} must be
  * called by the owner, innermost first (try-with-resources does exactly that). A timer that fires
