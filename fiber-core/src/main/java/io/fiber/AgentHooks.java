@@ -57,6 +57,7 @@ final class AgentHooks implements FiberBridge.Hooks {
     static final String OFFLOAD_PROPERTY = "fiber.offload";
     /** Bit per {@link BlockingCategory} ordinal. */
     private static final int OFFLOADED = offloadedCategories(System.getProperty(OFFLOAD_PROPERTY));
+    private static final BlockingCategory[] CATEGORIES = BlockingCategory.values();
 
     private AgentHooks() { }
 
@@ -191,8 +192,9 @@ final class AgentHooks implements FiberBridge.Hooks {
     }
 
     @Override
-    public boolean offloadEnter(int category) {
-        if ((OFFLOADED & (1 << category)) == 0 || !Thread.currentThread().isVirtual()
+    public boolean offloadEnter(int category, Object receiver) {
+        if (!Thread.currentThread().isVirtual()
+                || (OFFLOADED & (1 << BlockingCategory.of(CATEGORIES[category], receiver).ordinal())) == 0
                 || !(VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread carrier)
                 || !(carrier.loop.running() instanceof FiberTask task)) {
             return false; // not offloaded, or not a fiber on our carrier (already on the pool, or an inherited thread)

@@ -37,11 +37,13 @@ import static io.fiber.bridge.FiberBridge.Detector.ANY_THREAD;
 import static io.fiber.bridge.FiberBridge.Detector.PINNED;
 import static io.fiber.bridge.FiberBridge.Detector.PLATFORM_THREAD;
 import static io.fiber.bridge.FiberBridge.Detector.WAIT;
+import static io.fiber.detector.BlockingCategory.CONSOLE;
 import static io.fiber.detector.BlockingCategory.DNS;
 import static io.fiber.detector.BlockingCategory.FILE_IO;
 import static io.fiber.detector.BlockingCategory.PARK;
 import static io.fiber.detector.BlockingCategory.PROCESS;
 import static io.fiber.detector.BlockingCategory.SOCKET;
+import static io.fiber.detector.BlockingCategory.STDIN;
 
 /**
  * The one table of JDK 25 methods the blocking-call detector patches (DESIGN.md section 6, the
@@ -69,8 +71,13 @@ final class BlockingMethods {
     /** How a patched method checks its call: on entry, or, for a pinned park, only when it will really park. */
     enum Check { ON_ENTRY, PINNED_PARK }
 
-    record Entry(String owner, String method, String descriptor, BlockingCategory category, int rule,
-                 Check check, Exercise exercise) { }
+    /**
+     * One listed method. {@code category} is the one it is listed under; a file stream's reads and
+     * writes are reported under the category of what the stream carries
+     * ({@link BlockingCategory#of}), so {@code carries} holds every category its calls may have.
+     */
+    record Entry(String owner, String method, String descriptor, BlockingCategory category, Set<BlockingCategory> carries,
+                 int rule, Check check, Exercise exercise) { }
 
     /** An entry found on the running JDK, with the name reports give it. */
     record Found(Entry entry, String name) {
@@ -79,9 +86,11 @@ final class BlockingMethods {
         }
 
         /**
-         * The patch. An entry checked on entry, of an {@code offloaded} category, lets the runtime move
-         * the calling fiber onto an offload-pool thread for the call, and back when it returns or
-         * throws; the check comes after the move, so a call moved off its carrier is not flagged.
+         * The patch. An entry checked on entry whose calls may be of an {@code offloaded} category
+         * lets the runtime move the calling fiber onto an offload-pool thread for the call, and back
+         * when it returns or throws, when the call's own category is offloaded (a file stream's read
+         * is offloaded with {@code process} only when the stream is a process pipe); the check comes
+         * after the move, so a call moved off its carrier is not flagged.
          */
         Patch patch(Set<BlockingCategory> offloaded) {
             String owner = entry.owner();
@@ -92,7 +101,7 @@ final class BlockingMethods {
                 return Patch.call(owner, method, descriptor, "atPinnedPark", constant(name), constant(category),
                         constant(entry.rule()), receiver(), arg(0), arg(1), thisField("parkPermit", "Z"));
             }
-            if (offloaded.contains(entry.category())) {
+            if (!java.util.Collections.disjoint(offloaded, entry.carries())) {
                 return Patch.keep(owner, method, descriptor, "atOffloadedEntry", constant(name), constant(category),
                         constant(entry.rule()), receiver()).atExit("atOffloadedExit", kept());
             }
@@ -120,15 +129,15 @@ final class BlockingMethods {
     static {
         String fis = "java.io.FileInputStream";
         file(fis, "open", "(Ljava/lang/String;)V", () -> new FileInputStream(DEV_NULL).close());
-        file(fis, "read", "()I", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.read(); } });
-        file(fis, "read", "([B)I", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.read(new byte[1]); } });
-        file(fis, "read", "([BII)I", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.read(new byte[1], 0, 1); } });
-        file(fis, "skip", "(J)J", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.skip(1); } });
+        stream(fis, "read", "()I", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.read(); } });
+        stream(fis, "read", "([B)I", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.read(new byte[1]); } });
+        stream(fis, "read", "([BII)I", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.read(new byte[1], 0, 1); } });
+        stream(fis, "skip", "(J)J", () -> { try (InputStream in = new FileInputStream(DEV_NULL)) { in.skip(1); } });
         String fos = "java.io.FileOutputStream";
         file(fos, "open", "(Ljava/lang/String;Z)V", () -> new FileOutputStream(DEV_NULL).close());
-        file(fos, "write", "(I)V", () -> { try (OutputStream out = new FileOutputStream(DEV_NULL)) { out.write(0); } });
-        file(fos, "write", "([B)V", () -> { try (OutputStream out = new FileOutputStream(DEV_NULL)) { out.write(new byte[1]); } });
-        file(fos, "write", "([BII)V", () -> { try (OutputStream out = new FileOutputStream(DEV_NULL)) { out.write(new byte[1], 0, 1); } });
+        stream(fos, "write", "(I)V", () -> { try (OutputStream out = new FileOutputStream(DEV_NULL)) { out.write(0); } });
+        stream(fos, "write", "([B)V", () -> { try (OutputStream out = new FileOutputStream(DEV_NULL)) { out.write(new byte[1]); } });
+        stream(fos, "write", "([BII)V", () -> { try (OutputStream out = new FileOutputStream(DEV_NULL)) { out.write(new byte[1], 0, 1); } });
         String raf = "java.io.RandomAccessFile";
         file(raf, "open", "(Ljava/lang/String;I)V", () -> new RandomAccessFile(DEV_NULL, "r").close());
         file(raf, "read", "()I", () -> { try (RandomAccessFile f = new RandomAccessFile(DEV_NULL, "r")) { f.read(); } });
@@ -164,7 +173,7 @@ final class BlockingMethods {
         add("java.lang.ProcessImpl", "start",
                 "([Ljava/lang/String;Ljava/util/Map;Ljava/lang/String;[Ljava/lang/ProcessBuilder$Redirect;Z)Ljava/lang/Process;",
                 PROCESS, ANY_THREAD, () -> new ProcessBuilder("/nonexistent/fiber-agent-self-test").start());
-        TABLE.add(new Entry("java.lang.VirtualThread", "parkOnCarrierThread", "(ZJ)V", PARK, PINNED,
+        TABLE.add(new Entry("java.lang.VirtualThread", "parkOnCarrierThread", "(ZJ)V", PARK, Set.of(PARK), PINNED,
                 Check.PINNED_PARK, BlockingMethodsSelfTest::parkPinned));
         add("java.lang.Object", "wait", "(J)V", PARK, WAIT, () -> { synchronized (LOCK) { LOCK.wait(1); } });
         add("java.lang.Thread", "sleepNanos", "(J)V", PARK, PLATFORM_THREAD, () -> Thread.sleep(1));
@@ -196,8 +205,14 @@ final class BlockingMethods {
         add(owner, method, descriptor, FILE_IO, ANY_THREAD, exercise);
     }
 
+    /** A read or write of a file stream, which may carry a file, standard input or output, or a process pipe. */
+    private static void stream(String owner, String method, String descriptor, Exercise exercise) {
+        TABLE.add(new Entry(owner, method, descriptor, FILE_IO, Set.of(FILE_IO, STDIN, CONSOLE, PROCESS), ANY_THREAD,
+                Check.ON_ENTRY, exercise));
+    }
+
     private static void add(String owner, String method, String descriptor, BlockingCategory category, int rule, Exercise exercise) {
-        TABLE.add(new Entry(owner, method, descriptor, category, rule, Check.ON_ENTRY, exercise));
+        TABLE.add(new Entry(owner, method, descriptor, category, Set.of(category), rule, Check.ON_ENTRY, exercise));
     }
 
     private static FileChannel devNull() throws java.io.IOException {

@@ -74,12 +74,14 @@ public final class FiberBridge {
         Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit);
 
         /**
-         * At the entry of a blocking JDK method of detector category {@code category} (the ordinal
-         * of {@code io.fiber.detector.BlockingCategory}): if that category is offloaded and the caller
-         * is a fiber on one of our carriers, moves the fiber onto an offload-pool thread and returns
-         * true; the method then runs there, and {@link #offloadExit} must follow when it returns or throws.
+         * At the entry of a blocking JDK method listed with detector category {@code category} (the
+         * ordinal of {@code io.fiber.detector.BlockingCategory}), called on {@code receiver} (null for
+         * a static method): if the call's category (a file stream's depends on what it carries) is
+         * offloaded and the caller is a fiber on one of our carriers, moves the fiber onto an
+         * offload-pool thread and returns true; the method then runs there, and
+         * {@link #offloadExit} must follow when it returns or throws.
          */
-        boolean offloadEnter(int category);
+        boolean offloadEnter(int category, Object receiver);
 
         /** After a method {@link #offloadEnter} moved: moves the fiber back to the carriers. */
         void offloadExit();
@@ -300,7 +302,7 @@ public final class FiberBridge {
      */
     public static boolean atOffloadedEntry(String method, int category, int rule, Object receiver) {
         Hooks h = hooks;
-        boolean moved = h != null && h.offloadEnter(category);
+        boolean moved = h != null && h.offloadEnter(category, receiver);
         try {
             blockingCall(method, category, rule, receiver);
         } catch (RuntimeException | Error e) {

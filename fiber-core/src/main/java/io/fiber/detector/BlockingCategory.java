@@ -29,6 +29,25 @@ public enum BlockingCategory {
         this.description = description;
     }
 
+    /**
+     * The category a call of a listed JDK method with {@code listed} category is reported and
+     * offloaded under, given the method's {@code receiver} (its {@code this}, or null). File streams
+     * also carry standard input, standard output and error, and process pipes; the stream's class
+     * tells which. The detector's reports and the agent option {@code offload=} both ask this, so a
+     * family offloads exactly the calls reported under its name.
+     */
+    public static BlockingCategory of(BlockingCategory listed, Object receiver) {
+        if (listed != FILE_IO || receiver == null) {
+            return listed;
+        }
+        return switch (receiver.getClass().getName()) {
+            case "java.lang.System$In" -> STDIN;
+            case "java.lang.System$Out" -> CONSOLE;
+            case "java.lang.Process$PipeInputStream", "java.lang.Process$PipeOutputStream" -> PROCESS;
+            default -> FILE_IO;
+        };
+    }
+
     /** A short phrase for messages, such as "file I/O". */
     public String description() {
         return description;

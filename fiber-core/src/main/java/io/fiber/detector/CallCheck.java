@@ -83,7 +83,7 @@ final class CallCheck implements FiberBridge.Detector {
         for (StackWalker.StackFrame frame : frames) {
             frame.toStackTraceElement();
         }
-        classify(BlockingCategory.FILE_IO, this);
+        BlockingCategory.of(BlockingCategory.FILE_IO, this);
         carrierOf(Thread.currentThread());
         InCheck inCheck = enter();
         if (inCheck != null) {
@@ -132,7 +132,7 @@ final class CallCheck implements FiberBridge.Detector {
         try {
             // The user's thread predicate runs inside the guard: it may do anything, load classes included.
             if (virtual || watched.test(thread)) {
-                check(thread, onCarrier, method, classify(BlockingCategory.values()[category], receiver), rule);
+                check(thread, onCarrier, method, BlockingCategory.of(BlockingCategory.values()[category], receiver), rule);
             }
         } finally {
             inCheck.active = false;
@@ -210,19 +210,6 @@ final class CallCheck implements FiberBridge.Detector {
         if (seen == null || Long.bitCount(n) == 1) {
             Log.warn(call.message() + " (the same stack seen " + n + " times; logged in full the first time)");
         }
-    }
-
-    /** File streams also carry standard input and output and process pipes; their subclass tells which. */
-    private static BlockingCategory classify(BlockingCategory category, Object receiver) {
-        if (category != BlockingCategory.FILE_IO || receiver == null) {
-            return category;
-        }
-        return switch (receiver.getClass().getName()) {
-            case "java.lang.System$In" -> BlockingCategory.STDIN;
-            case "java.lang.System$Out" -> BlockingCategory.CONSOLE;
-            case "java.lang.Process$PipeInputStream", "java.lang.Process$PipeOutputStream" -> BlockingCategory.PROCESS;
-            default -> category;
-        };
     }
 
     /** JDK 25 pins a virtual thread with a native frame (JNI or FFM) or a VM call (class initialiser) on its stack. */

@@ -64,7 +64,7 @@ class EpollReactorTest {
         }
 
         @Override
-        public boolean offloadEnter(int category) {
+        public boolean offloadEnter(int category, Object receiver) {
             return false;
         }
 
