@@ -2,10 +2,9 @@ package io.fiber;
 
 import io.fiber.bridge.FiberBridge;
 import io.fiber.detector.BlockingCategory;
+import io.fiber.internal.RuntimeLog;
 import io.fiber.spi.CarrierReactor;
 import io.fiber.spi.ReactorProvider;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.FileDescriptor;
 import java.io.IOException;
@@ -48,7 +47,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link FiberScheduler} built installs it ({@link #reactors()}).
  */
 final class AgentHooks implements FiberBridge.Hooks {
-    private static final Logger log = LoggerFactory.getLogger(AgentHooks.class);
+    private static final RuntimeLog log = RuntimeLog.of(AgentHooks.class);
     private static final CopyOnWriteArrayList<CarrierReactor> OPEN_REACTORS = new CopyOnWriteArrayList<>();
     private static final AtomicBoolean NO_REACTOR_WARNED = new AtomicBoolean();
     private static final ReactorProvider PROVIDER = install();

@@ -1,7 +1,7 @@
 package io.fiber;
 
 import io.fiber.spi.LongRunObserver;
-import org.slf4j.LoggerFactory;
+import io.fiber.internal.RuntimeLog;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -112,7 +112,7 @@ final class CarrierWatchdog implements Runnable {
             LongRunObserver observer = it.next();
             return observer.thresholdNanos() < 0 ? null : observer; // negative: can never watch in this JVM
         } catch (RuntimeException | LinkageError e) {
-            LoggerFactory.getLogger(CarrierWatchdog.class).warn("no long-run watchdog: its observer failed to start: {}", e.toString());
+            RuntimeLog.of(CarrierWatchdog.class).warn("no long-run watchdog: its observer failed to start: {}", e.toString());
             return null;
         }
     }
@@ -169,7 +169,7 @@ final class CarrierWatchdog implements Runnable {
                     busy |= watch(scheduler, loop, threshold, now);
                 } catch (RuntimeException | Error e) {
                     // One carrier's failure (a thread that cannot start, say) must not end the watchdog.
-                    LoggerFactory.getLogger(CarrierWatchdog.class).error("carrier watchdog: {} failed", loop.thread.getName(), e);
+                    RuntimeLog.of(CarrierWatchdog.class).error("carrier watchdog: {} failed", loop.thread.getName(), e);
                 }
             }
         }

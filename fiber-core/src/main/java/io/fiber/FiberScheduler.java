@@ -1,7 +1,6 @@
 package io.fiber;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.fiber.internal.RuntimeLog;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -46,7 +45,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * lifecycle are the same.
  */
 public final class FiberScheduler implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(FiberScheduler.class);
+    private static final RuntimeLog log = RuntimeLog.of(FiberScheduler.class);
     private static final AtomicBoolean FALLBACK_WARNED = new AtomicBoolean();
     private static final int MAX_CARRIERS = 4096;
     private static final int MAX_BLOCKING_THREADS = 32_768;

@@ -28,10 +28,28 @@ class FallbackTest {
 
     @Test
     void withoutAddOpensFibersWorkOnTheJdkSchedulerAfterOneWarning(@TempDir Path dir) throws Exception {
+        String warning = runFallbackMain(dir, System.getProperty("java.class.path"));
+        assertTrue(warning.startsWith("WARN") || warning.contains(" WARN "), "logged as a warning: " + warning);
+    }
+
+    /**
+     * A user who puts only the fiber-core jar on the class path, with no SLF4J: the runtime works,
+     * and its log goes to standard error instead.
+     */
+    @Test
+    void withoutSlf4jTheRuntimeWorksAndLogsToStandardError(@TempDir Path dir) throws Exception {
+        String classpath = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(
+                System.getProperty("java.class.path").split(java.io.File.pathSeparator)).filter(e -> !e.contains("slf4j")).toList());
+        assertTrue(classpath.contains("fiber-core"), classpath);
+        String warning = runFallbackMain(dir, classpath);
+        assertTrue(warning.startsWith("WARN io.fiber.FiberScheduler - " + WARNING), "logged to standard error: " + warning);
+    }
+
+    /** Runs {@link FallbackMain} in a child JVM, checks what it printed, and returns the warning's line. */
+    private static String runFallbackMain(Path dir, String classpath) throws Exception {
         Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String classpath = System.getProperty("java.class.path");
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx128m", "-cp", classpath, FallbackMain.class.getName())
                 .redirectOutput(out.toFile())
                 .redirectError(err.toFile());
@@ -75,11 +93,11 @@ class FallbackTest {
 
         assertEquals(1, occurrences(stderr, WARNING), "the warning exactly once, with three schedulers built" + both);
         String warning = stderr.lines().filter(l -> l.contains(WARNING)).findFirst().orElseThrow();
-        assertTrue(warning.startsWith("WARN") || warning.contains(" WARN "), "logged as a warning: " + warning);
         assertTrue(warning.contains("--add-opens java.base/java.lang=ALL-UNNAMED"), "names the JVM option: " + warning);
         assertTrue(warning.contains("-javaagent:fiber-agent.jar"), "names the agent: " + warning);
         assertTrue(warning.contains("does not open java.lang"), "says why: " + warning);
         assertEquals(0, occurrences(stdout, WARNING), "the warning goes to stderr only" + both);
+        return warning;
     }
 
     private static Map<String, String> results(String stdout) {

@@ -2,9 +2,7 @@ package io.fiber.detector;
 
 import io.fiber.Fibers;
 import io.fiber.bridge.FiberBridge;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.slf4j.helpers.NOPLoggerFactory;
+import io.fiber.internal.RuntimeLog;
 import jdk.jfr.FlightRecorder;
 
 import java.time.Instant;
@@ -239,20 +237,15 @@ final class CallCheck implements FiberBridge.Detector {
     }
 
     /**
-     * The logger, created on the first report, so a detector that never flags never starts the
-     * logging framework. Without an SLF4J provider the reports go to standard error instead of
+     * The log, created on the first report, so a detector that never flags never starts the
+     * logging framework. Without SLF4J or its provider the reports go to standard error instead of
      * nowhere: a report nobody can read is a lost report.
      */
     private static final class Log {
-        static final Logger LOG = LoggerFactory.getLogger(BlockingCallDetector.class);
-        static final boolean NO_PROVIDER = LoggerFactory.getILoggerFactory() instanceof NOPLoggerFactory;
+        static final RuntimeLog LOG = RuntimeLog.of(BlockingCallDetector.class);
 
         static void warn(String text) {
-            if (NO_PROVIDER) {
-                System.err.println("WARN " + BlockingCallDetector.class.getName() + " - " + text);
-            } else {
-                LOG.warn(text);
-            }
+            LOG.warn("{}", text);
         }
     }
 }

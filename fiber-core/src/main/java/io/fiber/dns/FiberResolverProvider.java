@@ -1,6 +1,6 @@
 package io.fiber.dns;
 
-import org.slf4j.LoggerFactory;
+import io.fiber.internal.RuntimeLog;
 
 import java.net.spi.InetAddressResolver;
 import java.net.spi.InetAddressResolverProvider;
@@ -65,7 +65,7 @@ public final class FiberResolverProvider extends InetAddressResolverProvider {
                 return underneath;
             }
             if (application != null && settings.mode() == DnsSettings.Mode.NONBLOCKING) {
-                LoggerFactory.getLogger(FiberResolverProvider.class).warn(
+                RuntimeLog.of(FiberResolverProvider.class).warn(
                         "{}=nonblocking is not used: the application's resolver provider {} ({}) resolves names, so fibers' lookups"
                                 + " through it are offloaded instead", DnsSettings.MODE, application.name(), application.getClass().getName());
                 settings = new DnsSettings(DnsSettings.Mode.OFFLOAD, settings.servers(), settings.timeout(), settings.attempts());
@@ -94,7 +94,7 @@ public final class FiberResolverProvider extends InetAddressResolverProvider {
                     return p;
                 }
             } catch (ServiceConfigurationError e) {
-                LoggerFactory.getLogger(FiberResolverProvider.class).warn("skipped a resolver provider that cannot be loaded: {}", e.toString());
+                RuntimeLog.of(FiberResolverProvider.class).warn("skipped a resolver provider that cannot be loaded: {}", e.toString());
             }
         }
     }
