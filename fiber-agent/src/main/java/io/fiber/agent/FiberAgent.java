@@ -32,7 +32,7 @@ import java.util.Set;
  * found through {@code Class.forName(name, false, loader)}, which loads without initialising.
  *
  * <p>Launched with {@code -javaagent} ({@link #premain}), a bad option or a JDK without the patched
- * methods stops the JVM with a message. Attached to a running JVM ({@link #agentmain}), it cannot
+ * methods stops the JVM with a one-line message and status 1. Attached to a running JVM ({@link #agentmain}), it cannot
  * help a runtime that already initialised without the hook, and says so.
  */
 public final class FiberAgent {
@@ -51,21 +51,51 @@ public final class FiberAgent {
 
     private FiberAgent() { }
 
+    /**
+     * Launched with {@code -javaagent}: a refused option, or a JDK the agent cannot patch, prints
+     * one line naming what was wrong and ends the JVM with status 1 before the application starts.
+     * Thrown out of here, the same failure would reach the JDK's agent launcher, which adds a stack
+     * trace, assertion failures of its own and a native crash report (status 134) to the message.
+     */
     public static void premain(String args, Instrumentation inst) {
-        install(args, inst, false);
+        try {
+            install(args, inst, false);
+        } catch (Refused e) {
+            System.err.println("fiber-agent: " + e.getMessage());
+            System.err.flush();
+            System.exit(EXIT_REFUSED);
+        }
     }
 
+    /**
+     * Attached to a running JVM: a refusal is printed there too, and thrown, so the attaching tool
+     * gets it ({@code AgentInitializationException}); the running application goes on unpatched.
+     */
     public static void agentmain(String args, Instrumentation inst) {
-        install(args, inst, true);
+        try {
+            install(args, inst, true);
+        } catch (Refused e) {
+            System.err.println("fiber-agent: " + e.getMessage());
+            throw new IllegalStateException("fiber-agent: " + e.getMessage(), e.getCause());
+        }
     }
 
-    private static void install(String args, Instrumentation inst, boolean attached) {
+    /** The JVM's exit status when {@link #premain} refuses to start. */
+    static final int EXIT_REFUSED = 1;
+
+    /** Why the agent cannot start, in a message for the user; the cause, if any, is for a bug report. */
+    static final class Refused extends Exception {
+        Refused(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private static void install(String args, Instrumentation inst, boolean attached) throws Refused {
         AgentOptions options;
         try {
             options = AgentOptions.parse(args);
         } catch (IllegalArgumentException e) {
-            System.err.println("fiber-agent: " + e.getMessage());
-            throw e;
+            throw new Refused(e.getMessage(), null);
         }
         if (BootBridge.isInstalled()) {
             // Launched with -javaagent and attached too, or attached twice: patching again would
@@ -128,10 +158,18 @@ public final class FiberAgent {
             MethodPatcher.install(inst, patcher, DefinitionPatcher.install(inst));
             enableNativeAccess(runtime);
             BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new Refused(e.getMessage(), e); // what the checks say: a bad fiber.dns property, a JDK without a patched method
         } catch (RuntimeException | java.io.IOException e) {
-            System.err.println("fiber-agent: " + e.getMessage());
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new Refused(e + " (a bug of the agent: please report it with this stack trace)\n"
+                    + stackTrace(e), e);
         }
+    }
+
+    private static String stackTrace(Throwable e) {
+        java.io.StringWriter text = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(text));
+        return text.toString();
     }
 
     /**

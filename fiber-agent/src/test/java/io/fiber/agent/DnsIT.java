@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -160,16 +159,19 @@ class DnsIT {
     @Test
     void badSettingsStopTheJvmAtStartNamingTheSetting() throws Exception {
         Run option = probe("dns=async", List.of(), null, "jdk-resolver");
-        assertNotEquals(0, option.exit());
+        assertEquals(1, option.exit(), option.err());
+        assertEquals(1, option.err().lines().count(), "one line, nothing from the JDK's agent launcher: " + option.err());
         assertTrue(option.err().contains("fiber-agent: option dns=async is invalid: it must be offload, nonblocking or off"), option.err());
 
         Run property = probe("", List.of("-Dfiber.dns=async"), null, "jdk-resolver");
-        assertNotEquals(0, property.exit());
+        assertEquals(1, property.exit(), property.err());
+        assertEquals(1, property.err().lines().count(), "one line, nothing from the JDK's agent launcher: " + property.err());
         assertTrue(property.err().contains("fiber-agent: system property fiber.dns=async is invalid: it must be offload, nonblocking or off"),
                 property.err());
 
         Run server = probe("dns=nonblocking", List.of("-Dfiber.dns.servers=127.0.0.1,dns.example"), null, "nonblocking");
-        assertNotEquals(0, server.exit());
+        assertEquals(1, server.exit(), server.err());
+        assertEquals(1, server.err().lines().count(), "one line, nothing from the JDK's agent launcher: " + server.err());
         assertTrue(server.err().contains("fiber-agent: system property fiber.dns.servers has an invalid server 'dns.example':"
                 + " 'dns.example' is not an IP address"), server.err());
         assertTrue(!server.values().containsKey("resolver") && !server.values().containsKey("slow"),
