@@ -3,12 +3,10 @@ package io.fiber.agent;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -28,32 +26,17 @@ class ApplicationSlf4jIT {
             listing.map(Path::toString).sorted().forEach(classPath::add);
         }
         assertEquals(3, classPath.size(), "slf4j-api and slf4j-simple 1.7: " + classPath);
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-javaagent:" + System.getProperty("fiber.agent.jar") + "=detector=report",
-                "-cp", String.join(File.pathSeparator, classPath), Slf4jApplication.class.getName());
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove("JDK_JAVA_OPTIONS");
-        pb.environment().remove("JAVA_TOOL_OPTIONS");
-        pb.environment().remove("_JAVA_OPTIONS");
-        Path out = Files.createTempFile("slf4j-out", ".txt");
-        Path err = Files.createTempFile("slf4j-err", ".txt");
-        Process p = pb.redirectInput(new File("/dev/null")).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the application did not finish in 60 s");
-            String o = Files.readString(out, StandardCharsets.UTF_8);
-            String e = Files.readString(err, StandardCharsets.UTF_8);
-            assertEquals(0, p.exitValue(), o + e);
-            assertEquals("read by a fiber\n", o);
-            // slf4j-simple 1.7's format: "[thread] LEVEL logger - message"
-            assertTrue(e.contains("[main] INFO application - the application's own log line"), e);
-            assertTrue(e.lines().anyMatch(l -> l.contains("WARN io.fiber.detector.BlockingCallDetector - Blocking call! sun.nio.fs.UnixNativeDispatcher.open (file I/O) in fiber")),
-                    "the detector's report went through the application's binding: " + e);
-            assertFalse(e.contains("SLF4J:"), "no complaint from SLF4J: " + e);
-            assertFalse(e.contains("Error"), e);
-        } finally {
-            p.destroyForcibly();
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent("detector=report")), String.join(File.pathSeparator, classPath),
+                Slf4jApplication.class, List.of(), 60);
+        String o = r.out();
+        String e = r.err();
+        assertEquals(0, r.exit(), o + e);
+        assertEquals("read by a fiber\n", o);
+        // slf4j-simple 1.7's format: "[thread] LEVEL logger - message"
+        assertTrue(e.contains("[main] INFO application - the application's own log line"), e);
+        assertTrue(e.lines().anyMatch(l -> l.contains("WARN io.fiber.detector.BlockingCallDetector - Blocking call! sun.nio.fs.UnixNativeDispatcher.open (file I/O) in fiber")),
+                "the detector's report went through the application's binding: " + e);
+        assertFalse(e.contains("SLF4J:"), "no complaint from SLF4J: " + e);
+        assertFalse(e.contains("Error"), e);
     }
 }

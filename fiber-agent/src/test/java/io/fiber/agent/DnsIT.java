@@ -5,8 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,42 +37,20 @@ class DnsIT {
         }
     }
 
-    private static Run probe(String agentArgs, List<String> jvmArgs, Path classPathLast, String scenario)
-            throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-javaagent:" + System.getProperty("fiber.agent.jar") + "=" + agentArgs);
-        cmd.add("-Dsun.net.inetaddr.ttl=0");
-        cmd.add("--add-opens");
-        cmd.add("java.base/java.net=ALL-UNNAMED");
-        cmd.addAll(jvmArgs);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path") + (classPathLast == null ? "" : File.pathSeparator + classPathLast));
-        cmd.add(DnsProbe.class.getName());
-        cmd.add(scenario);
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove("JDK_JAVA_OPTIONS");
-        pb.environment().remove("JAVA_TOOL_OPTIONS");
-        pb.environment().remove("_JAVA_OPTIONS");
-        Path out = Files.createTempFile("dns-out", ".txt");
-        Path err = Files.createTempFile("dns-err", ".txt");
-        Process p = pb.redirectInput(new File("/dev/null")).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish in 60 s");
-            String stdout = Files.readString(out, StandardCharsets.UTF_8);
-            Map<String, String> values = new LinkedHashMap<>();
-            for (String line : stdout.split("\n")) {
-                int eq = line.indexOf('=');
-                if (eq > 0) {
-                    values.put(line.substring(0, eq), line.substring(eq + 1));
-                }
+    private static Run probe(String agentArgs, List<String> jvmArgs, Path classPathLast, String scenario) throws Exception {
+        List<String> args = new ArrayList<>(List.of(ChildJvm.agent(agentArgs), "-Dsun.net.inetaddr.ttl=0",
+                "--add-opens", "java.base/java.net=ALL-UNNAMED"));
+        args.addAll(jvmArgs);
+        String classPath = ChildJvm.testClassPath() + (classPathLast == null ? "" : File.pathSeparator + classPathLast);
+        ChildJvm.Run r = ChildJvm.run(args, classPath, DnsProbe.class, List.of(scenario), 60);
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String line : r.out().split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                values.put(line.substring(0, eq), line.substring(eq + 1));
             }
-            return new Run(p.exitValue(), values, stdout, Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            p.destroyForcibly();
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
         }
+        return new Run(r.exit(), values, r.out(), r.err());
     }
 
     /** The default, offload: a fiber's lookups are not flagged, give the JDK's answers, and went to the offload pool. */

@@ -2,13 +2,10 @@ package io.fiber.agent;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -20,58 +17,34 @@ import static org.junit.jupiter.api.Assertions.*;
 class FiberAgentIT {
     private static final String WARNING = "Fibers run on the JDK's default virtual thread scheduler";
 
-    private record Run(int exit, String out, String err) { }
-
-    private static Run java(String agentArgs, String... probeArgs) throws IOException, InterruptedException {
+    private static ChildJvm.Run java(String agentArgs, String... probeArgs) throws Exception {
         return java(null, List.of(), agentArgs, probeArgs);
     }
 
-    private static Run java(Path classPathFirst, String agentArgs, String... probeArgs) throws IOException, InterruptedException {
+    private static ChildJvm.Run java(Path classPathFirst, String agentArgs, String... probeArgs) throws Exception {
         return java(classPathFirst, List.of(), agentArgs, probeArgs);
     }
 
     private static Path agentJar() {
-        Path jar = Path.of(System.getProperty("fiber.agent.jar"));
-        assertTrue(Files.isRegularFile(jar), "the agent jar is built before the integration tests: " + jar);
-        return jar;
+        return ChildJvm.agentJar();
     }
 
     /**
-     * Runs {@link AgentProbe} in a child JVM with {@code jvmArgs}, and {@code classPathFirst} (if any)
-     * ahead of this JVM's class path.
+     * Runs {@link AgentProbe} in a child JVM with {@code jvmArgs}, the agent with {@code agentArgs}
+     * (none when null), and {@code classPathFirst} (if any) ahead of this JVM's class path.
      */
-    private static Run java(Path classPathFirst, List<String> jvmArgs, String agentArgs, String... probeArgs)
-            throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(jvmArgs);
+    private static ChildJvm.Run java(Path classPathFirst, List<String> jvmArgs, String agentArgs, String... probeArgs) throws Exception {
+        List<String> args = new ArrayList<>(jvmArgs);
         if (agentArgs != null) {
-            cmd.add("-javaagent:" + agentJar() + (agentArgs.isEmpty() ? "" : "=" + agentArgs));
+            args.add(ChildJvm.agent(agentArgs));
         }
-        cmd.add("-cp");
-        cmd.add((classPathFirst == null ? "" : classPathFirst + java.io.File.pathSeparator) + System.getProperty("java.class.path"));
-        cmd.add(AgentProbe.class.getName());
-        cmd.addAll(List.of(probeArgs));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove("JDK_JAVA_OPTIONS");
-        pb.environment().remove("JAVA_TOOL_OPTIONS");
-        pb.environment().remove("_JAVA_OPTIONS");
-        Path out = Files.createTempFile("agent-out", ".txt");
-        Path err = Files.createTempFile("agent-err", ".txt");
-        Process p = pb.redirectInput(new java.io.File("/dev/null")).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish in 60 s");
-            return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            p.destroyForcibly();
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+        String classPath = (classPathFirst == null ? "" : classPathFirst + java.io.File.pathSeparator) + ChildJvm.testClassPath();
+        return ChildJvm.run(args, classPath, AgentProbe.class, List.of(probeArgs), 60);
     }
 
     @Test
     void withoutTheAgentFibersFallBack() throws Exception {
-        Run r = java(null);
+        ChildJvm.Run r = java(null);
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("ownCarriers=false"), r.out());
         assertTrue(r.err().contains(WARNING), r.err());
@@ -79,7 +52,7 @@ class FiberAgentIT {
 
     @Test
     void theAgentOpensTheHookSoFibersRunOnOurCarriers() throws Exception {
-        Run r = java("");
+        ChildJvm.Run r = java("");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("ownCarriers=true"), r.out() + r.err());
         assertTrue(r.out().contains("@fiber-carrier-"), "the fiber ran on our carrier: " + r.out());
@@ -89,7 +62,7 @@ class FiberAgentIT {
 
     @Test
     void attachedToARunningJvmTheAgentReroutesFibersAndASecondAttachChangesNothing() throws Exception {
-        Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), null, "attach", agentJar().toString());
+        ChildJvm.Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), null, "attach", agentJar().toString());
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("ownCarriers=true"), r.out() + r.err());
         assertFalse(r.out().contains("reactorWaits=0"), "the fiber's socket wait went to its carrier's reactor: " + r.out());
@@ -100,7 +73,7 @@ class FiberAgentIT {
 
     @Test
     void attachedToAJvmLaunchedWithTheAgentItChangesNothing() throws Exception {
-        Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), "", "attach", agentJar().toString());
+        ChildJvm.Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), "", "attach", agentJar().toString());
         assertEquals(0, r.exit(), r.out() + r.err());
         assertFalse(r.out().contains("reactorWaits=0"), "the fiber's socket wait went to its carrier's reactor: " + r.out());
         assertTrue(r.out().contains("fileReadReports=1"), "one report per call, so patched once: " + r.out());
@@ -110,7 +83,7 @@ class FiberAgentIT {
 
     @Test
     void attachedAfterFibersStartedTheAgentPatchesNothingAndSaysWhy() throws Exception {
-        Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), null, "attach", agentJar().toString(), "late");
+        ChildJvm.Run r = java(null, List.of("-Djdk.attach.allowAttachSelf=true"), null, "attach", agentJar().toString(), "late");
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.err().contains("fiber-agent: started after the fiber runtime loaded its bridge"), r.err());
         assertTrue(r.err().contains("so nothing is patched. Launch with -javaagent instead."), r.err());
@@ -119,23 +92,23 @@ class FiberAgentIT {
 
     @Test
     void carriersOptionSizesTheDefaultScheduler() throws Exception {
-        Run r = java("carriers=3");
+        ChildJvm.Run r = java("carriers=3");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("carriers=3"), r.out());
     }
 
     @Test
     void handoffOptionReachesEveryScheduler() throws Exception {
-        Run r = java("handoff=25ms");
+        ChildJvm.Run r = java("handoff=25ms");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("handoffProperty=25ms"), r.out());
-        Run off = java("handoff=off");
+        ChildJvm.Run off = java("handoff=off");
         assertEquals(0, off.exit(), off.err());
         assertTrue(off.out().contains("handoffProperty=off"), off.out());
     }
 
     /** A refused start: status 1, and on standard error one line from the agent, nothing from the JDK's launcher. */
-    private static void assertRefusedWithOneLine(Run r) {
+    private static void assertRefusedWithOneLine(ChildJvm.Run r) {
         assertEquals(1, r.exit(), r.err());
         assertEquals(1, r.err().lines().count(), "one line: " + r.err());
         assertTrue(r.err().startsWith("fiber-agent: "), r.err());
@@ -145,7 +118,7 @@ class FiberAgentIT {
 
     @Test
     void unknownOptionStopsTheJvmNamingTheValidOnes() throws Exception {
-        Run r = java("carriers=2,bogus=1");
+        ChildJvm.Run r = java("carriers=2,bogus=1");
         assertRefusedWithOneLine(r);
         assertTrue(r.err().contains("fiber-agent: unknown option 'bogus'"), r.err());
         assertTrue(r.err().contains("valid options: carriers=N"), r.err());
@@ -154,22 +127,22 @@ class FiberAgentIT {
 
     @Test
     void badValuesStopTheJvm() throws Exception {
-        Run zero = java("carriers=0");
+        ChildJvm.Run zero = java("carriers=0");
         assertRefusedWithOneLine(zero);
         assertTrue(zero.err().contains("carriers=0 is invalid: it must be a whole number from 1 to 4096"), zero.err());
-        Run twice = java("carriers=1,carriers=2");
+        ChildJvm.Run twice = java("carriers=1,carriers=2");
         assertRefusedWithOneLine(twice);
         assertTrue(twice.err().contains("'carriers' is given twice"), twice.err());
-        Run notPair = java("carriers");
+        ChildJvm.Run notPair = java("carriers");
         assertRefusedWithOneLine(notPair);
         assertTrue(notPair.err().contains("'carriers' is not key=value"), notPair.err());
-        Run detector = java("detector=loud");
+        ChildJvm.Run detector = java("detector=loud");
         assertRefusedWithOneLine(detector);
         assertTrue(detector.err().contains("detector=loud is invalid: it must be fail, report or off"), detector.err());
-        Run offload = java("offload=file+disk");
+        ChildJvm.Run offload = java("offload=file+disk");
         assertRefusedWithOneLine(offload);
         assertTrue(offload.err().contains("offload=file+disk is invalid: 'disk' is not a call family"), offload.err());
-        Run handoff = java("handoff=soon");
+        ChildJvm.Run handoff = java("handoff=soon");
         assertRefusedWithOneLine(handoff);
         assertTrue(handoff.err().contains("handoff=soon is invalid: it must be off or a whole number of milliseconds"), handoff.err());
     }
@@ -180,14 +153,14 @@ class FiberAgentIT {
         Path bridge = dir.resolve("io/fiber/bridge/FiberBridge.class");
         Files.createDirectories(bridge.getParent());
         Files.write(bridge, new byte[] {(byte) 0xCA, (byte) 0xFE, 0, 0});
-        Run r = java(dir, "");
+        ChildJvm.Run r = java(dir, "");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("ownCarriers=true"), r.out());
     }
 
     @Test
     void consoleWritesAndStandardInputReadsAreToldApart() throws Exception {
-        Run r = java("detector=report", "console-and-stdin");
+        ChildJvm.Run r = java("detector=report", "console-and-stdin");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("printed by a fiber"), r.out());
         assertTrue(r.err().contains("Blocking call! java.io.FileOutputStream#write (console write) in fiber"), r.err());
@@ -197,7 +170,7 @@ class FiberAgentIT {
 
     @Test
     void applicationsThatDoNotUseFibersAreUntouched() throws Exception {
-        Run r = java("", "no-fibers");
+        ChildJvm.Run r = java("", "no-fibers");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("platformVirtual=false"), r.out());
         assertTrue(r.out().contains("ForkJoinPool"), "a plain virtual thread stays on the JDK scheduler: " + r.out());

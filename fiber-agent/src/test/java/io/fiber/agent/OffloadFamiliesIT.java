@@ -3,16 +3,10 @@ package io.fiber.agent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.File;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -71,30 +65,8 @@ class OffloadFamiliesIT {
     }
 
     private static String probe(String agentOptions) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-javaagent:" + System.getProperty("fiber.agent.jar") + "=" + agentOptions);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(OffloadProbe.class.getName());
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove("JDK_JAVA_OPTIONS");
-        pb.environment().remove("JAVA_TOOL_OPTIONS");
-        pb.environment().remove("_JAVA_OPTIONS");
-        Path out = Files.createTempFile("offload-out", ".txt");
-        Path err = Files.createTempFile("offload-err", ".txt");
-        Process p = pb.redirectInput(new File("/dev/null")).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            boolean exited = p.waitFor(60, TimeUnit.SECONDS);
-            String o = Files.readString(out, StandardCharsets.UTF_8);
-            String e = Files.readString(err, StandardCharsets.UTF_8);
-            assertTrue(exited, "the probe did not finish in 60 s:\n" + o + e);
-            assertEquals(0, p.exitValue(), o + e);
-            return o;
-        } finally {
-            p.destroyForcibly();
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent(agentOptions)), ChildJvm.testClassPath(), OffloadProbe.class, List.of(), 60);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        return r.out();
     }
 }

@@ -58,7 +58,7 @@ class SelfTestIT {
         Constructor<?> entry = entryType.getDeclaredConstructors()[0];
         entry.setAccessible(true);
         Object listed = entry.newInstance("java.io.FileInputStream", "available", "()I", BlockingCategory.FILE_IO,
-                FiberBridge.Detector.ANY_THREAD, onEntry(), availableOnDevNull);
+                java.util.Set.of(BlockingCategory.FILE_IO), FiberBridge.Detector.ANY_THREAD, onEntry(), availableOnDevNull);
         Constructor<?> found = Class.forName(AGENT + "BlockingMethods$Found").getDeclaredConstructors()[0];
         found.setAccessible(true);
         Object unpatched = found.newInstance(listed, "java.io.FileInputStream#available");
