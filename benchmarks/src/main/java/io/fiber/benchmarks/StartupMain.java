@@ -3,7 +3,7 @@ package io.fiber.benchmarks;
 import io.fiber.Fibers;
 
 /**
- * The smallest fiber program, for {@code benchmarks/agent-startup.sh}: spawns one fiber, joins it
+ * The smallest fiber program, for {@code benchmarks/scripts/agent-startup.sh}: spawns one fiber, joins it
  * and exits, so a run's wall time is the JVM's start, the agent's start-up (with it) and the
  * runtime's first scheduler.
  */

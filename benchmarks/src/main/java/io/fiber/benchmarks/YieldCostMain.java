@@ -10,7 +10,7 @@ import java.util.concurrent.CountDownLatch;
  * What one yield (an unmount and a mount of the continuation) costs a fiber or a JDK virtual
  * thread: one thread calls {@code Thread.yield()} {@code YIELDS} times alone on its carrier, per
  * round; prints each round and the median of all rounds but the first two (JIT warm-up).
- * {@code benchmarks/switch-cost.sh} runs it with and without a Java agent: any agent gives the JVM a
+ * {@code benchmarks/scripts/switch-cost.sh} runs it with and without a Java agent: any agent gives the JVM a
  * JVMTI environment, and from then on every mount and unmount of every virtual thread is a JVMTI
  * transition.
  *

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Measures one DNS mode (the agent's {@code dns=} option) for the README's choice of default: run by
- * {@code benchmarks/dns-modes.sh}, in a private mount namespace whose /etc/resolv.conf names the
+ * {@code benchmarks/scripts/dns-modes.sh}, in a private mount namespace whose /etc/resolv.conf names the
  * loopback server this starts on {@code ADDRESS:53}, so the JDK's own resolver (getaddrinfo) and the
  * non-blocking one ask the same server. Every name is new ({@code nN.bench.test}) and the JVM's
  * name cache is off, so every lookup reaches the server.

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns the {@code result} lines of a JDBC benchmark run ({@code benchmarks/jdbc-bench.sh}, one
+ * Turns the {@code result} lines of a JDBC benchmark run ({@code benchmarks/scripts/jdbc-bench.sh}, one
  * {@link JdbcWorkload} JVM per mode and repeat) into markdown tables: each run's figures, then the
  * ratios of fibers against JDK virtual threads and against the platform thread pool, per repeat and
  * their median. Rates: higher is better for fibers. CPU per query: lower is better for fibers, so

@@ -4,7 +4,7 @@
 # Each JVM runs in a private mount namespace where /etc/resolv.conf names that server, so getaddrinfo
 # (modes off and offload) asks it too; the machine's own /etc/resolv.conf is not touched. Needs root
 # (unshare, mount, port 53). Called by ./run bench dns, after the build.
-# usage: benchmarks/dns-modes.sh [SECONDS_PER_PHASE [MODE...]]   (from the repository root)
+# usage: benchmarks/scripts/dns-modes.sh [SECONDS_PER_PHASE [MODE...]]   (from the repository root)
 set -euo pipefail
 seconds=${1:-3}
 [ $# -gt 0 ] && shift

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The detector's echo overhead inside one server JVM (see DetectorAbServer): the server alternates the
 # detector between report and off every second while one load driver runs. Called by ./run bench detector-ab.
-# usage: benchmarks/detector-ab.sh CONNECTIONS   (from the repository root, JAVA_HOME set to a JDK 25)
+# usage: benchmarks/scripts/detector-ab.sh CONNECTIONS   (from the repository root, JAVA_HOME set to a JDK 25)
 set -euo pipefail
 connections=${1:?usage: ./run bench detector-ab CONNECTIONS}
 warmup=10; duration=$(( connections > 1 ? 65 : 45 ))

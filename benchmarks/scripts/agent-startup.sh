@@ -3,7 +3,7 @@
 # agent (fibers with --add-opens) and under each agent jar given, interleaved, RUNS times each, and
 # prints per configuration the median and range of wall time and of peak RSS, and the classes loaded
 # (one more run each, with -Xlog:class+load). Called by ./run bench startup.
-# usage: benchmarks/agent-startup.sh [--runs N] [LABEL=JAR ...]   (from the repository root, JAVA_HOME set
+# usage: benchmarks/scripts/agent-startup.sh [--runs N] [LABEL=JAR ...]   (from the repository root, JAVA_HOME set
 #   to a JDK 25; default: agent=fiber-agent/target/fiber-agent.jar; pass e.g. old=/tmp/old-agent.jar to
 #   compare an agent built from another commit in the same run)
 set -euo pipefail

@@ -2,7 +2,7 @@
 # The echo server on one starved core: CPU spinners share core 0 with the server (fibers, one carrier,
 # under the agent) while 1,000 connections load it from core 1. Reproduced a reactor deadlock (fixed):
 # a run that ends with 0 round trips hung. Called by ./run bench starvation.
-# usage: benchmarks/starvation-repro.sh [report|off] [RUNS] [SPINNERS]   (from the repository root)
+# usage: benchmarks/scripts/starvation-repro.sh [report|off] [RUNS] [SPINNERS]   (from the repository root)
 set -uo pipefail
 mode=${1:-off}; runs=${2:-6}; spinners=${3:-3}
 command -v taskset >/dev/null || { echo "starvation repro: needs taskset" >&2; exit 2; }

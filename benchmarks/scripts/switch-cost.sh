@@ -4,7 +4,7 @@
 # plus -XX:-DoJVMTIVirtualThreadTransitions (experimental), which stops the JVMTI mount/unmount
 # transitions that any agent's JVMTI environment turns on. Pinned to core 0; configurations
 # interleaved, RUNS rounds; prints each run's median ns per yield. Called by ./run bench switch-cost.
-# usage: benchmarks/switch-cost.sh [RUNS]   (from the repository root, JAVA_HOME set to a JDK 25)
+# usage: benchmarks/scripts/switch-cost.sh [RUNS]   (from the repository root, JAVA_HOME set to a JDK 25)
 set -euo pipefail
 runs=${1:-3}
 jar=benchmarks/target/benchmarks.jar

@@ -4,11 +4,11 @@
 # and while every connection is still open prints its RSS, its native memory summary (NMT: Java heap,
 # metaspace, code, ...) and the top of its class histogram (jdk.internal.vm.StackChunk is the parked
 # fibers' and virtual threads' stacks). Called by ./run bench idle-memory.
-# usage: benchmarks/idle-memory.sh a|b|c   (from the repository root, JAVA_HOME set to a JDK 25)
+# usage: benchmarks/scripts/idle-memory.sh a|b|c   (from the repository root, JAVA_HOME set to a JDK 25)
 #   a: fibers + agent (detector=report), b: fibers without the agent, c: JDK virtual threads
 set -euo pipefail
 server=${1:?usage: ./run bench idle-memory a|b|c}
-. benchmarks/echo-pair.sh
+. benchmarks/scripts/echo-pair.sh
 echo_server "$server" idle-memory -XX:NativeMemoryTracking=summary
 echo_driver --connections 100 --idle 10000 --warmup 5 --duration 10
 wait_for_result

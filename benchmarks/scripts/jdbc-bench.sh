@@ -6,7 +6,7 @@
 # throwaway cluster started here with tools/throwaway-postgres.sh, the same helper as the tests, and
 # stopped (and deleted) on exit, whatever happens. Called by ./run bench jdbc.
 #
-# usage: benchmarks/jdbc-bench.sh [--repeat R] [--pin] [--interleaved] [JdbcWorkload options: --tasks N --warmup-rounds N --rounds N]
+# usage: benchmarks/scripts/jdbc-bench.sh [--repeat R] [--pin] [--interleaved] [JdbcWorkload options: --tasks N --warmup-rounds N --rounds N]
 #   --pin          the client JVM on core 0, PostgreSQL on core 1 (taskset), instead of both sharing both cores
 #   --interleaved  the three modes in one JVM under the agent, taking turns round by round (one JVM per repeat):
 #                  load from other processes then falls on all three alike

@@ -4,14 +4,14 @@
 # virtual-thread switch (./run bench switch-cost measures one switch), and this shows what they cost
 # a server. Server on core 0, driver on core 1 (echo-pair.sh); prints round trips/s per run.
 # Called by ./run bench transitions-ab.
-# usage: benchmarks/transitions-ab.sh CONNECTIONS [ROUNDS]   (from the repository root, JAVA_HOME set to a JDK 25)
+# usage: benchmarks/scripts/transitions-ab.sh CONNECTIONS [ROUNDS]   (from the repository root, JAVA_HOME set to a JDK 25)
 set -euo pipefail
 connections=${1:?usage: ./run bench transitions-ab CONNECTIONS [ROUNDS]}
 rounds=${2:-3}
 for ((i = 1; i <= rounds; i++)); do
   for transitions in on off; do
     (
-      . benchmarks/echo-pair.sh
+      . benchmarks/scripts/echo-pair.sh
       if [ "$transitions" = off ]; then
         echo_server a transitions-ab -XX:+UnlockExperimentalVMOptions -XX:-DoJVMTIVirtualThreadTransitions
       else

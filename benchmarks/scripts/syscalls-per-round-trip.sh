@@ -4,12 +4,12 @@
 # with `perf trace -s` for 3 s, then divides each count (and its failures, such as reads that found
 # nothing) by the round trips echoed in that time. perf trace slows the server a little (strace
 # slowed it so much that every read found its data waiting). Called by ./run bench syscalls.
-# usage: benchmarks/syscalls-per-round-trip.sh a|b|c   (from the repository root, JAVA_HOME set to a JDK 25)
+# usage: benchmarks/scripts/syscalls-per-round-trip.sh a|b|c   (from the repository root, JAVA_HOME set to a JDK 25)
 #   a: fibers + agent (detector=report), b: fibers without the agent, c: JDK virtual threads
 set -euo pipefail
 server=${1:?usage: ./run bench syscalls a|b|c}
 command -v perf >/dev/null || { echo "syscalls: needs perf (Debian package linux-perf)" >&2; exit 2; }
-. benchmarks/echo-pair.sh
+. benchmarks/scripts/echo-pair.sh
 echo_server "$server" syscalls
 # perf traces from 6 s to 9 s of the driver's 8 s warm-up: the driver counts another window, so the
 # round trips traced are the server's own writes (one per echoed message, in every server).
