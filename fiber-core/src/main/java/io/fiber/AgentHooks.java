@@ -3,6 +3,7 @@ package io.fiber;
 import io.fiber.bridge.FiberBridge;
 import io.fiber.detector.BlockingCategory;
 import io.fiber.internal.RuntimeLog;
+import io.fiber.internal.Settings;
 import io.fiber.spi.CarrierReactor;
 import io.fiber.spi.ReactorProvider;
 
@@ -37,7 +38,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       without an interrupt, and the wait throws {@code SocketTimeoutException}, so the JDK leaves
  *       the socket open ({@link Timeout#socketWaitBegins}, {@link Timeout#socketWaitEnds}).</li>
  *   <li>The detector's blocking methods of an offloaded family (the agent option {@code offload=},
- *       system property {@value #OFFLOAD_PROPERTY}): {@link #offloadEnter} remounts the calling fiber
+ *       system property {@code fiber.offload}): {@link #offloadEnter} remounts the calling fiber
  *       on an offload-pool thread for the call ({@link FiberTask}), {@link #offloadExit} brings it
  *       back. The fiber stays itself throughout (its thread, locks and thread locals); only its
  *       carrier changes, so the call holds a pool thread instead of a carrier loop.</li>
@@ -52,28 +53,16 @@ final class AgentHooks implements FiberBridge.Hooks {
     private static final AtomicBoolean NO_REACTOR_WARNED = new AtomicBoolean();
     private static final ReactorProvider PROVIDER = install();
 
-    /** Set by the agent option {@code offload=}: call families whose blocking methods run on the offload pool. */
-    static final String OFFLOAD_PROPERTY = "fiber.offload";
-    /** Bit per {@link BlockingCategory} ordinal. */
-    private static final int OFFLOADED = offloadedCategories(System.getProperty(OFFLOAD_PROPERTY));
+    /** Bit per {@link BlockingCategory} ordinal: the call families the agent option {@code offload=} (-Dfiber.offload) names. */
+    private static final int OFFLOADED = bits(Settings.OFFLOAD.fromSystemProperty());
     private static final BlockingCategory[] CATEGORIES = BlockingCategory.values();
 
     private AgentHooks() { }
 
-    /** Parses {@code file,dns,process} or {@code none}; throws naming the valid families. */
-    static int offloadedCategories(String families) {
-        if (families == null || families.isBlank() || families.trim().equals("none")) {
-            return 0;
-        }
+    private static int bits(java.util.Set<BlockingCategory> categories) {
         int bits = 0;
-        for (String family : families.split("[,+]")) {
-            bits |= 1 << switch (family.trim()) {
-                case "file" -> BlockingCategory.FILE_IO.ordinal();
-                case "dns" -> BlockingCategory.DNS.ordinal();
-                case "process" -> BlockingCategory.PROCESS.ordinal();
-                default -> throw new IllegalStateException(OFFLOAD_PROPERTY + "=" + families + " is invalid: '" + family.trim()
-                        + "' is not a call family; use none, or some of file, dns and process joined by +");
-            };
+        for (BlockingCategory c : categories) {
+            bits |= 1 << c.ordinal();
         }
         return bits;
     }

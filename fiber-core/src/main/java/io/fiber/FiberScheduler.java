@@ -1,6 +1,7 @@
 package io.fiber;
 
 import io.fiber.internal.RuntimeLog;
+import io.fiber.internal.Settings;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -47,14 +48,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class FiberScheduler implements AutoCloseable {
     private static final RuntimeLog log = RuntimeLog.of(FiberScheduler.class);
     private static final AtomicBoolean FALLBACK_WARNED = new AtomicBoolean();
-    private static final int MAX_CARRIERS = 4096;
+    private static final int MAX_CARRIERS = Settings.MAX_CARRIERS;
     private static final int MAX_BLOCKING_THREADS = 32_768;
     /** Like Tokio's default of 512 blocking threads, halved: each is a platform thread with its own stack. */
     static final int DEFAULT_MAX_BLOCKING_THREADS = 256;
     /** Go preempts a goroutine after 10 ms; we cannot preempt, so a carrier held that long is handed off. */
-    static final Duration DEFAULT_HANDOFF_AFTER = Duration.ofMillis(10);
-    /** Set by the agent option {@code handoff=Nms|off}, or by hand: every builder's default threshold. */
-    static final String HANDOFF_PROPERTY = "fiber.handoff";
+    static final Duration DEFAULT_HANDOFF_AFTER = Settings.DEFAULT_HANDOFF;
     /** A run caught inside a native method (a system call, JNI, a pinned park) is handed off sooner. */
     static final long NATIVE_HANDOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final VarHandle LOOP_SLOTS = MethodHandles.arrayElementVarHandle(CarrierLoop[].class);
@@ -485,19 +484,7 @@ public final class FiberScheduler implements AutoCloseable {
 
     /** {@code -Dfiber.handoff=Nms|off} (the agent's {@code handoff=} option), else the default. */
     static Duration handoffFromProperty() {
-        String value = System.getProperty(HANDOFF_PROPERTY);
-        if (value == null) {
-            return DEFAULT_HANDOFF_AFTER;
-        }
-        String v = value.trim();
-        if (v.equals("off")) {
-            return Duration.ZERO;
-        }
-        if (v.matches("[1-9][0-9]{0,6}ms")) {
-            return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-        }
-        throw new IllegalStateException("system property " + HANDOFF_PROPERTY + "=" + value
-                + " is invalid: it must be off or a whole number of milliseconds followed by ms, such as 10ms");
+        return Settings.HANDOFF.fromSystemProperty();
     }
 
     /** Settings for a new {@link FiberScheduler}. */

@@ -1,5 +1,7 @@
 package io.fiber;
 
+import io.fiber.internal.Settings;
+
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -19,9 +21,6 @@ import java.util.concurrent.Callable;
 public final class Fibers {
     private Fibers() { }
 
-    /** Set by the agent option {@code carriers=N}, or by hand: the default scheduler's carrier count. */
-    static final String CARRIERS_PROPERTY = "fiber.carriers";
-
     /**
      * Set when the first scheduler is built, before its carriers start; its classes and the JDK
      * hook's are loaded and initialised by then. Until then no code runs on our carriers, and {@link #onCarrier}
@@ -36,14 +35,9 @@ public final class Fibers {
 
         private static FiberScheduler build() {
             FiberScheduler.Builder builder = FiberScheduler.builder().name("fiber");
-            String carriers = System.getProperty(CARRIERS_PROPERTY);
+            Integer carriers = Settings.CARRIERS.fromSystemProperty(); // the agent option carriers=N, or -Dfiber.carriers=N
             if (carriers != null) {
-                try {
-                    builder.carriers(Integer.parseInt(carriers.trim()));
-                } catch (IllegalArgumentException e) { // NumberFormatException included
-                    throw new IllegalStateException("system property " + CARRIERS_PROPERTY + "=" + carriers
-                            + " is invalid: it must be a whole number from 1 to 4096", e);
-                }
+                builder.carriers(carriers);
             }
             return builder.build();
         }

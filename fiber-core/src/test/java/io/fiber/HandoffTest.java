@@ -236,22 +236,22 @@ class HandoffTest {
 
     @Test
     void theHandoffPropertySetsEveryBuildersDefault() {
-        String saved = System.getProperty(FiberScheduler.HANDOFF_PROPERTY);
+        String saved = System.getProperty(io.fiber.internal.Settings.HANDOFF.property());
         try {
-            System.clearProperty(FiberScheduler.HANDOFF_PROPERTY);
+            System.clearProperty(io.fiber.internal.Settings.HANDOFF.property());
             assertEquals(FiberScheduler.DEFAULT_HANDOFF_AFTER, FiberScheduler.handoffFromProperty());
-            System.setProperty(FiberScheduler.HANDOFF_PROPERTY, "25ms");
+            System.setProperty(io.fiber.internal.Settings.HANDOFF.property(), "25ms");
             assertEquals(Duration.ofMillis(25), FiberScheduler.handoffFromProperty());
-            System.setProperty(FiberScheduler.HANDOFF_PROPERTY, "off");
+            System.setProperty(io.fiber.internal.Settings.HANDOFF.property(), "off");
             assertEquals(Duration.ZERO, FiberScheduler.handoffFromProperty());
-            System.setProperty(FiberScheduler.HANDOFF_PROPERTY, "soon");
-            IllegalStateException e = assertThrows(IllegalStateException.class, FiberScheduler::handoffFromProperty);
+            System.setProperty(io.fiber.internal.Settings.HANDOFF.property(), "soon");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, FiberScheduler::handoffFromProperty);
             assertTrue(e.getMessage().contains("fiber.handoff=soon is invalid"), e.getMessage());
         } finally {
             if (saved == null) {
-                System.clearProperty(FiberScheduler.HANDOFF_PROPERTY);
+                System.clearProperty(io.fiber.internal.Settings.HANDOFF.property());
             } else {
-                System.setProperty(FiberScheduler.HANDOFF_PROPERTY, saved);
+                System.setProperty(io.fiber.internal.Settings.HANDOFF.property(), saved);
             }
         }
     }

@@ -38,17 +38,6 @@ import java.util.Set;
 public final class FiberAgent {
     static final String RUNTIME_CLASS = "io.fiber.FiberScheduler";
     static final String HOOK_CLASS = "io.fiber.VirtualThreadHook";
-    /** Read by the runtime's default scheduler. */
-    static final String CARRIERS_PROPERTY = "fiber.carriers";
-    /** Read by the blocking-call detector when it starts. */
-    static final String DETECTOR_PROPERTY = "fiber.detector";
-    /** Read by every scheduler's builder. */
-    static final String HANDOFF_PROPERTY = "fiber.handoff";
-    /** Read by the runtime's agent hooks: the call families to offload. */
-    static final String OFFLOAD_PROPERTY = "fiber.offload";
-    /** Read by fiber-core's resolver provider when the JDK creates the system-wide resolver. */
-    static final String DNS_PROPERTY = "fiber.dns";
-
     private FiberAgent() { }
 
     /**
@@ -103,21 +92,7 @@ public final class FiberAgent {
             System.err.println("fiber-agent: already installed in this JVM; nothing more to do (options given now are ignored)");
             return;
         }
-        if (options.carriers > 0) {
-            System.setProperty(CARRIERS_PROPERTY, Integer.toString(options.carriers));
-        }
-        if (options.detector != null) {
-            System.setProperty(DETECTOR_PROPERTY, options.detector);
-        }
-        if (options.handoff != null) {
-            System.setProperty(HANDOFF_PROPERTY, options.handoff);
-        }
-        if (options.offload != null) {
-            System.setProperty(OFFLOAD_PROPERTY, options.offload);
-        }
-        if (options.dns != null) {
-            System.setProperty(DNS_PROPERTY, options.dns);
-        }
+        options.toSystemProperties();
         Module runtime = runtimeModule();
         if (runtime == null) {
             System.err.println("fiber-agent: " + RUNTIME_CLASS + " is not on the class path; nothing to do"
@@ -151,7 +126,7 @@ public final class FiberAgent {
             List<BlockingMethods.Found> blocking = BlockingMethods.find();
             List<Patch> patches = new ArrayList<>();
             for (BlockingMethods.Found found : blocking) {
-                patches.add(found.patch(options.offloaded));
+                patches.add(found.patch(options.offloaded()));
             }
             ClassPatcher patcher = JdkPatches.install(inst, patches);
             BlockingMethodsSelfTest.run(blocking);

@@ -1,5 +1,6 @@
 package io.fiber.detector;
 
+import io.fiber.internal.Settings;
 import io.fiber.bridge.FiberBridge;
 
 import java.time.Duration;
@@ -41,13 +42,11 @@ public final class BlockingCallDetector {
     /** What a flagged call leads to. */
     public enum Mode { FAIL, REPORT, OFF }
 
-    /** The system property the agent sets from its {@code detector=} option. */
-    static final String MODE_PROPERTY = "fiber.detector";
     static final Duration DEFAULT_LONG_RUN = Duration.ofMillis(100);
     private static final BlockingCallDetector INSTANCE = new BlockingCallDetector(FiberBridge.isBridged());
 
     static {
-        INSTANCE.start(System.getProperty(MODE_PROPERTY));
+        INSTANCE.start(Settings.DETECTOR.fromSystemProperty()); // the agent option detector=, or -Dfiber.detector
     }
 
     private final boolean available;

@@ -1,5 +1,7 @@
 package io.fiber.dns;
 
+import io.fiber.internal.Settings;
+
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -13,7 +15,7 @@ import java.util.Locale;
  * checks them when the JDK creates the system-wide resolver (and the agent at start-up).
  *
  * <ul>
- *   <li>{@value #MODE}: {@code offload} (default), {@code nonblocking} or {@code off}; see {@link Mode};</li>
+ *   <li>{@code fiber.dns} ({@link Settings#DNS}): {@code offload} (default), {@code nonblocking} or {@code off}; see {@link Mode};</li>
  *   <li>{@value #SERVERS}: for {@code nonblocking}, the DNS servers to ask instead of
  *       {@code /etc/resolv.conf}'s, comma-separated IP addresses with an optional port:
  *       {@code 127.0.0.1:5353}, {@code 10.0.0.2}, {@code [::1]:53}, {@code ::1};</li>
@@ -24,7 +26,7 @@ import java.util.Locale;
  * Null fields mean "as resolv.conf says".
  */
 record DnsSettings(Mode mode, List<InetSocketAddress> servers, Duration timeout, Integer attempts) {
-    static final String MODE = "fiber.dns";
+    static final String MODE = Settings.DNS.property(); // the agent option dns= sets it
     static final String SERVERS = "fiber.dns.servers";
     static final String TIMEOUT = "fiber.dns.timeout.millis";
     static final String ATTEMPTS = "fiber.dns.attempts";
@@ -41,13 +43,7 @@ record DnsSettings(Mode mode, List<InetSocketAddress> servers, Duration timeout,
         OFF;
 
         static Mode parse(String value) {
-            for (Mode m : values()) {
-                if (m.name().toLowerCase(Locale.ROOT).equals(value.trim())) {
-                    return m;
-                }
-            }
-            throw new IllegalArgumentException("system property " + MODE + "=" + value
-                    + " is invalid: it must be offload, nonblocking or off");
+            return valueOf(Settings.DNS.parse(value, Settings.Source.SYSTEM_PROPERTY).toUpperCase(Locale.ROOT));
         }
     }
 

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
  * through {@code META-INF/services} as soon as fiber-junit is on the test class path.
  *
  * <p>When the run starts, under the agent, and nobody chose a mode (no {@code detector=} agent
- * option, so no {@value #MODE_PROPERTY} property), it sets {@link Mode#FAIL} until the run ends: a
+ * option, so no {@code fiber.detector} property), it sets {@link Mode#FAIL} until the run ends: a
  * blocking call in a fiber then throws {@code BlockingCallError} where it is made, in every test,
  * annotated or not. It counts the calls flagged during the run and, if there were any, prints one
  * line to stderr at the end. Without the agent it prints one warning line and does nothing else: a
@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class BlockingCallTestListener implements TestExecutionListener {
     /** Set by the agent from its {@code detector=} option: a mode chosen explicitly. */
-    static final String MODE_PROPERTY = "fiber.detector";
+    static final String MODE_PROPERTY = io.fiber.internal.Settings.DETECTOR.property();
 
     private final LongAdder flagged = new LongAdder();
     private AutoCloseable counter;
