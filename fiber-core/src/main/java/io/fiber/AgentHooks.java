@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * What the agent's patches of the JDK call into (DESIGN.md sections 3 and 4), for fibers of our
+ * What the agent's patches of the JDK call into (docs/design.md sections 3 and 4), for fibers of our
  * schedulers only; everything else gets "not handled" and keeps the JDK's own path.
  *
  * <ul>

@@ -5,7 +5,7 @@ import java.util.concurrent.FutureTask;
 import java.util.function.Consumer;
 
 /**
- * A carrier loop's own timers (DESIGN.md section 4): the timed parks and sleeps of fibers running
+ * A carrier loop's own timers (docs/design.md section 4): the timed parks and sleeps of fibers running
  * on it, which the agent reroutes here from the JDK's {@code VirtualThread-unparker} threads. A timer
  * fires on the carrier that set it, so the fiber it wakes lands in that carrier's run-next slot with no
  * cross-thread hop, and the carrier sleeps in its reactor exactly until the earliest deadline.

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A set of carrier event loops that run fibers: JDK virtual threads created with this scheduler as
- * their executor (DESIGN.md sections 1 and 2).
+ * their executor (docs/design.md sections 1 and 2).
  *
  * <h2>Submission ({@code execute})</h2>
  * The JDK hands us a virtual thread's continuation whenever it becomes runnable: at start, after an

@@ -3,8 +3,8 @@ package io.fiber;
 import java.util.concurrent.Executor;
 
 /**
- * A fiber's own executor and run-queue entry (DESIGN.md section 1: "passing each fiber its own tiny
- * Executor tells the scheduler which fiber a submitted continuation belongs to").
+ * A fiber's own executor and run-queue entry (docs/design.md section 1): since each fiber has its
+ * own, the scheduler knows which fiber a submitted continuation belongs to.
  *
  * <p>The JDK hands {@link #execute} the fiber's continuation ({@code VirtualThread.runContinuation},
  * one object for the thread's whole life) each time the fiber becomes runnable; the first call comes

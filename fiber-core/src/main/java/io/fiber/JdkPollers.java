@@ -1,7 +1,7 @@
 package io.fiber;
 
 /**
- * Adapter over {@code sun.nio.ch.Poller}'s class initialisation (DESIGN.md section 3).
+ * Adapter over {@code sun.nio.ch.Poller}'s class initialisation (docs/design.md section 3).
  *
  * <p>On JDK 22+ the JDK's socket pollers are virtual threads that take the scheduler of whichever
  * thread first initialises {@code sun.nio.ch.Poller}. If that were one of our fibers, every JDK

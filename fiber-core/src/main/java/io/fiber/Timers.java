@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The runtime's deadline timer ({@link Timeout}, {@link FiberScope} deadlines): one daemon
  * platform thread. Deadlines are rare next to sleeps and socket timeouts, which the JDK times
- * itself; those move to per-carrier timers with the reactor (DESIGN.md section 4).
+ * itself; those move to per-carrier timers with the reactor (docs/design.md section 4).
  */
 final class Timers {
     private static final ScheduledThreadPoolExecutor TIMER;

@@ -7,7 +7,7 @@ import java.util.concurrent.Executor;
 
 /**
  * The one adapter over the package-private {@code java.lang} hooks a fiber runtime needs
- * (DESIGN.md section 1). Every other class goes through here, so a JDK change touches this file only.
+ * (docs/design.md section 1). Every other class goes through here, so a JDK change touches this file only.
  *
  * <ul>
  *   <li>{@code ThreadBuilders.newVirtualThread(Executor, String, int, Runnable)}: creates a virtual

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Handoff (DESIGN.md section 5): one fiber holds its carrier's thread (a computation, file reads, a
+ * Handoff (docs/design.md section 5): one fiber holds its carrier's thread (a computation, file reads, a
  * park pinned by a class initialiser) while a ping fiber on the same one-carrier scheduler sleeps
  * 1 ms in a loop and records how late it wakes. Each case runs twice: with handoff off, the ping
  * stalls for as long as the carrier is held; with it on (the default), p99 stays under 10 ms.

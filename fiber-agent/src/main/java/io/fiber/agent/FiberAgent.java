@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The {@code -javaagent} (DESIGN.md sections 1, 3 and 4). At start-up, in this order:
+ * The {@code -javaagent} (docs/design.md sections 1, 3 and 4). At start-up, in this order:
  * <ol>
  *   <li>parses its options strictly ({@link AgentOptions});</li>
  *   <li>defines the runtime's tiny {@code io.fiber.bridge} package in the boot class loader

@@ -14,7 +14,7 @@ import static io.fiber.agent.Patch.returned;
 import static io.fiber.agent.Patch.thisField;
 
 /**
- * The table of JDK methods the agent patches to reroute fibers' waits (DESIGN.md sections 3 and 4),
+ * The table of JDK methods the agent patches to reroute fibers' waits (docs/design.md sections 3 and 4),
  * and the code that applies them and the detector's {@link BlockingMethods} through one
  * {@link ClassPatcher}. Each patched method calls one entry point of {@code FiberBridge}, which asks
  * the runtime's hooks; when they handle the call the JDK's body is skipped, otherwise it runs

@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * The blocking-call detector (DESIGN.md section 6): flags every call that holds the OS thread while
+ * The blocking-call detector (docs/design.md section 6): flags every call that holds the OS thread while
  * a fiber is mounted, because it stalls the whole carrier loop, its reactor and every fiber on it.
  *
  * <p>What is flagged: file I/O, DNS lookups, process start and pipe I/O, {@code System.in} reads,

@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One carrier loop's epoll reactor (DESIGN.md section 3): fibers on the carrier wait here for
+ * One carrier loop's epoll reactor (docs/design.md section 3): fibers on the carrier wait here for
  * their sockets, and the carrier's {@link #poll} wakes them, so a readiness event resumes the fiber
  * on the carrier that polled it without the JDK's poller threads.
  *
