@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The DNS modes side by side (README, "DNS"): for each of off, offload and nonblocking, a JVM under the
+# The DNS modes side by side (docs/dns.md): for each of off, offload and nonblocking, a JVM under the
 # agent runs io.fiber.agent.DnsModesMeasurement against a loopback DNS server it starts on $ADDRESS:53.
 # Each JVM runs in a private mount namespace where /etc/resolv.conf names that server, so getaddrinfo
 # (modes off and offload) asks it too; the machine's own /etc/resolv.conf is not touched. Needs root

@@ -46,8 +46,8 @@ import static io.fiber.detector.BlockingCategory.SOCKET;
 import static io.fiber.detector.BlockingCategory.STDIN;
 
 /**
- * The one table of JDK 25 methods the blocking-call detector patches (docs/design.md section 6, the
- * README keeps the same list), each with the call that exercises it in the start-up self-test
+ * The one table of JDK 25 methods the blocking-call detector patches (docs/design.md section 6;
+ * docs/detector.md keeps the same list), each with the call that exercises it in the start-up self-test
  * ({@link BlockingMethodsSelfTest}).
  *
  * <p>Only Java methods are listed, so no {@code -XX:+AllowRedefinitionToAddDeleteMethods}: on JDK 25

@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * Native methods of libraries known to block in native code, flagged as
  * {@link BlockingCategory#NATIVE} when their class is defined ({@link DefinitionPatcher}); the
- * README keeps the same list. A library absent from the class path costs nothing.
+ * list in docs/detector.md is the same. A library absent from the class path costs nothing.
  *
  * <ul>
  *   <li>sqlite-jdbc ({@code org.sqlite.core.NativeDB}): opening a database, executing a statement

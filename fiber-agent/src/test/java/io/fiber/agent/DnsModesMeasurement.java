@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Measures one DNS mode (the agent's {@code dns=} option) for the README's choice of default: run by
+ * Measures one DNS mode (the agent's {@code dns=} option) for the choice of default (docs/dns.md): run by
  * {@code benchmarks/scripts/dns-modes.sh}, in a private mount namespace whose /etc/resolv.conf names the
  * loopback server this starts on {@code ADDRESS:53}, so the JDK's own resolver (getaddrinfo) and the
  * non-blocking one ask the same server. Every name is new ({@code nN.bench.test}) and the JVM's

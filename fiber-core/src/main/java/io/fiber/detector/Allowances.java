@@ -12,7 +12,7 @@ import java.util.function.Function;
  * the frame's exact declaring class and method name (every overload; {@code <clinit>} works, and
  * so do lambdas by their synthetic name).
  *
- * <p>The defaults, each a known false positive (the README keeps the same list):
+ * <p>The defaults, each a known false positive (docs/detector.md keeps the same list):
  * <ul>
  *   <li>class loading ({@code ClassLoader.loadClass}, {@code BuiltinClassLoader.loadClassOrNull}):
  *       reads a class file once per class, and a fiber cannot avoid it;</li>

@@ -21,7 +21,7 @@ import java.util.function.Predicate;
  * parks, sleeps and {@code Object.wait} while the fiber is pinned, native methods marked as blocking,
  * and fibers that run longer than {@link #longRunThreshold()} without yielding. A park that unmounts
  * (rerouted sockets, sleeps, {@code java.util.concurrent} locks and queues) is never flagged. The
- * agent patches the JDK's methods listed in its table (the README lists them) and self-tests every
+ * agent patches the JDK's methods listed in its table (docs/detector.md lists them) and self-tests every
  * entry at start-up.
  *
  * <p>Watched: fibers of our schedulers (and virtual threads they start), by default; plain JDK

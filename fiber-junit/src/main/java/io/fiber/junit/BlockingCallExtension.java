@@ -45,7 +45,7 @@ public final class BlockingCallExtension implements BeforeEachCallback, AfterEac
     static final int LISTED = 100;
     static final String NO_AGENT = "the blocking-call detector needs the fiber agent, and this JVM runs without it:"
             + " run the tests with -javaagent:<path>/fiber-agent.jar (Maven: the surefire plugin's <argLine>;"
-            + " the README's \"Testing with the detector\" shows it)";
+            + " docs/testing.md shows it)";
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(BlockingCallExtension.class);
 
     @Override
