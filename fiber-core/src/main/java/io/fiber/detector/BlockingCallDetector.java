@@ -123,7 +123,7 @@ public final class BlockingCallDetector {
         }
         if (newMode != Mode.OFF && !available) {
             throw new IllegalStateException("the blocking-call detector needs the fiber agent: launch the JVM with"
-                    + " -javaagent:fiber-agent.jar (the README names the file)");
+                    + " -javaagent:fiber-agent.jar (docs/agent.md names the file)");
         }
         synchronized (this) {
             if (newMode != Mode.OFF && !warm) {
