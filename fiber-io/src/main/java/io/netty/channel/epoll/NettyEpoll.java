@@ -6,7 +6,7 @@ import io.netty.channel.unix.FileDescriptor;
 import java.io.IOException;
 
 /**
- * The one adapter over netty-transport-native-epoll's internals (docs/design.md section 7). It lives in
+ * The one adapter over netty-transport-native-epoll's internals (docs/design.md section 8). It lives in
  * Netty's package because {@code EpollEventArray} and the millisecond {@code epollWait} are
  * package-private; a Netty upgrade that moves them touches this file only. fiber-io's own code
  * depends on nothing else of Netty.
