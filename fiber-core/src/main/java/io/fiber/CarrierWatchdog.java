@@ -59,6 +59,12 @@ import java.util.function.BooleanSupplier;
  * trusted an old fd registration for a whole period, so 100 to 200 ms (the safety net of their
  * edge-triggered registration, {@code CarrierReactor.recheckLongWaits}).
  *
+ * <p>Every stack it samples is that of a mounted fiber ({@link VirtualThreadHook#mountedStackTrace}),
+ * never {@code getStackTrace()}: the run it looked at may end before the sample, and on JDK 25
+ * {@code getStackTrace()} of a fiber that has unmounted and is runnable suspends it for the walk
+ * and then submits it again. {@link FiberTask} drops that second submission, but the watchdog must
+ * not suspend a fiber that a carrier may be about to run either.
+ *
  * <p>Only time the watchdog saw counts towards a threshold: a look that comes late (a GC pause that
  * stopped every thread, a starved core) pushes each sample's start forward by the delay, since
  * carriers may not have run during it either, and a pause must not look like a held carrier.
@@ -279,8 +285,8 @@ final class CarrierWatchdog implements Runnable {
         if (!(running instanceof FiberTask task)) {
             return false; // a virtual thread a fiber started: no thread to sample, so the full threshold
         }
-        StackTraceElement[] stack = task.fiber.thread().getStackTrace();
-        return stack.length > 0 && stack[0].isNativeMethod();
+        StackTraceElement[] stack = VirtualThreadHook.mountedStackTrace(task.fiber.thread());
+        return stack != null && stack.length > 0 && stack[0].isNativeMethod(); // null: the run ended meanwhile
     }
 
     private void checkLongRun(CarrierLoop loop, Sample s, long threshold, long now) {
@@ -295,7 +301,11 @@ final class CarrierWatchdog implements Runnable {
         if (elapsed >= threshold && !s.reported) {
             s.reported = true;
             Thread fiber = running instanceof FiberTask task ? task.fiber.thread() : null;
-            StackTraceElement[] stack = fiber != null ? fiber.getStackTrace() : new StackTraceElement[0];
+            StackTraceElement[] stack = fiber != null ? VirtualThreadHook.mountedStackTrace(fiber) : new StackTraceElement[0];
+            if (stack == null) {
+                s.reported = false; // the fiber unmounted: that run ended after this look began
+                return;
+            }
             try {
                 OBSERVER.longRun(fiber, loop.thread.getName(), elapsed, stack);
             } catch (RuntimeException e) {

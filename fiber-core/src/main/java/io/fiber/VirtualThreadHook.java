@@ -18,9 +18,14 @@ import java.util.concurrent.Executor;
  *       where {@code currentThread()} is the fiber, not the carrier.</li>
  *   <li>{@code VirtualThread.defaultScheduler()}: where continuations go after our scheduler has
  *       terminated, so that no late wakeup is ever dropped.</li>
+ *   <li>{@code Thread.asyncGetStackTrace()}, called non-virtually on a virtual thread: the stack of
+ *       the thread only if it is mounted, read in a handshake with its carrier, else null. The
+ *       override {@code VirtualThread.asyncGetStackTrace()} behind {@code getStackTrace()} would
+ *       go on to walk an unmounted thread, suspending it, and then resubmit it if it was runnable
+ *       (JDK 25: {@code tryGetStackTrace}), which the {@link CarrierWatchdog} must not provoke.</li>
  * </ul>
  *
- * All three need {@code java.base/java.lang} opened to this module: the agent does it with
+ * All four need {@code java.base/java.lang} opened to this module: the agent does it with
  * {@code Instrumentation.redefineModule}, or the user passes
  * {@code --add-opens java.base/java.lang=ALL-UNNAMED}. Without it {@link #isAvailable()} is false
  * and {@link #unavailableReason()} says why.
@@ -32,12 +37,15 @@ final class VirtualThreadHook {
     private static final MethodHandle NEW_VIRTUAL_THREAD;
     private static final MethodHandle CURRENT_CARRIER_THREAD;
     private static final Executor JDK_DEFAULT_SCHEDULER;
+    /** {@code Thread.asyncGetStackTrace} bound non-virtually; null where this JDK lacks it (then stacks are unknown). */
+    private static final MethodHandle MOUNTED_STACK_TRACE;
     private static final String UNAVAILABLE_REASON;
 
     static {
         MethodHandle newVirtualThread = null;
         MethodHandle currentCarrier = null;
         Executor defaultScheduler = null;
+        MethodHandle mountedStackTrace = null;
         String reason = null;
         try {
             MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(Thread.class, MethodHandles.lookup());
@@ -54,6 +62,12 @@ final class VirtualThreadHook {
             if (!probe.isVirtual()) {
                 reason = "the JDK's virtual thread hook returned a platform thread";
             }
+            try {
+                mountedStackTrace = lookup.findSpecial(Thread.class, "asyncGetStackTrace",
+                        MethodType.methodType(StackTraceElement[].class), Thread.class);
+            } catch (ReflectiveOperationException e) {
+                mountedStackTrace = null; // optional: without it the watchdog sees every stack as empty, so every run as Java code
+            }
         } catch (IllegalAccessException e) {
             reason = "java.base/java.lang is not open to the fiber runtime (" + e.getMessage() + ")";
         } catch (Throwable e) {
@@ -66,6 +80,7 @@ final class VirtualThreadHook {
         NEW_VIRTUAL_THREAD = newVirtualThread;
         CURRENT_CARRIER_THREAD = currentCarrier;
         JDK_DEFAULT_SCHEDULER = defaultScheduler;
+        MOUNTED_STACK_TRACE = mountedStackTrace;
         UNAVAILABLE_REASON = reason;
     }
 
@@ -95,6 +110,24 @@ final class VirtualThreadHook {
     static Thread currentCarrierThread() {
         try {
             return (Thread) CURRENT_CARRIER_THREAD.invokeExact();
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The stack of virtual thread {@code thread} if it is mounted on a carrier, else null; empty when
+     * this JDK offers no such call. Unlike {@code getStackTrace()} it never touches an unmounted
+     * thread: it cannot suspend it or submit its continuation.
+     */
+    static StackTraceElement[] mountedStackTrace(Thread thread) {
+        if (MOUNTED_STACK_TRACE == null) {
+            return new StackTraceElement[0];
+        }
+        try {
+            return (StackTraceElement[]) MOUNTED_STACK_TRACE.invokeExact(thread);
+        } catch (RuntimeException | Error e) {
+            throw e;
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
