@@ -20,14 +20,15 @@ import java.util.function.Consumer;
  *       a timer late;</li>
  *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, a batch from the scheduler's {@link InjectQueue}
  *       first, so foreign submissions are never starved by a busy local queue (alternating which of
- *       its two lanes goes first, so neither resumed nor new fibers starve);</li>
+ *       its two lanes goes first, so neither work under way nor new fibers starve; the rest of the
+ *       batch is work under way, see {@link #takeInjectBatch});</li>
  *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
  *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row while other
  *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
  *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
  *       carrier to steal one half of the pair and split it across cores);</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
- *   <li>a batch from the inject queue, resumed fibers before new ones (it also holds what
+ *   <li>a batch from the inject queue, work under way before new fibers (it also holds what
  *       overflowed the local queue, so it goes before fresh I/O);</li>
  *   <li>ready I/O in the carrier's {@link CarrierReactor} (a non-blocking poll, skipped when the
  *       carrier would otherwise go to sleep in that reactor anyway), never more events than the
@@ -36,9 +37,20 @@ import java.util.function.Consumer;
  * </ol>
  * I/O is also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
  * still notices it, and after a run that honoured the watchdog's yield request. That run's
- * continuation goes to the back of the inject queue, behind new fibers too (Go's preemption), not
- * to the local queue, where it would be the next one taken while the rest waited for the periodic
- * check. With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake:
+ * continuation goes to the back of the inject queue (Go's preemption), not to the local queue,
+ * where it would be the next one taken while the rest waited for the periodic check; and the
+ * carrier's next visit to the inject queue starts with the new fibers' lane, so a fiber waiting
+ * there from outside goes first too.
+ *
+ * <p>What leaves a carrier for the inject queue (that fiber, the overflow of a full local queue, a
+ * handed-off carrier's queue) joins the work under way there ({@link FiberScheduler#requeue}), not
+ * the lane of new fibers from outside, even a fiber that has not started yet: behind a burst of
+ * spawns from another thread (an acceptor thread, a main thread starting 200,000 fibers) it would
+ * wait for the whole burst, seconds, and with it whatever its fiber's work holds (a scope's forks
+ * and deadline, a lock, a connection). It waits behind the work under way and one batch of new
+ * fibers at most, however long the burst.
+ *
+ * <p>With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake:
  * blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without a
  * reactor), woken by an eventfd write (or an unpark), so an idle scheduler uses no CPU.
  *
@@ -145,6 +157,8 @@ final class CarrierLoop implements Runnable {
      * there, after every run.
      */
     private boolean preempted;
+    /** A run was preempted since this carrier last took from the inject queue: the next take starts with new fibers. */
+    private boolean freshFirstNext;
     private int tick;
     private long runs;
     /** The run (a {@link #runs} count) the watchdog asked to yield at its next safe point; -1: none. */
@@ -239,10 +253,10 @@ final class CarrierLoop implements Runnable {
     private void moveQueuedToInject() {
         Runnable next = (Runnable) RUN_NEXT.getAndSet(this, null);
         if (next != null) {
-            scheduler.inject(next);
+            scheduler.requeue(next);
         }
         for (Runnable task; (task = queue.stealOne()) != null; ) {
-            scheduler.inject(task);
+            scheduler.requeue(task);
         }
         scheduler.wakeSleeperIfNeeded();
     }
@@ -267,6 +281,7 @@ final class CarrierLoop implements Runnable {
         }
         if (preempted) {
             preempted = false;
+            freshFirstNext = true; // it went to the work under way: new fibers that waited before it go first
             pollIo(roomInQueue()); // the run that was asked to yield may have kept ready I/O waiting
         }
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
@@ -331,23 +346,34 @@ final class CarrierLoop implements Runnable {
 
     /**
      * Runs the first of a batch from the inject queue (from its new-fiber lane first if
-     * {@code freshFirst}) and queues the rest locally, as many as fit, where idle carriers may
-     * steal them. The periodic visit takes a batch too, not one continuation: on a carrier kept
-     * busy by its own I/O, whatever waits there (wakeups from other threads, a rescue poll's
-     * fibers) would otherwise leave at one per {@value #GLOBAL_QUEUE_INTERVAL} ticks.
+     * {@code freshFirst}, or if a run was preempted since the last take) and queues the rest
+     * locally, where idle carriers may steal them. The periodic visit takes a batch too, not one
+     * continuation: on a carrier kept busy by its own I/O, whatever waits there (wakeups from other
+     * threads, a rescue poll's fibers) would otherwise leave at one per
+     * {@value #GLOBAL_QUEUE_INTERVAL} ticks.
+     *
+     * <p>Two limits keep a burst of new fibers from outside from crowding out work under way. The
+     * rest of the batch is work under way only, unless the local queue is empty: new fibers queued
+     * locally would go ahead of everything this carrier's fibers wake or spawn later (a scope's
+     * forks), so with local work they come one per visit, as the batch's first. And the batch
+     * fills the local queue to half its capacity at most: filled to the brim, the next local wakeup
+     * overflowed it, and the overflow sent its older half, what was taken from here first, back to
+     * the tail of the inject queue, again and again.
      */
     private Runnable takeInjectBatch(boolean freshFirst) {
-        Runnable first = scheduler.pollInject(freshFirst);
+        Runnable first = scheduler.pollInject(freshFirst || freshFirstNext);
+        freshFirstNext = false;
         if (first == null) {
             return null;
         }
-        int batch = Math.min(INJECT_BATCH - 1, roomInQueue());
+        boolean dry = queue.isEmpty();
+        int batch = Math.min(INJECT_BATCH - 1, RunQueue.CAPACITY / 2 - queue.size()); // may be negative: none
         int moved = 0;
         for (; moved < batch; moved++) {
-            Runnable next = scheduler.pollInject();
+            Runnable next = dry ? scheduler.pollInject() : scheduler.pollUnderway();
             if (next == null || !queue.offer(next)) {
                 if (next != null) {
-                    scheduler.inject(next);
+                    scheduler.requeue(next);
                 }
                 break;
             }
@@ -511,17 +537,17 @@ final class CarrierLoop implements Runnable {
      * of always-runnable fibers even across carriers), and so does one woken by the carrier itself
      * between fibers (its reactor or timers): I/O wakeups are served first come, first served, as in
      * Tokio, or a burst of them would keep replacing each other in the slot. One that the watchdog
-     * asked to yield goes to the back of the inject queue instead. Any other continuation (a wakeup
-     * sent by this carrier's fiber, message passing) takes the run-next slot and pushes the previous
-     * occupant to the queue.
+     * asked to yield goes to the back of the inject queue's work under way instead. Any other
+     * continuation (a wakeup sent by this carrier's fiber, message passing) takes the run-next slot
+     * and pushes the previous occupant to the queue.
      */
     void submitLocal(Runnable task) {
         if (task == current && preempted) {
             // Asked to yield (Go's preemption, which puts the goroutine on its global queue): behind
-            // every other runnable fiber, new ones included. Back in the local queue it would be taken
-            // again at once, and whatever waits in the inject queue or the reactor would wait for the
-            // periodic check, 61 such runs later.
-            scheduler.injectLast(task);
+            // the work under way, and (findTask) behind a batch of new ones. Back in the local
+            // queue it would be taken again at once, and whatever waits in the inject queue or the
+            // reactor would wait for the periodic check, 61 such runs later.
+            scheduler.requeue(task);
             if (scheduler.loops().length > 1) {
                 scheduler.wakeSleeperIfNeeded();
             }
@@ -545,7 +571,7 @@ final class CarrierLoop implements Runnable {
 
     private void pushTail(Runnable task) {
         while (!queue.offer(task)) {
-            if (queue.drainHalfTo(task, scheduler::inject)) {
+            if (queue.drainHalfTo(task, scheduler::requeue)) {
                 break;
             }
         }

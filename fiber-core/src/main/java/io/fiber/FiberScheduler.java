@@ -271,9 +271,13 @@ public final class FiberScheduler implements AutoCloseable {
         injectQueue.offer(task);
     }
 
-    /** Queues a continuation that was asked to yield behind everything else ({@link InjectQueue#offerLast}). */
-    void injectLast(Runnable task) {
-        injectQueue.offerLast(task);
+    /**
+     * Moves a continuation a carrier had taken on (its local queue's overflow, a handed-off queue,
+     * a fiber asked to yield) to the inject queue, with the work under way: ahead of new fibers
+     * from outside, even if it has not started ({@link InjectQueue}).
+     */
+    void requeue(Runnable task) {
+        injectQueue.offerUnderway(task);
     }
 
     Runnable pollInject() {
@@ -283,6 +287,11 @@ public final class FiberScheduler implements AutoCloseable {
     /** For the periodic fairness check: alternates which lane of the inject queue goes first. */
     Runnable pollInject(boolean freshFirst) {
         return injectQueue.poll(freshFirst);
+    }
+
+    /** A continuation of work under way from the inject queue, or null: never a new fiber. */
+    Runnable pollUnderway() {
+        return injectQueue.pollUnderway();
     }
 
     int injectSize() {

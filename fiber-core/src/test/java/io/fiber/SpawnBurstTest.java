@@ -1,0 +1,99 @@
+package io.fiber;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+import static io.fiber.TestFibers.result;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A burst of spawns from a platform thread (a server's acceptor thread under a burst of connections,
+ * the demo's main thread) must not hold up fibers that are already under way. The demo's
+ * scenario: a fiber opens a scope with a 250 ms deadline and forks 100 fibers that compute and 100
+ * that sleep far past the deadline, while the main thread spawns 200,000 fibers. The scope must end
+ * soon after its deadline, with every computing fiber finished and the sleeping ones cancelled.
+ *
+ * <p>Two things took the scope's work off its carrier into the inject queue, where it waited behind
+ * the burst of new fibers, for seconds. The forking fiber does a little work per fork, so its run
+ * lasts a few milliseconds while the burst waits: the watchdog asks it to yield, and it does at its
+ * next fork (a spawn is a safe point). And its forks overflow the carrier's local queue, already
+ * full of the burst's yielding fibers, so half of that queue moves to the inject queue, forks
+ * included, and a fork that has not started looked like a new fiber from outside.
+ */
+class SpawnBurstTest {
+    private static final int BURST = 200_000;
+    private static final int FAST = 100;
+    private static final int SLOW = 100;
+    private static final Duration DEADLINE = Duration.ofMillis(250);
+    /** Far above the deadline (scheduling noise on a busy 2-core machine), far below the seconds that the burst takes. */
+    private static final long SCOPE_LIMIT_MILLIS = 1_500;
+
+    @Test
+    void aScopeForkedBeforeABurstOfSpawnsEndsSoonAfterItsDeadline() throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(2).name("spawn-burst").build()) {
+            assertTrue(s.usesOwnCarriers(), "surefire passes --add-opens");
+            LongAdder fastDone = new LongAdder();
+            Fiber<Long> scope = s.spawn(() -> {
+                long start = System.nanoTime();
+                List<Fiber<Void>> slow = new ArrayList<>();
+                try (FiberScope sc = FiberScope.open(s, DEADLINE)) {
+                    for (int i = 0; i < FAST; i++) {
+                        spin(50); // preparing the fork: the run lasts 5 ms in all, so the watchdog asks it to yield
+                        sc.fork(() -> {
+                            spin(100);
+                            fastDone.increment();
+                            return null;
+                        });
+                    }
+                    for (int i = 0; i < SLOW; i++) {
+                        slow.add(sc.fork(() -> {
+                            Thread.sleep(30_000);
+                            return null;
+                        }));
+                    }
+                    sc.join();
+                    throw new AssertionError("the scope's sleeping fibers ended before its deadline");
+                } catch (FiberTimeoutException expected) {
+                    // the deadline passed, as it must
+                }
+                for (Fiber<Void> f : slow) {
+                    assertTrue(f.isCancelled(), f + " was not cancelled by the deadline");
+                }
+                return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            });
+            long burstStart = System.nanoTime();
+            List<Fiber<Void>> burst = new ArrayList<>(BURST);
+            for (int i = 0; i < BURST; i++) {
+                burst.add(s.spawn(() -> {
+                    spin(5);
+                    Thread.yield();
+                    spin(5);
+                }));
+            }
+            long scopeMillis = result(scope);
+            for (Fiber<Void> f : burst) {
+                result(f);
+            }
+            long burstMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - burstStart);
+            System.out.printf("spawn burst: a scope with a %d ms deadline ended after %d ms, %d of %d computing forks done;"
+                    + " the burst of %,d fibers took %d ms%n", DEADLINE.toMillis(), scopeMillis, fastDone.sum(), FAST, BURST, burstMillis);
+            assertEquals(FAST, fastDone.sum(), "computing forks that finished before the deadline");
+            assertTrue(scopeMillis < SCOPE_LIMIT_MILLIS, "the scope ended after " + scopeMillis + " ms; its deadline was "
+                    + DEADLINE.toMillis() + " ms");
+        }
+    }
+
+    /** Computes for {@code micros} microseconds (by the clock, so the same whether the JIT has warmed up or not). */
+    private static void spin(long micros) {
+        long end = System.nanoTime() + micros * 1_000;
+        while (System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+    }
+}
