@@ -37,10 +37,12 @@ import java.util.function.Consumer;
  * </ol>
  * I/O is also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
  * still notices it, and after a run that honoured the watchdog's yield request. That run's
- * continuation goes to the back of the inject queue (Go's preemption), not to the local queue,
- * where it would be the next one taken while the rest waited for the periodic check; and the
- * carrier's next visit to the inject queue starts with the new fibers' lane, so a fiber waiting
- * there from outside goes first too.
+ * continuation goes to the back of the local queue when other work is queued there (Tokio's spent
+ * budget), and otherwise to the back of the inject queue (Go's preemption): in the empty local
+ * queue it would be the next one taken while the rest waited for the periodic check; and the
+ * carrier's next visit to the inject queue then starts with the new fibers' lane, so a fiber waiting
+ * there from outside goes first too. Not the inject queue every time: a fiber that forks a scope's
+ * children is asked to yield again and again, and each trip would cost it the periodic check.
  *
  * <p>What leaves a carrier for the inject queue (that fiber, the overflow of a full local queue, a
  * handed-off carrier's queue) joins the work under way there ({@link FiberScheduler#requeue}), not
@@ -157,6 +159,8 @@ final class CarrierLoop implements Runnable {
      * there, after every run.
      */
     private boolean preempted;
+    /** The preempted run went to the inject queue (nothing else was queued here), not to this carrier's queue. */
+    private boolean freshFirstAfterPreemption;
     /** A run was preempted since this carrier last took from the inject queue: the next take starts with new fibers. */
     private boolean freshFirstNext;
     private int tick;
@@ -281,7 +285,8 @@ final class CarrierLoop implements Runnable {
         }
         if (preempted) {
             preempted = false;
-            freshFirstNext = true; // it went to the work under way: new fibers that waited before it go first
+            // Requeued to the work under way: new fibers that waited before it go first.
+            freshFirstNext = freshFirstAfterPreemption;
             pollIo(roomInQueue()); // the run that was asked to yield may have kept ready I/O waiting
         }
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
@@ -543,10 +548,19 @@ final class CarrierLoop implements Runnable {
      */
     void submitLocal(Runnable task) {
         if (task == current && preempted) {
-            // Asked to yield (Go's preemption, which puts the goroutine on its global queue): behind
-            // the work under way, and (findTask) behind a batch of new ones. Back in the local
-            // queue it would be taken again at once, and whatever waits in the inject queue or the
-            // reactor would wait for the periodic check, 61 such runs later.
+            if (runNext != null || !queue.isEmpty()) {
+                // Asked to yield with work queued here (Tokio's budget, spent): behind that work, on
+                // this carrier. In the inject queue it would wait for the periodic check, 61 runs,
+                // at every yield; a fiber forking a scope's children yields at every fork.
+                freshFirstAfterPreemption = false;
+                pushTail(task);
+                return;
+            }
+            // Asked to yield with nothing else queued here (Go's preemption, which puts the
+            // goroutine on its global queue): behind the work under way, and (findTask) behind a
+            // batch of new ones. Back in the empty local queue it would be taken again at once, and
+            // whatever waits in the inject queue or the reactor would wait for the periodic check.
+            freshFirstAfterPreemption = true;
             scheduler.requeue(task);
             if (scheduler.loops().length > 1) {
                 scheduler.wakeSleeperIfNeeded();
