@@ -88,6 +88,8 @@ final class CarrierLoop implements Runnable {
     static final int MAX_RUN_NEXT_STREAK = 3;
     /** At most this many continuations move from the inject queue per visit; idle carriers steal from the batch. */
     static final int INJECT_BATCH = 32;
+    /** A run asked to yield does so at this many safe points after the request ({@link #yieldIfRequested}). */
+    static final int SAFE_POINT_BUDGET = 128;
     private static final VarHandle RUNS;
     private static final VarHandle STOLEN;
     private static final VarHandle SLEEPS;
@@ -159,6 +161,8 @@ final class CarrierLoop implements Runnable {
      * there, after every run.
      */
     private boolean preempted;
+    /** Safe points the current run passed since the watchdog asked it to yield ({@link #yieldIfRequested}). */
+    private int safePointsSinceRequest;
     /** The preempted run went to the inject queue (nothing else was queued here), not to this carrier's queue. */
     private boolean freshFirstAfterPreemption;
     /** A run was preempted since this carrier last took from the inject queue: the next take starts with new fibers. */
@@ -212,6 +216,7 @@ final class CarrierLoop implements Runnable {
     /** Runs one continuation; false if the loop was handed off meanwhile. */
     private boolean runTask(Runnable task) {
         current = task;
+        safePointsSinceRequest = 0;
         STATE.setRelease(this, IN_TASK);
         try {
             task.run();
@@ -513,11 +518,17 @@ final class CarrierLoop implements Runnable {
      * reads a socket calls this, and yields if the watchdog asked its run to, having seen it hold
      * the carrier while other work waited. An accept loop draining a backlog or a reader of a socket
      * that always has data never blocks, so without this it would keep its carrier until a handoff.
+     *
+     * <p>The request is honoured at the {@value #SAFE_POINT_BUDGET}th safe point after it, not the
+     * first (Tokio's coop budget of 128 operations): a fiber forking a scope's children reaches a
+     * safe point at every fork, and on a machine short of CPU the watchdog's millisecond is only a
+     * few forks, so it yielded every few forks and waited behind its carrier's whole queue each time.
      */
     static void yieldIfRequested() {
         if (Thread.currentThread().isVirtual() && VirtualThreadHook.isAvailable()
                 && VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
-                && (long) YIELD_REQUEST.getOpaque(ct.loop) == ct.loop.runs) { // runs: written by this same thread
+                && (long) YIELD_REQUEST.getOpaque(ct.loop) == ct.loop.runs // runs: written by this same thread
+                && ++ct.loop.safePointsSinceRequest >= SAFE_POINT_BUDGET) { // this carrier's own field
             ct.loop.preempted = true; // this carrier's own field, written on its thread
             Thread.yield();
         }
