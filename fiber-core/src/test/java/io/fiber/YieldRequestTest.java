@@ -70,4 +70,41 @@ class YieldRequestTest {
             System.out.printf("yield requests: a fiber from outside ran after %.1f ms, %d runs%n", heldNanos / 1e6, runs);
         }
     }
+
+    /**
+     * A fiber asked to yield does so at the {@value CarrierLoop#SAFE_POINT_BUDGET}th safe point
+     * after the request, not at the first: a fiber forking children (a safe point per fork) that
+     * yielded at each request waited behind its carrier's whole queue every millisecond. Here 1,000
+     * forks of 100 microseconds each hold the carrier for about 100 ms while the forks wait: a yield
+     * shows as runs of the carrier between two forks: about once per budget, where yielding at the
+     * first safe point after each request would be about once per millisecond.
+     */
+    @Test
+    void aForkingFiberYieldsOncePerBudgetOfSafePoints() throws Exception {
+        int forks = 1_000;
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("yield-budget").handoffAfter(Duration.ZERO).build()) {
+            Fiber<Integer> forker = s.spawn(() -> {
+                int yields = 0;
+                long runsBefore = s.stats().carriers().get(0).runs();
+                for (int i = 0; i < forks; i++) {
+                    s.spawn(() -> { });
+                    long spinUntil = System.nanoTime() + 100_000;
+                    while (System.nanoTime() < spinUntil) {
+                        Thread.onSpinWait();
+                    }
+                    long runs = s.stats().carriers().get(0).runs();
+                    if (runs != runsBefore) {
+                        yields++; // other fibers ran since the previous fork: this fiber yielded
+                        runsBefore = runs;
+                    }
+                }
+                return yields;
+            });
+            int yields = forker.get();
+            assertTrue(yields >= 1, "the watchdog asked the forker to yield, and it did");
+            // About once per budget (1,000 / 128 + 1); honoured at the first safe point, once per millisecond, about 100.
+            assertTrue(yields <= 10, "the forker yielded " + yields + " times in " + forks + " forks: more than once per "
+                    + CarrierLoop.SAFE_POINT_BUDGET + " safe points");
+        }
+    }
 }
