@@ -2,6 +2,7 @@ package io.fiber.benchmarks.echo;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -32,8 +33,17 @@ final class ChildProcess implements AutoCloseable {
     }
 
     static ChildProcess start(String label, List<String> command, PrintStream log) throws IOException {
-        log.println("  [" + label + "] $ " + String.join(" ", command));
+        log.println("  [" + label + "] $ " + portable(String.join(" ", command)));
         return new ChildProcess(label, new ProcessBuilder(command).redirectErrorStream(true).start(), log);
+    }
+
+    /**
+     * {@code text} as a report shows it: the JDK's home as {@code $JAVA_HOME}, paths below the
+     * working directory (the repository root) relative, so a saved report names no machine's folders.
+     */
+    static String portable(String text) {
+        String cwd = Path.of("").toAbsolutePath() + "/";
+        return text.replace(cwd, "").replace(System.getProperty("java.home"), "$JAVA_HOME");
     }
 
     private void copyLines(PrintStream log) {

@@ -369,7 +369,7 @@ public final class EchoBenchmark {
         StringBuilder s = new StringBuilder();
         s.append("Echo benchmark, ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append('\n');
         s.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ').append(System.getProperty("java.runtime.version"))
-                .append(" (").append(System.getProperty("java.home")).append(")\n");
+                .append('\n');
         s.append("- machine: ").append(Runtime.getRuntime().availableProcessors()).append(" processors; CPU times from /proc, CLK_TCK = ")
                 .append((long) stats.ticksPerSecond()).append('\n');
         s.append("- pinning: ").append(pinned
@@ -386,7 +386,7 @@ public final class EchoBenchmark {
         for (Server server : options.servers()) {
             List<String> extra = server.jvmOptions(options.agentJar());
             s.append("- ").append(server.label()).append(": ").append(server.mode == null ? CEchoServer.DESCRIPTION : "mode " + server.mode.argument())
-                    .append(extra.isEmpty() ? "" : ", " + String.join(" ", extra)).append('\n');
+                    .append(extra.isEmpty() ? "" : ", " + ChildProcess.portable(String.join(" ", extra))).append('\n');
         }
         return s.toString();
     }
