@@ -35,7 +35,7 @@ class PlainProgramsIT {
     /** Every documented option value at least once; "" is the agent with no options. */
     @ParameterizedTest(name = "-javaagent:fiber-agent.jar={0}")
     @ValueSource(strings = {"", "detector=fail", "detector=report", "detector=off", "handoff=off", "handoff=1ms",
-            "offload=file+dns+process", "offload=none", "dns=nonblocking", "dns=off", "carriers=1"})
+            "offload=file+dns+process", "offload=file", "offload=process", "offload=none", "dns=nonblocking", "dns=off", "carriers=1"})
     void printsExactlyAsWithoutTheAgent(String options) throws Exception {
         ChildJvm.Run r = java(List.of(ChildJvm.agent(options)));
         assertEquals(0, r.exit(), r.out() + r.err());
