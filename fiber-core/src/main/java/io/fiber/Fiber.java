@@ -1,5 +1,9 @@
 package io.fiber;
 
+import io.fiber.internal.carrier.Carriers;
+import io.fiber.internal.carrier.FiberTask;
+import io.fiber.internal.jdk.VirtualThreadHook;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -46,6 +50,8 @@ public final class Fiber<T> {
     private static final Callback DONE = new Callback(null, null);
 
     private final FiberScheduler scheduler;
+    /** What the carriers know of this fiber: its executor, queue entry and place among the live fibers. */
+    private final FiberTask fiberTask;
     /** A {@code Callable<T>}, or a {@code Runnable} for a {@code Fiber<Void>} (no wrapper allocated per spawn). */
     private final Object task;
     /** A fiber handed out as a plain thread ({@link FiberScheduler#unstartedFiber}): its failure also goes to the thread's handler. */
@@ -54,20 +60,20 @@ public final class Fiber<T> {
     private volatile int control;
     private volatile Object outcome;
     @SuppressWarnings("unused") private volatile Callback callbacks;
-    /** Links of the scheduler's {@link LiveFibers} list; guarded by the stripe's monitor. */
-    Object liveStripe;
-    Fiber<?> liveNext;
-    Fiber<?> livePrev;
-
     Fiber(FiberScheduler scheduler, Object task, boolean failsLikeAThread) {
         this.scheduler = scheduler;
         this.task = task;
         this.failsLikeAThread = failsLikeAThread;
+        this.fiberTask = scheduler.carriers().newTask(this, failsLikeAThread);
+    }
+
+    FiberTask fiberTask() {
+        return fiberTask;
     }
 
     /**
      * The fiber the caller runs in, or null when the caller is not a fiber. On our carriers the
-     * carrier knows which fiber's {@link FiberTask} it runs; in the fallback mode (JDK scheduler) the
+     * carrier knows which fiber's task it runs; in the fallback mode (JDK scheduler) the
      * fiber's body is bound to a scoped value instead.
      */
     public static Fiber<?> current() {
@@ -75,13 +81,17 @@ public final class Fiber<T> {
             return null;
         }
         if (VirtualThreadHook.isAvailable()) {
-            return CarrierLoop.currentFiber();
+            FiberTask task = Carriers.currentTask();
+            return task == null ? null : (Fiber<?>) task.owner();
         }
         return CURRENT.isBound() ? CURRENT.get() : null;
     }
 
     void bind(Thread thread) {
         this.thread = thread;
+        if (!scheduler.usesOwnCarriers()) {
+            fiberTask.bind(thread); // on carriers, making the thread bound it
+        }
     }
 
     /** What the fiber's virtual thread runs. */

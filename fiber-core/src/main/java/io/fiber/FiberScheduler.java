@@ -1,7 +1,14 @@
 package io.fiber;
 
+import io.fiber.detector.BlockingCategory;
 import io.fiber.internal.RuntimeLog;
 import io.fiber.internal.Settings;
+import io.fiber.internal.agent.AgentHooks;
+import io.fiber.internal.carrier.CarrierLoop;
+import io.fiber.internal.carrier.Carriers;
+import io.fiber.internal.carrier.FiberTask;
+import io.fiber.internal.jdk.VirtualThreadHook;
+import io.fiber.internal.offload.OffloadPool;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -9,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -19,31 +27,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A set of carrier event loops that run fibers: JDK virtual threads created with this scheduler as
- * their executor (docs/design.md sections 1 and 2).
+ * their executor (docs/design.md sections 1 and 2). {@link Fibers#spawn} uses a default one; build
+ * your own with {@link #builder()} to keep a group of fibers on loops of their own.
  *
- * <h2>Submission ({@code execute})</h2>
- * The JDK hands us a virtual thread's continuation whenever it becomes runnable: at start, after an
- * unpark, a yield, a timer expiry or a poller event. {@link #execute} is called from any thread:
- * the spawner, our own carriers, JDK timer and poller threads, and (JDK 25) from a fiber pinned while
- * it unparks another. It is lock-free, never blocks and never throws (a throw would kill the JDK
- * poller loop that called it). The caller's carrier is found with {@code currentCarrierThread}, not
- * {@code currentThread}: on our own carrier the continuation goes to that carrier's local queues
- * with no cross-thread traffic; from anywhere else it goes to the global inject queue and one
- * sleeping carrier is woken if nobody is searching ({@link IdleCarriers}).
+ * <p>Lifecycle: running, then shut down ({@link #shutdown}: no new fibers, running ones finish; or
+ * {@link #shutdownNow}: running ones are cancelled too), then terminated once no fiber of it is
+ * alive and its carriers have exited ({@link #awaitTermination}, {@link #close}). A spawn that races
+ * a shutdown is either rejected or waited for, never lost, and a continuation that arrives after
+ * termination (a virtual thread a fiber started may outlive it) runs on the JDK's scheduler.
  *
- * <h2>Lifecycle</h2>
- * RUNNING, then SHUTDOWN ({@link #shutdown}: no new fibers, running ones finish) or STOP
- * ({@link #shutdownNow}: running fibers are cancelled too), then TERMINATED once no spawned fiber is
- * alive and every carrier has exited. The set of live fibers ({@link LiveFibers}) and the state form
- * a Dekker pair (add then read state; write state then scan the set), so a spawn racing a shutdown
- * is either rejected or waited for, never lost. Continuations that arrive after the carriers exited (virtual
- * threads a fiber created inherit this scheduler, and may outlive it) are handed to the JDK's default
- * scheduler rather than dropped.
- *
- * <h2>Fallback</h2>
- * Without access to the JDK hook ({@link VirtualThreadHook}) a scheduler has no carriers and its
- * fibers run on the JDK's default scheduler, after one warning that names the fix. The API and
- * lifecycle are the same.
+ * <p>Fallback: without access to the JDK hook (no agent and no
+ * {@code --add-opens java.base/java.lang=ALL-UNNAMED}) a scheduler has no carriers and its fibers
+ * run on the JDK's default scheduler, after one warning that names the fix. The API and lifecycle
+ * are the same.
  */
 public final class FiberScheduler implements AutoCloseable {
     private static final RuntimeLog log = RuntimeLog.of(FiberScheduler.class);
@@ -52,58 +48,18 @@ public final class FiberScheduler implements AutoCloseable {
     private static final int MAX_BLOCKING_THREADS = 32_768;
     /** Like Tokio's default of 512 blocking threads, halved: each is a platform thread with its own stack. */
     static final int DEFAULT_MAX_BLOCKING_THREADS = 256;
-    /** Go preempts a goroutine after 10 ms; we cannot preempt, so a carrier held that long is handed off. */
-    static final Duration DEFAULT_HANDOFF_AFTER = Settings.DEFAULT_HANDOFF;
-    /** A run caught inside a native method (a system call, JNI, a pinned park) is handed off sooner. */
-    static final long NATIVE_HANDOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    private static final VarHandle LOOP_SLOTS = MethodHandles.arrayElementVarHandle(CarrierLoop[].class);
 
-    private static final int RUNNING = 0;
-    private static final int SHUTDOWN = 1;
-    private static final int STOP = 2;
-
-    private final String name;
-    private final CarrierLoop[] loops;
-    final IdleCarriers idle;
-    private final InjectQueue injectQueue = new InjectQueue();
-    private final AtomicInteger state = new AtomicInteger(RUNNING);
-    private final LiveFibers live;
-    private final AtomicBoolean terminationStarted = new AtomicBoolean();
-    private volatile boolean terminating;
-    private final AtomicInteger carriersRunning;
-    private final CountDownLatch terminated = new CountDownLatch(1);
-    private final BlockingPool blockingPool;
-    private final long handoffNanos;
+    private final Carriers carriers;
 
     private FiberScheduler(Builder b) {
-        this.name = b.name;
-        this.blockingPool = new BlockingPool(name + "-blocking", b.maxBlockingThreads);
-        this.handoffNanos = b.handoffAfter.toNanos();
-        if (AgentHooks.offloadsAny()) {
-            blockingPool.start();
+        AgentHooks.install(Timeout.socketDeadlines(), OffloadedFamilies.INSTANCE); // before the carriers open their reactors
+        carriers = new Carriers(b.name, b.carriers, b.daemon, b.maxBlockingThreads, b.handoffAfter.toNanos(),
+                AgentHooks.offloadsAny());
+        if (carriers.count() == 0 && FALLBACK_WARNED.compareAndSet(false, true)) {
+            log.warn("Fibers run on the JDK's default virtual thread scheduler, not on fiber carrier loops: {}. "
+                    + "Fix: launch with -javaagent:fiber-agent.jar, or pass the JVM option {}",
+                    VirtualThreadHook.unavailableReason(), VirtualThreadHook.ADD_OPENS);
         }
-        if (VirtualThreadHook.isAvailable()) {
-            JdkPollers.initializeOffCarriers();
-            loops = new CarrierLoop[b.carriers];
-            for (int i = 0; i < loops.length; i++) {
-                loops[i] = new CarrierLoop(this, i, name + "-carrier-" + i, b.daemon);
-            }
-        } else {
-            loops = new CarrierLoop[0];
-            if (FALLBACK_WARNED.compareAndSet(false, true)) {
-                log.warn("Fibers run on the JDK's default virtual thread scheduler, not on fiber carrier loops: {}. "
-                        + "Fix: launch with -javaagent:fiber-agent.jar, or pass the JVM option {}",
-                        VirtualThreadHook.unavailableReason(), VirtualThreadHook.ADD_OPENS);
-            }
-        }
-        idle = new IdleCarriers(Math.max(1, loops.length));
-        live = new LiveFibers(loops.length);
-        carriersRunning = new AtomicInteger(loops.length);
-        Fibers.schedulerBuilt = true; // before the carriers start: see its note
-        for (CarrierLoop loop : loops) {
-            loop.thread.start();
-        }
-        CarrierWatchdog.register(this);
     }
 
     /** A builder for a scheduler of your own; {@link Fibers#spawn} uses a default one. */
@@ -121,17 +77,17 @@ public final class FiberScheduler implements AutoCloseable {
     }
 
     public String name() {
-        return name;
+        return carriers.name();
     }
 
     /** The number of carrier loops; 0 in the fallback mode. */
     public int carrierCount() {
-        return loops.length;
+        return carriers.count();
     }
 
     /** True when fibers run on this scheduler's own carriers; false in the fallback mode. */
     public boolean usesOwnCarriers() {
-        return loops.length > 0;
+        return carriers.count() > 0;
     }
 
     public Fiber<Void> spawn(Runnable task) {
@@ -153,15 +109,14 @@ public final class FiberScheduler implements AutoCloseable {
 
     /** {@code task} is a {@code Callable<T>}, or a {@code Runnable} when T is Void. */
     private <T> Fiber<T> start(String fiberName, Object task) {
-        if (state.get() != RUNNING) {
-            throw rejected();
-        }
+        carriers.rejectIfShutDown();
         Fiber<T> fiber = new Fiber<>(this, task, false);
-        Thread thread = loops.length > 0
-                ? VirtualThreadHook.newVirtualThread(new FiberTask(fiber, this, false), fiberName, fiber.body())
+        FiberTask fiberTask = fiber.fiberTask();
+        Thread thread = usesOwnCarriers()
+                ? carriers.newThread(fiberTask, fiberName, fiber.body())
                 : jdkVirtualThread(fiberName, fiber.body());
         fiber.bind(thread);
-        countIn(fiber);
+        carriers.admit(fiberTask);
         try {
             thread.start();
         } catch (Throwable t) {
@@ -193,12 +148,12 @@ public final class FiberScheduler implements AutoCloseable {
         Objects.requireNonNull(task, "task");
         Fiber<Void> fiber = new Fiber<>(this, task, true);
         Thread thread;
-        if (loops.length > 0) {
-            thread = VirtualThreadHook.newVirtualThread(new FiberTask(fiber, this, true), fiberName, fiber.body());
+        if (usesOwnCarriers()) {
+            thread = carriers.newThread(fiber.fiberTask(), fiberName, fiber.body());
         } else {
             Runnable body = fiber.body();
             thread = jdkVirtualThread(fiberName, () -> {
-                countIn(fiber);
+                carriers.admit(fiber.fiberTask());
                 body.run();
             });
         }
@@ -211,236 +166,51 @@ public final class FiberScheduler implements AutoCloseable {
         return (fiberName == null ? Thread.ofVirtual() : Thread.ofVirtual().name(fiberName)).unstarted(body);
     }
 
-    /**
-     * Adds a fiber about to start to the live set, or throws {@link RejectedExecutionException} when
-     * this scheduler is shut down. Called by {@link #spawn} before the thread starts, and for an
-     * {@link #unstartedFiber} from its {@code Thread.start()} ({@link FiberTask#execute}).
-     */
-    void countIn(Fiber<?> fiber) {
-        if (state.get() != RUNNING) {
-            throw rejected();
-        }
-        live.add(fiber);
-        if (state.get() != RUNNING) { // a shutdown raced this start: it may not have seen the fiber
-            live.remove(fiber);
-            terminateIfDone();
-            throw rejected();
-        }
-    }
-
-    private RejectedExecutionException rejected() {
-        return new RejectedExecutionException("cannot spawn a fiber on scheduler '" + name
-                + "': it is shut down. Spawn on a running scheduler (FiberScheduler.builder().build()) instead.");
-    }
-
     /** Called by every fiber of this scheduler as it finishes. */
     void fiberFinished(Fiber<?> fiber) {
-        live.remove(fiber);
-        if (state.get() != RUNNING) {
-            terminateIfDone();
-        }
-    }
-
-    private void terminateIfDone() {
-        if (live.isEmpty()) {
-            startTermination();
-        }
-    }
-
-    // ---- submission -------------------------------------------------------------------------
-
-    /** Called by {@link FiberTask#execute}: {@code task} is a fiber's task or an inherited thread's continuation. */
-    void execute(Runnable task) {
-        try {
-            Thread carrier = VirtualThreadHook.currentCarrierThread();
-            if (carrier instanceof CarrierLoop.CarrierThread ct && ct.loop.scheduler == this) {
-                ct.loop.submitLocal(task);
-                return;
-            }
-            inject(task);
-            wakeSleeperIfNeeded();
-            if (carriersRunning.get() == 0) {
-                drainInjectToFallback();
-            }
-        } catch (Throwable t) {
-            fallback(task);
-        }
-    }
-
-    void inject(Runnable task) {
-        injectQueue.offer(task);
-    }
-
-    /**
-     * Moves a continuation a carrier had taken on (its local queue's overflow, a handed-off queue,
-     * a fiber asked to yield) to the inject queue, with the work under way: ahead of new fibers
-     * from outside, even if it has not started ({@link InjectQueue}).
-     */
-    void requeue(Runnable task) {
-        injectQueue.offerUnderway(task);
-    }
-
-    Runnable pollInject() {
-        return injectQueue.poll();
-    }
-
-    /** For the periodic fairness check: alternates which lane of the inject queue goes first. */
-    Runnable pollInject(boolean freshFirst) {
-        return injectQueue.poll(freshFirst);
-    }
-
-    /** A continuation of work under way from the inject queue, or null: never a new fiber. */
-    Runnable pollUnderway() {
-        return injectQueue.pollUnderway();
-    }
-
-    int injectSize() {
-        return injectQueue.size();
-    }
-
-    /** After publishing work: wakes a sleeping carrier unless a searcher will find the work anyway. */
-    void wakeSleeperIfNeeded() {
-        VarHandle.fullFence();
-        int carrier = idle.claimSleeperToWake();
-        if (carrier >= 0) {
-            loops[carrier].wake();
-        }
-    }
-
-    /** Work some carrier could take: the inject queue or any carrier's stealable queue. */
-    boolean hasQueuedWork() {
-        if (!injectQueue.isEmpty()) {
-            return true;
-        }
-        for (CarrierLoop loop : loops) {
-            if (loop.hasStealableWork()) {
-                return true;
-            }
-        }
-        return false;
+        carriers.finished(fiber.fiberTask());
     }
 
     /** The offload pool behind {@link Fibers#blocking}. */
-    BlockingPool blockingPool() {
-        return blockingPool;
+    OffloadPool offloadPool() {
+        return carriers.offloadPool();
     }
 
-    /**
-     * The scheduler whose carrier the caller holds: a fiber's own, or that of a virtual thread a fiber
-     * started; null on any other thread.
-     */
-    static FiberScheduler ofCaller() {
-        Fiber<?> fiber = Fiber.current();
-        if (fiber != null) {
-            return fiber.scheduler();
-        }
-        if (Thread.currentThread().isVirtual() && VirtualThreadHook.isAvailable()
-                && VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread ct) {
-            return ct.loop.scheduler;
-        }
-        return null;
-    }
-
-    /**
-     * A handoff: {@code next} takes the place of {@code blocked}, which exits once its fiber lets go
-     * of its thread. Counted as a running carrier from now, before the blocked one can exit, so
-     * termination waits for both.
-     */
-    void replace(CarrierLoop blocked, CarrierLoop next) {
-        carriersRunning.incrementAndGet();
-        LOOP_SLOTS.setVolatile(loops, blocked.index, next);
-    }
-
-    /** How long a carrier may hold its thread in one run before a watchdog hands its work off; 0: never. */
-    long handoffNanos(boolean inNativeCode) {
-        return handoffNanos == 0 ? 0 : inNativeCode ? Math.min(handoffNanos, NATIVE_HANDOFF_NANOS) : handoffNanos;
-    }
-
-    CarrierLoop[] loops() {
-        return loops;
-    }
-
-    boolean isTerminating() {
-        return terminating;
-    }
-
-    void carrierTaskFailed(Thread carrier, Throwable failure) {
-        log.error("fiber continuation failed on carrier {}; the carrier goes on", carrier.getName(), failure);
-    }
-
-    void carrierExited(CarrierLoop loop) {
-        loop.drainTo(FiberScheduler::fallback);
-        if (carriersRunning.decrementAndGet() == 0) {
-            drainInjectToFallback();
-            blockingPool.shutdown();
-            CarrierWatchdog.unregister(this);
-            terminated.countDown();
-        }
-    }
-
-    private void drainInjectToFallback() {
-        for (Runnable task; (task = pollInject()) != null; ) {
-            fallback(task);
-        }
-    }
-
-    /** Runs a continuation that arrived when no carrier of ours can take it. */
-    private static void fallback(Runnable task) {
-        Executor jdk = VirtualThreadHook.jdkDefaultScheduler();
-        if (jdk != null) {
-            jdk.execute(task);
-        } else {
-            Thread.ofPlatform().daemon().name("fiber-fallback").start(task);
-        }
+    /** The scheduler's carriers and what they share, for the fibers it makes. */
+    Carriers carriers() {
+        return carriers;
     }
 
     // ---- lifecycle ----------------------------------------------------------------------------
 
     /** No new fibers; the running ones finish, then the carriers exit. Idempotent. */
     public void shutdown() {
-        state.compareAndSet(RUNNING, SHUTDOWN);
-        terminateIfDone();
+        carriers.shutdown();
     }
 
     /** Like {@link #shutdown}, and cancels every running fiber. Returns how many were cancelled. */
     public int shutdownNow() {
-        state.set(STOP);
         AtomicInteger cancelled = new AtomicInteger();
-        live.forEach(fiber -> {
-            if (fiber.cancel()) {
+        carriers.stop(owner -> {
+            if (((Fiber<?>) owner).cancel()) {
                 cancelled.incrementAndGet();
             }
         });
-        terminateIfDone();
         return cancelled.get();
     }
 
-    private void startTermination() {
-        if (!terminationStarted.compareAndSet(false, true)) {
-            return;
-        }
-        terminating = true;
-        if (loops.length == 0) {
-            blockingPool.shutdown();
-            terminated.countDown();
-        }
-        for (CarrierLoop loop : loops) {
-            loop.wake();
-        }
-    }
-
     public boolean isShutdown() {
-        return state.get() != RUNNING;
+        return !carriers.isRunning();
     }
 
     public boolean isTerminated() {
-        return terminated.getCount() == 0;
+        return carriers.isTerminated();
     }
 
     /** Waits until the scheduler has terminated; false if {@code timeout} passed first. */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
         checkNotOwnFiber("awaitTermination");
-        return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return carriers.awaitTermination(timeout);
     }
 
     /** {@link #shutdown()}, then waits (uninterruptibly) for every fiber to finish. */
@@ -451,7 +221,7 @@ public final class FiberScheduler implements AutoCloseable {
         boolean interrupted = false;
         while (!isTerminated()) {
             try {
-                terminated.await();
+                carriers.awaitTermination();
             } catch (InterruptedException e) {
                 interrupted = true;
             }
@@ -464,7 +234,7 @@ public final class FiberScheduler implements AutoCloseable {
     private void checkNotOwnFiber(String what) {
         Fiber<?> fiber = Fiber.current();
         if (fiber != null && fiber.scheduler() == this) {
-            throw new IllegalStateException(what + "() called from a fiber of scheduler '" + name
+            throw new IllegalStateException(what + "() called from a fiber of scheduler '" + name()
                     + "' would wait for itself; call it from a thread outside the scheduler");
         }
     }
@@ -472,28 +242,48 @@ public final class FiberScheduler implements AutoCloseable {
     // ---- statistics ---------------------------------------------------------------------------
 
     public SchedulerStats stats() {
-        List<CarrierStats> carriers = new ArrayList<>(loops.length);
+        List<CarrierStats> perCarrier = new ArrayList<>(carriers.count());
+        carriers.forEachLoop(loop -> perCarrier.add(new CarrierStats(loop.name(), loop.queueDepth(), loop.runs(),
+                loop.stolen(), loop.sleeps(), loop.ioWaits(), loop.skippedReads(), loop.timersFired(), loop.handoffs())));
         long runs = 0;
-        for (CarrierLoop loop : loops) {
-            CarrierStats s = loop.stats();
-            runs += s.runs();
-            carriers.add(s);
+        for (CarrierStats c : perCarrier) {
+            runs += c.runs();
         }
-        long spawnedCount = live.added();
-        return new SchedulerStats(name, loops.length > 0, spawnedCount, live.size(),
-                Math.max(0, runs - spawnedCount), injectSize(), blockingPool.calls(), blockingPool.threads(),
-                List.copyOf(carriers));
+        long spawned = carriers.fibersAdmitted();
+        return new SchedulerStats(name(), usesOwnCarriers(), spawned, carriers.fibersAlive(),
+                Math.max(0, runs - spawned), carriers.injectSize(), carriers.offloadPool().calls(),
+                carriers.offloadPool().threads(), List.copyOf(perCarrier));
     }
 
     @Override
     public String toString() {
-        return "FiberScheduler[" + name + ", " + (loops.length > 0 ? loops.length + " carriers" : "fallback")
+        return "FiberScheduler[" + name() + ", " + (usesOwnCarriers() ? carrierCount() + " carriers" : "fallback")
                 + (isTerminated() ? ", terminated" : isShutdown() ? ", shut down" : "") + "]";
     }
 
-    /** {@code -Dfiber.handoff=Nms|off} (the agent's {@code handoff=} option), else the default. */
-    static Duration handoffFromProperty() {
-        return Settings.HANDOFF.fromSystemProperty();
+    /** The call families the agent option {@code offload=} names, for the agent's hooks. */
+    private static final class OffloadedFamilies implements AgentHooks.Offloads {
+        private static final BlockingCategory[] CATEGORIES = BlockingCategory.values();
+        static final OffloadedFamilies INSTANCE = new OffloadedFamilies();
+        /** Bit per category ordinal. */
+        private final int bits;
+
+        private OffloadedFamilies() {
+            Set<String> names = Settings.OFFLOAD.fromSystemProperty();
+            int b = 0;
+            for (BlockingCategory c : CATEGORIES) {
+                if (c.offloadFamily() != null && names.contains(c.offloadFamily())) {
+                    b |= 1 << c.ordinal();
+                }
+            }
+            bits = b;
+        }
+
+        /** A family offloads exactly the calls the detector reports under its name ({@link BlockingCategory#of}). */
+        @Override
+        public boolean offloads(int category, Object receiver) {
+            return bits != 0 && (bits & 1 << BlockingCategory.of(CATEGORIES[category], receiver).ordinal()) != 0;
+        }
     }
 
     /** Settings for a new {@link FiberScheduler}. */
@@ -502,7 +292,7 @@ public final class FiberScheduler implements AutoCloseable {
         private String name = "fiber";
         private boolean daemon = true;
         private int maxBlockingThreads = DEFAULT_MAX_BLOCKING_THREADS;
-        private Duration handoffAfter = handoffFromProperty();
+        private Duration handoffAfter = Settings.HANDOFF.fromSystemProperty();
 
         private Builder() { }
 
@@ -517,7 +307,7 @@ public final class FiberScheduler implements AutoCloseable {
             if (threshold == null || threshold.isNegative()) {
                 throw new IllegalArgumentException("handoffAfter must be zero (off) or positive, got " + threshold);
             }
-            if (!threshold.isZero() && threshold.toNanos() < NATIVE_HANDOFF_NANOS) {
+            if (!threshold.isZero() && threshold.toNanos() < Carriers.NATIVE_HANDOFF_NANOS) {
                 throw new IllegalArgumentException("handoffAfter must be zero (off) or at least 1 ms (the watchdog samples"
                         + " carriers every millisecond), got " + threshold);
             }

@@ -1,5 +1,7 @@
 package io.fiber;
 
+import io.fiber.internal.time.DeadlineTimer;
+
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
@@ -53,7 +55,7 @@ public final class FiberScope implements AutoCloseable {
         this.owner = Thread.currentThread();
         this.deadline = deadline;
         this.deadlineTimer = deadline == null ? null
-                : Timers.schedule(this::deadlinePassed, deadline);
+                : DeadlineTimer.schedule(this::deadlinePassed, deadline);
     }
 
     /** A scope whose fibers run on {@link FiberScheduler#current()}. */

@@ -1,6 +1,7 @@
 package io.fiber;
 
 import io.fiber.internal.Settings;
+import io.fiber.internal.carrier.Carriers;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -20,15 +21,6 @@ import java.util.concurrent.Callable;
  */
 public final class Fibers {
     private Fibers() { }
-
-    /**
-     * Set when the first scheduler is built, before its carriers start; its classes and the JDK
-     * hook's are loaded and initialised by then. Until then no code runs on our carriers, and {@link #onCarrier}
-     * answers without touching another class of the runtime: the blocking-call detector asks it
-     * for every JDK virtual thread's file read, also inside the JDK's class loading (reading a jar
-     * is file I/O), where loading a class of ours would re-enter the loading of the class path.
-     */
-    static volatile boolean schedulerBuilt;
 
     private static final class DefaultScheduler {
         static final FiberScheduler INSTANCE = build();
@@ -69,20 +61,6 @@ public final class Fibers {
     }
 
     /**
-     * True when the caller runs on one of our carriers: in a fiber, or in a virtual thread a fiber
-     * started (it inherits the fiber's scheduler). Such code holds a carrier loop while it blocks.
-     */
-    public static boolean onCarrier() {
-        if (!Thread.currentThread().isVirtual() || !schedulerBuilt) {
-            return false;
-        }
-        if (VirtualThreadHook.isAvailable()) {
-            return VirtualThreadHook.currentCarrierThread() instanceof CarrierLoop.CarrierThread;
-        }
-        return Fiber.current() != null;
-    }
-
-    /**
      * Suspends the calling fiber (or thread) for {@code duration}; the carrier runs other fibers
      * meanwhile.
      *
@@ -113,8 +91,9 @@ public final class Fibers {
      */
     public static <T> T blocking(Callable<T> call) throws Exception {
         Objects.requireNonNull(call, "call");
-        FiberScheduler scheduler = FiberScheduler.ofCaller();
-        return scheduler == null ? call.call() : scheduler.blockingPool().call(call);
+        Fiber<?> fiber = Fiber.current();
+        Carriers carriers = fiber != null ? fiber.scheduler().carriers() : Carriers.ofCaller();
+        return carriers == null ? call.call() : carriers.offloadPool().call(call);
     }
 
     /** Lets the other runnable fibers of this carrier run; the caller goes to the back of the queue. */

@@ -1,5 +1,8 @@
 package io.fiber;
 
+import io.fiber.internal.agent.AgentHooks;
+import io.fiber.internal.time.DeadlineTimer;
+
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
@@ -100,7 +103,7 @@ public final class Timeout implements AutoCloseable {
         this.duration = duration;
         this.outer = INNERMOST.get();
         this.reactorWait = outer == null ? new AtomicReference<>() : outer.reactorWait;
-        this.timer = Timers.schedule(this::fire, duration);
+        this.timer = DeadlineTimer.schedule(this::fire, duration);
         INNERMOST.set(this);
     }
 
@@ -165,7 +168,7 @@ public final class Timeout implements AutoCloseable {
     }
 
     /**
-     * {@link AgentHooks#timeoutWaitBegins}: the calling fiber is about to park in a socket wait of its
+     * {@link AgentHooks.SocketDeadlines#waitBegins}: the calling fiber is about to park in a socket wait of its
      * carrier's reactor. Returns null when it has no open Timeout; otherwise marks the wait, so a
      * deadline that passes during it unparks the fiber instead of interrupting it, and returns the
      * token for {@link #socketWaitEnds}.
@@ -180,7 +183,7 @@ public final class Timeout implements AutoCloseable {
     }
 
     /**
-     * {@link AgentHooks#timeoutWaitEnds}: the wait {@link #socketWaitBegins} marked has ended. Returns
+     * {@link AgentHooks.SocketDeadlines#waitEnds}: the wait {@link #socketWaitBegins} marked has ended. Returns
      * the {@link SocketTimeoutException} it must throw when a deadline of the caller passed: one that
      * ended the wait, or one that passed before it and whose interrupt is still pending (that
      * interrupt is cleared, since the JDK would close the socket for it; not when the fiber was also
@@ -221,6 +224,25 @@ public final class Timeout implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** {@link #socketWaitBegins} and {@link #socketWaitEnds}, for the agent's hooks. */
+    static AgentHooks.SocketDeadlines socketDeadlines() {
+        return SocketDeadlines.INSTANCE;
+    }
+
+    private static final class SocketDeadlines implements AgentHooks.SocketDeadlines {
+        static final SocketDeadlines INSTANCE = new SocketDeadlines();
+
+        @Override
+        public Object waitBegins() {
+            return socketWaitBegins();
+        }
+
+        @Override
+        public IOException waitEnds(Object token) {
+            return socketWaitEnds(token);
+        }
     }
 
     /** For the runtime's blocking calls: the exception to throw for an interrupt while waiting. */

@@ -31,7 +31,7 @@ class BlockingOffloadTest {
                 assertFalse(ran.isVirtual());
                 return ran.getName();
             });
-            assertTrue(result(f).startsWith("offload-value-blocking-"), result(f));
+            assertTrue(result(f).startsWith("offload-value-offload-"), result(f));
             assertEquals(1, s.stats().blockingCalls());
         }
     }

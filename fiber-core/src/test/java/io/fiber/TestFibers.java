@@ -31,12 +31,12 @@ public final class TestFibers {
         return f.get();
     }
 
-    static void await(CountDownLatch latch) throws InterruptedException {
+    public static void await(CountDownLatch latch) throws InterruptedException {
         assertTrue(latch.await(20, TimeUnit.SECONDS), "latch not reached within 20 s");
     }
 
     /** A platform thread that counts {@code latch} down after {@code millis}, so a caller can block on it first. */
-    static Thread countDownLater(CountDownLatch latch, long millis) {
+    public static Thread countDownLater(CountDownLatch latch, long millis) {
         return Thread.ofPlatform().start(() -> {
             try {
                 Thread.sleep(millis);
@@ -47,7 +47,12 @@ public final class TestFibers {
         });
     }
 
-    static long millisSince(long startNanos) {
+    public static long millisSince(long startNanos) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    }
+
+    /** A scheduler's carriers and their shared state, for tests of the carrier layer. */
+    public static io.fiber.internal.carrier.Carriers carriers(FiberScheduler scheduler) {
+        return scheduler.carriers();
     }
 }

@@ -1,6 +1,6 @@
 package io.fiber.benchmarks;
 
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 import io.fiber.detector.BlockingCallDetector;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

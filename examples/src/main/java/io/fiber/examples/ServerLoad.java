@@ -2,7 +2,7 @@ package io.fiber.examples;
 
 import io.fiber.FiberScheduler;
 import io.fiber.SchedulerStats;
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 import io.fiber.detector.BlockingCall;
 import io.fiber.detector.BlockingCallDetector;
 import io.fiber.detector.BlockingCategory;

@@ -6,6 +6,7 @@ import io.fiber.internal.Settings.Setting;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.EnumSet;
 import java.util.Set;
 
 /**
@@ -55,6 +56,13 @@ final class AgentOptions {
     /** The call families {@code offload=} names; empty when it is not given. */
     Set<BlockingCategory> offloaded() {
         String offload = given.get(Settings.OFFLOAD);
-        return offload == null ? Settings.OFFLOAD.defaultValue() : Settings.OFFLOAD.parse(offload, Settings.Source.AGENT_OPTION);
+        Set<String> families = offload == null ? Settings.OFFLOAD.defaultValue() : Settings.OFFLOAD.parse(offload, Settings.Source.AGENT_OPTION);
+        Set<BlockingCategory> offloaded = EnumSet.noneOf(BlockingCategory.class);
+        for (BlockingCategory category : BlockingCategory.values()) {
+            if (category.offloadFamily() != null && families.contains(category.offloadFamily())) {
+                offloaded.add(category);
+            }
+        }
+        return offloaded;
     }
 }

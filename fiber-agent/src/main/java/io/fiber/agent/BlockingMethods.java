@@ -1,6 +1,6 @@
 package io.fiber.agent;
 
-import io.fiber.bridge.FiberBridge.Detector;
+import io.fiber.internal.bridge.FiberBridge.Detector;
 import io.fiber.detector.BlockingCategory;
 
 import java.io.FileDescriptor;
@@ -33,10 +33,10 @@ import static io.fiber.agent.Patch.constant;
 import static io.fiber.agent.Patch.kept;
 import static io.fiber.agent.Patch.receiver;
 import static io.fiber.agent.Patch.thisField;
-import static io.fiber.bridge.FiberBridge.Detector.ANY_THREAD;
-import static io.fiber.bridge.FiberBridge.Detector.PINNED;
-import static io.fiber.bridge.FiberBridge.Detector.PLATFORM_THREAD;
-import static io.fiber.bridge.FiberBridge.Detector.WAIT;
+import static io.fiber.internal.bridge.FiberBridge.Detector.ANY_THREAD;
+import static io.fiber.internal.bridge.FiberBridge.Detector.PINNED;
+import static io.fiber.internal.bridge.FiberBridge.Detector.PLATFORM_THREAD;
+import static io.fiber.internal.bridge.FiberBridge.Detector.WAIT;
 import static io.fiber.detector.BlockingCategory.CONSOLE;
 import static io.fiber.detector.BlockingCategory.DNS;
 import static io.fiber.detector.BlockingCategory.FILE_IO;

@@ -1,6 +1,6 @@
 package io.fiber.agent;
 
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;

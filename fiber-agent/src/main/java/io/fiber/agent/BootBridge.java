@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Defines the runtime's bridge classes ({@code io.fiber.bridge}) in the boot class loader, where
+ * Defines the runtime's bridge classes ({@code io.fiber.internal.bridge}) in the boot class loader, where
  * code patched into {@code java.base} can see them. The application class loader asks the boot
  * loader first, so the runtime then links against these very classes.
  *
@@ -25,10 +25,10 @@ import java.util.Set;
  * does neither. That needs {@code jdk.internal.misc} exported to the agent, for this call only.
  */
 final class BootBridge {
-    static final String BRIDGE_CLASS = "io.fiber.bridge.FiberBridge";
+    static final String BRIDGE_CLASS = "io.fiber.internal.bridge.FiberBridge";
     /** Defining order matters: the interface before the class that names it in a field. */
-    private static final String[] CLASSES = {"io.fiber.bridge.FiberBridge$Hooks", "io.fiber.bridge.FiberBridge$Reactor",
-            "io.fiber.bridge.FiberBridge$Detector", "io.fiber.bridge.FiberBridge$Patcher", BRIDGE_CLASS};
+    private static final String[] CLASSES = {"io.fiber.internal.bridge.FiberBridge$Hooks", "io.fiber.internal.bridge.FiberBridge$Reactor",
+            "io.fiber.internal.bridge.FiberBridge$Detector", "io.fiber.internal.bridge.FiberBridge$Patcher", BRIDGE_CLASS};
 
     private BootBridge() { }
 

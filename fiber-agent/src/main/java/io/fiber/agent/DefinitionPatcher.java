@@ -1,6 +1,6 @@
 package io.fiber.agent;
 
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 import io.fiber.detector.BlockingCategory;
 import org.objectweb.asm.ClassReader;
 import org.objectweb.asm.ClassVisitor;

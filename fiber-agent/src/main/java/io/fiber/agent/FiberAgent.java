@@ -1,7 +1,7 @@
 package io.fiber.agent;
 
 import io.fiber.detector.BlockingCallDetector;
-import io.fiber.dns.FiberResolverProvider;
+import io.fiber.internal.dns.FiberResolverProvider;
 
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
@@ -14,7 +14,7 @@ import java.util.Set;
  * The {@code -javaagent} (docs/design.md sections 1, 3 and 4). At start-up, in this order:
  * <ol>
  *   <li>parses its options strictly ({@link AgentOptions});</li>
- *   <li>defines the runtime's tiny {@code io.fiber.bridge} package in the boot class loader
+ *   <li>defines the runtime's tiny {@code io.fiber.internal.bridge} package in the boot class loader
  *       ({@link BootBridge}), before anything could load it from the application class path, since
  *       patched JDK code can only see boot classes;</li>
  *   <li>opens {@code java.base/java.lang} to the fiber runtime's module, and to no other, and lets

@@ -43,13 +43,13 @@ final class JdkPatches {
             // once, without its system call. The fd number comes from the class's own fdVal, a field
             // read, where IOUtil.fdVal would be a JNI call, twice a read.
             Patch.returnIfTrue("sun.nio.ch.NioSocketImpl", "tryRead", "(Ljava/io/FileDescriptor;[BII)I", -2,
-                    "atReadEntry", ownStatic("fdVal", FD_VAL, 0)).atExit("atReadExit", returned(), ownStatic("fdVal", FD_VAL, 0), arg(3)),
+                    "beginRead", ownStatic("fdVal", FD_VAL, 0)).atExit("endRead", returned(), ownStatic("fdVal", FD_VAL, 0), arg(3)),
             // A blocking SocketChannel read, through the channel or its socket adaptor's stream: a safe
             // point for a yield request, before any lock, as the Socket reads above have in
-            // atReadEntry, so a reader of a channel that always has data lets other fibers run.
-            Patch.call("sun.nio.ch.SocketChannelImpl", "read", "(Ljava/nio/ByteBuffer;)I", "atChannelRead"),
-            Patch.call("sun.nio.ch.SocketChannelImpl", "read", "([Ljava/nio/ByteBuffer;II)J", "atChannelRead"),
-            Patch.call("sun.nio.ch.SocketChannelImpl", "blockingRead", "([BIIJ)I", "atChannelRead"),
+            // beginRead, so a reader of a channel that always has data lets other fibers run.
+            Patch.call("sun.nio.ch.SocketChannelImpl", "read", "(Ljava/nio/ByteBuffer;)I", "beginChannelRead"),
+            Patch.call("sun.nio.ch.SocketChannelImpl", "read", "([Ljava/nio/ByteBuffer;II)J", "beginChannelRead"),
+            Patch.call("sun.nio.ch.SocketChannelImpl", "blockingRead", "([BIIJ)I", "beginChannelRead"),
             // Where a timed park, sleep or timed wait of a virtual thread whose scheduler is not a
             // ForkJoinPool gets its timer (JDK 25: on the JDK's VirtualThread-unparker threads). For
             // our fibers the runtime returns a timer of the carrier the fiber runs on.

@@ -1,6 +1,6 @@
 package io.fiber.agent;
 
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 
 import java.lang.instrument.Instrumentation;
 import java.lang.reflect.Method;

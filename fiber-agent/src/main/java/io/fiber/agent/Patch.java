@@ -1,6 +1,6 @@
 package io.fiber.agent;
 
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 import org.objectweb.asm.Type;
 
 import java.lang.invoke.MethodType;

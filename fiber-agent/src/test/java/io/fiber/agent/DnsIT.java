@@ -1,6 +1,6 @@
 package io.fiber.agent;
 
-import io.fiber.dns.LoopbackDnsServer;
+import io.fiber.internal.dns.LoopbackDnsServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -125,7 +125,7 @@ class DnsIT {
         Files.writeString(services, AppResolverProvider.class.getName() + "\n");
         Run r = probe("detector=fail", List.of(), dir, "delegated");
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertEquals("io.fiber.dns.FiberResolver", r.get("resolver"), "the JDK chose fiber-core's provider, first on the class path");
+        assertEquals("io.fiber.internal.dns.FiberResolver", r.get("resolver"), "the JDK chose fiber-core's provider, first on the class path");
         assertEquals("[localhost/192.0.2.200]", r.get("platform"));
         assertEquals("[localhost/192.0.2.200]", r.get("fiber"));
         assertEquals(1, r.number("offloaded"));

@@ -2,7 +2,7 @@ package io.fiber.agent;
 
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
-import io.fiber.dns.LoopbackDnsServer;
+import io.fiber.internal.dns.LoopbackDnsServer;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;

@@ -106,7 +106,7 @@ public final class DnsProbe {
      */
     private static void requireFiberResolver() throws Exception {
         String resolver = systemWideResolver();
-        if (!resolver.equals("io.fiber.dns.FiberResolver")) {
+        if (!resolver.equals("io.fiber.internal.dns.FiberResolver")) {
             System.out.println("resolver=" + resolver);
             System.out.flush();
             System.exit(3);

@@ -150,7 +150,7 @@ class FiberAgentIT {
     @Test
     void anotherCopyOfTheBridgeOnTheClassPathDoesNotReplaceTheAgentsOwn(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         // An application jar bundling another build of fiber-core comes first on the class path.
-        Path bridge = dir.resolve("io/fiber/bridge/FiberBridge.class");
+        Path bridge = dir.resolve("io/fiber/internal/bridge/FiberBridge.class");
         Files.createDirectories(bridge.getParent());
         Files.write(bridge, new byte[] {(byte) 0xCA, (byte) 0xFE, 0, 0});
         ChildJvm.Run r = java(dir, "");

@@ -32,8 +32,8 @@ class PatchTest {
     }
 
     private static Patch readPatch(Patch.Operand fd) {
-        return Patch.returnIfTrue(SocketLike.class.getName(), "tryRead", READ, -2, "atReadEntry", fd)
-                .atExit("atReadExit", returned(), fd, arg(3));
+        return Patch.returnIfTrue(SocketLike.class.getName(), "tryRead", READ, -2, "beginRead", fd)
+                .atExit("endRead", returned(), fd, arg(3));
     }
 
     @Test
@@ -41,7 +41,7 @@ class PatchTest {
         readPatch(ownStatic("fdVal", FD_VAL, 0)).check(SocketLike.class);
         // The bridge takes the number: passing the FileDescriptor itself names no bridge method.
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> readPatch(arg(0)).check(SocketLike.class));
-        assertTrue(e.getMessage().contains("atReadEntry(Ljava/io/FileDescriptor;)Z"), e.getMessage());
+        assertTrue(e.getMessage().contains("beginRead(Ljava/io/FileDescriptor;)Z"), e.getMessage());
     }
 
     @Test

@@ -115,7 +115,7 @@ class OffloadingDataSourceTest {
                 return caller(c);
             }
         });
-        assertTrue(ranOn.startsWith(SCHEDULER + "-blocking-"), "SQLite ran on " + ranOn);
+        assertTrue(ranOn.startsWith(SCHEDULER + "-offload-"), "SQLite ran on " + ranOn);
         assertTrue(scheduler.stats().blockingCalls() > 0, scheduler.stats().toString());
     }
 

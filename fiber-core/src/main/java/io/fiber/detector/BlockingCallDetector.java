@@ -1,7 +1,8 @@
 package io.fiber.detector;
 
 import io.fiber.internal.Settings;
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
+import io.fiber.internal.carrier.CarrierWatchdog;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -92,6 +93,7 @@ public final class BlockingCallDetector {
             }
         }
         mode(initial);
+        CarrierWatchdog.observeLongRuns(new LongRunReporter(this));
     }
 
     /** Parses {@code fail}, {@code report} or {@code off}, any case; throws naming the valid choices. */

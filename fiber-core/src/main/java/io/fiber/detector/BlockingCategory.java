@@ -48,6 +48,20 @@ public enum BlockingCategory {
         };
     }
 
+    /**
+     * This category's name in the agent option {@code offload=} (system property
+     * {@code fiber.offload}): {@code file}, {@code dns} or {@code process}; null for a category
+     * whose calls cannot be offloaded.
+     */
+    public String offloadFamily() {
+        return switch (this) {
+            case FILE_IO -> "file";
+            case DNS -> "dns";
+            case PROCESS -> "process";
+            default -> null;
+        };
+    }
+
     /** A short phrase for messages, such as "file I/O". */
     public String description() {
         return description;

@@ -1,8 +1,9 @@
 package io.fiber.detector;
 
-import io.fiber.Fibers;
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 import io.fiber.internal.RuntimeLog;
+import io.fiber.internal.carrier.CarrierThread;
+import io.fiber.internal.jdk.VirtualThreadHook;
 import jdk.jfr.FlightRecorder;
 
 import java.time.Instant;
@@ -69,12 +70,12 @@ final class CallCheck implements FiberBridge.Detector {
      * class starts JFR's event machinery, some 230 classes, in a JVM that may never record.
      *
      * <p>This runs on a platform thread, so it cannot take the virtual-thread path; that path asks
-     * {@link Fibers#onCarrier}, which loads nothing until a scheduler exists (and by then has
+     * {@link CarrierThread#callerOnCarrier}, which loads nothing until a scheduler exists (and by then has
      * everything it touches loaded). {@link #IN_CHECK} is the net under all of it: whatever the
      * check still does that comes back to the check on the same thread returns at once.
      */
     void warmUp() {
-        Fibers.onCarrier();
+        CarrierThread.callerOnCarrier();
         List<StackWalker.StackFrame> frames = walk();
         pinned(frames);
         detector.allowances().allows(frames, CLASS_NAME, METHOD_NAME);
@@ -83,6 +84,7 @@ final class CallCheck implements FiberBridge.Detector {
         }
         BlockingCategory.of(BlockingCategory.FILE_IO, this);
         carrierOf(Thread.currentThread());
+        VirtualThreadHook.isAvailable(); // initialised here, off the check's path: carrierOf asks it on virtual threads
         InCheck inCheck = enter();
         if (inCheck != null) {
             inCheck.active = false;
@@ -116,7 +118,7 @@ final class CallCheck implements FiberBridge.Detector {
             if (rule == PLATFORM_THREAD) {
                 return; // a virtual thread's park unmounts; a pinned one is caught in parkOnCarrierThread
             }
-            onCarrier = Fibers.onCarrier(); // loads nothing: see Fibers.schedulerBuilt
+            onCarrier = CarrierThread.callerOnCarrier(); // loads nothing until a scheduler exists: see there
             if (!onCarrier && !detector.watchesVirtualThreads()) {
                 return;
             }
@@ -226,14 +228,13 @@ final class CallCheck implements FiberBridge.Detector {
         return name.isEmpty() ? "#" + thread.threadId() : name + " #" + thread.threadId();
     }
 
-    /** A virtual thread's carrier, from its {@code toString} ("VirtualThread[#21,name]/runnable@carrier"). */
+    /** The name of the calling virtual thread's carrier; null for a platform thread, or without the JDK hook. */
     private static String carrierOf(Thread thread) {
-        if (!thread.isVirtual()) {
+        assert thread == Thread.currentThread() : "only the caller's carrier can be read";
+        if (!thread.isVirtual() || !VirtualThreadHook.isAvailable()) {
             return null;
         }
-        String s = thread.toString();
-        int at = s.lastIndexOf('@');
-        return at < 0 ? null : s.substring(at + 1);
+        return VirtualThreadHook.currentCarrierThread().getName();
     }
 
     /**

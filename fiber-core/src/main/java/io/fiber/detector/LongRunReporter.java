@@ -1,6 +1,6 @@
 package io.fiber.detector;
 
-import io.fiber.spi.LongRunObserver;
+import io.fiber.internal.carrier.LongRunObserver;
 
 import java.time.Instant;
 import java.util.List;
@@ -11,11 +11,15 @@ import java.util.List;
  * {@link BlockingCategory#LONG_RUN} (a CPU hog, or a blocking call no table lists), reported with
  * its stack as sampled. It is reported in every mode but OFF and never thrown, even in FAIL mode:
  * the fiber is still running code that cannot be interrupted safely. An allowance covering a frame
- * of the sampled stack (class loading, a JDK class initialiser) covers the run. Public only for
- * {@link java.util.ServiceLoader}; not an application API.
+ * of the sampled stack (class loading, a JDK class initialiser) covers the run. The detector
+ * registers one with the watchdog as it starts.
  */
-public final class LongRunReporter implements LongRunObserver {
-    private final BlockingCallDetector detector = BlockingCallDetector.get();
+final class LongRunReporter implements LongRunObserver {
+    private final BlockingCallDetector detector;
+
+    LongRunReporter(BlockingCallDetector detector) {
+        this.detector = detector;
+    }
 
     @Override
     public long thresholdNanos() {

@@ -1,14 +1,10 @@
 package io.fiber.internal;
 
-import io.fiber.detector.BlockingCategory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumSet;
-import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -32,9 +28,8 @@ public final class Settings {
     /** The handoff threshold when nothing sets it. */
     public static final Duration DEFAULT_HANDOFF = Duration.ofMillis(10);
 
-    /** The call families of {@link #OFFLOAD}, by name. */
-    public static final Map<String, BlockingCategory> OFFLOAD_FAMILIES = Collections.unmodifiableMap(new LinkedHashMap<>(Map.of(
-            "file", BlockingCategory.FILE_IO, "dns", BlockingCategory.DNS, "process", BlockingCategory.PROCESS)));
+    /** The call families {@link #OFFLOAD} may name: {@code io.fiber.detector.BlockingCategory#offloadFamily()}. */
+    public static final List<String> OFFLOAD_FAMILIES = List.of("file", "dns", "process");
 
     /** Carrier loops of the default scheduler; null (unset): one per available processor. */
     public static final Setting<Integer> CARRIERS = new Setting<>("carriers", "fiber.carriers", null,
@@ -52,7 +47,7 @@ public final class Settings {
             "off or a whole number of milliseconds from 1 to " + MAX_HANDOFF_MILLIS + " followed by ms, such as 10ms", Settings::handoff);
 
     /** The call families whose blocking JDK methods run on the offload pool; empty: none. */
-    public static final Setting<Set<BlockingCategory>> OFFLOAD = new Setting<>("offload", "fiber.offload", Set.of(),
+    public static final Setting<Set<String>> OFFLOAD = new Setting<>("offload", "fiber.offload", Set.of(),
             "none|file+dns+process", "call families run on the offload pool instead of the carrier; default none",
             "none, or some of file, dns and process joined by +, such as file+dns", Settings::offload);
 
@@ -168,18 +163,17 @@ public final class Settings {
         return null;
     }
 
-    private static Set<BlockingCategory> offload(String text) {
+    private static Set<String> offload(String text) {
         if (text.equals("none")) {
             return Set.of();
         }
-        Set<BlockingCategory> families = EnumSet.noneOf(BlockingCategory.class);
+        Set<String> families = new LinkedHashSet<>();
         for (String family : text.split("\\+", -1)) {
-            BlockingCategory category = OFFLOAD_FAMILIES.get(family);
-            if (category == null) {
+            if (!OFFLOAD_FAMILIES.contains(family)) {
                 throw new IllegalArgumentException("'" + family + "' is not a call family; use none, or some of file, dns and"
                         + " process joined by +, such as file+dns");
             }
-            families.add(category);
+            families.add(family);
         }
         return Collections.unmodifiableSet(families);
     }

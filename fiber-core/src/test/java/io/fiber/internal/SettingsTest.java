@@ -6,6 +6,7 @@ import io.fiber.internal.Settings.Source;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -42,13 +43,22 @@ class SettingsTest {
     void offloadFamiliesJoinWithPlusOnly() {
         assertEquals(Set.of(), Settings.OFFLOAD.defaultValue());
         assertEquals(Set.of(), Settings.OFFLOAD.parse("none", Source.AGENT_OPTION));
-        assertEquals(Set.of(BlockingCategory.FILE_IO, BlockingCategory.DNS, BlockingCategory.PROCESS),
-                Settings.OFFLOAD.parse("file+dns+process", Source.SYSTEM_PROPERTY));
+        assertEquals(Set.of("file", "dns", "process"), Settings.OFFLOAD.parse("file+dns+process", Source.SYSTEM_PROPERTY));
         assertEquals("option offload=file+disk is invalid: 'disk' is not a call family; use none, or some of file, dns and process"
                 + " joined by +, such as file+dns", error(Settings.OFFLOAD, "file+disk", Source.AGENT_OPTION));
         assertTrue(error(Settings.OFFLOAD, "file,dns", Source.SYSTEM_PROPERTY)
                 .startsWith("system property fiber.offload=file,dns is invalid: 'file,dns' is not a call family"));
         assertTrue(error(Settings.OFFLOAD, "file+", Source.AGENT_OPTION).contains("'' is not a call family"));
+    }
+
+    @Test
+    void everyOffloadFamilyNamesADetectorCategory() {
+        for (String family : Settings.OFFLOAD_FAMILIES) {
+            assertEquals(1, Arrays.stream(BlockingCategory.values()).filter(c -> family.equals(c.offloadFamily())).count(),
+                    "the categories named " + family);
+        }
+        assertEquals(Settings.OFFLOAD_FAMILIES.size(),
+                Arrays.stream(BlockingCategory.values()).filter(c -> c.offloadFamily() != null).count());
     }
 
     @Test

@@ -1,6 +1,6 @@
 package io.fiber.io;
 
-import io.fiber.spi.CarrierReactor;
+import io.fiber.internal.io.CarrierReactor;
 import io.netty.channel.epoll.NettyEpoll;
 import io.netty.channel.unix.FileDescriptor;
 

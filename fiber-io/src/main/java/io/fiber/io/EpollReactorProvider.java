@@ -1,7 +1,7 @@
 package io.fiber.io;
 
-import io.fiber.spi.CarrierReactor;
-import io.fiber.spi.ReactorProvider;
+import io.fiber.internal.io.CarrierReactor;
+import io.fiber.internal.io.ReactorProvider;
 import io.netty.channel.epoll.NettyEpoll;
 
 /** Opens an {@link EpollReactor} per carrier; found by the runtime through {@link java.util.ServiceLoader}. */

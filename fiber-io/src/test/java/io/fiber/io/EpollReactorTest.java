@@ -1,6 +1,6 @@
 package io.fiber.io;
 
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 import io.netty.channel.unix.FileDescriptor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,15 +48,15 @@ class EpollReactorTest {
         public void fdClosing(java.io.FileDescriptor fd) { }
 
         @Override
-        public boolean readBegins(int fd) {
+        public boolean beginRead(int fd) {
             return false;
         }
 
         @Override
-        public void readReturned(int fd, int asked, int got) { }
+        public void endRead(int fd, int asked, int got) { }
 
         @Override
-        public void channelReadBegins() { }
+        public void beginChannelRead() { }
 
         @Override
         public Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {

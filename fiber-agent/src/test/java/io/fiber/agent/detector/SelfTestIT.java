@@ -1,6 +1,6 @@
 package io.fiber.agent.detector;
 
-import io.fiber.bridge.FiberBridge;
+import io.fiber.internal.bridge.FiberBridge;
 import io.fiber.detector.BlockingCategory;
 import org.junit.jupiter.api.Test;
 

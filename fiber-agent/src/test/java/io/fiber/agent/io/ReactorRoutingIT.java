@@ -263,7 +263,7 @@ class ReactorRoutingIT {
             int poll = frames.indexOf("sun.nio.ch.Poller.poll");
             assertTrue(park >= 0 && poll > park, "parked in Poller.poll: " + frames);
             if (AGENT) {
-                assertEquals(List.of("io.fiber.bridge.FiberBridge.atPoll"), frames.subList(park + 1, poll));
+                assertEquals(List.of("io.fiber.internal.bridge.FiberBridge.atPoll"), frames.subList(park + 1, poll));
             }
             assertEquals(List.of("io.fiber.Fiber$Body.run"), frames.stream().filter(f -> f.startsWith("io.fiber.Fiber.") || f.startsWith("io.fiber.Fiber$")).toList(),
                     "below the task: " + frames);

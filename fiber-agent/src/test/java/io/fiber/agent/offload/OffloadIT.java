@@ -1,5 +1,6 @@
 package io.fiber.agent.offload;
 
+import io.fiber.internal.carrier.CarrierThread;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
 import io.fiber.Fibers;
@@ -54,7 +55,7 @@ class OffloadIT {
             try (InputStream in = new FileInputStream(fifo.toFile())) { // blocks until the writer opens
                 int b = in.read();                                      // blocks until it writes
                 assertSame(self, Thread.currentThread(), "the fiber stays itself");
-                return "read " + b + ", back on a carrier " + Fibers.onCarrier();
+                return "read " + b + ", back on a carrier " + CarrierThread.callerOnCarrier();
             }
         });
         Fiber<Void> writer = scheduler.spawn(() -> {
@@ -75,7 +76,7 @@ class OffloadIT {
         Fiber<String> f = scheduler.spawn(() -> {
             FileNotFoundException e = assertThrows(FileNotFoundException.class,
                     () -> new FileInputStream(dir.resolve("missing").toFile()));
-            return e.getMessage().contains("missing") + " " + Fibers.onCarrier();
+            return e.getMessage().contains("missing") + " " + CarrierThread.callerOnCarrier();
         });
         assertTrue(f.join(Duration.ofSeconds(20)));
         assertEquals("true true", f.get());

@@ -1,6 +1,0 @@
-/**
- * Name lookups from fibers that do not hold a carrier: {@link io.fiber.dns.FiberResolverProvider},
- * the JDK's resolver SPI, offloads them (the default) or resolves them over DNS from the fiber
- * itself ({@code -Dfiber.dns=nonblocking}). See docs/dns.md.
- */
-package io.fiber.dns;

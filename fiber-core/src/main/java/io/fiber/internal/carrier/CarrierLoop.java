@@ -1,0 +1,692 @@
+package io.fiber.internal.carrier;
+
+import io.fiber.internal.RuntimeLog;
+import io.fiber.internal.io.CarrierReactor;
+import io.fiber.internal.io.Reactors;
+import io.fiber.internal.time.CarrierTimers;
+import io.fiber.internal.time.DeadlineTimer;
+import io.fiber.internal.jdk.VirtualThreadHook;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * One carrier event loop: a platform thread that runs fiber continuations (the JDK's
+ * {@code VirtualThread.runContinuation} runnables) from its own queues, the Go/Tokio recipe.
+ *
+ * <p>Where the next continuation comes from, in order:
+ * <ol>
+ *   <li>first, before every run, fibers woken by expired {@link CarrierTimers} join the local queue
+ *       (one volatile read and, with a timer pending, a clock read), so yielding fibers cannot make
+ *       a timer late;</li>
+ *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, a batch from the scheduler's {@link InjectQueue}
+ *       first, so foreign submissions are never starved by a busy local queue (alternating which of
+ *       its two lanes goes first, so neither work under way nor new fibers starve; the rest of the
+ *       batch is work under way, see {@link #takeInjectBatch});</li>
+ *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
+ *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row while other
+ *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
+ *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
+ *       carrier to steal one half of the pair and split it across cores);</li>
+ *   <li>the local {@link RunQueue} (FIFO);</li>
+ *   <li>a batch from the inject queue, work under way before new fibers (it also holds what
+ *       overflowed the local queue, so it goes before fresh I/O);</li>
+ *   <li>ready I/O in the carrier's {@link CarrierReactor} (a non-blocking poll, skipped when the
+ *       carrier would otherwise go to sleep in that reactor anyway), never more events than the
+ *       local queue has room for, so I/O wakeups do not overflow into the inject queue;</li>
+ *   <li>stealing half of another carrier's queue, when fewer than half the carriers are searching.</li>
+ * </ol>
+ * I/O is also serviced every {@value #GLOBAL_QUEUE_INTERVAL}th tick, so a busy carrier
+ * still notices it, and after a run that honoured the watchdog's yield request. That run's
+ * continuation goes to the back of the local queue when other work is queued there (Tokio's spent
+ * budget), and otherwise to the back of the inject queue (Go's preemption): in the empty local
+ * queue it would be the next one taken while the rest waited for the periodic check; and the
+ * carrier's next visit to the inject queue then starts with the new fibers' lane, so a fiber waiting
+ * there from outside goes first too. Not the inject queue every time: a fiber that forks a scope's
+ * children is asked to yield again and again, and each trip would cost it the periodic check.
+ *
+ * <p>What leaves a carrier for the inject queue (that fiber, the overflow of a full local queue, a
+ * handed-off carrier's queue) joins the work under way there ({@link Carriers#requeue}), not
+ * the lane of new fibers from outside, even a fiber that has not started yet: behind a burst of
+ * spawns from another thread (an acceptor thread, a main thread starting 200,000 fibers) it would
+ * wait for the whole burst, seconds, and with it whatever its fiber's work holds (a scope's forks
+ * and deadline, a lock, a connection). It waits behind the work under way and one batch of new
+ * fibers at most, however long the burst.
+ *
+ * <p>With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake:
+ * blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without a
+ * reactor), woken by an eventfd write (or an unpark), so an idle scheduler uses no CPU.
+ *
+ * <p>Thread confinement: {@code runNext}, {@code current}, {@code searching} and the counters are
+ * touched only by this carrier's thread. That includes {@link #submitLocal}, which the JDK calls from
+ * a fiber pinned on this carrier, physically the same OS thread. Counters are written with opaque
+ * stores so statistics ({@link #runs()} and the rest) can read them from any thread.
+ *
+ * <h2>Handoff (Go's {@code handoffp})</h2>
+ * A fiber that holds the carrier thread (a file read, a native call, a pinned park, a long
+ * computation) would freeze everything this loop serves. The {@link CarrierWatchdog} then calls
+ * {@link #handOff}: a new loop with a new thread takes this loop's place (its index in the
+ * scheduler, its reactor and its timers), and the queued continuations move to the inject queue.
+ * The blocked thread keeps its fiber and, once that fiber parks or ends, drains whatever it still
+ * holds to the inject queue and exits. What makes this safe without locking the hot path:
+ * <ul>
+ *   <li>A handoff happens only while the loop runs a continuation: {@code state} goes
+ *       IN_LOOP → IN_TASK by a plain release store before each run and back by a CAS after it, and
+ *       the watchdog's CAS IN_TASK → HANDED_OFF wins only if that run has not ended. So the loop's own
+ *       code between runs (polling, stealing, sleeping) never runs once it is replaced.</li>
+ *   <li>During a run the thread touches this loop only through {@link #submitLocal}: the run-next
+ *       slot is swapped atomically there (the watchdog empties it with the same swap), and after
+ *       queuing a wakeup the thread re-reads {@code state} (fenced), so whatever it queued after a
+ *       handoff it moves to the inject queue itself (a Dekker pair with the watchdog's CAS and its
+ *       emptying of the queue). The run's own continuation is queued only as the run ends, and
+ *       the CAS that ends the run covers it.</li>
+ *   <li>The reactor and the timers are shared objects safe for several threads (the reactor's
+ *       registrations, the timers' lock), so the blocked fiber may still add to them.</li>
+ * </ul>
+ */
+public final class CarrierLoop implements Runnable {
+    private static final RuntimeLog log = RuntimeLog.of(CarrierLoop.class);
+    static final int GLOBAL_QUEUE_INTERVAL = 61;
+    static final int MAX_RUN_NEXT_STREAK = 3;
+    /** At most this many continuations move from the inject queue per visit; idle carriers steal from the batch. */
+    static final int INJECT_BATCH = 32;
+    /** A run asked to yield does so at this many safe points after the request ({@link #yieldIfRequested}). */
+    static final int SAFE_POINT_BUDGET = 128;
+    private static final VarHandle RUNS;
+    private static final VarHandle STOLEN;
+    private static final VarHandle SLEEPS;
+    private static final VarHandle HANDOFFS;
+    private static final VarHandle STATE;
+    private static final VarHandle RUN_NEXT;
+    private static final VarHandle YIELD_REQUEST;
+    private static final int IN_LOOP = 0;
+    private static final int IN_TASK = 1;
+    private static final int HANDED_OFF = 2;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            RUNS = l.findVarHandle(CarrierLoop.class, "runs", long.class);
+            STOLEN = l.findVarHandle(CarrierLoop.class, "stolen", long.class);
+            SLEEPS = l.findVarHandle(CarrierLoop.class, "sleeps", long.class);
+            HANDOFFS = l.findVarHandle(CarrierLoop.class, "handoffs", long.class);
+            STATE = l.findVarHandle(CarrierLoop.class, "state", int.class);
+            RUN_NEXT = l.findVarHandle(CarrierLoop.class, "runNext", Runnable.class);
+            YIELD_REQUEST = l.findVarHandle(CarrierLoop.class, "yieldRequest", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final Carriers carriers;
+    final int index;
+    final CarrierThread thread;
+    final RunQueue queue = new RunQueue();
+    /** This carrier's timers; only fibers' timed parks rerouted by the agent land here. */
+    final CarrierTimers timers;
+    /** This carrier's I/O reactor, or null (no agent, or no epoll on this platform). */
+    final CarrierReactor reactor;
+
+    private Runnable runNext;
+    private int runNextStreak;
+    /** IN_LOOP, IN_TASK or HANDED_OFF; see the overview. */
+    private volatile int state;
+    /** The loop that took this one's place, once handed off; wakeups sent here go on to it. */
+    private volatile CarrierLoop replacement;
+    private Runnable current;
+    private boolean searching;
+    /** True while the carrier dispatches the events that ended its sleep. */
+    private boolean waking;
+    /**
+     * The current run honoured a yield request ({@link #yieldIfRequested}): its continuation goes to
+     * the back of the scheduler's queue, and the next {@link #findTask} polls I/O first. Cleared
+     * there, after every run.
+     */
+    private boolean preempted;
+    /** Safe points the current run passed since the watchdog asked it to yield ({@link #yieldIfRequested}). */
+    private int safePointsSinceRequest;
+    /** The preempted run went to the inject queue (nothing else was queued here), not to this carrier's queue. */
+    private boolean freshFirstAfterPreemption;
+    /** A run was preempted since this carrier last took from the inject queue: the next take starts with new fibers. */
+    private boolean freshFirstNext;
+    private int tick;
+    private long runs;
+    /** The run (a {@link #runs} count) the watchdog asked to yield at its next safe point; -1: none. */
+    private long yieldRequest = -1;
+    private long stolen;
+    private long sleeps;
+    private long handoffs;
+
+    CarrierLoop(Carriers carriers, int index, String name, boolean daemon) {
+        this(carriers, index, new CarrierThread(null, name, daemon), new CarrierTimers(), Reactors.open(name));
+    }
+
+    private CarrierLoop(Carriers carriers, int index, CarrierThread thread, CarrierTimers timers, CarrierReactor reactor) {
+        this.carriers = carriers;
+        this.index = index;
+        this.thread = thread;
+        thread.loop = this;
+        this.timers = timers;
+        this.reactor = reactor;
+        timers.firedBy(thread, this::wake);
+    }
+
+    @Override
+    public void run() {
+        try {
+            for (;;) {
+                Runnable task = nextTask();
+                if (task != null) {
+                    if (!runTask(task)) {
+                        moveQueuedToInject(); // replaced while it ran: the rest is the replacement's
+                        return;
+                    }
+                } else if (carriers.isTerminating()) {
+                    return;
+                } else {
+                    sleep();
+                }
+            }
+        } finally {
+            if (state != HANDED_OFF) {
+                releaseTimersAndReactor();
+            }
+            carriers.carrierExited(this);
+        }
+    }
+
+    /** Runs one continuation; false if the loop was handed off meanwhile. */
+    private boolean runTask(Runnable task) {
+        assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
+        current = task;
+        safePointsSinceRequest = 0;
+        STATE.setRelease(this, IN_TASK);
+        try {
+            task.run();
+        } catch (Throwable t) {
+            log.error("fiber continuation failed on carrier {}; the carrier goes on", thread.getName(), t);
+        } finally {
+            current = null;
+            RUNS.setOpaque(this, runs + 1);
+        }
+        return STATE.compareAndSet(this, IN_TASK, IN_LOOP);
+    }
+
+    /**
+     * The watchdog's side of a handoff, for a loop whose current run holds its thread: a new loop on
+     * a new thread takes this one's index, reactor and timers, and what waits in this loop's queue
+     * and run-next slot moves to the inject queue. Returns the replacement, or null if the run ended
+     * first (nothing to do).
+     */
+    CarrierLoop handOff() {
+        if (!STATE.compareAndSet(this, IN_TASK, HANDED_OFF)) {
+            return null;
+        }
+        String name = thread.getName();
+        CarrierLoop next = new CarrierLoop(carriers, index, new CarrierThread(null, name, thread.isDaemon()), timers, reactor);
+        next.runs = runs();
+        next.stolen = (long) STOLEN.getOpaque(this);
+        next.sleeps = (long) SLEEPS.getOpaque(this);
+        next.handoffs = (long) HANDOFFS.getOpaque(this) + 1;
+        thread.setName(name + "-handed-off");
+        replacement = next;
+        carriers.replace(this, next);
+        moveQueuedToInject();
+        next.thread.start();
+        carriers.wakeSleeperIfNeeded();
+        return next;
+    }
+
+    boolean isHandedOff() {
+        return state == HANDED_OFF;
+    }
+
+    /** Moves the run-next slot and the local queue to the inject queue; safe against concurrent stealers. */
+    private void moveQueuedToInject() {
+        Runnable next = (Runnable) RUN_NEXT.getAndSet(this, null);
+        if (next != null) {
+            carriers.requeue(next);
+        }
+        for (Runnable task; (task = queue.stealOne()) != null; ) {
+            carriers.requeue(task);
+        }
+        carriers.wakeSleeperIfNeeded();
+    }
+
+    /**
+     * The next continuation to run, or null to sleep. Whatever path finds it, a carrier that was
+     * searching stops searching before the run: a run may last long or be handed off, and a
+     * searcher count held through it would keep submitters from waking sleeping carriers (a
+     * handed-off loop's count would never be given back, and no carrier would be woken again).
+     */
+    private Runnable nextTask() {
+        Runnable task = findTask();
+        if (task != null && searching) {
+            stopSearching();
+        }
+        return task;
+    }
+
+    private Runnable findTask() {
+        assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
+        if (timers.anyExpired()) {
+            timers.fireExpired(); // every tick, as Go does: a timer is not late behind a queue of yielding fibers
+        }
+        if (preempted) {
+            preempted = false;
+            // Requeued to the work under way: new fibers that waited before it go first.
+            freshFirstNext = freshFirstAfterPreemption;
+            pollIo(roomInQueue()); // the run that was asked to yield may have kept ready I/O waiting
+        }
+        if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
+            pollIo(roomInQueue());
+            Runnable task = takeInjectBatch((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
+            if (task != null) {
+                return task;
+            }
+        }
+        if (tick % GLOBAL_QUEUE_INTERVAL == GLOBAL_QUEUE_INTERVAL / 2) {
+            Runnable task = rebalance();
+            if (task != null) {
+                return task;
+            }
+        }
+        Runnable task = takeLocal();
+        if (task == null) {
+            task = takeInjectBatch(false); // before new I/O: it holds continuations that overflowed our queue
+        }
+        if (task == null && pollIo(carriers.hasQueuedWork() ? roomInQueue() : 0)) {
+            task = takeLocal();
+        }
+        return task != null ? task : steal();
+    }
+
+    /** The run-next slot (within its streak cap), else the head of the local queue. */
+    private Runnable takeLocal() {
+        Runnable task = runNext;
+        if (task != null) {
+            runNext = null;
+            if (runNextStreak < MAX_RUN_NEXT_STREAK || queue.isEmpty()) {
+                runNextStreak++;
+                return task;
+            }
+            pushTail(task);
+        }
+        runNextStreak = 0;
+        return queue.poll();
+    }
+
+    /**
+     * Dispatches ready I/O without blocking, at most {@code room} events (none if it is 0); the
+     * fibers it wakes go to the back of this carrier's queue. Returns whether any fiber woke.
+     * With the local queue empty and no other work anywhere the carrier passes 0: it is about to
+     * block in the same {@code epoll_wait}, which returns at once if anything is ready, and one
+     * system call per idle transition is a measurable share of a ping-pong round trip.
+     */
+    private boolean pollIo(int room) {
+        return room > 0 && reactor != null && reactor.hasWaiters() && reactor.poll(0, room) > 0;
+    }
+
+    /**
+     * How many wakeups the local queue can take. A poll never takes more events than that: what
+     * overflowed the queue would wait in the inject queue, which a busy carrier visits once per
+     * {@value #GLOBAL_QUEUE_INTERVAL} ticks, behind fresher I/O (a p99.9 of hundreds of
+     * milliseconds at 1,000 connections), while events left in the kernel come out, oldest first,
+     * at the next poll.
+     */
+    private int roomInQueue() {
+        return RunQueue.CAPACITY - queue.size();
+    }
+
+    /**
+     * Runs the first of a batch from the inject queue (from its new-fiber lane first if
+     * {@code freshFirst}, or if a run was preempted since the last take) and queues the rest
+     * locally, where idle carriers may steal them. The periodic visit takes a batch too, not one
+     * continuation: on a carrier kept busy by its own I/O, whatever waits there (wakeups from other
+     * threads, a rescue poll's fibers) would otherwise leave at one per
+     * {@value #GLOBAL_QUEUE_INTERVAL} ticks.
+     *
+     * <p>Two limits keep a burst of new fibers from outside from crowding out work under way. The
+     * rest of the batch is work under way only, unless the local queue is empty: new fibers queued
+     * locally would go ahead of everything this carrier's fibers wake or spawn later (a scope's
+     * forks), so with local work they come one per visit, as the batch's first. And the batch
+     * fills the local queue to half its capacity at most: filled to the brim, the next local wakeup
+     * overflowed it, and the overflow sent its older half, what was taken from here first, back to
+     * the tail of the inject queue, again and again.
+     */
+    private Runnable takeInjectBatch(boolean freshFirst) {
+        assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
+        Runnable first = carriers.pollInject(freshFirst || freshFirstNext);
+        freshFirstNext = false;
+        if (first == null) {
+            return null;
+        }
+        boolean dry = queue.isEmpty();
+        int batch = Math.min(INJECT_BATCH - 1, RunQueue.CAPACITY / 2 - queue.size()); // may be negative: none
+        int moved = 0;
+        for (; moved < batch; moved++) {
+            Runnable next = dry ? carriers.pollInject() : carriers.pollUnderway();
+            if (next == null || !queue.offer(next)) {
+                if (next != null) {
+                    carriers.requeue(next);
+                }
+                break;
+            }
+        }
+        if (moved > 0) {
+            carriers.wakeSleeperIfNeeded();
+        }
+        return first;
+    }
+
+    private Runnable steal() {
+        assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
+        CarrierLoop[] loops = carriers.loops();
+        int n = loops.length;
+        if (n == 1) {
+            return null;
+        }
+        if (!searching) {
+            if (2 * carriers.idle.searchers.get() >= n) {
+                return null;
+            }
+            carriers.idle.searchers.incrementAndGet();
+            searching = true;
+        }
+        int start = ThreadLocalRandom.current().nextInt(n);
+        for (int i = 0; i < n; i++) {
+            CarrierLoop victim = loops[(start + i) % n];
+            if (victim == this) {
+                continue;
+            }
+            Runnable task = stealFrom(victim);
+            if (task != null) {
+                return task;
+            }
+        }
+        return carriers.pollInject();
+    }
+
+    /**
+     * Periodic balance stealing. Stealing proper starts only when a queue runs dry, so fibers that
+     * are always runnable (yielding, CPU-bound) would stay split across carriers as unevenly as they
+     * started (64 yielding fibers on 2 carriers: a 142x spread between the least and most run fiber,
+     * caught by {@code FiberSchedulerTest.yieldingFibersAllProgress}). So every
+     * {@value #GLOBAL_QUEUE_INTERVAL} ticks a carrier looks at one random other carrier and
+     * takes half of its queue if that queue is more than twice its own. Yields stay local (no shared
+     * queue on the yield path) and the queues still even out within a few rounds.
+     */
+    private Runnable rebalance() {
+        CarrierLoop[] loops = carriers.loops();
+        if (loops.length == 1) {
+            return null;
+        }
+        CarrierLoop victim = loops[ThreadLocalRandom.current().nextInt(loops.length)];
+        if (victim == this || victim.queue.size() <= 2 * (queue.size() + 1)) {
+            return null;
+        }
+        return stealFrom(victim); // fits: ours is under half of theirs
+    }
+
+    private Runnable stealFrom(CarrierLoop victim) {
+        int before = queue.size();
+        Runnable task = victim.queue.stealInto(queue);
+        if (task != null) {
+            STOLEN.setOpaque(this, stolen + 1 + queue.size() - before);
+        }
+        return task;
+    }
+
+    /** The last searcher to find work wakes another carrier, so parallelism ramps up with the load. */
+    private void stopSearching() {
+        searching = false;
+        if (carriers.idle.searchers.decrementAndGet() == 0) {
+            carriers.wakeSleeperIfNeeded();
+        }
+    }
+
+    private void sleep() {
+        assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
+        if (searching) {
+            searching = false;
+            carriers.idle.searchers.decrementAndGet();
+        }
+        IdleCarriers idle = carriers.idle;
+        idle.markIdle(index);
+        VarHandle.fullFence();
+        if (carriers.hasQueuedWork() || carriers.isTerminating()) {
+            if (!idle.tryClearIdle(index)) {
+                searching = true; // a waker claimed us and counted us as a searcher
+            }
+            return;
+        }
+        SLEEPS.setOpaque(this, sleeps + 1);
+        long timeout = timers.nanosUntilNext();
+        if (reactor != null) {
+            waking = true;
+            try {
+                reactor.poll(timeout, roomInQueue());
+            } finally {
+                waking = false;
+            }
+        } else if (timeout < 0) {
+            LockSupport.park(this);
+        } else {
+            LockSupport.parkNanos(this, timeout);
+        }
+        if (!idle.tryClearIdle(index)) {
+            searching = true;
+        }
+        if (queue.size() > 1) {
+            carriers.wakeSleeperIfNeeded(); // share a burst of wakeups with a sleeping peer
+        }
+    }
+
+    /**
+     * The watchdog's request that the continuation running now, run number {@code run}, yield at
+     * its next safe point ({@link #yieldIfRequested}). Keyed on the run, so a request that arrives
+     * after that run ended is ignored, not honoured by the next one.
+     */
+    void requestYield(long run) {
+        YIELD_REQUEST.setOpaque(this, run);
+    }
+
+    /**
+     * A safe point (Go's cooperative preemption check, Tokio's coop budget): a fiber that spawns or
+     * reads a socket calls this, and yields if the watchdog asked its run to, having seen it hold
+     * the carrier while other work waited. An accept loop draining a backlog or a reader of a socket
+     * that always has data never blocks, so without this it would keep its carrier until a handoff.
+     *
+     * <p>The request is honoured at the {@value #SAFE_POINT_BUDGET}th safe point after it, not the
+     * first (Tokio's coop budget of 128 operations): a fiber forking a scope's children reaches a
+     * safe point at every fork, and on a machine short of CPU the watchdog's millisecond is only a
+     * few forks, so it yielded every few forks and waited behind its carrier's whole queue each time.
+     */
+    public static void yieldIfRequested() {
+        if (Thread.currentThread().isVirtual() && VirtualThreadHook.isAvailable()
+                && VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
+                && (long) YIELD_REQUEST.getOpaque(ct.loop) == ct.loop.runs // runs: written by this same thread
+                && ++ct.loop.safePointsSinceRequest >= SAFE_POINT_BUDGET) { // this carrier's own field
+            ct.loop.preempted = true; // this carrier's own field, written on its thread
+            Thread.yield();
+        }
+    }
+
+    /**
+     * Whether the caller runs on this loop's thread: the loop itself, or a fiber mounted on it (the
+     * JDK submits from a pinned fiber). For assertions.
+     */
+    private boolean onThisCarrier() {
+        return VirtualThreadHook.currentCarrierThread() == thread;
+    }
+
+    /** Wakes this carrier from {@link #sleep()}; both the eventfd and the permit are sticky, so an early wake is not lost. */
+    void wake() {
+        CarrierLoop next = replacement;
+        if (next != null) {
+            next.wake();
+        } else if (reactor != null) {
+            reactor.wakeup();
+        } else {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /**
+     * Called on this carrier's OS thread (by the carrier itself, or by a fiber pinned on it) when a
+     * continuation becomes runnable. The continuation that just ran here (a yield, or a park that
+     * raced with its unpark) goes to the back of the local queue ({@link #rebalance} keeps queues
+     * of always-runnable fibers even across carriers), and so does one woken by the carrier itself
+     * between fibers (its reactor or timers): I/O wakeups are served first come, first served, as in
+     * Tokio, or a burst of them would keep replacing each other in the slot. One that the watchdog
+     * asked to yield goes to the back of the inject queue's work under way instead. Any other
+     * continuation (a wakeup sent by this carrier's fiber, message passing) takes the run-next slot
+     * and pushes the previous occupant to the queue.
+     */
+    void submitLocal(Runnable task) {
+        assert onThisCarrier() : "a local submission to " + thread.getName() + " from another carrier";
+        if (task == current && preempted) {
+            if (runNext != null || !queue.isEmpty()) {
+                // Asked to yield with work queued here (Tokio's budget, spent): behind that work, on
+                // this carrier. In the inject queue it would wait for the periodic check, 61 runs,
+                // at every yield; a fiber forking a scope's children yields at every fork.
+                freshFirstAfterPreemption = false;
+                pushTail(task);
+                return;
+            }
+            // Asked to yield with nothing else queued here (Go's preemption, which puts the
+            // goroutine on its global queue): behind the work under way, and (findTask) behind a
+            // batch of new ones. Back in the empty local queue it would be taken again at once, and
+            // whatever waits in the inject queue or the reactor would wait for the periodic check.
+            freshFirstAfterPreemption = true;
+            carriers.requeue(task);
+            if (carriers.loops().length > 1) {
+                carriers.wakeSleeperIfNeeded();
+            }
+            return;
+        }
+        if (current == null || task == current) {
+            // Between runs the loop cannot be handed off; and the running continuation resubmits
+            // itself only once it has unmounted, at the end of its run, where runTask's CAS sees a handoff.
+            pushTail(task);
+            return;
+        }
+        Runnable previous = (Runnable) RUN_NEXT.getAndSet(this, task); // the watchdog may empty the slot
+        if (previous != null) {
+            pushTail(previous);
+            VarHandle.fullFence(); // the queue store before the state load below
+        }
+        if (state == HANDED_OFF) {
+            moveQueuedToInject(); // queued after the watchdog emptied this loop
+        }
+    }
+
+    private void pushTail(Runnable task) {
+        assert onThisCarrier() : "the local queue of " + thread.getName() + " is pushed by its own carrier only";
+        while (!queue.offer(task)) {
+            if (queue.drainHalfTo(task, carriers::requeue)) {
+                break;
+            }
+        }
+        // Only peers can help with our queue: none exist on a one-carrier scheduler, and while the
+        // carrier dispatches the events that woke it, it is still marked idle and would wake itself.
+        if (!waking && carriers.loops().length > 1) {
+            carriers.wakeSleeperIfNeeded();
+        }
+    }
+
+    /**
+     * Whether fibers wait for this loop: queued here, in its reactor or on its timers, or in the
+     * scheduler's inject queue (which no carrier emptied since the last sample if this one is held).
+     * Read racily by the watchdog.
+     */
+    boolean hasWaitingWork() {
+        return runNext != null || !queue.isEmpty() || carriers.injectSize() > 0 || timers.size() > 0
+                || (reactor != null && reactor.hasWaiters());
+    }
+
+    /** Whether there is anything another carrier could take from this one. */
+    boolean hasStealableWork() {
+        return !queue.isEmpty();
+    }
+
+    /**
+     * On this carrier's thread as it exits: pending timers move to the runtime's deadline timer, and
+     * threads still waiting in the reactor are woken to retry on the JDK's pollers. Only virtual
+     * threads that fibers created (and that outlive the scheduler) can be in either.
+     */
+    void releaseTimersAndReactor() {
+        timers.drainTo(timer -> DeadlineTimer.schedule(timer, Duration.ofNanos(timer.deadline() - System.nanoTime())));
+        if (reactor != null) {
+            Reactors.close(reactor);
+        }
+    }
+
+    /** After the carrier exited: hands over what is left so nothing is dropped. */
+    void drainTo(Consumer<Runnable> sink) {
+        Runnable next = runNext;
+        runNext = null;
+        if (next != null) {
+            sink.accept(next);
+        }
+        for (Runnable task; (task = queue.poll()) != null; ) {
+            sink.accept(task);
+        }
+    }
+
+    /** What this carrier runs now, or null; read racily by the {@link CarrierWatchdog}. */
+    Runnable running() {
+        return current;
+    }
+
+    // ---- statistics, read racily from any thread -----------------------------------------------
+
+    public String name() {
+        return thread.getName();
+    }
+
+    /** Continuations waiting in this loop's queue and run-next slot. */
+    public int queueDepth() {
+        return queue.size() + (runNext != null ? 1 : 0);
+    }
+
+    /** Continuations run so far. */
+    public long runs() {
+        return (long) RUNS.getOpaque(this);
+    }
+
+    /** Continuations stolen from other loops. */
+    public long stolen() {
+        return (long) STOLEN.getOpaque(this);
+    }
+
+    /** Times this loop went to sleep. */
+    public long sleeps() {
+        return (long) SLEEPS.getOpaque(this);
+    }
+
+    /** Socket waits its reactor has served; 0 without a reactor. */
+    public long ioWaits() {
+        return reactor == null ? 0 : reactor.waits();
+    }
+
+    /** Socket reads its reactor skipped because they would have found nothing. */
+    public long skippedReads() {
+        return reactor == null ? 0 : reactor.skippedReads();
+    }
+
+    /** Timers this loop fired. */
+    public long timersFired() {
+        return timers.fired();
+    }
+
+    /** Times this loop's work was handed to a new thread. */
+    public long handoffs() {
+        return (long) HANDOFFS.getOpaque(this);
+    }
+
+}

@@ -1,0 +1,402 @@
+package io.fiber.internal.carrier;
+
+import io.fiber.internal.io.CarrierReactor;
+import io.fiber.internal.jdk.JdkPollers;
+import io.fiber.internal.jdk.VirtualThreadHook;
+import io.fiber.internal.offload.OffloadPool;
+import io.fiber.internal.time.CarrierTimers;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * What the carriers of one scheduler share (Tokio's {@code Shared}): the loops, the inject queue,
+ * the idle set, the live fibers, the offload pool and the lifecycle. The public
+ * {@code io.fiber.FiberScheduler} is a handle on one of these; a {@link CarrierLoop} owns its queue,
+ * run-next slot and counters and reaches everything else through here, so a handoff moves a loop's
+ * own state to a new thread and leaves this untouched (docs/design.md section 2).
+ *
+ * <h2>Submission ({@link #execute})</h2>
+ * The JDK hands us a virtual thread's continuation whenever it becomes runnable: at start, after an
+ * unpark, a yield, a timer expiry or a poller event. {@link #execute} is called from any thread:
+ * the spawner, our own carriers, JDK timer and poller threads, and (JDK 25) from a fiber pinned while
+ * it unparks another. It is lock-free, never blocks and never throws (a throw would kill the JDK
+ * poller loop that called it). The caller's carrier is found with {@code currentCarrierThread}, not
+ * {@code currentThread}: on our own carrier the continuation goes to that carrier's local queues
+ * with no cross-thread traffic; from anywhere else it goes to the inject queue and one sleeping
+ * carrier is woken if nobody is searching ({@link IdleCarriers}).
+ *
+ * <h2>Lifecycle</h2>
+ * RUNNING, then SHUTDOWN ({@link #shutdown}: no new fibers, running ones finish) or STOP
+ * ({@link #stop}: running fibers are cancelled too), then TERMINATED once no fiber is alive and every
+ * carrier has exited. The set of live fibers ({@link LiveFibers}) and the state form a Dekker pair
+ * (add then read state; write state then scan the set), so a spawn racing a shutdown is either
+ * rejected or waited for, never lost. Continuations that arrive after the carriers exited (virtual
+ * threads a fiber created inherit the scheduler, and may outlive it) are handed to the JDK's default
+ * scheduler rather than dropped.
+ *
+ * <p>Without the JDK hook ({@link VirtualThreadHook#isAvailable()}) there are no loops: fibers run on
+ * the JDK's scheduler and only the lifecycle and the offload pool are used (the fallback mode).
+ */
+public final class Carriers {
+    private static final VarHandle LOOP_SLOTS = MethodHandles.arrayElementVarHandle(CarrierLoop[].class);
+    /** A run caught inside a native method (a system call, JNI, a pinned park) is handed off sooner. */
+    public static final long NATIVE_HANDOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private static final int RUNNING = 0;
+    private static final int SHUTDOWN = 1;
+    private static final int STOP = 2;
+
+    private final String name;
+    private final CarrierLoop[] loops;
+    final IdleCarriers idle;
+    private final InjectQueue injectQueue = new InjectQueue();
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
+    private final LiveFibers live;
+    private final AtomicBoolean terminationStarted = new AtomicBoolean();
+    private volatile boolean terminating;
+    private final AtomicInteger carriersRunning;
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private final OffloadPool offloadPool;
+    private final long handoffNanos;
+
+    /**
+     * Starts {@code carriers} loops (none without the JDK hook) named {@code name-carrier-i}.
+     *
+     * @param handoffNanos how long a run may hold its carrier before a handoff; 0: never
+     * @param startOffloadPool create the offload pool's executor now (the agent offloads calls that
+     *        may run inside class loading, where creating it would load classes)
+     */
+    public Carriers(String name, int carriers, boolean daemon, int maxOffloadThreads, long handoffNanos,
+                    boolean startOffloadPool) {
+        this.name = name;
+        this.offloadPool = new OffloadPool(name + "-offload", maxOffloadThreads);
+        this.handoffNanos = handoffNanos;
+        if (startOffloadPool) {
+            offloadPool.start();
+        }
+        if (VirtualThreadHook.isAvailable()) {
+            JdkPollers.initializeOffCarriers();
+            loops = new CarrierLoop[carriers];
+            for (int i = 0; i < loops.length; i++) {
+                loops[i] = new CarrierLoop(this, i, name + "-carrier-" + i, daemon);
+            }
+        } else {
+            loops = new CarrierLoop[0];
+        }
+        idle = new IdleCarriers(Math.max(1, loops.length));
+        live = new LiveFibers(loops.length);
+        carriersRunning = new AtomicInteger(loops.length);
+        CarrierThread.anyBuilt = true; // before the carriers start: see its note
+        for (CarrierLoop loop : loops) {
+            loop.thread.start();
+        }
+        CarrierWatchdog.register(this);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The number of carrier loops; 0 in the fallback mode. */
+    public int count() {
+        return loops.length;
+    }
+
+    // ---- fibers -------------------------------------------------------------------------------
+
+    /**
+     * A fiber's task, for the API's fiber object {@code owner}. With {@code admitAtStart} the fiber
+     * is counted in by its thread's {@code start()} ({@link FiberTask#execute}) rather than by the
+     * spawner ({@link #admit}).
+     */
+    public FiberTask newTask(Object owner, boolean admitAtStart) {
+        return new FiberTask(owner, this, admitAtStart);
+    }
+
+    /** An unstarted virtual thread of ours running {@code body}, whose continuation goes through {@code task}. */
+    public Thread newThread(FiberTask task, String threadName, Runnable body) {
+        assert loops.length > 0 : "the fallback mode has no carriers to run " + threadName;
+        Thread thread = VirtualThreadHook.newVirtualThread(task, threadName, body);
+        task.bind(thread);
+        return thread;
+    }
+
+    /**
+     * Adds a fiber about to start to the live set, or throws {@link RejectedExecutionException} when
+     * shut down. Called by the spawner before the thread starts, and for a fiber counted in at start
+     * from its {@code Thread.start()}.
+     */
+    public void admit(FiberTask task) {
+        rejectIfShutDown();
+        live.add(task);
+        if (state.get() != RUNNING) { // a shutdown raced this start: it may not have seen the fiber
+            live.remove(task);
+            terminateIfDone();
+            throw rejected();
+        }
+    }
+
+    /** Throws {@link RejectedExecutionException}, naming the scheduler and the fix, once shut down. */
+    public void rejectIfShutDown() {
+        if (state.get() != RUNNING) {
+            throw rejected();
+        }
+    }
+
+    private RejectedExecutionException rejected() {
+        return new RejectedExecutionException("cannot spawn a fiber on scheduler '" + name
+                + "': it is shut down. Spawn on a running scheduler (FiberScheduler.builder().build()) instead.");
+    }
+
+    /** Called by every fiber of this scheduler as it finishes. */
+    public void finished(FiberTask task) {
+        live.remove(task);
+        if (state.get() != RUNNING) {
+            terminateIfDone();
+        }
+    }
+
+    private void terminateIfDone() {
+        if (live.isEmpty()) {
+            startTermination();
+        }
+    }
+
+    /** Whether new fibers are still admitted. */
+    public boolean isRunning() {
+        return state.get() == RUNNING;
+    }
+
+    // ---- submission -------------------------------------------------------------------------
+
+    /** Called by {@link FiberTask#execute}: {@code task} is a fiber's task or an inherited thread's continuation. */
+    void execute(Runnable task) {
+        try {
+            Thread carrier = VirtualThreadHook.currentCarrierThread();
+            if (carrier instanceof CarrierThread ct && ct.loop.carriers == this) {
+                ct.loop.submitLocal(task);
+                return;
+            }
+            injectQueue.offer(task);
+            wakeSleeperIfNeeded();
+            if (carriersRunning.get() == 0) {
+                drainInjectToFallback();
+            }
+        } catch (Throwable t) {
+            fallback(task);
+        }
+    }
+
+    /**
+     * Moves a continuation a carrier had taken on (its local queue's overflow, a handed-off queue,
+     * a fiber asked to yield) to the inject queue, with the work under way: ahead of new fibers
+     * from outside, even if it has not started ({@link InjectQueue}).
+     */
+    void requeue(Runnable task) {
+        injectQueue.offerUnderway(task);
+    }
+
+    Runnable pollInject() {
+        return injectQueue.poll();
+    }
+
+    /** For the periodic fairness check: alternates which lane of the inject queue goes first. */
+    Runnable pollInject(boolean freshFirst) {
+        return injectQueue.poll(freshFirst);
+    }
+
+    /** A continuation of work under way from the inject queue, or null: never a new fiber. */
+    Runnable pollUnderway() {
+        return injectQueue.pollUnderway();
+    }
+
+    public int injectSize() {
+        return injectQueue.size();
+    }
+
+    /** After publishing work: wakes a sleeping carrier unless a searcher will find the work anyway. */
+    void wakeSleeperIfNeeded() {
+        VarHandle.fullFence();
+        int carrier = idle.claimSleeperToWake();
+        if (carrier >= 0) {
+            loops[carrier].wake();
+        }
+    }
+
+    /** Work some carrier could take: the inject queue or any carrier's stealable queue. */
+    boolean hasQueuedWork() {
+        if (!injectQueue.isEmpty()) {
+            return true;
+        }
+        for (CarrierLoop loop : loops) {
+            if (loop.hasStealableWork()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The offload pool behind {@code Fibers.blocking} and the agent's offloaded calls. */
+    public OffloadPool offloadPool() {
+        return offloadPool;
+    }
+
+    /**
+     * The carriers whose carrier thread the caller runs on (a fiber, or a virtual thread a fiber
+     * started), or null on any other thread.
+     */
+    public static Carriers ofCaller() {
+        if (Thread.currentThread().isVirtual() && VirtualThreadHook.isAvailable()
+                && VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct) {
+            return ct.loop.carriers;
+        }
+        return null;
+    }
+
+    /**
+     * The task of the fiber running on the caller's carrier, or null when the caller is not on one
+     * of our carriers or runs a continuation that is not one of our fibers (an inherited virtual thread).
+     */
+    public static FiberTask currentTask() {
+        return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
+                && ct.loop.running() instanceof FiberTask task ? task : null;
+    }
+
+    /**
+     * The reactor of the caller's carrier, where its socket waits go; null when the caller is not
+     * on one of our carriers, the carrier has none, or its loop was handed off (the JDK's poller
+     * then takes the wait: the thread is about to leave the carrier's work behind).
+     */
+    public static CarrierReactor reactorOfCaller() {
+        return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct && !ct.loop.isHandedOff()
+                ? ct.loop.reactor : null;
+    }
+
+    /** The timers of the caller's carrier, or null when the caller is not on one of our carriers. */
+    public static CarrierTimers timersOfCaller() {
+        return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct ? ct.loop.timers : null;
+    }
+
+    /**
+     * A handoff: {@code next} takes the place of {@code blocked}, which exits once its fiber lets go
+     * of its thread. Counted as a running carrier from now, before the blocked one can exit, so
+     * termination waits for both.
+     */
+    void replace(CarrierLoop blocked, CarrierLoop next) {
+        carriersRunning.incrementAndGet();
+        LOOP_SLOTS.setVolatile(loops, blocked.index, next);
+    }
+
+    /** How long a carrier may hold its thread in one run before a watchdog hands its work off; 0: never. */
+    long handoffNanos(boolean inNativeCode) {
+        return handoffNanos == 0 ? 0 : inNativeCode ? Math.min(handoffNanos, NATIVE_HANDOFF_NANOS) : handoffNanos;
+    }
+
+    CarrierLoop[] loops() {
+        return loops;
+    }
+
+    boolean isTerminating() {
+        return terminating;
+    }
+
+    void carrierExited(CarrierLoop loop) {
+        loop.drainTo(Carriers::fallback);
+        if (carriersRunning.decrementAndGet() == 0) {
+            drainInjectToFallback();
+            offloadPool.shutdown();
+            CarrierWatchdog.unregister(this);
+            terminated.countDown();
+        }
+    }
+
+    private void drainInjectToFallback() {
+        for (Runnable task; (task = pollInject()) != null; ) {
+            fallback(task);
+        }
+    }
+
+    /** Runs a continuation that arrived when no carrier of ours can take it. */
+    static void fallback(Runnable task) {
+        Executor jdk = VirtualThreadHook.jdkDefaultScheduler();
+        if (jdk != null) {
+            jdk.execute(task);
+        } else {
+            Thread.ofPlatform().daemon().name("fiber-fallback").start(task);
+        }
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------
+
+    /** No new fibers; the running ones finish, then the carriers exit. Idempotent. */
+    public void shutdown() {
+        state.compareAndSet(RUNNING, SHUTDOWN);
+        terminateIfDone();
+    }
+
+    /**
+     * Like {@link #shutdown}, and hands {@code cancel} the owner of every live fiber (outside any
+     * lock), for the API to cancel it.
+     */
+    public void stop(Consumer<Object> cancel) {
+        state.set(STOP);
+        live.forEach(task -> cancel.accept(task.owner()));
+        terminateIfDone();
+    }
+
+    private void startTermination() {
+        if (!terminationStarted.compareAndSet(false, true)) {
+            return;
+        }
+        terminating = true;
+        if (loops.length == 0) {
+            offloadPool.shutdown();
+            terminated.countDown();
+        }
+        for (CarrierLoop loop : loops) {
+            loop.wake();
+        }
+    }
+
+    public boolean isTerminated() {
+        return terminated.getCount() == 0;
+    }
+
+    /** Waits until terminated; false if {@code timeout} passed first. */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Waits until terminated. */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    // ---- statistics ---------------------------------------------------------------------------
+
+    /** Fibers ever admitted. */
+    public long fibersAdmitted() {
+        return live.added();
+    }
+
+    /** Fibers admitted and not yet finished. */
+    public long fibersAlive() {
+        return live.size();
+    }
+
+    /** Each loop now, for statistics: read racily from any thread. */
+    public void forEachLoop(Consumer<CarrierLoop> action) {
+        for (CarrierLoop loop : loops) {
+            action.accept(loop);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.fiber.internal.carrier;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * The fibers of a scheduler that have been spawned and not yet finished: what
+ * a stopping scheduler cancels ({@link Carriers#stop}) and what termination waits for.
+ *
+ * <p>Spawning and finishing are the hottest paths of a fiber runtime, so this is neither a
+ * concurrent hash set (hashing every fiber) nor a global counter (one contended cache line): it is
+ * a power-of-two array of stripes, each an intrusive doubly-linked list threaded through
+ * {@link FiberTask#liveNext}/{@link FiberTask#livePrev}, guarded by the stripe's monitor. A fiber goes to a
+ * random stripe and remembers it, so add and remove are O(1) and rarely contended.
+ *
+ * <p>Memory ordering: a spawner adds the fiber (monitor exit), then reads the scheduler state; a
+ * shutdown writes the state, then scans the stripes (monitor enter). Monitor actions and volatile
+ * accesses are totally ordered by the JMM, so either the spawner sees the shutdown or the scan sees
+ * the fiber.
+ */
+final class LiveFibers {
+    private static final class Stripe {
+        FiberTask head;
+        int size;
+        long added;
+    }
+
+    private final Stripe[] stripes;
+
+    LiveFibers(int carriers) {
+        int n = Integer.highestOneBit(Math.max(1, carriers) * 4 - 1) << 1;
+        stripes = new Stripe[Math.min(n, 256)];
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new Stripe();
+        }
+    }
+
+    void add(FiberTask fiber) {
+        Stripe stripe = stripes[ThreadLocalRandom.current().nextInt() & (stripes.length - 1)];
+        fiber.liveStripe = stripe;
+        synchronized (stripe) {
+            FiberTask head = stripe.head;
+            fiber.liveNext = head;
+            if (head != null) {
+                head.livePrev = fiber;
+            }
+            stripe.head = fiber;
+            stripe.size++;
+            stripe.added++;
+        }
+    }
+
+    void remove(FiberTask fiber) {
+        Stripe stripe = (Stripe) fiber.liveStripe;
+        synchronized (stripe) {
+            FiberTask prev = fiber.livePrev;
+            FiberTask next = fiber.liveNext;
+            if (prev != null) {
+                prev.liveNext = next;
+            } else {
+                stripe.head = next;
+            }
+            if (next != null) {
+                next.livePrev = prev;
+            }
+            fiber.livePrev = null;
+            fiber.liveNext = null;
+            stripe.size--;
+        }
+    }
+
+    long size() {
+        return sum(stripe -> stripe.size);
+    }
+
+    /** Fibers ever added: counted here, under a lock already taken, rather than in a shared counter. */
+    long added() {
+        return sum(stripe -> stripe.added);
+    }
+
+    private long sum(java.util.function.ToLongFunction<Stripe> field) {
+        long n = 0;
+        for (Stripe stripe : stripes) {
+            synchronized (stripe) {
+                n += field.applyAsLong(stripe);
+            }
+        }
+        return n;
+    }
+
+    boolean isEmpty() {
+        for (Stripe stripe : stripes) {
+            synchronized (stripe) {
+                if (stripe.size != 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Applies {@code action} to a snapshot of the live fibers, outside the stripes' locks. */
+    void forEach(Consumer<FiberTask> action) {
+        List<FiberTask> snapshot = new ArrayList<>();
+        for (Stripe stripe : stripes) {
+            synchronized (stripe) {
+                for (FiberTask f = stripe.head; f != null; f = f.liveNext) {
+                    snapshot.add(f);
+                }
+            }
+        }
+        snapshot.forEach(action);
+    }
+}

@@ -1,0 +1,96 @@
+package io.fiber.internal.time;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The carrier's timer heap on its own (no carrier fires it; the test thread does): deadline order,
+ * cancels from any thread, saturation of huge delays, and the hand-over when a carrier exits.
+ */
+class CarrierTimersTest {
+    private static CarrierTimers ownedByCaller() {
+        return new CarrierTimers();
+    }
+
+    @Test
+    void firesOnlyExpiredTimersInDeadlineOrder() throws Exception {
+        List<Integer> fired = new ArrayList<>();
+        CarrierTimers timers = ownedByCaller();
+        Random random = new Random(42);
+        int n = 500;
+        CarrierTimers.Timer[] scheduled = new CarrierTimers.Timer[n];
+        for (int i = 0; i < n; i++) {
+            int id = i;
+            scheduled[i] = timers.schedule(() -> fired.add(id), random.nextInt(20_000_000)); // < 20 ms
+        }
+        timers.schedule(() -> fired.add(-1), 60_000_000_000L);
+        Thread.sleep(30);
+        assertEquals(n, timers.fireExpired());
+        assertEquals(n, fired.size());
+        for (int i = 1; i < n; i++) {
+            assertTrue(scheduled[fired.get(i - 1)].deadline() - scheduled[fired.get(i)].deadline() <= 0, "fired out of deadline order at " + i);
+        }
+        assertEquals(1, timers.size(), "the one-minute timer stays");
+        long next = timers.nanosUntilNext();
+        assertTrue(next > 50_000_000_000L && next <= 60_000_000_000L, "next deadline in about a minute: " + next);
+        assertEquals(n, timers.fired());
+    }
+
+    @Test
+    void cancelRemovesAtOnceAndTheTimerNeverRuns() {
+        CarrierTimers timers = ownedByCaller();
+        boolean[] ran = new boolean[1];
+        Future<?> timer = timers.schedule(() -> ran[0] = true, 0);
+        timers.schedule(() -> { }, 60_000_000_000L);
+        assertTrue(timer.cancel(false));
+        assertTrue(timer.isCancelled());
+        assertEquals(1, timers.size());
+        assertEquals(0, timers.fireExpired());
+        assertFalse(ran[0]);
+    }
+
+    @Test
+    void cancelFromAnotherThreadRemovesTheTimerToo() throws Exception {
+        CarrierTimers timers = ownedByCaller();
+        boolean[] ran = new boolean[1];
+        Future<?> timer = timers.schedule(() -> ran[0] = true, 5_000_000);
+        Thread other = Thread.ofPlatform().start(() -> assertTrue(timer.cancel(false)));
+        other.join();
+        assertEquals(0, timers.size());
+        assertEquals(-1, timers.nanosUntilNext());
+        Thread.sleep(10);
+        assertEquals(0, timers.fireExpired());
+        assertFalse(ran[0]);
+    }
+
+    @Test
+    void hugeDelaysSaturateInsteadOfOverflowing() {
+        CarrierTimers timers = ownedByCaller();
+        timers.schedule(() -> { }, Long.MAX_VALUE);
+        timers.schedule(() -> { }, 1_000_000_000L);
+        long next = timers.nanosUntilNext();
+        assertTrue(next > 0 && next <= 1_000_000_000L, "the one-second timer comes first: " + next);
+        assertEquals(0, timers.fireExpired());
+    }
+
+    @Test
+    void drainHandsOverEveryPendingTimer() {
+        CarrierTimers timers = ownedByCaller();
+        for (int i = 0; i < 10; i++) {
+            timers.schedule(() -> { }, 1_000_000_000L + i);
+        }
+        Future<?> cancelled = timers.schedule(() -> { }, 1);
+        cancelled.cancel(false);
+        List<CarrierTimers.Timer> handed = new ArrayList<>();
+        timers.drainTo(handed::add);
+        assertEquals(10, handed.size());
+        assertEquals(0, timers.size());
+        assertEquals(-1, timers.nanosUntilNext());
+    }
+}
