@@ -40,7 +40,7 @@ import java.util.concurrent.locks.LockSupport;
  * Then it checks its own results (every count must add up, or it says what is off and exits 1) and
  * prints a short summary with the scheduler's per-carrier statistics.
  *
- * <p>Second, a load run ({@link ServerLoad}): the {@link EchoServer} and the
+ * <p>Second, a load run ({@link ServerLoad}): the {@link EchoServerExample} and the
  * {@link HttpServerExample}, on fibers, under a few seconds of load each from client threads of this
  * JVM, with throughput, latency percentiles and whether the agent rerouted the servers' socket
  * waits. The HTTP load includes {@code GET /db} requests, each a query of the demo's database

@@ -30,7 +30,7 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The demo's second part: the {@link EchoServer} and the {@link HttpServerExample}, each on a fiber
+ * The demo's second part: the {@link EchoServerExample} and the {@link HttpServerExample}, each on a fiber
  * scheduler of its own, under load from {@link LoadGenerator} clients on platform threads of this
  * same JVM. The HTTP server's clients are two groups at once: {@code GET /hello}, and
  * {@code GET /db?id=N}, a query of the {@link DemoDatabase} whose answer each client checks against
@@ -102,7 +102,7 @@ final class ServerLoad {
 
     private SchedulerStats loadEchoServer() throws IOException {
         FiberScheduler scheduler = FiberScheduler.builder().name(ECHO).carriers(carriers).build();
-        try (scheduler; EchoServer server = new EchoServer(scheduler)) {
+        try (scheduler; EchoServerExample server = new EchoServerExample(scheduler)) {
             int port = server.start(0);
             LoadGenerator.Result result = LoadGenerator.run(ECHO_CONNECTIONS, WARM_UP, measured, () -> new EchoClient(port));
             report("echo", ECHO_CONNECTIONS + " connections x " + ECHO_MESSAGE_BYTES + "-byte round trips", "round trips", result);

@@ -30,17 +30,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * exactly their bytes back, a transfer larger than the socket buffers makes the connection fiber
  * block on write as well as read, and stop() closes open connections and ends every server fiber.
  */
-class EchoServerTest {
+class EchoServerExampleTest {
     private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(10);
 
     private FiberScheduler scheduler;
-    private EchoServer server;
+    private EchoServerExample server;
     private int port;
 
     @BeforeEach
     void start() throws IOException {
         scheduler = FiberScheduler.builder().name("echo-test").carriers(2).build();
-        server = new EchoServer(scheduler);
+        server = new EchoServerExample(scheduler);
         port = server.start(0);
     }
 

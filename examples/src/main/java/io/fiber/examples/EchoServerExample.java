@@ -23,10 +23,10 @@ import java.net.Socket;
  * for their fibers: none outlives the server.
  *
  * <p>From the command line: {@code ./run example echo [port]} (0 or none: a free port), then for
- * example {@code nc 127.0.0.1 PORT}. In-process: {@code int port = new EchoServer(scheduler).start(0)}.
+ * example {@code nc 127.0.0.1 PORT}. In-process: {@code int port = new EchoServerExample(scheduler).start(0)}.
  * It listens on the loopback address only.
  */
-public final class EchoServer implements AutoCloseable {
+public final class EchoServerExample implements AutoCloseable {
     private static final int BACKLOG = 1024;
 
     private final FiberScheduler scheduler;
@@ -34,14 +34,14 @@ public final class EchoServer implements AutoCloseable {
     private Fiber<Void> acceptor;
 
     /** A server whose fibers run on {@code scheduler}; the caller owns (and closes) the scheduler. */
-    public EchoServer(FiberScheduler scheduler) {
+    public EchoServerExample(FiberScheduler scheduler) {
         this.scheduler = scheduler;
     }
 
     public static void main(String[] args) throws IOException, InterruptedException {
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
         FiberScheduler scheduler = Fibers.defaultScheduler();
-        EchoServer server = new EchoServer(scheduler);
+        EchoServerExample server = new EchoServerExample(scheduler);
         System.out.println("echo server listening on 127.0.0.1:" + server.start(port) + ", one fiber per connection; Ctrl-C stops it");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.stop();
