@@ -21,7 +21,7 @@ echo_server() {
     *) echo "$name: unknown server '$server'; choose a (fibers + agent), b (fibers, no agent) or c (JDK virtual threads)" >&2; exit 2 ;;
   esac
   pin 0 "$JAVA_HOME/bin/java" -Xmx1g -XX:+UseSerialGC "${@:3}" "${opts[@]}" -cp "$echo_jar" \
-    io.fiber.benchmarks.echo.EchoServer "$mode" 0 < "$echo_hold" > "$server_log" 2>&1 &
+    io.fiber.benchmarks.echo.EchoBenchmarkServer "$mode" 0 < "$echo_hold" > "$server_log" 2>&1 &
   server_pid=$!
   exec 3> "$echo_hold"
   until grep -q '^ready' "$server_log"; do kill -0 "$server_pid" || { cat "$server_log"; exit 1; }; sleep 0.1; done

@@ -12,7 +12,7 @@ for i in $(seq 1 "$runs"); do
   spin=$!
   out=$(mktemp)
   taskset -c 0 "$JAVA_HOME/bin/java" -Xmx1g -XX:+UseSerialGC -javaagent:fiber-agent/target/fiber-agent.jar=detector="$mode" \
-    -cp benchmarks/target/benchmarks.jar io.fiber.benchmarks.echo.EchoServer fiber 0 > "$out" 2>&1 < <(sleep 60) &
+    -cp benchmarks/target/benchmarks.jar io.fiber.benchmarks.echo.EchoBenchmarkServer fiber 0 > "$out" 2>&1 < <(sleep 60) &
   server=$!
   until grep -q '^ready' "$out"; do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
   port=$(sed -n 's/^ready port=\([0-9]*\).*/\1/p' "$out")

@@ -23,7 +23,7 @@ import java.util.Locale;
  * <pre>
  * java -javaagent:fiber-agent.jar -cp benchmarks.jar io.fiber.benchmarks.echo.DetectorAbServer WINDOW_MS WINDOWS SKIP
  * </pre>
- * It prints the {@link EchoServer#READY} line, then after its windows one result line per mode.
+ * It prints the {@link EchoBenchmarkServer#READY} line, then after its windows one result line per mode.
  */
 public final class DetectorAbServer {
     private DetectorAbServer() { }
@@ -37,8 +37,8 @@ public final class DetectorAbServer {
             throw new IllegalStateException("run under the agent: -javaagent:fiber-agent/target/fiber-agent.jar");
         }
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        try (EchoServer server = EchoServer.start(EchoServer.Mode.FIBER, 0)) {
-            System.out.println(EchoServer.READY + " port=" + server.port() + " mode=fiber-ab pid=" + ProcessHandle.current().pid());
+        try (EchoBenchmarkServer server = EchoBenchmarkServer.start(EchoBenchmarkServer.Mode.FIBER, 0)) {
+            System.out.println(EchoBenchmarkServer.READY + " port=" + server.port() + " mode=fiber-ab pid=" + ProcessHandle.current().pid());
             System.out.flush();
             long[] roundTrips = new long[2];
             long[] cpuNanos = new long[2];
@@ -51,7 +51,7 @@ public final class DetectorAbServer {
                 long t0 = System.nanoTime();
                 Thread.sleep(windowMillis);
                 if (w >= skip) {
-                    roundTrips[m] += (bytesRead() - bytes0) / EchoServer.MESSAGE_SIZE;
+                    roundTrips[m] += (bytesRead() - bytes0) / EchoBenchmarkServer.MESSAGE_SIZE;
                     cpuNanos[m] += os.getProcessCpuTime() - cpu0;
                     nanos[m] += System.nanoTime() - t0;
                 }

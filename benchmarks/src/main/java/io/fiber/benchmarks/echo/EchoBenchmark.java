@@ -1,7 +1,7 @@
 package io.fiber.benchmarks.echo;
 
 import io.fiber.benchmarks.echo.EchoLoadDriver.Result;
-import io.fiber.benchmarks.echo.EchoServer.Mode;
+import io.fiber.benchmarks.echo.EchoBenchmarkServer.Mode;
 
 import java.io.File;
 import java.io.IOException;
@@ -299,7 +299,7 @@ public final class EchoBenchmark {
     /** Runs one server under one scenario; a failure is part of the measurement, not an exception. */
     private Measurement run(Scenario scenario, Server server, int round) throws InterruptedException {
         try (ChildProcess serverProcess = ChildProcess.start("server " + server.letter, serverCommand(server), log)) {
-            String ready = serverProcess.awaitLine(EchoServer.READY, READY_LIMIT);
+            String ready = serverProcess.awaitLine(EchoBenchmarkServer.READY, READY_LIMIT);
             Matcher port = PORT.matcher(ready);
             if (!port.find()) {
                 return Measurement.failed(scenario, server, round, "no port in the ready line: " + ready);
@@ -337,7 +337,7 @@ public final class EchoBenchmark {
         command.add(java);
         command.addAll(COMMON_JVM_OPTIONS);
         command.addAll(server.jvmOptions(options.agentJar()));
-        command.addAll(List.of("-cp", classPath, EchoServer.class.getName(), server.mode.argument(), "0"));
+        command.addAll(List.of("-cp", classPath, EchoBenchmarkServer.class.getName(), server.mode.argument(), "0"));
         return command;
     }
 

@@ -291,8 +291,8 @@ public final class EchoLoadDriver {
     private static final class Connection {
         final int id;
         final SocketChannel channel;
-        private final byte[] messageBytes = new byte[EchoServer.MESSAGE_SIZE];
-        private final byte[] echoBytes = new byte[EchoServer.MESSAGE_SIZE];
+        private final byte[] messageBytes = new byte[EchoBenchmarkServer.MESSAGE_SIZE];
+        private final byte[] echoBytes = new byte[EchoBenchmarkServer.MESSAGE_SIZE];
         private final ByteBuffer message = ByteBuffer.wrap(messageBytes);
         private final ByteBuffer echo = ByteBuffer.wrap(echoBytes);
         private long sequence;

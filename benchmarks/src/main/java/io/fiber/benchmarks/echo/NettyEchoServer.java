@@ -18,7 +18,7 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Mode {@code netty} of {@link EchoServer}: the event-loop baseline. Netty 4.2 with native epoll, one
+ * Mode {@code netty} of {@link EchoBenchmarkServer}: the event-loop baseline. Netty 4.2 with native epoll, one
  * boss loop that accepts and one worker loop per available processor, and the classic echo handler
  * that writes back whatever it reads and flushes once per read batch. It does not frame messages:
  * an echo server needs no framing, and this is the cheapest correct echo Netty can do.
@@ -29,7 +29,7 @@ final class NettyEchoServer {
 
     private NettyEchoServer() { }
 
-    static EchoServer start(int port) throws InterruptedException {
+    static EchoBenchmarkServer start(int port) throws InterruptedException {
         Epoll.ensureAvailability();
         int workers = Runtime.getRuntime().availableProcessors();
         IoHandlerFactory epoll = EpollIoHandler.newFactory();
@@ -39,18 +39,18 @@ final class NettyEchoServer {
             Channel listener = new ServerBootstrap()
                     .group(boss, workerGroup)
                     .channel(EpollServerSocketChannel.class)
-                    .option(ChannelOption.SO_BACKLOG, EchoServer.ACCEPT_BACKLOG)
+                    .option(ChannelOption.SO_BACKLOG, EchoBenchmarkServer.ACCEPT_BACKLOG)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new EchoHandler())
                     .bind(port).sync().channel();
-            EchoServer.Stopper stop = () -> {
+            EchoBenchmarkServer.Stopper stop = () -> {
                 listener.close().syncUninterruptibly();
                 Future<?> bossDone = boss.shutdownGracefully(0, STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
                 workerGroup.shutdownGracefully(0, STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS).syncUninterruptibly();
                 bossDone.syncUninterruptibly();
             };
             int boundPort = ((InetSocketAddress) listener.localAddress()).getPort();
-            return new EchoServer(boundPort, "Netty native epoll, 1 boss + " + workers + " worker event loop(s)", stop);
+            return new EchoBenchmarkServer(boundPort, "Netty native epoll, 1 boss + " + workers + " worker event loop(s)", stop);
         } catch (RuntimeException | InterruptedException e) {
             boss.shutdownGracefully();
             workerGroup.shutdownGracefully();

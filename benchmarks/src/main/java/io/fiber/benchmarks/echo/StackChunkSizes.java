@@ -16,7 +16,7 @@ import java.util.concurrent.Executor;
 
 /**
  * How many bytes of heap each parked echo handler's stack takes: the stack chunks of the threads
- * parked in {@link EchoServer#echoUntilClosed}, read by reflection from {@code jdk.internal.vm}.
+ * parked in {@link EchoBenchmarkServer#echoUntilClosed}, read by reflection from {@code jdk.internal.vm}.
  * Unlike a server's RSS, this does not depend on when collections ran, but it does depend on the
  * JIT: a thread whose frames were entered while their methods were still interpreted keeps larger
  * frames for its whole life. So it first serves {@code WARM} connections of 50 round trips each
@@ -51,7 +51,7 @@ public final class StackChunkSizes {
                         Socket connection = server.accept();
                         spawner.execute(() -> {
                             handlers.add(Thread.currentThread());
-                            EchoServer.echoUntilClosed(connection);
+                            EchoBenchmarkServer.echoUntilClosed(connection);
                         });
                     }
                 } catch (IOException closed) {

@@ -17,7 +17,7 @@ import java.util.concurrent.Executor;
  * The blocking modes read through a buffer, as blocking protocol code does.
  *
  * <pre>
- * java -cp benchmarks.jar io.fiber.benchmarks.echo.EchoServer MODE PORT    (PORT 0: any free port)
+ * java -cp benchmarks.jar io.fiber.benchmarks.echo.EchoBenchmarkServer MODE PORT    (PORT 0: any free port)
  * </pre>
  *
  * The modes differ only in what runs a connection:
@@ -36,7 +36,7 @@ import java.util.concurrent.Executor;
  * <p>As a program it prints one line starting with {@value #READY} once it listens (with the port),
  * then serves until its standard input reaches end-of-file or it gets a signal.
  */
-public final class EchoServer implements AutoCloseable {
+public final class EchoBenchmarkServer implements AutoCloseable {
     /** The size of every message, both ways. */
     public static final int MESSAGE_SIZE = 64;
     /**
@@ -79,14 +79,14 @@ public final class EchoServer implements AutoCloseable {
     private final String description;
     private final Stopper stopper;
 
-    EchoServer(int port, String description, Stopper stopper) {
+    EchoBenchmarkServer(int port, String description, Stopper stopper) {
         this.port = port;
         this.description = description;
         this.stopper = stopper;
     }
 
     /** Starts a server listening on {@code port} on all local addresses (0: any free port). */
-    public static EchoServer start(Mode mode, int port) throws IOException, InterruptedException {
+    public static EchoBenchmarkServer start(Mode mode, int port) throws IOException, InterruptedException {
         return switch (mode) {
             case FIBER -> {
                 FiberScheduler scheduler = Fibers.defaultScheduler();
@@ -105,10 +105,10 @@ public final class EchoServer implements AutoCloseable {
     }
 
     /** Accepts on a task of {@code spawner}'s kind and serves each connection on a new one. */
-    private static EchoServer startBlocking(int port, Executor spawner, String description) throws IOException {
+    private static EchoBenchmarkServer startBlocking(int port, Executor spawner, String description) throws IOException {
         ServerSocket serverSocket = new ServerSocket(port, ACCEPT_BACKLOG);
         spawner.execute(() -> acceptUntilClosed(serverSocket, spawner));
-        return new EchoServer(serverSocket.getLocalPort(), description, serverSocket::close);
+        return new EchoBenchmarkServer(serverSocket.getLocalPort(), description, serverSocket::close);
     }
 
     private static void acceptUntilClosed(ServerSocket serverSocket, Executor spawner) {
@@ -172,11 +172,11 @@ public final class EchoServer implements AutoCloseable {
             port = Integer.parseInt(args[1]);
         } catch (IllegalArgumentException e) {   // NumberFormatException included
             System.err.println("echo server: " + e.getMessage());
-            System.err.println("usage: EchoServer fiber|vthread|platform|netty PORT   (PORT 0: any free port)");
+            System.err.println("usage: EchoBenchmarkServer fiber|vthread|platform|netty PORT   (PORT 0: any free port)");
             System.exit(2);
             return;
         }
-        try (EchoServer server = start(mode, port)) {
+        try (EchoBenchmarkServer server = start(mode, port)) {
             System.out.println(READY + " port=" + server.port() + " mode=" + mode.argument()
                     + " cpus=" + Runtime.getRuntime().availableProcessors() + " pid=" + ProcessHandle.current().pid()
                     + " (" + server.description() + ")");

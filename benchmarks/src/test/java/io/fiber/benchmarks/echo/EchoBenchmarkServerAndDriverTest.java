@@ -2,7 +2,7 @@ package io.fiber.benchmarks.echo;
 
 import io.fiber.benchmarks.echo.EchoLoadDriver.Config;
 import io.fiber.benchmarks.echo.EchoLoadDriver.Result;
-import io.fiber.benchmarks.echo.EchoServer.Mode;
+import io.fiber.benchmarks.echo.EchoBenchmarkServer.Mode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,14 +34,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * round trip is counted only after its echo matched.
  */
 @Timeout(30)
-class EchoServerAndDriverTest {
+class EchoBenchmarkServerAndDriverTest {
     private static final Duration WARMUP = Duration.ofMillis(200);
     private static final Duration MEASURED = Duration.ofMillis(800);
 
     @ParameterizedTest
     @EnumSource(Mode.class)
     void everyModeEchoesTenConnections(Mode mode) throws Exception {
-        try (EchoServer server = EchoServer.start(mode, 0)) {
+        try (EchoBenchmarkServer server = EchoBenchmarkServer.start(mode, 0)) {
             ByteArrayOutputStream progress = new ByteArrayOutputStream();
             Result result = EchoLoadDriver.run(config(server.port(), 10, 0), new PrintStream(progress, true, StandardCharsets.UTF_8));
             assertTrue(result.roundTrips() > 0, mode + ": no round trip in " + result);
@@ -59,7 +59,7 @@ class EchoServerAndDriverTest {
     @ParameterizedTest
     @EnumSource(value = Mode.class, names = {"FIBER", "VTHREAD"})
     void pingPongWithIdleConnections(Mode mode) throws Exception {
-        try (EchoServer server = EchoServer.start(mode, 0)) {
+        try (EchoBenchmarkServer server = EchoBenchmarkServer.start(mode, 0)) {
             Result result = EchoLoadDriver.run(config(server.port(), 1, 50), new PrintStream(OutputStream.nullOutputStream()));
             assertTrue(result.roundTrips() > 0, mode + ": no round trip in " + result);
         }
@@ -71,7 +71,7 @@ class EchoServerAndDriverTest {
         assumeTrue(hasCompiler(), "no cc on this machine");
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         try (ChildProcess server = ChildProcess.start("server f", List.of(CEchoServer.binary(quiet).toString(), "0"), quiet)) {
-            Matcher port = Pattern.compile("\\bport=(\\d+)").matcher(server.awaitLine(EchoServer.READY, Duration.ofSeconds(10)));
+            Matcher port = Pattern.compile("\\bport=(\\d+)").matcher(server.awaitLine(EchoBenchmarkServer.READY, Duration.ofSeconds(10)));
             assertTrue(port.find());
             Result result = EchoLoadDriver.run(config(Integer.parseInt(port.group(1)), 10, 5), quiet);
             assertTrue(result.roundTrips() > 0, "no round trip in " + result);
@@ -108,7 +108,7 @@ class EchoServerAndDriverTest {
                 Thread.ofVirtual().start(() -> {
                     try (connection) {
                         InputStream in = connection.getInputStream();
-                        byte[] message = new byte[EchoServer.MESSAGE_SIZE];
+                        byte[] message = new byte[EchoBenchmarkServer.MESSAGE_SIZE];
                         while (in.readNBytes(message, 0, message.length) == message.length) {
                             message[message.length - 1] ^= 1;
                             connection.getOutputStream().write(message);
