@@ -1,6 +1,7 @@
 package io.fiber.benchmarks.echo;
 
 import io.fiber.detector.BlockingCallDetector;
+import io.fiber.load.EchoConnection;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -51,7 +52,7 @@ public final class DetectorAbServer {
                 long t0 = System.nanoTime();
                 Thread.sleep(windowMillis);
                 if (w >= skip) {
-                    roundTrips[m] += (bytesRead() - bytes0) / EchoBenchmarkServer.MESSAGE_SIZE;
+                    roundTrips[m] += (bytesRead() - bytes0) / EchoConnection.MESSAGE_SIZE;
                     cpuNanos[m] += os.getProcessCpuTime() - cpu0;
                     nanos[m] += System.nanoTime() - t0;
                 }

@@ -2,6 +2,7 @@ package io.fiber.benchmarks.echo;
 
 import io.fiber.FiberScheduler;
 import io.fiber.Fibers;
+import io.fiber.load.EchoConnection;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -13,7 +14,8 @@ import java.util.Locale;
 import java.util.concurrent.Executor;
 
 /**
- * The server side of the echo benchmark: it reads 64-byte messages and writes each one back.
+ * The server side of the echo benchmark: it reads the load's {@link EchoConnection#MESSAGE_SIZE}-byte
+ * messages and writes each one back.
  * The blocking modes read through a buffer, as blocking protocol code does.
  *
  * <pre>
@@ -37,8 +39,6 @@ import java.util.concurrent.Executor;
  * then serves until its standard input reaches end-of-file or it gets a signal.
  */
 public final class EchoBenchmarkServer implements AutoCloseable {
-    /** The size of every message, both ways. */
-    public static final int MESSAGE_SIZE = 64;
     /**
      * The blocking modes' read buffer: big enough that a message is a short read, as in any buffered
      * protocol reader, and small enough (10 MB for 10,000 idle connections) that the idle scenario
@@ -137,8 +137,8 @@ public final class EchoBenchmarkServer implements AutoCloseable {
             connection.setTcpNoDelay(true);
             InputStream in = new BufferedInputStream(connection.getInputStream(), READ_BUFFER_SIZE);
             OutputStream out = connection.getOutputStream();
-            byte[] message = new byte[MESSAGE_SIZE];
-            while (in.readNBytes(message, 0, MESSAGE_SIZE) == MESSAGE_SIZE) {
+            byte[] message = new byte[EchoConnection.MESSAGE_SIZE];
+            while (in.readNBytes(message, 0, message.length) == message.length) {
                 out.write(message);
             }
         } catch (IOException e) {

@@ -1,6 +1,7 @@
 package io.fiber.benchmarks.echo;
 
 import io.fiber.Fibers;
+import io.fiber.load.EchoConnection;
 
 import java.io.IOException;
 import java.lang.reflect.Field;
@@ -31,8 +32,6 @@ import java.util.concurrent.Executor;
  * Server and client share the process, so N is bounded by half the open-file limit.
  */
 public final class StackChunkSizes {
-    private static final int MESSAGE_SIZE = 64;
-
     private StackChunkSizes() { }
 
     public static void main(String[] args) throws Exception {
@@ -88,8 +87,8 @@ public final class StackChunkSizes {
     }
 
     private static void roundTrip(Socket client) throws IOException {
-        client.getOutputStream().write(new byte[MESSAGE_SIZE]);
-        client.getInputStream().readNBytes(MESSAGE_SIZE);
+        client.getOutputStream().write(new byte[EchoConnection.MESSAGE_SIZE]);
+        client.getInputStream().readNBytes(EchoConnection.MESSAGE_SIZE);
     }
 
     /** Average chunk capacity and use per handler, and the five commonest shapes. */

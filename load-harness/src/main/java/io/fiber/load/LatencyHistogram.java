@@ -1,16 +1,17 @@
-package io.fiber.benchmarks.echo;
+package io.fiber.load;
 
 /**
- * A log-bucketed histogram of latencies in nanoseconds, for the load driver's percentiles.
+ * A log-bucketed histogram of latencies in nanoseconds, for a load run's percentiles.
  *
  * <p>Values below 32 get a bucket each; above that, every power of two is split into 32 equal
  * buckets, so a reported value is at most 1/32 (about 3%) above the true one, over the whole
  * {@code long} range, in 1,920 counters. That is the HdrHistogram idea with a fixed precision, small
  * enough to write here rather than add a dependency. Recording is an index computation and an
- * increment, with no allocation. Not thread-safe: each driver thread keeps its own and they are
- * {@link #add merged} at the end.
+ * increment, with no allocation, so a client thread can record every round trip of a long run
+ * without the garbage or the memory that keeping each sample would cost. Not thread-safe: each client
+ * thread keeps its own and they are {@link #add merged} at the end.
  */
-final class LatencyHistogram {
+public final class LatencyHistogram {
     private static final int SUB_BUCKET_BITS = 5;
     private static final int SUB_BUCKETS = 1 << SUB_BUCKET_BITS;
 
@@ -18,7 +19,8 @@ final class LatencyHistogram {
     private long total;
     private long max;
 
-    void record(long nanos) {
+    /** Records one latency; a negative one (a clock step) counts as 0. */
+    public void record(long nanos) {
         long value = Math.max(0, nanos);
         counts[bucket(value)]++;
         total++;
@@ -26,7 +28,7 @@ final class LatencyHistogram {
     }
 
     /** Adds {@code other}'s values to this histogram. */
-    void add(LatencyHistogram other) {
+    public void add(LatencyHistogram other) {
         for (int i = 0; i < counts.length; i++) {
             counts[i] += other.counts[i];
         }
@@ -34,23 +36,31 @@ final class LatencyHistogram {
         max = Math.max(max, other.max);
     }
 
-    long count() {
+    public long count() {
         return total;
     }
 
-    long max() {
+    public long max() {
         return max;
     }
 
     /**
-     * The value at {@code percentile} (0 to 100): the top of the bucket holding that rank, at most
-     * about 3% above the true value, and never above the largest value recorded. 0 when empty.
+     * The nearest-rank value at {@code percent} (more than 0, at most 100): the top of the bucket
+     * holding the smallest value that at least {@code percent} % of the values do not exceed, so at
+     * most about 3% above the true value, and never above the largest value recorded. 0 when empty.
+     *
+     * <p>{@code percent} is taken to one decimal place and the rank computed in integers: in floating
+     * point, 99.9 / 100 * 1,000 comes out just above 999, and the rank would be one too high.
      */
-    long percentile(double percentile) {
+    public long percentile(double percent) {
+        if (!(percent > 0 && percent <= 100)) {
+            throw new IllegalArgumentException("percent must be in (0, 100], got " + percent);
+        }
         if (total == 0) {
             return 0;
         }
-        long rank = Math.max(1, (long) Math.ceil(percentile / 100.0 * total));
+        long perThousand = Math.round(percent * 10);
+        long rank = Math.max(1, (perThousand * total + 999) / 1000); // ceil(percent / 100 * total), 1-based
         long seen = 0;
         for (int i = 0; i < counts.length; i++) {
             seen += counts[i];
