@@ -6,33 +6,37 @@ import io.fiber.internal.bridge.FiberBridge;
 import io.fiber.detector.BlockingCall;
 import io.fiber.detector.BlockingCallDetector;
 import io.fiber.detector.BlockingCategory;
+import io.fiber.load.BlockingClient;
+import io.fiber.load.ClientLoop;
+import io.fiber.load.ClosedLoopLoad;
+import io.fiber.load.EchoConnection;
+import io.fiber.load.LatencyHistogram;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
-import java.net.Socket;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URL;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.IntStream;
 
 /**
  * The demo's second part: the {@link EchoServerExample} and the {@link HttpServerExample}, each on a fiber
- * scheduler of its own, under load from {@link LoadGenerator} clients on platform threads of this
- * same JVM. The HTTP server's clients are two groups at once: {@code GET /hello}, and
+ * scheduler of its own, under a closed-loop load ({@link ClosedLoopLoad}, the harness the echo
+ * benchmark's driver uses too) from clients on platform threads of this same JVM, one thread per
+ * client. The HTTP server's clients are two groups at once: {@code GET /hello}, and
  * {@code GET /db?id=N}, a query of the {@link DemoDatabase} whose answer each client checks against
  * the row it asked for. For each load it prints the throughput, the latency percentiles, the errors
  * and the server scheduler's statistics; then whether the agent rerouted the fibers' socket waits
@@ -47,7 +51,6 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class ServerLoad {
     static final int ECHO_CONNECTIONS = 100;
-    static final int ECHO_MESSAGE_BYTES = 64;
     /** HTTP clients in all, half of them on {@code /hello}, half on {@code /db}. */
     static final int HTTP_CLIENTS = 50;
     static final int HELLO_CLIENTS = HTTP_CLIENTS / 2;
@@ -100,12 +103,21 @@ final class ServerLoad {
         return problems.isEmpty() ? 0 : 1;
     }
 
-    private SchedulerStats loadEchoServer() throws IOException {
+    private SchedulerStats loadEchoServer() throws IOException, InterruptedException {
         FiberScheduler scheduler = FiberScheduler.builder().name(ECHO).carriers(carriers).build();
         try (scheduler; EchoServerExample server = new EchoServerExample(scheduler)) {
-            int port = server.start(0);
-            LoadGenerator.Result result = LoadGenerator.run(ECHO_CONNECTIONS, WARM_UP, measured, () -> new EchoClient(port));
-            report("echo", ECHO_CONNECTIONS + " connections x " + ECHO_MESSAGE_BYTES + "-byte round trips", "round trips", result);
+            InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.start(0));
+            List<EchoConnection> connections = new ArrayList<>();
+            try {
+                for (int i = 0; i < ECHO_CONNECTIONS; i++) {
+                    connections.add(EchoConnection.open(address, i));
+                }
+                ClosedLoopLoad.Result result = load(connections.stream().map(ClientLoop::blocking).toList());
+                report("echo", ECHO_CONNECTIONS + " connections x " + EchoConnection.MESSAGE_SIZE + "-byte round trips",
+                        "round trips", result);
+            } finally {
+                connections.forEach(EchoConnection::close);
+            }
         }
         return checkAllEnded(scheduler);
     }
@@ -123,16 +135,15 @@ final class ServerLoad {
         try (scheduler; HttpServerExample server = new HttpServerExample(scheduler, db.dataSource())) {
             String base = "http://127.0.0.1:" + server.start(0);
             URL hello = URI.create(base + "/hello").toURL();
-            LoadGenerator.Client getHello = () -> expect(hello, "hello from a fiber\n");
-            LoadGenerator.Client getItem = () -> {
+            BlockingClient getHello = () -> expect(hello, "hello from a fiber\n");
+            BlockingClient getItem = () -> {
                 int id = ThreadLocalRandom.current().nextInt(1, DemoDatabase.ROWS + 1);
                 expect(URI.create(base + "/db?id=" + id).toURL(), DemoDatabase.answer(id));
             };
-            FutureTask<LoadGenerator.Result> items = new FutureTask<>(
-                    () -> LoadGenerator.run(DB_CLIENTS, WARM_UP, measured, () -> getItem));
+            FutureTask<ClosedLoopLoad.Result> items = new FutureTask<>(() -> load(times(DB_CLIENTS, getItem)));
             Thread.ofPlatform().name("db-load").start(items);
-            LoadGenerator.Result helloResult = LoadGenerator.run(HELLO_CLIENTS, WARM_UP, measured, () -> getHello);
-            LoadGenerator.Result itemResult;
+            ClosedLoopLoad.Result helloResult = load(times(HELLO_CLIENTS, getHello));
+            ClosedLoopLoad.Result itemResult;
             try {
                 itemResult = items.get();
             } catch (ExecutionException e) {
@@ -143,6 +154,19 @@ final class ServerLoad {
                     "requests", itemResult);
         }
         return checkAllEnded(scheduler);
+    }
+
+    /**
+     * The clients' run: a warm-up, then the measured seconds. A client that fails stops, and the
+     * others go on, so the report says how many of them failed.
+     */
+    private ClosedLoopLoad.Result load(List<ClientLoop> clients) throws InterruptedException {
+        return ClosedLoopLoad.run(clients, WARM_UP, measured, ClosedLoopLoad.OnFailure.CARRY_ON, ClosedLoopLoad.Phases.NONE);
+    }
+
+    /** {@code count} clients on threads of their own, each making the requests of {@code client}, which holds no state. */
+    private static List<ClientLoop> times(int count, BlockingClient client) {
+        return IntStream.range(0, count).mapToObj(i -> ClientLoop.blocking(client)).toList();
     }
 
     /** One request; throws unless the status is 200 and the body is {@code expected}. */
@@ -159,16 +183,28 @@ final class ServerLoad {
         }
     }
 
-    private void report(String server, String load, String unit, LoadGenerator.Result r) {
-        out.printf(Locale.ROOT, "  %-5s %s: %,.0f %s/s, errors %d%s%n", server, load, r.perSecond(), unit, r.errors(),
-                r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
-        out.printf(Locale.ROOT, "        latency %s (%,d samples)%n", r.latency(), r.latency().count());
-        if (r.errors() > 0) {
-            problems.add(server + ": " + r.errors() + " of " + r.clients() + " clients failed, the first with " + r.firstError());
+    private void report(String server, String load, String unit, ClosedLoopLoad.Result r) {
+        out.printf(Locale.ROOT, "  %-5s %s: %,.0f %s/s, errors %d%s%n", server, load, r.roundTripsPerSecond(), unit,
+                r.failedClients(), r.firstFailure() == null ? "" : " (first: " + r.firstFailure() + ")");
+        out.printf(Locale.ROOT, "        latency %s (%,d samples)%n", percentiles(r.latency()), r.latency().count());
+        if (r.failedClients() > 0) {
+            problems.add(server + ": " + r.failedClients() + " of " + r.clients() + " clients failed, the first with "
+                    + r.firstFailure());
         }
         if (r.roundTrips() == 0) {
             problems.add(server + ": no round trip completed in " + measured.toSeconds() + " s");
         }
+    }
+
+    /** The latency line's percentiles, in milliseconds: {@code p50 0.09  p90 4.19  p99 11.90  p99.9 29.41  max 91.05 ms}. */
+    static String percentiles(LatencyHistogram latency) {
+        return String.format(Locale.ROOT, "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s ms", millis(latency.percentile(50)),
+                millis(latency.percentile(90)), millis(latency.percentile(99)), millis(latency.percentile(99.9)),
+                millis(latency.max()));
+    }
+
+    private static String millis(long nanos) {
+        return String.format(Locale.ROOT, "%.2f", nanos / 1e6);
     }
 
     /** The scheduler's statistics, printed, once it is closed; a fiber still alive is a problem. */
@@ -222,39 +258,6 @@ final class ServerLoad {
             out.printf(Locale.ROOT, "detector (%s mode): %,d blocking call(s) flagged in the servers' fibers%s, the first: %s"
                     + " (a driver that blocks in native code or file I/O needs FiberCompat.offloadingDataSource)%n",
                     mode.name().toLowerCase(Locale.ROOT), blocking.size(), runs, blocking.getFirst().message());
-        }
-    }
-
-    /** One echo connection; each round trip sends a numbered message and expects it back, byte for byte. */
-    private static final class EchoClient implements LoadGenerator.Client {
-        private final Socket socket;
-        private final InputStream in;
-        private final OutputStream out;
-        private final byte[] message = new byte[ECHO_MESSAGE_BYTES];
-        private long sent;
-
-        EchoClient(int port) throws IOException {
-            socket = new Socket(InetAddress.getLoopbackAddress(), port);
-            socket.setTcpNoDelay(true);
-            in = socket.getInputStream();
-            out = socket.getOutputStream();
-            Arrays.fill(message, (byte) 'x');
-        }
-
-        @Override
-        public void call() throws IOException {
-            ByteBuffer.wrap(message).putLong(0, ++sent);
-            out.write(message);
-            byte[] reply = in.readNBytes(message.length);
-            if (!Arrays.equals(message, reply)) {
-                throw new IOException("echo of message " + sent + " differs: sent " + message.length
-                        + " bytes, got back " + reply.length + " that do not match");
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
         }
     }
 }

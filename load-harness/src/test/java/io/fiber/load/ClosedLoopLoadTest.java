@@ -32,78 +32,48 @@ class ClosedLoopLoadTest {
 
     @Test
     void selectorLoopsShareManyConnectionsAndCountOnlyTheMeasuredPeriod() throws Exception {
-        try (LoopbackEcho server = new LoopbackEcho(Behaviour.FAITHFUL)) {
-            List<EchoConnection> connections = open(server, 10);
-            List<String> phases = new CopyOnWriteArrayList<>();
-            try {
-                List<ClientLoop> loops = EchoConnection.selectorLoops(connections, 3);
-                assertEquals(3, loops.size(), "10 connections over at most 3 threads");
-                Result r = ClosedLoopLoad.run(loops, WARM_UP, MEASURED, OnFailure.STOP_THE_RUN, new Phases() {
-                    @Override
-                    public void measuring() {
-                        phases.add("measuring");
-                    }
-
-                    @Override
-                    public void measured() {
-                        phases.add("measured");
-                    }
-                });
-                assertEquals(List.of("measuring", "measured"), phases);
-                assertEquals(3, r.clients());
-                assertEquals(0, r.failedClients());
-                assertNull(r.firstFailure());
-                assertTrue(r.roundTrips() > 0, r.toString());
-                assertEquals(r.roundTrips(), r.latency().count(), "every counted round trip has its latency");
-                assertTrue(r.seconds() >= MEASURED.toNanos() / 1e9 && r.seconds() < 5, r.toString());
-                long p50 = r.latency().percentile(50);
-                assertTrue(p50 > 0 && p50 <= r.latency().percentile(99) && r.latency().percentile(99) <= r.latency().max(), r.toString());
-            } finally {
-                connections.forEach(EchoConnection::close);
-            }
-        }
+        withConnections(Behaviour.FAITHFUL, 10, connections -> {
+            List<ClientLoop> loops = EchoConnection.selectorLoops(connections, 3);
+            assertEquals(3, loops.size(), "10 connections over at most 3 threads");
+            RecordedPhases phases = new RecordedPhases();
+            Result r = ClosedLoopLoad.run(loops, WARM_UP, MEASURED, OnFailure.STOP_THE_RUN, phases);
+            assertEquals(List.of("measuring", "measured"), phases.seen);
+            assertEquals(3, r.clients());
+            assertEquals(0, r.failedClients());
+            assertNull(r.firstFailure());
+            assertTrue(r.roundTrips() > 0, r.toString());
+            assertEquals(r.roundTrips(), r.latency().count(), "every counted round trip has its latency");
+            assertTrue(r.seconds() >= MEASURED.toNanos() / 1e9 && r.seconds() < 5, r.toString());
+            long p50 = r.latency().percentile(50);
+            assertTrue(p50 > 0 && p50 <= r.latency().percentile(99) && r.latency().percentile(99) <= r.latency().max(), r.toString());
+        });
     }
 
     @Test
     void blockingLoopsRunAClientEach() throws Exception {
-        try (LoopbackEcho server = new LoopbackEcho(Behaviour.FAITHFUL)) {
-            List<EchoConnection> connections = open(server, 4);
-            try {
-                Result r = ClosedLoopLoad.run(connections.stream().map(ClientLoop::blocking).toList(), WARM_UP, MEASURED,
-                        OnFailure.CARRY_ON, Phases.NONE);
-                assertEquals(4, r.clients());
-                assertEquals(0, r.failedClients());
-                assertTrue(r.roundTrips() > 0 && r.roundTripsPerSecond() > 0, r.toString());
-            } finally {
-                connections.forEach(EchoConnection::close);
-            }
-        }
+        withConnections(Behaviour.FAITHFUL, 4, connections -> {
+            Result r = ClosedLoopLoad.run(connections.stream().map(ClientLoop::blocking).toList(), WARM_UP, MEASURED,
+                    OnFailure.CARRY_ON, Phases.NONE);
+            assertEquals(4, r.clients());
+            assertEquals(0, r.failedClients());
+            assertTrue(r.roundTrips() > 0 && r.roundTripsPerSecond() > 0, r.toString());
+        });
     }
 
     @Test
     void aCorruptedEchoFailsTheRunAtOnce() throws Exception {
-        try (LoopbackEcho server = new LoopbackEcho(Behaviour.CORRUPTING)) {
-            List<EchoConnection> connections = open(server, 2);
-            List<String> phases = new CopyOnWriteArrayList<>();
-            try {
-                long start = System.nanoTime();
-                Result r = ClosedLoopLoad.run(EchoConnection.selectorLoops(connections, 2), Duration.ofSeconds(10),
-                        Duration.ofSeconds(10), OnFailure.STOP_THE_RUN, new Phases() {
-                            @Override
-                            public void measuring() {
-                                phases.add("measuring");
-                            }
-                        });
-                assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos(), "the first failure ends the warm-up");
-                assertEquals(List.of(), phases, "a run that failed in its warm-up measures nothing");
-                assertTrue(r.failedClients() >= 1);
-                assertInstanceOf(IOException.class, r.firstFailure());
-                assertTrue(r.firstFailure().getMessage().contains("differs from what was sent"), r.firstFailure().getMessage());
-                assertEquals(0, r.roundTrips());
-            } finally {
-                connections.forEach(EchoConnection::close);
-            }
-        }
+        withConnections(Behaviour.CORRUPTING, 2, connections -> {
+            RecordedPhases phases = new RecordedPhases();
+            long start = System.nanoTime();
+            Result r = ClosedLoopLoad.run(EchoConnection.selectorLoops(connections, 2), Duration.ofSeconds(10),
+                    Duration.ofSeconds(10), OnFailure.STOP_THE_RUN, phases);
+            assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos(), "the first failure ends the warm-up");
+            assertEquals(List.of(), phases.seen, "a run that failed in its warm-up measures nothing");
+            assertTrue(r.failedClients() >= 1);
+            assertInstanceOf(IOException.class, r.firstFailure());
+            assertTrue(r.firstFailure().getMessage().contains("differs from what was sent"), r.firstFailure().getMessage());
+            assertEquals(0, r.roundTrips());
+        });
     }
 
     @Test
@@ -128,25 +98,47 @@ class ClosedLoopLoadTest {
 
     @Test
     void aServerThatStopsAnsweringIsAbortedAfterTheGraceAndCounted() throws Exception {
-        try (LoopbackEcho server = new LoopbackEcho(Behaviour.FALLS_SILENT)) {
-            List<EchoConnection> connections = open(server, 1);
+        withConnections(Behaviour.FALLS_SILENT, 1, connections -> {
+            Result r = ClosedLoopLoad.run(List.of(ClientLoop.blocking(connections.getFirst())), WARM_UP, MEASURED,
+                    OnFailure.CARRY_ON, Phases.NONE, Duration.ofMillis(300));
+            assertEquals(1, r.failedClients());
+            assertTrue(r.firstFailure().getMessage().contains("the server stopped answering"), r.firstFailure().getMessage());
+            assertEquals(0, r.roundTrips(), "its one round trip was in the warm-up");
+        });
+    }
+
+    /** A test body that gets open connections to a server that answers as told. */
+    private interface ConnectionsTest {
+        void run(List<EchoConnection> connections) throws Exception;
+    }
+
+    /** Runs {@code test} with {@code count} connections to a {@link LoopbackEcho}, then closes them and it. */
+    private static void withConnections(Behaviour behaviour, int count, ConnectionsTest test) throws Exception {
+        try (LoopbackEcho server = new LoopbackEcho(behaviour)) {
+            List<EchoConnection> connections = new ArrayList<>();
             try {
-                Result r = ClosedLoopLoad.run(List.of(ClientLoop.blocking(connections.getFirst())), WARM_UP, MEASURED,
-                        OnFailure.CARRY_ON, Phases.NONE, Duration.ofMillis(300));
-                assertEquals(1, r.failedClients());
-                assertTrue(r.firstFailure().getMessage().contains("the server stopped answering"), r.firstFailure().getMessage());
-                assertEquals(0, r.roundTrips(), "its one round trip was in the warm-up");
+                for (int i = 0; i < count; i++) {
+                    connections.add(EchoConnection.open(server.address(), i));
+                }
+                test.run(connections);
             } finally {
                 connections.forEach(EchoConnection::close);
             }
         }
     }
 
-    private static List<EchoConnection> open(LoopbackEcho server, int count) throws IOException {
-        List<EchoConnection> connections = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            connections.add(EchoConnection.open(server.address(), i));
+    /** The phase changes a run announced, in order. */
+    private static final class RecordedPhases implements Phases {
+        final List<String> seen = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void measuring() {
+            seen.add("measuring");
         }
-        return connections;
+
+        @Override
+        public void measured() {
+            seen.add("measured");
+        }
     }
 }
