@@ -11,8 +11,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Server (f) of the echo benchmark: {@code echo_epoll.c} (a resource next to this class), a plain C
  * epoll echo server on one thread, compiled with the machine's C compiler the first time a run needs
- * it. It is the ceiling issue 3 states its ping-pong and 1,000-connection targets against, measured
- * in the same run as the other servers rather than quoted.
+ * it. It is the reference ceiling for the JVM servers, measured in the same run as they are rather
+ * than quoted.
  */
 final class CEchoServer {
     static final String DESCRIPTION = "echo_epoll.c, cc -O2, level-triggered epoll, one thread";

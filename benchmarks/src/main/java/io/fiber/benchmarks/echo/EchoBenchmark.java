@@ -54,7 +54,7 @@ public final class EchoBenchmark {
     /**
      * The servers, (a), (a-off), (b) to (e), in the order they run in each scenario. (a) runs the blocking-call
      * detector in report mode, the agent's default, named explicitly ({@code detector=report}); (a-off)
-     * is the same server with the detector off, for the detector's overhead (issue 4).
+     * is the same server with the detector off, for the detector's overhead.
      */
     enum Server {
         FIBER_AGENT("a", "fibers + agent (detector=report)", Mode.FIBER),
@@ -63,7 +63,7 @@ public final class EchoBenchmark {
         VTHREAD("c", "JDK virtual threads", Mode.VTHREAD),
         PLATFORM("d", "platform thread per connection", Mode.PLATFORM),
         NETTY("e", "Netty, native epoll", Mode.NETTY),
-        /** Not a JVM: {@code benchmarks/src/main/c/echo_epoll.c}, the ceiling the issue quotes; null mode. */
+        /** Not a JVM: {@code echo_epoll.c} (a resource of this package, {@link CEchoServer}), the reference ceiling; null mode. */
         C_EPOLL("f", "C epoll, one thread (reference)", null);
 
         final String letter;
@@ -98,7 +98,7 @@ public final class EchoBenchmark {
 
     /** A bound on a ratio of two servers' figures, from the benchmark's targets. */
     record Target(EchoReport.Ratio ratio, double bound, boolean atLeast) {
-        /** Issue 4: with the detector in report mode and no blocking call, at least 0.95x the round trips of detector=off. */
+        /** With the detector in report mode and no blocking call, at least 0.95x the round trips of detector=off. */
         static final Target DETECTOR_OVERHEAD = new Target(EchoReport.Ratio.RATE_A_AOFF, 0.95, true);
 
         boolean metBy(double value) {

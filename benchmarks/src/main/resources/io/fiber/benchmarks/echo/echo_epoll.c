@@ -1,7 +1,6 @@
 /*
- * The echo benchmark's server (f): a plain C epoll echo server, the reference ceiling that issue 3
- * quotes ("a plain C epoll server reaches about 1.7x (c) here"), measured in the same run as the
- * others. One thread, level-triggered epoll, non-blocking sockets with TCP_NODELAY: each readable
+ * The echo benchmark's server (f): a plain C epoll echo server, the reference ceiling for the JVM
+ * servers, measured in the same run as the others. One thread, level-triggered epoll, non-blocking sockets with TCP_NODELAY: each readable
  * connection is read once (up to 64 KiB) and the bytes are written straight back; bytes a full send
  * buffer would not take wait, with EPOLLOUT armed instead of EPOLLIN, until they are written.
  *

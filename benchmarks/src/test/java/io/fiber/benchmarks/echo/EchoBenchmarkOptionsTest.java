@@ -19,9 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The echo runner's command line and report for the detector's overhead (issue 4): server (a-off),
- * the agent with {@code detector=off}, is selectable next to (a), which names its report mode, and
- * the report gives the (a) / (a-off) ratio against the 0.95x target.
+ * The echo runner's command line and report for the detector's overhead: server (a-off), the agent
+ * with {@code detector=off}, is selectable next to (a), which names its report mode, and the report
+ * gives the (a) / (a-off) ratio with its bound and verdict.
  */
 class EchoBenchmarkOptionsTest {
     private static final Path AGENT = Path.of("fiber-agent/target/fiber-agent.jar");
