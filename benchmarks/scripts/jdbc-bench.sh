@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The JDBC benchmark (issue 5): the same workload (rounds of N tasks, each running 3 queries through a
+# The JDBC benchmark: the same workload (rounds of N tasks, each running 3 queries through a
 # HikariCP pool of 20 connections) against a real PostgreSQL, run by (a) fibers under the agent, (b) JDK
 # virtual threads, (c) a pool of 200 platform threads, each in its own JVM (see JdbcWorkload), one after
 # the other (each repeat starting with the next one), REPEAT times; then the figures and ratios as markdown tables (JdbcReport). The server is a

@@ -45,7 +45,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Unmodified servers that run their requests on JDK virtual threads must serve every request under
- * the agent, as they do without it (#16 defect 1: under the agent each of them served none, because
+ * the agent, as they do without it (the detector's check once recursed into class loading: under the agent each of them served none, because
  * the detector's check recursed into class loading on a virtual thread's first file read). Each
  * server runs in a child JVM ({@link VirtualThreadServer}) launched without the agent, with
  * {@code -javaagent} and its default options, and with {@code detector=fail} (the detector watches

@@ -37,7 +37,7 @@ import java.util.logging.Logger;
  * An unmodified server that runs its requests on JDK virtual threads, started in a child JVM by
  * {@link RealServersUnderAgentTest}, with and without the agent. It references no class of the fiber
  * runtime: under the agent, nothing of the runtime has run before the server's first virtual thread
- * reads a file, the case that once killed every such thread (#16 defect 1).
+ * reads a file, the case that once killed every such thread (the detector's check recursed into class loading).
  *
  * <p>Arguments: {@code jetty|tomcat|h2|plain FILE DIR}. The HTTP servers answer every request with
  * {@code n=N on a virtual thread: } (or {@code platform thread}) followed by FILE's content, read from

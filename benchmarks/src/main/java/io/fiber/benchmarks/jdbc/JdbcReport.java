@@ -13,8 +13,8 @@ import java.util.Map;
  * Turns the {@code result} lines of a JDBC benchmark run ({@code benchmarks/scripts/jdbc-bench.sh}, one
  * {@link JdbcWorkload} JVM per mode and repeat) into markdown tables: each run's figures, then the
  * ratios of fibers against JDK virtual threads and against the platform thread pool, per repeat and
- * their median. Rates: higher is better for fibers. CPU per query: lower is better for fibers, so
- * the issue's target (fibers at least 1.0x) reads as a rate ratio of 1.0 or more. The "other load"
+ * their median. Rates: higher is better for fibers. CPU per query: lower is better for fibers.
+ * The "other load"
  * column is the machine's busy CPU that was neither the client's nor the server's, in cores: on a
  * shared machine, what other processes took during the run.
  *

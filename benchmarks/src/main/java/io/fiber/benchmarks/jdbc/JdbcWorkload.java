@@ -24,7 +24,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One side of the JDBC benchmark (issue 5), in a JVM of its own: rounds of N concurrent tasks (10,000
+ * One side of the JDBC benchmark, in a JVM of its own: rounds of N concurrent tasks (10,000
  * by default), each running three queries through a HikariCP pool of 20 connections to a real
  * PostgreSQL, the workload of the {@code ConcurrentQueriesIT} load test. Every result is checked; a
  * wrong one or an SQLException makes the run fail.

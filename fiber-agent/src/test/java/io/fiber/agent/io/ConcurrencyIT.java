@@ -25,7 +25,7 @@ class ConcurrencyIT {
     /** Every body connects, waits until all 200 are connected, then does its round trip. */
     @OnEachKind
     void twoHundredConcurrentEchoRoundTrips(Kind kind) throws Exception {
-        try (EchoServer echo = new EchoServer(Loopback.listen(CONNECTIONS))) {
+        try (PlatformEchoServer echo = new PlatformEchoServer(Loopback.listen(CONNECTIONS))) {
             CountDownLatch connected = new CountDownLatch(CONNECTIONS);
             List<Body<String>> bodies = new ArrayList<>();
             for (int i = 0; i < CONNECTIONS; i++) {

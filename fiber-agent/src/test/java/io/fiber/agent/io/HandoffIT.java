@@ -36,11 +36,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HandoffIT {
     private static final boolean AGENT = Boolean.getBoolean("fiber.test.agent");
     private static final long HOLD_MILLIS = 500;
-    private static EchoServer echo;
+    private static PlatformEchoServer echo;
 
     @BeforeAll
     static void startEcho() throws IOException {
-        echo = new EchoServer(Loopback.listen(50));
+        echo = new PlatformEchoServer(Loopback.listen(50));
         if (AGENT) {
             // This suite runs with detector=fail; these reads are the point of the test.
             BlockingCallDetector.get().allowBlockingInside(HandoffIT.class.getName(), "readFor");

@@ -52,7 +52,7 @@ class HandoffStressIT {
                 try {
                     while (true) {
                         Socket s = listener.accept();
-                        scheduler.spawn(() -> EchoServer.echo(s));
+                        scheduler.spawn(() -> PlatformEchoServer.echo(s));
                     }
                 } catch (IOException | java.util.concurrent.RejectedExecutionException closed) {
                     // the test is over

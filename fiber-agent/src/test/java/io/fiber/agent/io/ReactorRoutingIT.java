@@ -521,7 +521,7 @@ class ReactorRoutingIT {
      */
     @Test
     void fdNumbersReusedOneAfterAnotherAreServedAtOnce() throws Exception {
-        try (EchoServer platformEcho = new EchoServer(Loopback.listen(50))) {
+        try (PlatformEchoServer platformEcho = new PlatformEchoServer(Loopback.listen(50))) {
             long start = System.nanoTime();
             result(scheduler.spawn(() -> {
                 for (int i = 0; i < 50; i++) {

@@ -54,7 +54,7 @@ class TlsIT {
 
     @OnEachKind
     void handshakeAndEchoFromTheBody(Kind kind) throws Exception {
-        try (EchoServer echo = new EchoServer(context.getServerSocketFactory().createServerSocket(0, 16, Loopback.ADDRESS))) {
+        try (PlatformEchoServer echo = new PlatformEchoServer(context.getServerSocketFactory().createServerSocket(0, 16, Loopback.ADDRESS))) {
             Echo result = Body.run(kind, () -> {
                 try (SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", echo.port())) {
                     SSLParameters parameters = s.getSSLParameters();

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Issue 5's JDBC load test: 10,000 fibers on 2 carriers, each running three queries through a HikariCP
+ * The JDBC load test: 10,000 fibers on 2 carriers, each running three queries through a HikariCP
  * pool of 20 connections to a real PostgreSQL, every result checked, while a ping fiber on the same
  * scheduler measures its wake-up lateness. It runs four times: the p99 limit applies to rounds 3 and
  * 4, on a warm JVM (see the test's comment; every round's figures are printed).

@@ -12,13 +12,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Echoes every connection of a listening socket (plain or TLS) back to its sender, on platform
  * threads, so that only the test's bodies run on fibers or virtual threads.
  */
-final class EchoServer implements AutoCloseable {
+final class PlatformEchoServer implements AutoCloseable {
     private final ServerSocket listener;
     private final Thread acceptor;
     private final List<Socket> connections = new CopyOnWriteArrayList<>();
     private final List<Thread> echoers = new CopyOnWriteArrayList<>();
 
-    EchoServer(ServerSocket listener) {
+    PlatformEchoServer(ServerSocket listener) {
         this.listener = listener;
         this.acceptor = Thread.ofPlatform().name("echo-acceptor").start(this::acceptLoop);
     }
