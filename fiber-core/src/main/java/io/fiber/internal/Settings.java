@@ -34,7 +34,7 @@ public final class Settings {
     /** Carrier loops of the default scheduler; null (unset): one per available processor. */
     public static final Setting<Integer> CARRIERS = new Setting<>("carriers", "fiber.carriers", null,
             "N", "carrier loops of the default scheduler, 1 to " + MAX_CARRIERS,
-            "a whole number from 1 to " + MAX_CARRIERS, Settings::carriers);
+            "a whole number from 1 to " + MAX_CARRIERS, wholeNumber(1, MAX_CARRIERS));
 
     /** The blocking-call detector's starting mode: {@code fail}, {@code report} or {@code off}. */
     public static final Setting<String> DETECTOR = new Setting<>("detector", "fiber.detector", "report",
@@ -65,8 +65,9 @@ public final class Settings {
     public enum Source { AGENT_OPTION, SYSTEM_PROPERTY }
 
     /**
-     * One setting. {@code parser} returns the value of a well-formed text and null otherwise (it may
-     * also throw {@link IllegalArgumentException} with a more precise reason).
+     * One setting. {@code parser} returns the value of a well-formed text and null otherwise; it may
+     * also throw {@link IllegalArgumentException} with a more precise reason, to which the grammar
+     * is added.
      */
     public static final class Setting<T> {
         private final String key;
@@ -110,7 +111,7 @@ public final class Settings {
             try {
                 value = parser.apply(text.trim());
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(name + "=" + text + " is invalid: " + e.getMessage(), e);
+                throw new IllegalArgumentException(name + "=" + text + " is invalid: " + e.getMessage() + "; it must be " + grammar, e);
             }
             if (value == null) {
                 throw new IllegalArgumentException(name + "=" + text + " is invalid: it must be " + grammar);
@@ -144,13 +145,16 @@ public final class Settings {
         return "valid options: " + String.join(", ", parts);
     }
 
-    private static Integer carriers(String text) {
-        try {
-            int n = Integer.parseInt(text);
-            return n >= 1 && n <= MAX_CARRIERS ? n : null;
-        } catch (NumberFormatException e) {
-            return null;
-        }
+    /** A whole number from {@code min} to {@code max}; null for anything else. */
+    private static Function<String, Integer> wholeNumber(int min, int max) {
+        return text -> {
+            try {
+                int n = Integer.parseInt(text);
+                return n >= min && n <= max ? n : null;
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        };
     }
 
     private static Duration handoff(String text) {
@@ -170,8 +174,7 @@ public final class Settings {
         Set<String> families = new LinkedHashSet<>();
         for (String family : text.split("\\+", -1)) {
             if (!OFFLOAD_FAMILIES.contains(family)) {
-                throw new IllegalArgumentException("'" + family + "' is not a call family; use none, or some of file, dns and"
-                        + " process joined by +, such as file+dns");
+                throw new IllegalArgumentException("'" + family + "' is not a call family");
             }
             families.add(family);
         }

@@ -44,7 +44,7 @@ class SettingsTest {
         assertEquals(Set.of(), Settings.OFFLOAD.defaultValue());
         assertEquals(Set.of(), Settings.OFFLOAD.parse("none", Source.AGENT_OPTION));
         assertEquals(Set.of("file", "dns", "process"), Settings.OFFLOAD.parse("file+dns+process", Source.SYSTEM_PROPERTY));
-        assertEquals("option offload=file+disk is invalid: 'disk' is not a call family; use none, or some of file, dns and process"
+        assertEquals("option offload=file+disk is invalid: 'disk' is not a call family; it must be none, or some of file, dns and process"
                 + " joined by +, such as file+dns", error(Settings.OFFLOAD, "file+disk", Source.AGENT_OPTION));
         assertTrue(error(Settings.OFFLOAD, "file,dns", Source.SYSTEM_PROPERTY)
                 .startsWith("system property fiber.offload=file,dns is invalid: 'file,dns' is not a call family"));
