@@ -147,9 +147,15 @@ class DnsIT {
         Run server = probe("dns=nonblocking", List.of("-Dfiber.dns.servers=127.0.0.1,dns.example"), null, "nonblocking");
         assertEquals(1, server.exit(), server.err());
         assertEquals(1, server.err().lines().count(), "one line, nothing from the JDK's agent launcher: " + server.err());
-        assertTrue(server.err().contains("fiber-agent: system property fiber.dns.servers has an invalid server 'dns.example':"
-                + " 'dns.example' is not an IP address"), server.err());
+        assertTrue(server.err().contains("fiber-agent: system property fiber.dns.servers=127.0.0.1,dns.example is invalid:"
+                + " in server 'dns.example', 'dns.example' is not an IP address"), server.err());
         assertTrue(!server.values().containsKey("resolver") && !server.values().containsKey("slow"),
                 "the application must not have run: " + server.out());
+
+        Run timeout = probe("dns=nonblocking", List.of("-Dfiber.dns.timeout.millis=90000"), null, "nonblocking");
+        assertEquals(1, timeout.exit(), timeout.err());
+        assertEquals(1, timeout.err().lines().count(), "one line, nothing from the JDK's agent launcher: " + timeout.err());
+        assertTrue(timeout.err().contains("fiber-agent: system property fiber.dns.timeout.millis=90000 is invalid:"
+                + " it must be a whole number of milliseconds from 1 to 60000"), timeout.err());
     }
 }

@@ -1,5 +1,7 @@
 package io.fiber.internal;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,8 +17,10 @@ import java.util.function.Function;
  *
  * <p>The agent's option {@code key=value} is checked here at start-up and handed to the runtime as
  * the system property, which the runtime parses here again when it first needs it; both sides use
- * the same {@link Setting}, so they cannot drift apart. A bad value is an
- * {@link IllegalArgumentException} naming where it came from, the value, and what it must be:
+ * the same {@link Setting}, so they cannot drift apart. Some settings are system properties only
+ * (the DNS resolver's servers, timeout and attempts): they have no option key, and the agent's
+ * usage line leaves them out. A bad value is an {@link IllegalArgumentException} naming where it
+ * came from, the value, and what it must be:
  * {@code option carriers=0 is invalid: it must be a whole number from 1 to 4096}, or
  * {@code system property fiber.carriers=0 is invalid: ...}.
  */
@@ -27,34 +31,57 @@ public final class Settings {
     public static final long MAX_HANDOFF_MILLIS = 9_999_999;
     /** The handoff threshold when nothing sets it. */
     public static final Duration DEFAULT_HANDOFF = Duration.ofMillis(10);
+    /** The port of a DNS server named without one, in {@link #DNS_SERVERS} and in resolv.conf. */
+    public static final int DNS_PORT = 53;
+    /** The longest wait for one DNS server's answer that {@link #DNS_TIMEOUT} takes, in milliseconds. */
+    public static final int MAX_DNS_TIMEOUT_MILLIS = 60_000;
+    /** The most rounds over the DNS servers that {@link #DNS_ATTEMPTS} takes. */
+    public static final int MAX_DNS_ATTEMPTS = 10;
 
     /** The call families {@link #OFFLOAD} may name: {@code io.fiber.detector.BlockingCategory#offloadFamily()}. */
     public static final List<String> OFFLOAD_FAMILIES = List.of("file", "dns", "process");
 
     /** Carrier loops of the default scheduler; null (unset): one per available processor. */
-    public static final Setting<Integer> CARRIERS = new Setting<>("carriers", "fiber.carriers", null,
+    public static final Setting<Integer> CARRIERS = Setting.agentOption("carriers", null,
             "N", "carrier loops of the default scheduler, 1 to " + MAX_CARRIERS,
             "a whole number from 1 to " + MAX_CARRIERS, wholeNumber(1, MAX_CARRIERS));
 
     /** The blocking-call detector's starting mode: {@code fail}, {@code report} or {@code off}. */
-    public static final Setting<String> DETECTOR = new Setting<>("detector", "fiber.detector", "report",
+    public static final Setting<String> DETECTOR = Setting.agentOption("detector", "report",
             "fail|report|off", "what a blocking call in a fiber leads to; default report",
             "fail, report or off", oneOf("fail", "report", "off"));
 
     /** How long one fiber may hold its carrier before the carrier's other work moves; {@link Duration#ZERO}: never. */
-    public static final Setting<Duration> HANDOFF = new Setting<>("handoff", "fiber.handoff", DEFAULT_HANDOFF,
+    public static final Setting<Duration> HANDOFF = Setting.agentOption("handoff", DEFAULT_HANDOFF,
             "Nms|off", "how long a fiber may hold its carrier before the carrier's other work moves to a new thread; default 10ms",
             "off or a whole number of milliseconds from 1 to " + MAX_HANDOFF_MILLIS + " followed by ms, such as 10ms", Settings::handoff);
 
     /** The call families whose blocking JDK methods run on the offload pool; empty: none. */
-    public static final Setting<Set<String>> OFFLOAD = new Setting<>("offload", "fiber.offload", Set.of(),
+    public static final Setting<Set<String>> OFFLOAD = Setting.agentOption("offload", Set.of(),
             "none|file+dns+process", "call families run on the offload pool instead of the carrier; default none",
             "none, or some of file, dns and process joined by +, such as file+dns", Settings::offload);
 
     /** How fibers' name lookups run: {@code offload}, {@code nonblocking} or {@code off}. */
-    public static final Setting<String> DNS = new Setting<>("dns", "fiber.dns", "offload",
+    public static final Setting<String> DNS = Setting.agentOption("dns", "offload",
             "offload|nonblocking|off", "how fibers' name lookups run; default offload",
             "offload, nonblocking or off", oneOf("offload", "nonblocking", "off"));
+
+    /**
+     * For {@code fiber.dns=nonblocking}: the DNS servers to ask instead of resolv.conf's; null (unset):
+     * resolv.conf's. Addresses only, since a DNS server cannot be found by name.
+     */
+    public static final Setting<List<InetSocketAddress>> DNS_SERVERS = Setting.systemProperty("fiber.dns.servers", null,
+            "comma-separated IP addresses, each with an optional :PORT (an IPv6 address in brackets then),"
+                    + " such as 127.0.0.1:5353, 10.0.0.2, [::1]:53 or ::1", Settings::dnsServers);
+
+    /** For {@code fiber.dns=nonblocking}: how long to wait for one server's answer; null (unset): resolv.conf's {@code timeout:}. */
+    public static final Setting<Duration> DNS_TIMEOUT = Setting.systemProperty("fiber.dns.timeout.millis", null,
+            "a whole number of milliseconds from 1 to " + MAX_DNS_TIMEOUT_MILLIS,
+            wholeNumber(1, MAX_DNS_TIMEOUT_MILLIS).andThen(n -> n == null ? null : Duration.ofMillis(n)));
+
+    /** For {@code fiber.dns=nonblocking}: rounds over the servers; null (unset): resolv.conf's {@code attempts:}. */
+    public static final Setting<Integer> DNS_ATTEMPTS = Setting.systemProperty("fiber.dns.attempts", null,
+            "a whole number from 1 to " + MAX_DNS_ATTEMPTS, wholeNumber(1, MAX_DNS_ATTEMPTS));
 
     /** The agent's options, in the order its usage line lists them. */
     public static final List<Setting<?>> AGENT_OPTIONS = List.of(CARRIERS, DETECTOR, HANDOFF, OFFLOAD, DNS);
@@ -65,9 +92,10 @@ public final class Settings {
     public enum Source { AGENT_OPTION, SYSTEM_PROPERTY }
 
     /**
-     * One setting. {@code parser} returns the value of a well-formed text and null otherwise; it may
-     * also throw {@link IllegalArgumentException} with a more precise reason, to which the grammar
-     * is added.
+     * One setting: an agent option and the system property {@code fiber.KEY} it becomes, or a
+     * system property only, which has no key. {@code parser} returns the value of a well-formed
+     * text and null otherwise; it may also throw {@link IllegalArgumentException} with a more
+     * precise reason, to which the grammar is added.
      */
     public static final class Setting<T> {
         private final String key;
@@ -78,8 +106,8 @@ public final class Settings {
         private final String grammar;
         private final Function<String, T> parser;
 
-        Setting(String key, String property, T defaultValue, String form, String description, String grammar,
-                Function<String, T> parser) {
+        private Setting(String key, String property, T defaultValue, String form, String description, String grammar,
+                        Function<String, T> parser) {
             this.key = key;
             this.property = property;
             this.defaultValue = defaultValue;
@@ -89,8 +117,31 @@ public final class Settings {
             this.parser = parser;
         }
 
-        /** The agent option's key, such as {@code carriers}. */
+        /** An agent option {@code key=...}, which the agent hands on as the system property {@code fiber.key}. */
+        static <T> Setting<T> agentOption(String key, T defaultValue, String form, String description, String grammar,
+                                          Function<String, T> parser) {
+            return new Setting<>(key, "fiber." + key, defaultValue, form, description, grammar, parser);
+        }
+
+        /** A system property that no agent option sets: it has no {@link #key()} and no place in the usage line. */
+        static <T> Setting<T> systemProperty(String property, T defaultValue, String grammar, Function<String, T> parser) {
+            return new Setting<>(null, property, defaultValue, null, null, grammar, parser);
+        }
+
+        /** Whether an agent option gives this setting; false for a system property only. */
+        public boolean isAgentOption() {
+            return key != null;
+        }
+
+        /**
+         * The agent option's key, such as {@code carriers}.
+         *
+         * @throws IllegalStateException for a system property only
+         */
         public String key() {
+            if (key == null) {
+                throw new IllegalStateException(property + " is a system property only, not an agent option");
+            }
             return key;
         }
 
@@ -106,7 +157,7 @@ public final class Settings {
 
         /** Parses {@code text} (surrounding blanks ignored) given through {@code source}. */
         public T parse(String text, Source source) {
-            String name = source == Source.AGENT_OPTION ? "option " + key : "system property " + property;
+            String name = source == Source.AGENT_OPTION ? "option " + key() : "system property " + property;
             T value;
             try {
                 value = parser.apply(text.trim());
@@ -127,12 +178,12 @@ public final class Settings {
 
         /** {@code carriers=N (carrier loops ...)}: this option in the agent's usage line. */
         String usage() {
-            return key + "=" + form + " (" + description + ")";
+            return key() + "=" + form + " (" + description + ")";
         }
 
         @Override
         public String toString() {
-            return key + " (" + property + ")";
+            return key == null ? property : key + " (" + property + ")";
         }
     }
 
@@ -179,6 +230,66 @@ public final class Settings {
             families.add(family);
         }
         return Collections.unmodifiableSet(families);
+    }
+
+    /** {@code 127.0.0.1:5353,[::1]:53,10.0.0.2}; blank entries are skipped, but one server at least. */
+    private static List<InetSocketAddress> dnsServers(String text) {
+        List<InetSocketAddress> servers = new ArrayList<>();
+        for (String entry : text.split(",")) {
+            String e = entry.trim();
+            if (!e.isEmpty()) {
+                servers.add(dnsServer(e));
+            }
+        }
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("it lists no server");
+        }
+        return List.copyOf(servers);
+    }
+
+    /**
+     * One entry of {@link #DNS_SERVERS}. An IPv6 address has colons of its own, so a port follows
+     * it only in brackets; a bare entry with more than one colon is an IPv6 address on port 53.
+     */
+    private static InetSocketAddress dnsServer(String entry) {
+        String host = entry;
+        int port = DNS_PORT;
+        if (entry.startsWith("[")) {
+            int close = entry.indexOf(']');
+            if (close < 0) {
+                throw badServer(entry, "a '[' lacks its ']'");
+            }
+            host = entry.substring(1, close);
+            String rest = entry.substring(close + 1);
+            if (!rest.isEmpty()) {
+                if (!rest.startsWith(":")) {
+                    throw badServer(entry, "the text after ']' is not :PORT");
+                }
+                port = dnsPort(entry, rest.substring(1));
+            }
+        } else if (entry.indexOf(':') >= 0 && entry.indexOf(':') == entry.lastIndexOf(':')) {
+            host = entry.substring(0, entry.indexOf(':'));
+            port = dnsPort(entry, entry.substring(entry.indexOf(':') + 1));
+        }
+        InetAddress address;
+        try {
+            address = InetAddress.ofLiteral(host);
+        } catch (IllegalArgumentException ex) {
+            throw badServer(entry, "'" + host + "' is not an IP address (a DNS server must be given by address)");
+        }
+        return new InetSocketAddress(address, port);
+    }
+
+    private static int dnsPort(String entry, String port) {
+        Integer p = wholeNumber(1, 65535).apply(port);
+        if (p == null) {
+            throw badServer(entry, "port '" + port + "' is not a number from 1 to 65535");
+        }
+        return p;
+    }
+
+    private static IllegalArgumentException badServer(String entry, String why) {
+        return new IllegalArgumentException("in server '" + entry + "', " + why);
     }
 
     private static Function<String, String> oneOf(String... choices) {

@@ -5,8 +5,11 @@ import io.fiber.internal.Settings.Setting;
 import io.fiber.internal.Settings.Source;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -73,6 +76,82 @@ class SettingsTest {
         assertEquals("option dns=async is invalid: it must be offload, nonblocking or off", error(Settings.DNS, "async", Source.AGENT_OPTION));
     }
 
+    private static final String SERVERS_GRAMMAR = "it must be comma-separated IP addresses, each with an optional :PORT"
+            + " (an IPv6 address in brackets then), such as 127.0.0.1:5353, 10.0.0.2, [::1]:53 or ::1";
+
+    private static InetSocketAddress at(String address, int port) {
+        return new InetSocketAddress(InetAddress.ofLiteral(address), port);
+    }
+
+    @Test
+    void dnsServersAreAddressesWithOptionalPorts() {
+        assertNull(Settings.DNS_SERVERS.defaultValue(), "unset: resolv.conf's");
+        assertEquals(List.of(at("127.0.0.1", 5353), at("10.0.0.2", 53), at("::1", 5300), at("::1", 53)),
+                Settings.DNS_SERVERS.parse("127.0.0.1:5353, 10.0.0.2,[::1]:5300,::1", Source.SYSTEM_PROPERTY));
+        assertEquals(List.of(at("::1", 53), at("192.0.2.1", 65535)),
+                Settings.DNS_SERVERS.parse(" [::1] ,,192.0.2.1:65535, ", Source.SYSTEM_PROPERTY), "blank entries are skipped");
+        assertEquals(List.of(at("2001:db8::53", 53)), Settings.DNS_SERVERS.parse("2001:db8::53", Source.SYSTEM_PROPERTY),
+                "a bare IPv6 address keeps all its colons");
+    }
+
+    @Test
+    void aBadDnsServerIsNamedWithTheValueAndTheGrammar() {
+        assertEquals("system property fiber.dns.servers=127.0.0.1,dns.example:53 is invalid: in server 'dns.example:53',"
+                        + " 'dns.example' is not an IP address (a DNS server must be given by address); " + SERVERS_GRAMMAR,
+                error(Settings.DNS_SERVERS, "127.0.0.1,dns.example:53", Source.SYSTEM_PROPERTY));
+        assertEquals("system property fiber.dns.servers=127.0.0.1:99999 is invalid: in server '127.0.0.1:99999',"
+                        + " port '99999' is not a number from 1 to 65535; " + SERVERS_GRAMMAR,
+                error(Settings.DNS_SERVERS, "127.0.0.1:99999", Source.SYSTEM_PROPERTY));
+        assertEquals("system property fiber.dns.servers=10.0.0.1:dns is invalid: in server '10.0.0.1:dns',"
+                        + " port 'dns' is not a number from 1 to 65535; " + SERVERS_GRAMMAR,
+                error(Settings.DNS_SERVERS, "10.0.0.1:dns", Source.SYSTEM_PROPERTY));
+        assertEquals("system property fiber.dns.servers=[::1 is invalid: in server '[::1', a '[' lacks its ']'; " + SERVERS_GRAMMAR,
+                error(Settings.DNS_SERVERS, "[::1", Source.SYSTEM_PROPERTY));
+        assertEquals("system property fiber.dns.servers=[::1]53 is invalid: in server '[::1]53', the text after ']' is not :PORT; "
+                + SERVERS_GRAMMAR, error(Settings.DNS_SERVERS, "[::1]53", Source.SYSTEM_PROPERTY));
+        assertEquals("system property fiber.dns.servers=[::1]:0 is invalid: in server '[::1]:0', port '0' is not a number from 1 to 65535; "
+                + SERVERS_GRAMMAR, error(Settings.DNS_SERVERS, "[::1]:0", Source.SYSTEM_PROPERTY));
+        assertEquals("system property fiber.dns.servers=, is invalid: it lists no server; " + SERVERS_GRAMMAR,
+                error(Settings.DNS_SERVERS, ",", Source.SYSTEM_PROPERTY));
+        assertEquals("system property fiber.dns.servers= is invalid: it lists no server; " + SERVERS_GRAMMAR,
+                error(Settings.DNS_SERVERS, "", Source.SYSTEM_PROPERTY));
+    }
+
+    @Test
+    void dnsTimeoutIsMillisecondsUpToAMinute() {
+        assertNull(Settings.DNS_TIMEOUT.defaultValue(), "unset: resolv.conf's");
+        assertEquals(Duration.ofMillis(1), Settings.DNS_TIMEOUT.parse("1", Source.SYSTEM_PROPERTY));
+        assertEquals(Duration.ofMinutes(1), Settings.DNS_TIMEOUT.parse(" 60000 ", Source.SYSTEM_PROPERTY));
+        for (String bad : new String[] {"0", "60001", "1.5", "250ms", ""}) {
+            assertEquals("system property fiber.dns.timeout.millis=" + bad + " is invalid: it must be a whole number of milliseconds"
+                    + " from 1 to 60000", error(Settings.DNS_TIMEOUT, bad, Source.SYSTEM_PROPERTY), bad);
+        }
+    }
+
+    @Test
+    void dnsAttemptsAreOneToTen() {
+        assertNull(Settings.DNS_ATTEMPTS.defaultValue(), "unset: resolv.conf's");
+        assertEquals(1, Settings.DNS_ATTEMPTS.parse("1", Source.SYSTEM_PROPERTY));
+        assertEquals(10, Settings.DNS_ATTEMPTS.parse("10", Source.SYSTEM_PROPERTY));
+        for (String bad : new String[] {"0", "11", "two", "-1"}) {
+            assertEquals("system property fiber.dns.attempts=" + bad + " is invalid: it must be a whole number from 1 to 10",
+                    error(Settings.DNS_ATTEMPTS, bad, Source.SYSTEM_PROPERTY), bad);
+        }
+    }
+
+    @Test
+    void theDnsResolversPropertiesAreNoAgentOptions() {
+        for (Setting<?> s : List.of(Settings.DNS_SERVERS, Settings.DNS_TIMEOUT, Settings.DNS_ATTEMPTS)) {
+            assertFalse(s.isAgentOption(), s.toString());
+            assertFalse(Settings.AGENT_OPTIONS.contains(s), s.toString());
+            assertFalse(Settings.usage().contains(s.property()), s.toString());
+            assertThrows(IllegalStateException.class, s::key, s.toString());
+            assertThrows(IllegalStateException.class, () -> s.parse("1", Source.AGENT_OPTION), s.toString());
+        }
+        assertEquals(List.of("fiber.dns.servers", "fiber.dns.timeout.millis", "fiber.dns.attempts"),
+                List.of(Settings.DNS_SERVERS.property(), Settings.DNS_TIMEOUT.property(), Settings.DNS_ATTEMPTS.property()));
+    }
+
     @Test
     void aSystemPropertyIsParsedWithTheSameGrammarAndUnsetGivesTheDefault() {
         String property = Settings.CARRIERS.property();
@@ -99,6 +178,7 @@ class SettingsTest {
         String usage = Settings.usage();
         assertTrue(usage.startsWith("valid options: carriers=N (carrier loops of the default scheduler, 1 to 4096), detector=fail|report|off"), usage);
         for (Setting<?> s : Settings.AGENT_OPTIONS) {
+            assertTrue(s.isAgentOption(), s.toString());
             assertTrue(usage.contains(s.key() + "="), s.key());
             assertTrue(s.property().equals("fiber." + s.key()), "one name from option to property: " + s);
         }

@@ -1,6 +1,7 @@
 package io.fiber.internal.dns;
 
 import io.fiber.internal.RuntimeLog;
+import io.fiber.internal.Settings;
 
 import java.net.spi.InetAddressResolver;
 import java.net.spi.InetAddressResolverProvider;
@@ -67,7 +68,7 @@ public final class FiberResolverProvider extends InetAddressResolverProvider {
             if (application != null && settings.mode() == DnsSettings.Mode.NONBLOCKING) {
                 RuntimeLog.of(FiberResolverProvider.class).warn(
                         "{}=nonblocking is not used: the application's resolver provider {} ({}) resolves names, so fibers' lookups"
-                                + " through it are offloaded instead", DnsSettings.MODE, application.name(), application.getClass().getName());
+                                + " through it are offloaded instead", Settings.DNS.property(), application.name(), application.getClass().getName());
                 settings = new DnsSettings(DnsSettings.Mode.OFFLOAD, settings.servers(), settings.timeout(), settings.attempts());
             }
             return new FiberResolver(underneath, settings, ResolvConf.SYSTEM, HostsFile.SYSTEM);

@@ -1,5 +1,7 @@
 package io.fiber.internal.dns;
 
+import io.fiber.internal.Settings;
+
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,11 +30,10 @@ import java.util.List;
  */
 record ResolvConf(List<InetSocketAddress> servers, List<String> search, int ndots, Duration timeout, int attempts) {
     static final Path SYSTEM = Path.of("/etc/resolv.conf");
-    static final int DNS_PORT = 53;
     private static final int MAX_SERVERS = 3;
     private static final int MAX_SEARCH = 6;
     static final ResolvConf DEFAULTS = new ResolvConf(
-            List.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), DNS_PORT)), List.of(), 1, Duration.ofSeconds(5), 2);
+            List.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), Settings.DNS_PORT)), List.of(), 1, Duration.ofSeconds(5), 2);
 
     /** Reads {@code file}; one that does not exist gives glibc's defaults. */
     static ResolvConf read(Path file) throws IOException {
@@ -58,7 +59,7 @@ record ResolvConf(List<InetSocketAddress> servers, List<String> search, int ndot
                 case "nameserver" -> {
                     if (servers.size() < MAX_SERVERS) {
                         try {
-                            servers.add(new InetSocketAddress(InetAddress.ofLiteral(fields[1]), DNS_PORT));
+                            servers.add(new InetSocketAddress(InetAddress.ofLiteral(fields[1]), Settings.DNS_PORT));
                         } catch (IllegalArgumentException e) {
                             // not an address: skipped, as glibc does
                         }

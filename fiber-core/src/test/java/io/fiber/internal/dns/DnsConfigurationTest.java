@@ -1,5 +1,6 @@
 package io.fiber.internal.dns;
 
+import io.fiber.internal.Settings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,7 +9,10 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -22,32 +26,42 @@ class DnsConfigurationTest {
     }
 
     @Test
-    void modesAreParsedStrictly() {
-        assertEquals(DnsSettings.Mode.NONBLOCKING, DnsSettings.Mode.parse("nonblocking"));
-        assertEquals(DnsSettings.Mode.OFF, DnsSettings.Mode.parse(" off "));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DnsSettings.Mode.parse("async"));
-        assertEquals("system property fiber.dns=async is invalid: it must be offload, nonblocking or off", e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> DnsSettings.Mode.parse("OFFLOAD"));
+    void everyWordOfTheDnsSettingIsAMode() {
+        for (String word : List.of("offload", "nonblocking", "off")) {
+            assertEquals(word, Settings.DNS.parse(word, Settings.Source.SYSTEM_PROPERTY));
+            assertEquals(word, DnsSettings.Mode.of(word).name().toLowerCase(Locale.ROOT));
+        }
+        assertEquals(DnsSettings.Mode.OFFLOAD, DnsSettings.Mode.of(Settings.DNS.defaultValue()));
     }
 
     @Test
-    void serversAreAddressesWithOptionalPorts() {
-        assertEquals(List.of(at("127.0.0.1", 5353), at("10.0.0.2", 53), at("::1", 5300), at("::1", 53)),
-                DnsSettings.parseServers("127.0.0.1:5353, 10.0.0.2,[::1]:5300,::1"));
-    }
-
-    @Test
-    void badServersAreNamed() {
-        assertEquals("system property fiber.dns.servers has an invalid server 'dns.example:53': 'dns.example' is not an IP address"
-                        + " (a DNS server must be given by address); expected comma-separated ADDRESS or ADDRESS:PORT, such as 127.0.0.1:5353 or [::1]:53",
-                assertThrows(IllegalArgumentException.class, () -> DnsSettings.parseServers("127.0.0.1,dns.example:53")).getMessage());
-        assertEquals("system property fiber.dns.servers has an invalid server '127.0.0.1:99999': port '99999' is not a number from 1 to 65535"
-                        + "; expected comma-separated ADDRESS or ADDRESS:PORT, such as 127.0.0.1:5353 or [::1]:53",
-                assertThrows(IllegalArgumentException.class, () -> DnsSettings.parseServers("127.0.0.1:99999")).getMessage());
-        assertThrows(IllegalArgumentException.class, () -> DnsSettings.parseServers("[::1"));
-        assertThrows(IllegalArgumentException.class, () -> DnsSettings.parseServers("[::1]53"));
-        assertEquals("system property fiber.dns.servers=, is invalid: it lists no server",
-                assertThrows(IllegalArgumentException.class, () -> DnsSettings.parseServers(",")).getMessage());
+    void thePropertiesAreReadThroughSettings() {
+        Map<String, String> saved = new HashMap<>();
+        List<String> names = List.of(Settings.DNS.property(), Settings.DNS_SERVERS.property(), Settings.DNS_TIMEOUT.property(),
+                Settings.DNS_ATTEMPTS.property());
+        names.forEach(name -> saved.put(name, System.getProperty(name)));
+        try {
+            names.forEach(System::clearProperty);
+            assertEquals(new DnsSettings(DnsSettings.Mode.OFFLOAD, null, null, null), DnsSettings.fromSystemProperties(),
+                    "unset: offload, the rest from resolv.conf");
+            System.setProperty(Settings.DNS.property(), "nonblocking");
+            System.setProperty(Settings.DNS_SERVERS.property(), "127.0.0.1:5353");
+            System.setProperty(Settings.DNS_TIMEOUT.property(), "250");
+            System.setProperty(Settings.DNS_ATTEMPTS.property(), "3");
+            assertEquals(new DnsSettings(DnsSettings.Mode.NONBLOCKING, List.of(at("127.0.0.1", 5353)), Duration.ofMillis(250), 3),
+                    DnsSettings.fromSystemProperties());
+            System.setProperty(Settings.DNS_ATTEMPTS.property(), "0");
+            assertEquals("system property fiber.dns.attempts=0 is invalid: it must be a whole number from 1 to 10",
+                    assertThrows(IllegalArgumentException.class, FiberResolverProvider::checkSystemProperties).getMessage());
+        } finally {
+            saved.forEach((name, value) -> {
+                if (value == null) {
+                    System.clearProperty(name);
+                } else {
+                    System.setProperty(name, value);
+                }
+            });
+        }
     }
 
     @Test
