@@ -3,6 +3,7 @@ package io.fiber.benchmarks;
 import io.fiber.Fiber;
 import io.fiber.FiberScheduler;
 import io.fiber.Fibers;
+import io.fiber.internal.Settings;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -59,7 +60,7 @@ public final class BlockingRemedyMain {
                     out.write(chunk);
                 }
             }
-            boolean agentOffload = String.valueOf(System.getProperty("fiber.offload")).contains("file");
+            boolean agentOffload = Settings.OFFLOAD.fromSystemProperty().contains("file"); // the agent option offload=
             Family[] families = agentOffload
                     ? new Family[] {
                         new Family("file read 64 KiB", () -> read(file, 64 << 10)),
