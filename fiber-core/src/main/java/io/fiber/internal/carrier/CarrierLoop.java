@@ -75,8 +75,8 @@ import java.util.function.Consumer;
  * holds to the inject queue and exits. What makes this safe without locking the hot path:
  * <ul>
  *   <li>A handoff happens only while the loop runs a continuation: {@code state} goes
- *       IN_LOOP → IN_TASK by a plain release store before each run and back by a CAS after it, and
- *       the watchdog's CAS IN_TASK → HANDED_OFF wins only if that run has not ended. So the loop's own
+ *       IN_LOOP → IN_RUN by a plain release store before each run and back by a CAS after it, and
+ *       the watchdog's CAS IN_RUN → HANDED_OFF wins only if that run has not ended. So the loop's own
  *       code between runs (polling, stealing, sleeping) never runs once it is replaced.</li>
  *   <li>During a run the thread touches this loop only through {@link #submitLocal}: the run-next
  *       slot is swapped atomically there (the watchdog empties it with the same swap), and after
@@ -104,7 +104,7 @@ public final class CarrierLoop implements Runnable {
     private static final VarHandle RUN_NEXT;
     private static final VarHandle YIELD_REQUEST;
     private static final int IN_LOOP = 0;
-    private static final int IN_TASK = 1;
+    private static final int IN_RUN = 1;
     private static final int HANDED_OFF = 2;
 
     static {
@@ -133,7 +133,7 @@ public final class CarrierLoop implements Runnable {
 
     private Runnable runNext;
     private int runNextStreak;
-    /** IN_LOOP, IN_TASK or HANDED_OFF; see the overview. */
+    /** IN_LOOP, IN_RUN or HANDED_OFF; see the overview. */
     private volatile int state;
     /** The loop that took this one's place, once handed off; wakeups sent here go on to it. */
     private volatile CarrierLoop replacement;
@@ -143,7 +143,7 @@ public final class CarrierLoop implements Runnable {
     private boolean waking;
     /**
      * The current run honoured a yield request ({@link #yieldIfRequested}): its continuation goes to
-     * the back of the scheduler's queue, and the next {@link #findTask} polls I/O first. Cleared
+     * the back of the scheduler's queue, and the next {@link #findContinuation} polls I/O first. Cleared
      * there, after every run.
      */
     private boolean preempted;
@@ -179,9 +179,9 @@ public final class CarrierLoop implements Runnable {
     public void run() {
         try {
             for (;;) {
-                Runnable task = nextTask();
-                if (task != null) {
-                    if (!runTask(task)) {
+                Runnable continuation = nextContinuation();
+                if (continuation != null) {
+                    if (!runContinuation(continuation)) {
                         moveQueuedToInject(); // replaced while it ran: the rest is the replacement's
                         return;
                     }
@@ -200,20 +200,20 @@ public final class CarrierLoop implements Runnable {
     }
 
     /** Runs one continuation; false if the loop was handed off meanwhile. */
-    private boolean runTask(Runnable task) {
+    private boolean runContinuation(Runnable continuation) {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
-        current = task;
+        current = continuation;
         safePointsSinceRequest = 0;
-        STATE.setRelease(this, IN_TASK);
+        STATE.setRelease(this, IN_RUN);
         try {
-            task.run();
+            continuation.run();
         } catch (Throwable t) {
             log.error("fiber continuation failed on carrier {}; the carrier goes on", thread.getName(), t);
         } finally {
             current = null;
             RUNS.setOpaque(this, runs + 1);
         }
-        return STATE.compareAndSet(this, IN_TASK, IN_LOOP);
+        return STATE.compareAndSet(this, IN_RUN, IN_LOOP);
     }
 
     /**
@@ -223,7 +223,7 @@ public final class CarrierLoop implements Runnable {
      * first (nothing to do).
      */
     CarrierLoop handOff() {
-        if (!STATE.compareAndSet(this, IN_TASK, HANDED_OFF)) {
+        if (!STATE.compareAndSet(this, IN_RUN, HANDED_OFF)) {
             return null;
         }
         String name = thread.getName();
@@ -251,8 +251,8 @@ public final class CarrierLoop implements Runnable {
         if (next != null) {
             carriers.requeue(next);
         }
-        for (Runnable task; (task = queue.stealOne()) != null; ) {
-            carriers.requeue(task);
+        for (Runnable continuation; (continuation = queue.stealOne()) != null; ) {
+            carriers.requeue(continuation);
         }
         carriers.wakeSleeperIfNeeded();
     }
@@ -263,15 +263,15 @@ public final class CarrierLoop implements Runnable {
      * searcher count held through it would keep submitters from waking sleeping carriers (a
      * handed-off loop's count would never be given back, and no carrier would be woken again).
      */
-    private Runnable nextTask() {
-        Runnable task = findTask();
-        if (task != null && searching) {
+    private Runnable nextContinuation() {
+        Runnable continuation = findContinuation();
+        if (continuation != null && searching) {
             stopSearching();
         }
-        return task;
+        return continuation;
     }
 
-    private Runnable findTask() {
+    private Runnable findContinuation() {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
         if (timers.anyExpired()) {
             timers.fireExpired(); // every tick, as Go does: a timer is not late behind a queue of yielding fibers
@@ -284,37 +284,37 @@ public final class CarrierLoop implements Runnable {
         }
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
             pollIo(roomInQueue());
-            Runnable task = takeInjectBatch((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
-            if (task != null) {
-                return task;
+            Runnable continuation = takeInjectBatch((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
+            if (continuation != null) {
+                return continuation;
             }
         }
         if (tick % GLOBAL_QUEUE_INTERVAL == GLOBAL_QUEUE_INTERVAL / 2) {
-            Runnable task = rebalance();
-            if (task != null) {
-                return task;
+            Runnable continuation = rebalance();
+            if (continuation != null) {
+                return continuation;
             }
         }
-        Runnable task = takeLocal();
-        if (task == null) {
-            task = takeInjectBatch(false); // before new I/O: it holds continuations that overflowed our queue
+        Runnable continuation = takeLocal();
+        if (continuation == null) {
+            continuation = takeInjectBatch(false); // before new I/O: it holds continuations that overflowed our queue
         }
-        if (task == null && pollIo(carriers.hasQueuedWork() ? roomInQueue() : 0)) {
-            task = takeLocal();
+        if (continuation == null && pollIo(carriers.hasQueuedWork() ? roomInQueue() : 0)) {
+            continuation = takeLocal();
         }
-        return task != null ? task : steal();
+        return continuation != null ? continuation : steal();
     }
 
     /** The run-next slot (within its streak cap), else the head of the local queue. */
     private Runnable takeLocal() {
-        Runnable task = runNext;
-        if (task != null) {
+        Runnable continuation = runNext;
+        if (continuation != null) {
             runNext = null;
             if (runNextStreak < MAX_RUN_NEXT_STREAK || queue.isEmpty()) {
                 runNextStreak++;
-                return task;
+                return continuation;
             }
-            pushTail(task);
+            pushTail(continuation);
         }
         runNextStreak = 0;
         return queue.poll();
@@ -403,9 +403,9 @@ public final class CarrierLoop implements Runnable {
             if (victim == this) {
                 continue;
             }
-            Runnable task = stealFrom(victim);
-            if (task != null) {
-                return task;
+            Runnable continuation = stealFrom(victim);
+            if (continuation != null) {
+                return continuation;
             }
         }
         return carriers.pollInject();
@@ -434,11 +434,11 @@ public final class CarrierLoop implements Runnable {
 
     private Runnable stealFrom(CarrierLoop victim) {
         int before = queue.size();
-        Runnable task = victim.queue.stealInto(queue);
-        if (task != null) {
+        Runnable continuation = victim.queue.stealInto(queue);
+        if (continuation != null) {
             STOLEN.setOpaque(this, stolen + 1 + queue.size() - before);
         }
-        return task;
+        return continuation;
     }
 
     /** The last searcher to find work wakes another carrier, so parallelism ramps up with the load. */
@@ -547,35 +547,35 @@ public final class CarrierLoop implements Runnable {
      * continuation (a wakeup sent by this carrier's fiber, message passing) takes the run-next slot
      * and pushes the previous occupant to the queue.
      */
-    void submitLocal(Runnable task) {
+    void submitLocal(Runnable continuation) {
         assert onThisCarrier() : "a local submission to " + thread.getName() + " from another carrier";
-        if (task == current && preempted) {
+        if (continuation == current && preempted) {
             if (runNext != null || !queue.isEmpty()) {
                 // Asked to yield with work queued here (Tokio's budget, spent): behind that work, on
                 // this carrier. In the inject queue it would wait for the periodic check, 61 runs,
                 // at every yield; a fiber forking a scope's children yields at every fork.
                 freshFirstAfterPreemption = false;
-                pushTail(task);
+                pushTail(continuation);
                 return;
             }
             // Asked to yield with nothing else queued here (Go's preemption, which puts the
-            // goroutine on its global queue): behind the work under way, and (findTask) behind a
+            // goroutine on its global queue): behind the work under way, and (findContinuation) behind a
             // batch of new ones. Back in the empty local queue it would be taken again at once, and
             // whatever waits in the inject queue or the reactor would wait for the periodic check.
             freshFirstAfterPreemption = true;
-            carriers.requeue(task);
+            carriers.requeue(continuation);
             if (carriers.loops().length > 1) {
                 carriers.wakeSleeperIfNeeded();
             }
             return;
         }
-        if (current == null || task == current) {
+        if (current == null || continuation == current) {
             // Between runs the loop cannot be handed off; and the running continuation resubmits
-            // itself only once it has unmounted, at the end of its run, where runTask's CAS sees a handoff.
-            pushTail(task);
+            // itself only once it has unmounted, at the end of its run, where runContinuation's CAS sees a handoff.
+            pushTail(continuation);
             return;
         }
-        Runnable previous = (Runnable) RUN_NEXT.getAndSet(this, task); // the watchdog may empty the slot
+        Runnable previous = (Runnable) RUN_NEXT.getAndSet(this, continuation); // the watchdog may empty the slot
         if (previous != null) {
             pushTail(previous);
             VarHandle.fullFence(); // the queue store before the state load below
@@ -585,10 +585,10 @@ public final class CarrierLoop implements Runnable {
         }
     }
 
-    private void pushTail(Runnable task) {
+    private void pushTail(Runnable continuation) {
         assert onThisCarrier() : "the local queue of " + thread.getName() + " is pushed by its own carrier only";
-        while (!queue.offer(task)) {
-            if (queue.drainHalfTo(task, carriers::requeue)) {
+        while (!queue.offer(continuation)) {
+            if (queue.drainHalfTo(continuation, carriers::requeue)) {
                 break;
             }
         }
@@ -633,8 +633,8 @@ public final class CarrierLoop implements Runnable {
         if (next != null) {
             sink.accept(next);
         }
-        for (Runnable task; (task = queue.poll()) != null; ) {
-            sink.accept(task);
+        for (Runnable continuation; (continuation = queue.poll()) != null; ) {
+            sink.accept(continuation);
         }
     }
 

@@ -122,11 +122,11 @@ public final class Carriers {
         return new FiberTask(owner, this, admitAtStart);
     }
 
-    /** An unstarted virtual thread of ours running {@code body}, whose continuation goes through {@code task}. */
-    public Thread newThread(FiberTask task, String threadName, Runnable body) {
+    /** An unstarted virtual thread of ours running {@code body}, whose continuation goes through {@code fiberTask}. */
+    public Thread newThread(FiberTask fiberTask, String threadName, Runnable body) {
         assert loops.length > 0 : "the fallback mode has no carriers to run " + threadName;
-        Thread thread = VirtualThreadHook.newVirtualThread(task, threadName, body);
-        task.bind(thread);
+        Thread thread = VirtualThreadHook.newVirtualThread(fiberTask, threadName, body);
+        fiberTask.bind(thread);
         return thread;
     }
 
@@ -135,11 +135,11 @@ public final class Carriers {
      * shut down. Called by the spawner before the thread starts, and for a fiber counted in at start
      * from its {@code Thread.start()}.
      */
-    public void admit(FiberTask task) {
+    public void admit(FiberTask fiberTask) {
         rejectIfShutDown();
-        live.add(task);
+        live.add(fiberTask);
         if (state.get() != RUNNING) { // a shutdown raced this start: it may not have seen the fiber
-            live.remove(task);
+            live.remove(fiberTask);
             terminateIfDone();
             throw rejected();
         }
@@ -158,8 +158,8 @@ public final class Carriers {
     }
 
     /** Called by every fiber of this scheduler as it finishes. */
-    public void finished(FiberTask task) {
-        live.remove(task);
+    public void finished(FiberTask fiberTask) {
+        live.remove(fiberTask);
         if (state.get() != RUNNING) {
             terminateIfDone();
         }
@@ -178,21 +178,21 @@ public final class Carriers {
 
     // ---- submission -------------------------------------------------------------------------
 
-    /** Called by {@link FiberTask#execute}: {@code task} is a fiber's task or an inherited thread's continuation. */
-    void execute(Runnable task) {
+    /** Called by {@link FiberTask#execute}: {@code continuation} is a fiber's task or an inherited thread's continuation. */
+    void execute(Runnable continuation) {
         try {
             Thread carrier = VirtualThreadHook.currentCarrierThread();
             if (carrier instanceof CarrierThread ct && ct.loop.carriers == this) {
-                ct.loop.submitLocal(task);
+                ct.loop.submitLocal(continuation);
                 return;
             }
-            injectQueue.offer(task);
+            injectQueue.offer(continuation);
             wakeSleeperIfNeeded();
             if (carriersRunning.get() == 0) {
                 drainInjectToFallback();
             }
         } catch (Throwable t) {
-            fallback(task);
+            fallback(continuation);
         }
     }
 
@@ -201,8 +201,8 @@ public final class Carriers {
      * a fiber asked to yield) to the inject queue, with the work under way: ahead of new fibers
      * from outside, even if it has not started ({@link InjectQueue}).
      */
-    void requeue(Runnable task) {
-        injectQueue.offerUnderway(task);
+    void requeue(Runnable continuation) {
+        injectQueue.offerUnderway(continuation);
     }
 
     Runnable pollInject() {
@@ -268,7 +268,7 @@ public final class Carriers {
      */
     public static FiberTask currentTask() {
         return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct
-                && ct.loop.running() instanceof FiberTask task ? task : null;
+                && ct.loop.running() instanceof FiberTask fiberTask ? fiberTask : null;
     }
 
     /**
@@ -320,18 +320,18 @@ public final class Carriers {
     }
 
     private void drainInjectToFallback() {
-        for (Runnable task; (task = pollInject()) != null; ) {
-            fallback(task);
+        for (Runnable continuation; (continuation = pollInject()) != null; ) {
+            fallback(continuation);
         }
     }
 
     /** Runs a continuation that arrived when no carrier of ours can take it. */
-    static void fallback(Runnable task) {
+    static void fallback(Runnable continuation) {
         Executor jdk = VirtualThreadHook.jdkDefaultScheduler();
         if (jdk != null) {
-            jdk.execute(task);
+            jdk.execute(continuation);
         } else {
-            Thread.ofPlatform().daemon().name("fiber-fallback").start(task);
+            Thread.ofPlatform().daemon().name("fiber-fallback").start(continuation);
         }
     }
 
@@ -349,7 +349,7 @@ public final class Carriers {
      */
     public void stop(Consumer<Object> cancel) {
         state.set(STOP);
-        live.forEach(task -> cancel.accept(task.owner()));
+        live.forEach(fiberTask -> cancel.accept(fiberTask.owner()));
         terminateIfDone();
     }
 
