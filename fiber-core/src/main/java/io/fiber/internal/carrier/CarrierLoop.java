@@ -394,7 +394,10 @@ public final class CarrierLoop implements Runnable {
             if (2 * carriers.idle.searchers.get() >= n) {
                 return null;
             }
-            carriers.idle.searchers.incrementAndGet();
+            int now = carriers.idle.searchers.incrementAndGet();
+            // The check above and this increment race with other carriers, so the half is a throttle;
+            // the hard bound is one count per carrier (searching, or claimed by a waker).
+            assert now <= n : now + " searchers among " + n + " carriers";
             searching = true;
         }
         int start = ThreadLocalRandom.current().nextInt(n);
@@ -444,7 +447,7 @@ public final class CarrierLoop implements Runnable {
     /** The last searcher to find work wakes another carrier, so parallelism ramps up with the load. */
     private void stopSearching() {
         searching = false;
-        if (carriers.idle.searchers.decrementAndGet() == 0) {
+        if (carriers.idle.stopSearching() == 0) {
             carriers.wakeSleeperIfNeeded();
         }
     }
@@ -453,7 +456,7 @@ public final class CarrierLoop implements Runnable {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
         if (searching) {
             searching = false;
-            carriers.idle.searchers.decrementAndGet();
+            carriers.idle.stopSearching();
         }
         IdleCarriers idle = carriers.idle;
         idle.markIdle(index);

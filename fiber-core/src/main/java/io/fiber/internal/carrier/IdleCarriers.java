@@ -12,11 +12,20 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * (decrement {@link #searchers}); set its idle bit; full fence; look at every queue once more.
  * Whichever side runs second sees the other's store, so either the carrier finds the task or the
  * submitter finds the sleeper: no wakeup is lost. A woken carrier is counted as a searcher by the
- * waker before it is unparked, so at most one wakeup is in flight while nobody searches, and the
- * searcher count stays at or below half the carriers (throttled stealing).
+ * waker before it is unparked, so at most one wakeup is in flight while nobody searches. Carriers
+ * start stealing only while fewer than half of them search (throttled stealing; a check, then an
+ * increment, so racing carriers may pass it together); each carrier counts once at most, searching
+ * or claimed, so the count stays between 0 and the number of carriers.
  */
 final class IdleCarriers {
     private final AtomicLongArray idleBits;
+    /**
+     * How many idle bits are set, give or take the ones being changed: a bit is set before the
+     * count goes up and cleared before it goes down, so a waker that claims a carrier between its
+     * {@link #markIdle} steps takes the count to -1 for that moment. Only the fast path of
+     * {@link #claimSleeperToWake} reads it, after its caller's fence, and a sleeper fences only
+     * after its count went up, so a lagging count never hides a sleeper (see the handshake above).
+     */
     private final AtomicInteger idleCount = new AtomicInteger();
     /** Carriers looking for work (stealing, or just woken); they will find a new task without a wakeup. */
     final AtomicInteger searchers = new AtomicInteger();
@@ -29,7 +38,8 @@ final class IdleCarriers {
     void markIdle(int carrier) {
         int word = carrier >>> 6;
         long bit = 1L << carrier;
-        idleBits.getAndUpdate(word, w -> w | bit);
+        long before = idleBits.getAndUpdate(word, w -> w | bit);
+        assert (before & bit) == 0 : "carrier " + carrier + " marked idle twice: a wakeup claimed it, and its tryClearIdle was skipped";
         idleCount.incrementAndGet();
     }
 
@@ -81,8 +91,15 @@ final class IdleCarriers {
         }
         int carrier = claimAny();
         if (carrier < 0) {
-            searchers.decrementAndGet();
+            stopSearching();
         }
         return carrier;
+    }
+
+    /** A searcher stops searching (it found work, or goes to sleep); returns how many still search. */
+    int stopSearching() {
+        int left = searchers.decrementAndGet();
+        assert left >= 0 : "a carrier stopped searching without having started";
+        return left;
     }
 }

@@ -25,6 +25,37 @@ final class LiveFibers {
         FiberTask head;
         int size;
         long added;
+
+        void push(FiberTask fiber) {
+            assert Thread.holdsLock(this);
+            FiberTask first = head;
+            fiber.liveNext = first;
+            if (first != null) {
+                first.livePrev = fiber;
+            }
+            head = fiber;
+            size++;
+            added++;
+        }
+
+        void unlink(FiberTask fiber) {
+            assert Thread.holdsLock(this);
+            // Unlinking a fiber that is not in this list would cut the list at its neighbours (or at the head).
+            assert fiber.livePrev != null || head == fiber : "removed from the live set twice, or never added: " + fiber.owner();
+            FiberTask prev = fiber.livePrev;
+            FiberTask next = fiber.liveNext;
+            if (prev != null) {
+                prev.liveNext = next;
+            } else {
+                head = next;
+            }
+            if (next != null) {
+                next.livePrev = prev;
+            }
+            fiber.livePrev = null;
+            fiber.liveNext = null;
+            size--;
+        }
     }
 
     private final Stripe[] stripes;
@@ -41,33 +72,14 @@ final class LiveFibers {
         Stripe stripe = stripes[ThreadLocalRandom.current().nextInt() & (stripes.length - 1)];
         fiber.liveStripe = stripe;
         synchronized (stripe) {
-            FiberTask head = stripe.head;
-            fiber.liveNext = head;
-            if (head != null) {
-                head.livePrev = fiber;
-            }
-            stripe.head = fiber;
-            stripe.size++;
-            stripe.added++;
+            stripe.push(fiber);
         }
     }
 
     void remove(FiberTask fiber) {
         Stripe stripe = (Stripe) fiber.liveStripe;
         synchronized (stripe) {
-            FiberTask prev = fiber.livePrev;
-            FiberTask next = fiber.liveNext;
-            if (prev != null) {
-                prev.liveNext = next;
-            } else {
-                stripe.head = next;
-            }
-            if (next != null) {
-                next.livePrev = prev;
-            }
-            fiber.livePrev = null;
-            fiber.liveNext = null;
-            stripe.size--;
+            stripe.unlink(fiber);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.fiber.internal.carrier;
 
+import io.fiber.internal.jdk.VirtualThreadHook;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -40,11 +42,19 @@ final class RunQueue {
     private final Runnable[] slots = new Runnable[CAPACITY];
     @SuppressWarnings("unused") private volatile int head;
     @SuppressWarnings("unused") private volatile int tail;
+    /**
+     * The owner, recorded by the first owner-only call and then compared in asserts only: the
+     * carrier's OS thread, since the owner's calls also come from a fiber mounted on it. Plain, as
+     * only the owner writes it (a wrong first caller is caught by the owner's next call).
+     */
+    private Thread owner;
 
     /** Owner only. Appends {@code task}; false when the ring is full. */
     boolean offer(Runnable task) {
+        assert calledByOwner();
         int h = (int) HEAD.getAcquire(this);
         int t = (int) TAIL.getOpaque(this);
+        assert t - h >= 0 && t - h <= CAPACITY : "head " + h + ", tail " + t;
         if (t - h >= CAPACITY) {
             return false;
         }
@@ -55,9 +65,11 @@ final class RunQueue {
 
     /** Owner only. Removes the oldest task, or returns null when empty. */
     Runnable poll() {
+        assert calledByOwner();
         for (;;) {
             int h = (int) HEAD.getAcquire(this);
             int t = (int) TAIL.getOpaque(this);
+            assert t - h >= 0 && t - h <= CAPACITY : "head " + h + ", tail " + t;
             if (t == h) {
                 return null;
             }
@@ -119,8 +131,10 @@ final class RunQueue {
      * which case the caller should simply offer again.
      */
     boolean drainHalfTo(Runnable extra, java.util.function.Consumer<Runnable> sink) {
+        assert calledByOwner();
         int h = (int) HEAD.getAcquire(this);
         int t = (int) TAIL.getOpaque(this);
+        assert t - h >= 0 && t - h <= CAPACITY : "head " + h + ", tail " + t;
         int n = (t - h) / 2;
         if (n < CAPACITY / 2) {
             return false;
@@ -149,5 +163,21 @@ final class RunQueue {
 
     boolean isEmpty() {
         return size() == 0;
+    }
+
+    /**
+     * For asserts: whether the caller is this ring's owner, the first thread that called an
+     * owner-only method. The owner reads its own {@code tail} without acquire and fills slots
+     * that another producer could fill at the same index: a second producer would lose tasks.
+     */
+    private boolean calledByOwner() {
+        Thread me = Thread.currentThread();
+        if (me.isVirtual()) {
+            me = VirtualThreadHook.currentCarrierThread();
+        }
+        if (owner == null) {
+            owner = me;
+        }
+        return owner == me;
     }
 }

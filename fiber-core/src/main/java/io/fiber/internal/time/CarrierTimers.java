@@ -108,6 +108,7 @@ public final class CarrierTimers {
 
     /** Under the lock, after the heap's head may have changed. */
     private void noteEarliest() {
+        assert Thread.holdsLock(this);
         earliest = size == 0 ? Long.MAX_VALUE : heap[0].deadline;
     }
 
@@ -176,6 +177,7 @@ public final class CarrierTimers {
     }
 
     private void removeAt(int i) {
+        assert Thread.holdsLock(this);
         Timer removed = heap[i];
         removed.heapIndex = -1;
         Timer last = heap[--size];
@@ -192,6 +194,7 @@ public final class CarrierTimers {
     }
 
     private void siftUp(int i) {
+        assert Thread.holdsLock(this);
         Timer timer = heap[i];
         while (i > 0) {
             int parent = (i - 1) >>> 1;
@@ -208,6 +211,7 @@ public final class CarrierTimers {
     }
 
     private void siftDown(int i) {
+        assert Thread.holdsLock(this);
         Timer timer = heap[i];
         int half = size >>> 1;
         while (i < half) {
