@@ -19,6 +19,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * work in progress even when they have not started: the forks of a scope with a deadline, the
  * handlers an acceptor fiber spawned. Behind a burst of new fibers from another thread they waited
  * for the whole burst: seconds, past the scope's deadline.
+ *
+ * <p>Each lane is a linearizable FIFO; {@link #poll}, {@link #isEmpty} and the lane order across
+ * both are not atomic: they read one lane, then the other, and may report an empty queue while
+ * tasks move through it. A task in the queue throughout the call is always seen, and whoever offers
+ * one during the call wakes a sleeper after it ({@link IdleCarriers}), so no task is stranded.
  */
 final class InjectQueue {
     private final ConcurrentLinkedQueue<Runnable> underway = new ConcurrentLinkedQueue<>();

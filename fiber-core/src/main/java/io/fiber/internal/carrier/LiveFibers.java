@@ -21,13 +21,17 @@ import java.util.function.Consumer;
  * the fiber.
  */
 final class LiveFibers {
+    /**
+     * One list. Its methods run under its monitor (taken by the callers beside them); they assert no
+     * {@code Thread.holdsLock}, which reads false under Lincheck's model checker (it replaces
+     * monitors with its own), where {@link LiveFibersLincheckTest} runs them.
+     */
     private static final class Stripe {
         FiberTask head;
         int size;
         long added;
 
         void push(FiberTask fiber) {
-            assert Thread.holdsLock(this);
             FiberTask first = head;
             fiber.liveNext = first;
             if (first != null) {
@@ -39,7 +43,6 @@ final class LiveFibers {
         }
 
         void unlink(FiberTask fiber) {
-            assert Thread.holdsLock(this);
             // Unlinking a fiber that is not in this list would cut the list at its neighbours (or at the head).
             assert fiber.livePrev != null || head == fiber : "removed from the live set twice, or never added: " + fiber.owner();
             FiberTask prev = fiber.livePrev;
