@@ -21,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * The first wait on an fd registers it ({@code EPOLL_CTL_ADD}, or {@code MOD} on {@code EEXIST})
  * with {@code EPOLLET} for input, and output is added the first time a writer waits; the entry then
  * stays, and later waits make no system call (Go's netpoller). An edge comes once, so an event that
- * finds no waiter leaves a readiness bit ({@link FdStates}) that the next wait of that direction
+ * finds no waiter leaves a readiness bit ({@link FdTable}) that the next wait of that direction
  * consumes by returning at once (the JDK retries the I/O, and on {@code EAGAIN} waits again: a stale
  * bit costs a retry, never a hang). Bits are set by the dispatch and consumed by waiters under the
  * poll lock, so a waiter either sees the bit or is found by the event.
@@ -44,7 +44,7 @@ import java.util.concurrent.locks.LockSupport;
  * make (Netty stops reading when a read comes back short). A trusted input registration lets us do
  * the same: a short read drained the socket, and any data after it brings an input edge, so until
  * that edge is dispatched the next read is skipped and the fiber waits at once ({@link #beginRead},
- * {@link #endRead}; the race with an edge during the read is closed in {@link FdStates}). Only one
+ * {@link #endRead}; the race with an edge during the read is closed in {@link FdTable}). Only one
  * read is skipped per short read, so the read after a wait always goes to the kernel, whatever
  * ended the wait.
  *
@@ -77,10 +77,9 @@ final class EpollReactor implements CarrierReactor {
     private final int epfd;
     /** Event arrays of 1, 2, 4 ... {@value #MAX_EVENTS} slots: a poll asks the kernel for no more than the caller has room for. */
     private final NettyEpoll.Events[] eventsBySize = eventArrays();
-    private final FdWaiters readers = new FdWaiters();
-    private final FdWaiters writers = new FdWaiters();
-    private final FdStates states = new FdStates();
-    /** The highest fd a wait has claimed, a hint for {@link #prepareTables}: a racing update may lose a value, never correctness. */
+    /** Each fd's reader, writer, state bits and trust, all in one table. */
+    private final FdTable table = new FdTable();
+    /** The highest fd a wait has claimed, a hint for {@link #preparePages}: a racing update may lose a value, never correctness. */
     private int highestFd;
     /** Advanced by each {@link #recheckLongWaits}; a trusting wait records the epoch it began in. */
     private volatile long recheckEpoch = 1;
@@ -104,34 +103,35 @@ final class EpollReactor implements CarrierReactor {
         this.epfd = epoll.intValue();
         this.eventFd = NettyEpoll.newEventFd();
         NettyEpoll.ctlAdd(epfd, eventFd.intValue(), NettyEpoll.EPOLLIN);
-        prepareTables();
+        preparePages();
     }
 
     @Override
     public long beginWait(int fd, int event) throws IOException {
-        FdWaiters table = waitersFor(event);
+        int direction = direction(event);
         Thread self = Thread.currentThread();
-        if (table == null || !table.claim(fd, self)) {
+        if (direction < 0 || !table.claim(fd, direction, self)) {
             return NOT_TAKEN;
         }
         highestFd = Math.max(highestFd, fd);
-        int ready = event == POLLIN ? FdStates.READY_IN : FdStates.READY_OUT;
-        int registered = event == POLLIN ? FdStates.REGISTERED_IN : FdStates.REGISTERED_OUT;
+        int ready = FdTable.ready(direction);
+        int registered = FdTable.registered(direction);
         boolean trusted;
         lockWithoutParking(); // serialises readiness bits with the dispatch that sets them
         try {
-            if ((states.clear(fd, ready) & ready) != 0) {
-                table.release(fd, self); // an event came while nobody waited: retry the I/O now
+            int before = table.clear(fd, ready);
+            if ((before & ready) != 0) {
+                table.release(fd, direction, self); // an event came while nobody waited: retry the I/O now
                 waits.increment();
                 return READY;
             }
-            int bits = states.get(fd);
+            int bits = before & ~ready;
             trusted = (bits & registered) != 0;
             if (!trusted) {
                 register(fd, bits, bits | registered);
             }
         } catch (IOException | RuntimeException e) {
-            table.release(fd, self);
+            table.release(fd, direction, self);
             throw e;
         } finally {
             pollLock.unlock();
@@ -142,16 +142,13 @@ final class EpollReactor implements CarrierReactor {
             return UNTRUSTED_WAIT;
         }
         long epoch = recheckEpoch; // epochs start at 1, so a trusting wait's token is never UNTRUSTED_WAIT
-        states.trustedSince(fd, epoch);
+        table.trustedSince(fd, epoch);
         return epoch;
     }
 
     @Override
     public void endWait(int fd, int event, long wait) {
-        if (wait != UNTRUSTED_WAIT) {
-            states.endTrust(fd, wait);
-        }
-        waitersFor(event).release(fd, Thread.currentThread());
+        table.endWait(fd, direction(event), Thread.currentThread(), wait); // UNTRUSTED_WAIT is the table's "no trust"
         waiting.decrementAndGet();
     }
 
@@ -174,7 +171,7 @@ final class EpollReactor implements CarrierReactor {
     }
 
     /**
-     * Creates the tables' pages for the highest fd waited on so far and for the next 1024, before a
+     * Creates the fd table's pages for the highest fd waited on so far and for the next 1024, before a
      * wait needs them. A page created inside a wait is a branch the JIT has seen taken rarely or
      * never: the compiled wait path deoptimizes there, and with it the JDK's socket read path it is
      * inlined into, so fibers that park meanwhile keep interpreted frames, larger on the heap, for as
@@ -182,26 +179,20 @@ final class EpollReactor implements CarrierReactor {
      * that branch is in the carrier's poll, whose frames no fiber keeps. A wait still creates a page
      * itself when fds jump further between two polls.
      */
-    private void prepareTables() {
+    private void preparePages() {
         int highest = highestFd;
-        preparePages(highest);
-        preparePages(highest + FdWaiters.PAGE_SIZE);
+        table.preparePage(highest);
+        table.preparePage(highest + FdTable.PAGE_SIZE);
     }
 
-    private void preparePages(int fd) {
-        readers.preparePage(fd);
-        writers.preparePage(fd);
-        states.preparePage(fd);
+    /** True when the fd table has the page for {@code fd}; for tests. */
+    boolean tableHasPage(int fd) {
+        return table.hasPage(fd);
     }
 
-    /** True when every table has the page for {@code fd}; for tests. */
-    boolean tablesHavePage(int fd) {
-        return readers.hasPage(fd) && writers.hasPage(fd) && states.hasPage(fd);
-    }
-
-    /** The table for the JDK's {@code POLLIN} or {@code POLLOUT}, or null for any other event. */
-    private FdWaiters waitersFor(int event) {
-        return event == POLLIN ? readers : event == POLLOUT ? writers : null;
+    /** The table's direction for the JDK's {@code POLLIN} or {@code POLLOUT}, or -1 for any other event. */
+    private static int direction(int event) {
+        return event == POLLIN ? FdTable.READ : event == POLLOUT ? FdTable.WRITE : -1;
     }
 
     /**
@@ -214,17 +205,18 @@ final class EpollReactor implements CarrierReactor {
      * modifying first cost every new connection one. Under the poll lock.
      */
     private void register(int fd, int before, int bits) throws IOException {
+        assert pollLock.isHeldByCurrentThread() : "register outside the poll lock";
         int interest = NettyEpoll.EPOLLET
-                | ((bits & FdStates.REGISTERED_IN) != 0 ? NettyEpoll.EPOLLIN | NettyEpoll.EPOLLRDHUP : 0)
-                | ((bits & FdStates.REGISTERED_OUT) != 0 ? NettyEpoll.EPOLLOUT : 0);
-        if ((before & FdStates.ADDED) == 0) {
+                | ((bits & FdTable.REGISTERED_IN) != 0 ? NettyEpoll.EPOLLIN | NettyEpoll.EPOLLRDHUP : 0)
+                | ((bits & FdTable.REGISTERED_OUT) != 0 ? NettyEpoll.EPOLLOUT : 0);
+        if ((before & FdTable.ADDED) == 0) {
             if (!NettyEpoll.ctlAdd(epfd, fd, interest)) {
                 NettyEpoll.ctlMod(epfd, fd, interest);
             }
         } else if (!NettyEpoll.ctlMod(epfd, fd, interest)) {
             NettyEpoll.ctlAdd(epfd, fd, interest);
         }
-        states.set(fd, (bits & FdStates.REGISTERED) | FdStates.ADDED);
+        table.set(fd, (bits & FdTable.REGISTERED) | FdTable.ADDED);
     }
 
     private static NettyEpoll.Events[] eventArrays() {
@@ -263,7 +255,8 @@ final class EpollReactor implements CarrierReactor {
     }
 
     private int pollLocked(long timeoutNanos, int maxEvents) {
-        prepareTables();
+        assert pollLock.isHeldByCurrentThread() : "poll outside the poll lock";
+        preparePages();
         // The largest array that fits: events left in the kernel's ready list come out in the next poll.
         NettyEpoll.Events events = eventsBySize[31 - Integer.numberOfLeadingZeros(Math.clamp(maxEvents, 1, MAX_EVENTS))];
         int timeoutMillis = timeoutNanos < 0 ? -1
@@ -290,16 +283,10 @@ final class EpollReactor implements CarrierReactor {
     private int dispatch(int fd, int ready) {
         int woken = 0;
         if ((ready & READ_EVENTS) != 0) {
-            Thread reader = readers.take(fd);
-            states.inputEvent(fd, reader == null); // an edge comes once: the next wait must not park past it
-            woken += unpark(reader);
+            woken += unpark(table.inputEvent(fd)); // with no reader, READY_IN: an edge comes once, the next wait must not park past it
         }
         if ((ready & WRITE_EVENTS) != 0) {
-            Thread writer = writers.take(fd);
-            if (writer == null) {
-                states.set(fd, FdStates.READY_OUT);
-            }
-            woken += unpark(writer);
+            woken += unpark(table.outputEvent(fd));
         }
         return woken;
     }
@@ -314,7 +301,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public boolean beginRead(int fd) {
-        if (states.beginRead(fd)) {
+        if (table.beginRead(fd)) {
             skippedReads.increment();
             return true;
         }
@@ -328,7 +315,7 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void endRead(int fd, int asked, int got) {
-        states.endRead(fd, got > 0 && got < asked);
+        table.endRead(fd, got > 0 && got < asked);
     }
 
     @Override
@@ -352,9 +339,9 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void stopPoll(int fd, int event) {
-        states.clear(fd, FdStates.CLOSED); // the fd is closing: a reused number must register afresh
-        FdWaiters table = waitersFor(event);
-        Thread waiter = table == null ? null : table.take(fd);
+        table.clear(fd, FdTable.CLOSED); // the fd is closing: a reused number must register afresh
+        int direction = direction(event);
+        Thread waiter = direction < 0 ? null : table.take(fd, direction);
         if (waiter != null) {
             LockSupport.unpark(waiter);
         }
@@ -362,25 +349,14 @@ final class EpollReactor implements CarrierReactor {
 
     @Override
     public void forget(int fd) {
-        states.clear(fd, FdStates.CLOSED | FdStates.READY_IN | FdStates.READY_OUT);
+        table.clear(fd, FdTable.CLOSED | FdTable.READY_IN | FdTable.READY_OUT);
     }
 
     @Override
     public int recheckLongWaits() {
         long epoch = recheckEpoch;
         recheckEpoch = epoch + 1;
-        int[] woken = {0};
-        states.takeTrustsBegunBy(epoch - 1, fd -> {
-            states.clear(fd, FdStates.UNTRUSTED); // the wait that follows registers again, proving the entry
-            for (FdWaiters table : new FdWaiters[] {readers, writers}) {
-                Thread waiter = table.take(fd);
-                if (waiter != null) {
-                    LockSupport.unpark(waiter);
-                    woken[0]++;
-                }
-            }
-        });
-        return woken[0];
+        return table.untrustWaitsBegunBy(epoch - 1, LockSupport::unpark); // their retries register again, proving the entries
     }
 
     @Override
@@ -396,8 +372,7 @@ final class EpollReactor implements CarrierReactor {
         } finally {
             pollLock.unlock();
         }
-        readers.takeAll(LockSupport::unpark);
-        writers.takeAll(LockSupport::unpark);
+        table.takeAll(LockSupport::unpark);
         try {
             eventFd.close();
             epoll.close();

@@ -294,19 +294,19 @@ class EpollReactorTest {
     }
 
     /**
-     * The fd tables grow ahead of the waits: each poll creates the pages for the highest fd waited
+     * The fd table grows ahead of the waits: each poll creates the pages for the highest fd waited
      * on and the next 1024, so a growing server's waits do not take the page-creating branch that
      * the JIT compiled out of the wait path.
      */
     @Test
     void aPollPreparesTheTablesPastTheHighestFdWaitedOn() {
-        int far = FdWaiters.MAX_FD - 3 * FdWaiters.PAGE_SIZE + 7; // no such open file: the wait claims, then fails to register
-        assertFalse(reactor.tablesHavePage(far + FdWaiters.PAGE_SIZE));
+        int far = FdTable.MAX_FD - 3 * FdTable.PAGE_SIZE + 7; // no such open file: the wait claims, then fails to register
+        assertFalse(reactor.tableHasPage(far + FdTable.PAGE_SIZE));
         assertThrows(IOException.class, () -> reactor.beginWait(far, EpollReactor.POLLIN));
         reactor.poll(0);
-        assertTrue(reactor.tablesHavePage(far), "the highest fd's page");
-        assertTrue(reactor.tablesHavePage(far + FdWaiters.PAGE_SIZE), "and the next one");
-        assertFalse(reactor.tablesHavePage(far + 2 * FdWaiters.PAGE_SIZE));
+        assertTrue(reactor.tableHasPage(far), "the highest fd's page");
+        assertTrue(reactor.tableHasPage(far + FdTable.PAGE_SIZE), "and the next one");
+        assertFalse(reactor.tableHasPage(far + 2 * FdTable.PAGE_SIZE));
     }
 
     /** An event that finds no waiter is kept: edge-triggered epoll reports it once. */
