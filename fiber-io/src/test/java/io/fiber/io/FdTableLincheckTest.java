@@ -31,8 +31,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * <p>The wait protocol as the reactor runs it ({@link #aClaimedWaiterIsWokenOnceOrReleasesItself}):
  * waiters claim, trust and give up while an event and a stopPoll take them; every claim
  * ends once, and a waiter whose release fails is always woken (a lost wakeup is a hang, which the
- * model checker reports with its interleaving). {@link FdTableStressTest} runs the same protocol on
- * real threads at length.
+ * model checker reports with its interleaving); and two races named in {@link FdTable}'s comments,
+ * each in every interleaving: a short read against an input event, a late release against the next
+ * claim. {@link FdTableStressTest} runs the protocol on real threads at length.
  *
  * <p>Lincheck rather than jcstress: Lincheck runs in surefire as an ordinary JUnit test, within a
  * budget of scenarios, and explores interleavings systematically instead of hoping for them in a
@@ -50,7 +51,9 @@ class FdTableLincheckTest {
     }
 
     private static ModelCheckingOptions options() {
-        return new ModelCheckingOptions().iterations(10).invocationsPerIteration(500);
+        // Many short scenarios rather than a few long ones: a race needs two or three particular operations in parallel.
+        return new ModelCheckingOptions().iterations(40).invocationsPerIteration(200)
+                .threads(2).actorsPerThread(3).actorsBefore(2).actorsAfter(1);
     }
 
     @Test
@@ -226,6 +229,47 @@ class FdTableLincheckTest {
                 assertEquals(w.claimed.get() && !w.released.get() ? 1 : 0, w.wakes.get(), "woken once exactly when its claim was taken");
             }
             assertNull(table.waiter(FD, READ), "no claim outlives its waiter");
+        });
+    }
+
+    /**
+     * The drained-read race of the class comment: data arrives (an input event) while a read that
+     * will come back short runs. Whichever lands first, the next read must not be skipped.
+     */
+    @Test
+    void anInputEventDuringAShortReadKeepsTheNextRead() {
+        Lincheck.runConcurrentTest(2000, () -> {
+            FdTable table = new FdTable();
+            table.set(FD, REGISTERED_IN | ADDED);
+            assertFalse(table.beginRead(FD), "the read begins: armed");
+            Thread reader = new Thread(() -> table.endRead(FD, true));
+            Thread dispatcher = new Thread(() -> table.inputEvent(FD));
+            reader.start();
+            dispatcher.start();
+            join(reader);
+            join(dispatcher);
+            assertFalse(table.beginRead(FD), "the data that came during the read must be read");
+        });
+    }
+
+    /** A waiter gives up while its claim is taken and the slot claimed again: the late release must leave the new claim. */
+    @Test
+    void aLateReleaseNeverClearsTheNextClaim() {
+        Lincheck.runConcurrentTest(2000, () -> {
+            FdTable table = new FdTable();
+            assertTrue(table.claim(FD, READ, TOKENS[0]));
+            AtomicBoolean reclaimed = new AtomicBoolean();
+            Thread first = new Thread(() -> table.release(FD, READ, TOKENS[0]));
+            Thread next = new Thread(() -> {
+                if (table.take(FD, READ) != null) {
+                    reclaimed.set(table.claim(FD, READ, TOKENS[1]));
+                }
+            });
+            first.start();
+            next.start();
+            join(first);
+            join(next);
+            assertSame(reclaimed.get() ? TOKENS[1] : null, table.waiter(FD, READ));
         });
     }
 
