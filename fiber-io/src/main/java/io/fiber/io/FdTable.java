@@ -63,9 +63,18 @@ import java.util.function.Consumer;
  *
  * <h2>Trust</h2>
  * A wait that relies on an earlier registration stamps its fd with the recheck epoch it began in
- * ({@link #trustedSince}, never 0, which means no such wait). The waiter's {@link #endWait} clears
- * its own stamp only (a CAS from its epoch), and {@link #untrustWaitsBegunBy} takes every stamp of
+ * ({@link #trustedSince}, never 0, which means no such wait; an fd's reader and writer share one
+ * stamp). The waiter's {@link #endWait} clears the stamp only while it still holds the waiter's epoch
+ * (a CAS), so a stamp of a later epoch stays, and {@link #untrustWaitsBegunBy} takes every stamp of
  * an epoch up to a bound, each at most once.
+ *
+ * <h2>Atomicity</h2>
+ * Each of a slot's words (a waiter, the bits, the stamp) changes by single atomic steps only. An
+ * operation that touches several ({@link #inputEvent} and {@link #outputEvent} take the waiter, then
+ * update the bits; {@link #untrustWaitsBegunBy} ends a stamp, drops the bits, then takes the waiters;
+ * {@link #endWait} ends a stamp, then releases) is a sequence of such steps, not atomic as a whole,
+ * as when these words lived in three tables. Where an interleaving would matter, the reactor's poll
+ * lock orders it: an event and a waiter's consumption of the readiness it leaves both hold it.
  */
 final class FdTable {
     static final int PAGE_BITS = 10;
