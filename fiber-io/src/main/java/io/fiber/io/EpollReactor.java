@@ -281,6 +281,7 @@ final class EpollReactor implements CarrierReactor {
 
     /** Wakes the waiter of each direction the event reports, or remembers that direction as ready. Under the poll lock. */
     private int dispatch(int fd, int ready) {
+        assert pollLock.isHeldByCurrentThread() : "dispatch outside the poll lock";
         int woken = 0;
         if ((ready & READ_EVENTS) != 0) {
             woken += unpark(table.inputEvent(fd)); // with no reader, READY_IN: an edge comes once, the next wait must not park past it
