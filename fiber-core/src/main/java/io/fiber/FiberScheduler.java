@@ -113,8 +113,8 @@ public final class FiberScheduler implements AutoCloseable {
         Fiber<T> fiber = new Fiber<>(this, task, false);
         FiberTask fiberTask = fiber.fiberTask();
         Thread thread = usesOwnCarriers()
-                ? carriers.newThread(fiberTask, fiberName, fiber.body())
-                : jdkVirtualThread(fiberName, fiber.body());
+                ? carriers.newThread(fiberTask, fiberName, true, fiber.body())
+                : jdkVirtualThread(fiberName, true, fiber.body());
         fiber.bind(thread);
         carriers.admit(fiberTask);
         try {
@@ -145,14 +145,25 @@ public final class FiberScheduler implements AutoCloseable {
      * @param fiberName the thread's name; null for none, as for {@link #spawn(String, Callable)}
      */
     public Thread unstartedFiber(String fiberName, Runnable task) {
+        return unstartedFiber(fiberName, true, task);
+    }
+
+    /**
+     * {@link #unstartedFiber(String, Runnable)}, choosing what the fiber inherits from the caller as
+     * {@link Thread.Builder#inheritInheritableThreadLocals} does: with
+     * {@code inheritInheritableThreadLocals} true, the values of the caller's
+     * {@link InheritableThreadLocal}s and its context class loader; with false, no values, and the
+     * system class loader as context class loader.
+     */
+    public Thread unstartedFiber(String fiberName, boolean inheritInheritableThreadLocals, Runnable task) {
         Objects.requireNonNull(task, "task");
         Fiber<Void> fiber = new Fiber<>(this, task, true);
         Thread thread;
         if (usesOwnCarriers()) {
-            thread = carriers.newThread(fiber.fiberTask(), fiberName, fiber.body());
+            thread = carriers.newThread(fiber.fiberTask(), fiberName, inheritInheritableThreadLocals, fiber.body());
         } else {
             Runnable body = fiber.body();
-            thread = jdkVirtualThread(fiberName, () -> {
+            thread = jdkVirtualThread(fiberName, inheritInheritableThreadLocals, () -> {
                 carriers.admit(fiber.fiberTask());
                 body.run();
             });
@@ -162,8 +173,9 @@ public final class FiberScheduler implements AutoCloseable {
     }
 
     /** The fallback mode's fiber thread: a virtual thread of the JDK's own scheduler. */
-    private static Thread jdkVirtualThread(String fiberName, Runnable body) {
-        return (fiberName == null ? Thread.ofVirtual() : Thread.ofVirtual().name(fiberName)).unstarted(body);
+    private static Thread jdkVirtualThread(String fiberName, boolean inheritThreadLocals, Runnable body) {
+        Thread.Builder.OfVirtual builder = Thread.ofVirtual().inheritInheritableThreadLocals(inheritThreadLocals);
+        return (fiberName == null ? builder : builder.name(fiberName)).unstarted(body);
     }
 
     /** Called by every fiber of this scheduler as it finishes. */

@@ -48,8 +48,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the agent, as they do without it (the detector's check once recursed into class loading: under the agent each of them served none, because
  * the detector's check recursed into class loading on a virtual thread's first file read). Each
  * server runs in a child JVM ({@link VirtualThreadServer}) launched without the agent, with
- * {@code -javaagent} and its default options, and with {@code detector=fail} (the detector watches
- * fibers only; these are plain JDK virtual threads, so it must not stop them either). This JVM is
+ * {@code -javaagent} and its default options (the servers' virtual threads are fibers then, and the
+ * detector reports their file reads), with {@code detector=fail,offload=file} (the file reads move to
+ * the offload pool, so nothing is flagged and nothing fails), and with {@code detector=fail,virtual=jdk}
+ * (the virtual threads stay the JDK's, which the detector does not watch). This JVM is
  * the client, over loopback: HTTP requests whose handler reads a file from disk on the request's
  * virtual thread (Jetty 12, Tomcat 11), JDBC connections each running queries (H2's TCP server),
  * line-echo connections that first get the file's content, read on the connection's virtual thread
@@ -97,7 +99,7 @@ class RealServersUnderAgentTest {
     static Stream<Arguments> serversAndAgents() {
         List<Arguments> cases = new ArrayList<>();
         for (String server : List.of("jetty", "tomcat", "h2", "plain")) {
-            for (String agent : List.of("none", "", "detector=fail")) {
+            for (String agent : List.of("none", "", "detector=fail,offload=file", "detector=fail,virtual=jdk")) {
                 cases.add(Arguments.of(server, agent));
             }
         }

@@ -53,6 +53,13 @@ final class AgentOptions {
         given.forEach((setting, value) -> System.setProperty(setting.property(), value));
     }
 
+    /** Whether JDK virtual threads become fibers ({@code virtual=fibers}, the default). */
+    boolean virtualThreadsAsFibers() {
+        String virtual = given.get(Settings.VIRTUAL);
+        return (virtual == null ? Settings.VIRTUAL.defaultValue() : Settings.VIRTUAL.parse(virtual, Settings.Source.AGENT_OPTION))
+                .equals("fibers");
+    }
+
     /** The call families {@code offload=} names; empty when it is not given. */
     Set<BlockingCategory> offloaded() {
         String offload = given.get(Settings.OFFLOAD);

@@ -28,7 +28,8 @@ final class BootBridge {
     static final String BRIDGE_CLASS = "io.fiber.internal.bridge.FiberBridge";
     /** Defining order matters: the interface before the class that names it in a field. */
     private static final String[] CLASSES = {"io.fiber.internal.bridge.FiberBridge$Hooks", "io.fiber.internal.bridge.FiberBridge$Reactor",
-            "io.fiber.internal.bridge.FiberBridge$Detector", "io.fiber.internal.bridge.FiberBridge$Patcher", BRIDGE_CLASS};
+            "io.fiber.internal.bridge.FiberBridge$Detector", "io.fiber.internal.bridge.FiberBridge$Patcher",
+            "io.fiber.internal.bridge.FiberBridge$Threads", BRIDGE_CLASS};
 
     private BootBridge() { }
 

@@ -24,7 +24,9 @@ import java.util.Set;
  *       self-test's first lookup does that;</li>
  *   <li>patches the JDK methods listed in {@link JdkPatches}: socket waits and timed parks of
  *       fibers then go to their carrier's reactor and timers, once a fiber scheduler exists. Until
- *       then, and for every thread that is not a fiber, the patched methods run the JDK's code.</li>
+ *       then, and for every thread that is not a fiber, the patched methods run the JDK's code;</li>
+ *   <li>with {@code virtual=fibers} (the default), installs {@link FiberThreads}: from then on every
+ *       virtual thread the application creates is a fiber.</li>
  * </ol>
  *
  * <p>It must not initialise any runtime class before the package is open: the runtime decides
@@ -37,7 +39,6 @@ import java.util.Set;
  */
 public final class FiberAgent {
     static final String RUNTIME_CLASS = "io.fiber.FiberScheduler";
-    static final String HOOK_CLASS = "io.fiber.VirtualThreadHook";
     private FiberAgent() { }
 
     /**
@@ -100,18 +101,15 @@ public final class FiberAgent {
             return;
         }
         if (attached) {
-            // Before premain no application code has run; attached, the runtime may have started.
-            Set<String> loaded = loadedOf(inst, BootBridge.BRIDGE_CLASS, HOOK_CLASS);
-            if (loaded.contains(BootBridge.BRIDGE_CLASS)) {
-                // Loaded from the class path: the JDK can only call the boot loader's copy, which that
-                // runtime would never see, so patches would do nothing.
+            // Before premain no application code has run; attached, the runtime may have started. Every
+            // scheduler's build asks the bridge whether the agent installed it, so a runtime that
+            // started has loaded the bridge, from the class path.
+            if (loadedOf(inst, BootBridge.BRIDGE_CLASS).contains(BootBridge.BRIDGE_CLASS)) {
+                // The JDK can only call the boot loader's copy, which that runtime would never see,
+                // so patches would do nothing.
                 System.err.println("fiber-agent: started after the fiber runtime loaded its bridge (" + BootBridge.BRIDGE_CLASS
                         + ") from the class path; the JDK cannot reach that runtime, so nothing is patched. Launch with -javaagent instead.");
                 return;
-            }
-            if (loaded.contains(HOOK_CLASS)) {
-                System.err.println("fiber-agent: attached after the fiber runtime started; schedulers built before now"
-                        + " may already run on the JDK's default scheduler. Launch with -javaagent instead.");
             }
         }
         Module bridge;
@@ -128,11 +126,17 @@ public final class FiberAgent {
             for (BlockingMethods.Found found : blocking) {
                 patches.add(found.patch(options.offloaded()));
             }
+            if (options.virtualThreadsAsFibers()) {
+                patches.add(JdkPatches.NEW_VIRTUAL_THREAD);
+            }
             ClassPatcher patcher = JdkPatches.install(inst, patches);
             BlockingMethodsSelfTest.run(blocking);
             MethodPatcher.install(inst, patcher, DefinitionPatcher.install(inst));
             enableNativeAccess(runtime);
             BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge
+            if (options.virtualThreadsAsFibers()) {
+                FiberThreads.install(); // last: from here on, virtual threads are fibers
+            }
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new Refused(e.getMessage(), e); // what the checks say: a bad fiber.dns property, a JDK without a patched method
         } catch (RuntimeException | java.io.IOException e) {

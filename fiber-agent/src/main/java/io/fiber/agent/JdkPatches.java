@@ -57,6 +57,16 @@ final class JdkPatches {
                     "(Ljava/lang/Runnable;JLjava/util/concurrent/TimeUnit;)Ljava/util/concurrent/Future;",
                     "atSchedule", thisField("scheduler", "Ljava/util/concurrent/Executor;"), arg(0), arg(1), arg(2)));
 
+    /**
+     * With {@code virtual=fibers}: where every public way of creating a virtual thread ends, with no
+     * scheduler given ({@code Thread.ofVirtual()}, {@code Thread.startVirtualThread},
+     * {@code Executors.newVirtualThreadPerTaskExecutor()}); the bridge returns a fiber instead
+     * ({@link FiberThreads}). The runtime's own fibers pass their scheduler and are left alone.
+     */
+    static final Patch NEW_VIRTUAL_THREAD = Patch.returnIfNonNull("java.lang.ThreadBuilders", "newVirtualThread",
+            "(Ljava/util/concurrent/Executor;Ljava/lang/String;ILjava/lang/Runnable;)Ljava/lang/Thread;",
+            "atNewVirtualThread", arg(0), arg(1), arg(2), arg(3));
+
     private JdkPatches() { }
 
     /**

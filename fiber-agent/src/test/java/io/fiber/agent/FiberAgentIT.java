@@ -169,11 +169,15 @@ class FiberAgentIT {
     }
 
     @Test
-    void applicationsThatDoNotUseFibersAreUntouched() throws Exception {
+    void applicationsThatDoNotUseFibersAreUntouchedButTheirVirtualThreadsAreFibers() throws Exception {
         ChildJvm.Run r = java("", "no-fibers");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("platformVirtual=false"), r.out());
-        assertTrue(r.out().contains("ForkJoinPool"), "a plain virtual thread stays on the JDK scheduler: " + r.out());
+        assertTrue(r.out().contains("@fiber-carrier-"), "a plain virtual thread is a fiber of the default scheduler: " + r.out());
         assertTrue(r.err().isBlank(), "no output from the agent: " + r.err());
+        ChildJvm.Run jdk = java("virtual=jdk", "no-fibers");
+        assertEquals(0, jdk.exit(), jdk.err());
+        assertTrue(jdk.out().contains("ForkJoinPool"), "with virtual=jdk a plain virtual thread stays on the JDK scheduler: " + jdk.out());
+        assertTrue(jdk.err().isBlank(), "no output from the agent: " + jdk.err());
     }
 }

@@ -189,7 +189,11 @@ public final class BlockingCallDetector {
         return this;
     }
 
-    /** Whether plain JDK virtual threads (not on our carriers) are watched too, for what pins their carrier. */
+    /**
+     * Whether virtual threads that are not fibers (on the JDK's scheduler: the agent's
+     * {@code virtual=jdk}) are watched too, for what pins their carrier. Under the agent's default
+     * every virtual thread is a fiber, and watched anyway.
+     */
     public BlockingCallDetector watchVirtualThreads(boolean watch) {
         virtualThreads = watch;
         return this;

@@ -67,6 +67,15 @@ public final class Settings {
             "offload, nonblocking or off", oneOf("offload", "nonblocking", "off"));
 
     /**
+     * Where the JDK's virtual threads run under the agent: {@code fibers} (as fibers of the current
+     * scheduler, the default one outside fibers) or {@code jdk} (on the JDK's own scheduler). Read by
+     * the agent only: without the agent, virtual threads stay the JDK's.
+     */
+    public static final Setting<String> VIRTUAL = Setting.agentOption("virtual", "fibers",
+            "fibers|jdk", "where the JDK's virtual threads run: as fibers on our carriers, or on the JDK's scheduler; default fibers",
+            "fibers or jdk", oneOf("fibers", "jdk"));
+
+    /**
      * For {@code fiber.dns=nonblocking}: the DNS servers to ask instead of resolv.conf's; null (unset):
      * resolv.conf's. Addresses only, since a DNS server cannot be found by name.
      */
@@ -84,7 +93,7 @@ public final class Settings {
             "a whole number from 1 to " + MAX_DNS_ATTEMPTS, wholeNumber(1, MAX_DNS_ATTEMPTS));
 
     /** The agent's options, in the order its usage line lists them. */
-    public static final List<Setting<?>> AGENT_OPTIONS = List.of(CARRIERS, DETECTOR, HANDOFF, OFFLOAD, DNS);
+    public static final List<Setting<?>> AGENT_OPTIONS = List.of(CARRIERS, DETECTOR, HANDOFF, OFFLOAD, DNS, VIRTUAL);
 
     private Settings() { }
 

@@ -7,6 +7,9 @@ package io.fiber.agent.io;
 enum Kind {
     /** A fiber on a shared 2-carrier {@code FiberScheduler}; the agent (when present) reroutes its socket waits. */
     FIBER,
-    /** A plain {@code Thread.ofVirtual()} thread on the JDK's scheduler, which the agent must leave alone. */
+    /**
+     * A plain {@code Thread.ofVirtual()} thread: on the JDK's scheduler without the agent, a fiber of
+     * the default scheduler under it (the agent's {@code virtual=fibers}).
+     */
     VIRTUAL
 }

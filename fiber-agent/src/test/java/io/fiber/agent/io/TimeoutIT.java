@@ -57,9 +57,9 @@ class TimeoutIT {
     private static final Duration TIMEOUT = Duration.ofMillis(TIMEOUT_MILLIS);
     private static final String DEADLINE = "deadline of PT0.2S passed";
 
-    /** Whether a body of {@code kind} waits for sockets in its carrier's reactor. */
+    /** Whether a body of {@code kind} waits for sockets in its carrier's reactor: under the agent, a plain virtual thread is a fiber too. */
     private static boolean inReactor(Kind kind) {
-        return AGENT && kind == Kind.FIBER;
+        return AGENT;
     }
 
     /**

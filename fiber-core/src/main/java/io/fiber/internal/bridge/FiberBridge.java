@@ -13,14 +13,15 @@ import java.util.function.BooleanSupplier;
  *
  * <p>The agent defines this class (and its nested interfaces) in the boot class loader, then inserts
  * calls to its static {@code at...} methods into {@code sun.nio.ch.Poller}, {@code NioSocketImpl},
- * {@code UnixDispatcher} and {@code java.lang.VirtualThread}, and calls to {@link #blockingCall}
+ * {@code UnixDispatcher}, {@code java.lang.VirtualThread} and {@code java.lang.ThreadBuilders}, and calls to {@link #blockingCall}
  * (or its offloading and pinned-park variants) into the JDK's blocking methods: code in
  * {@code java.base} can only see classes of the boot loader. Each inserted call is one
  * {@code invokestatic}, at most followed by a return, so the logic lives here, in plain Java. The
  * runtime, loaded by the application class loader, installs its {@link Hooks} and its
  * {@link Detector} here; until then (and in a JVM that never uses fibers) every entry point finds
  * null and the patched method runs the JDK's own code. The agent installs its {@link Patcher}, so
- * the runtime can ask for more methods to be patched.
+ * the runtime can ask for more methods to be patched, and its {@link Threads}, which turns the
+ * virtual threads that application code creates into fibers.
  *
  * <p>Kept tiny and free of dependencies on purpose: everything it references must itself be on the
  * boot class path.
@@ -32,6 +33,7 @@ public final class FiberBridge {
     private static volatile Hooks hooks;
     private static volatile Detector detector;
     private static volatile Patcher patcher;
+    private static volatile Threads threads;
 
     private FiberBridge() { }
 
@@ -158,6 +160,21 @@ public final class FiberBridge {
         void markAsBlocking(String className, String methodName, String descriptor, int category);
     }
 
+    /**
+     * The agent's side: what becomes of the threads application code creates. Installed at start-up
+     * (before any scheduler exists, so it may build the default one on first use).
+     */
+    public interface Threads {
+        /**
+         * {@code ThreadBuilders.newVirtualThread} with no scheduler given, which every public way of
+         * creating a virtual thread reaches ({@code Thread.ofVirtual()}, {@code startVirtualThread},
+         * {@code Executors.newVirtualThreadPerTaskExecutor()}): an unstarted fiber to return instead
+         * of the JDK's virtual thread, or null to let the JDK create its own. {@code characteristics}
+         * are {@code java.lang.Thread}'s bits (whether to inherit inheritable thread locals).
+         */
+        Thread newVirtualThread(String name, int characteristics, Runnable task);
+    }
+
     // Entry points of patched JDK methods: the agent's table (JdkPatches) says which calls which.
 
     /**
@@ -282,6 +299,17 @@ public final class FiberBridge {
     }
 
     /**
+     * At the entry of {@code ThreadBuilders.newVirtualThread(scheduler, name, characteristics, task)}:
+     * a fiber the method returns at once instead of creating a virtual thread, or null to run the
+     * JDK's body. The runtime's own fibers come through here too, with their scheduler given, so
+     * they always get null.
+     */
+    public static Thread atNewVirtualThread(Executor scheduler, String name, int characteristics, Runnable task) {
+        Threads t = threads;
+        return t == null || scheduler != null ? null : t.newVirtualThread(name, characteristics, task);
+    }
+
+    /**
      * At the entry of a blocking method: hands the call to the installed detector, if any. Also
      * what the methods the agent rewrites at class definition call (library natives, methods marked
      * before their class loaded).
@@ -351,6 +379,15 @@ public final class FiberBridge {
 
     public static void setPatcher(Patcher agentPatcher) {
         patcher = agentPatcher;
+    }
+
+    /** The agent's thread policy, or null (the agent leaves virtual threads to the JDK, or no agent). */
+    public static Threads threads() {
+        return threads;
+    }
+
+    public static void setThreads(Threads agentThreads) {
+        threads = agentThreads;
     }
 
     /** Installs the runtime's hooks; false if another runtime (another class loader) got here first. */

@@ -122,10 +122,13 @@ public final class Carriers {
         return new FiberTask(owner, this, admitAtStart);
     }
 
-    /** An unstarted virtual thread of ours running {@code body}, whose continuation goes through {@code fiberTask}. */
-    public Thread newThread(FiberTask fiberTask, String threadName, Runnable body) {
+    /**
+     * An unstarted virtual thread of ours running {@code body}, whose continuation goes through
+     * {@code fiberTask}; see {@link VirtualThreadHook#newVirtualThread} for {@code inheritThreadLocals}.
+     */
+    public Thread newThread(FiberTask fiberTask, String threadName, boolean inheritThreadLocals, Runnable body) {
         assert loops.length > 0 : "the fallback mode has no carriers to run " + threadName;
-        Thread thread = VirtualThreadHook.newVirtualThread(fiberTask, threadName, body);
+        Thread thread = VirtualThreadHook.newVirtualThread(fiberTask, threadName, inheritThreadLocals, body);
         fiberTask.bind(thread);
         return thread;
     }

@@ -95,10 +95,26 @@ public final class VirtualThreadHook {
         return UNAVAILABLE_REASON;
     }
 
-    /** An unstarted virtual thread whose continuation runs through {@code scheduler}. */
-    public static Thread newVirtualThread(Executor scheduler, String name, Runnable task) {
+    /**
+     * {@code java.lang.Thread}'s characteristic bit for a thread that does not inherit its creator's
+     * inheritable thread locals (it starts with none, and with the system class loader as its context
+     * class loader), which {@code Thread.Builder.inheritInheritableThreadLocals(false)} sets.
+     */
+    private static final int NO_INHERIT_THREAD_LOCALS = 1 << 2;
+
+    /** Whether a thread created with JDK {@code characteristics} inherits its creator's inheritable thread locals. */
+    public static boolean inheritsThreadLocals(int characteristics) {
+        return (characteristics & NO_INHERIT_THREAD_LOCALS) == 0;
+    }
+
+    /**
+     * An unstarted virtual thread whose continuation runs through {@code scheduler}; it inherits the
+     * caller's inheritable thread locals and context class loader when {@code inheritThreadLocals},
+     * as a thread from {@code Thread.ofVirtual()} does by default.
+     */
+    public static Thread newVirtualThread(Executor scheduler, String name, boolean inheritThreadLocals, Runnable task) {
         try {
-            return (Thread) NEW_VIRTUAL_THREAD.invokeExact(scheduler, name, 0, task);
+            return (Thread) NEW_VIRTUAL_THREAD.invokeExact(scheduler, name, inheritThreadLocals ? 0 : NO_INHERIT_THREAD_LOCALS, task);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {

@@ -1,0 +1,58 @@
+package io.fiber.agent;
+
+import io.fiber.FiberScheduler;
+import io.fiber.Fibers;
+import io.fiber.internal.bridge.FiberBridge;
+import io.fiber.internal.jdk.JdkPollers;
+import io.fiber.internal.jdk.VirtualThreadHook;
+
+/**
+ * What the agent makes of the threads application code creates: with the option {@code virtual=fibers}
+ * (the default), every JDK virtual thread is a fiber. The patched {@code ThreadBuilders.newVirtualThread}
+ * asks here whenever code creates a virtual thread without a scheduler, which is every public way
+ * of creating one, and gets an unstarted fiber of {@link FiberScheduler#current()}: the creating
+ * fiber's scheduler, or the default scheduler (built on first use) for any other thread. The fiber is
+ * the thread the caller asked for, with its name, its uncaught exception handler (the builder sets it
+ * after this returns), its inheritable thread locals and context class loader as the builder chose;
+ * its start, join, interrupt and state are those of any virtual thread. It runs on our carriers with
+ * their reactors and timers, handoff and the blocking-call detector, counts in the scheduler's
+ * statistics, and {@code Fibers.current()} is its fiber.
+ *
+ * <p>Left to the JDK (null returned):
+ * <ul>
+ *   <li>the JDK's own socket sub-pollers ({@link JdkPollers#createsSubPoller});</li>
+ *   <li>threads created while the default scheduler is being built by the same thread (its class
+ *       initialiser is running, so it is not there yet);</li>
+ *   <li>everything, when the scheduler cannot run fibers on its own carriers (the JDK hook is
+ *       closed): its fallback fibers are the JDK's virtual threads, created through here.</li>
+ * </ul>
+ * A fiber of a scheduler that has been shut down gets its new threads on the default scheduler, since a
+ * shut-down scheduler refuses new fibers and the code only asked for a virtual thread.
+ */
+final class FiberThreads implements FiberBridge.Threads {
+    private FiberThreads() { }
+
+    /**
+     * Hands the bridge this policy. Called once the boot loader holds the bridge: code that names the
+     * bridge's types must not load before that, or the application loader would load copies of its
+     * own (so {@link FiberAgent} calls here instead of naming them).
+     */
+    static void install() {
+        FiberBridge.setThreads(new FiberThreads());
+    }
+
+    @Override
+    public Thread newVirtualThread(String name, int characteristics, Runnable task) {
+        if (JdkPollers.createsSubPoller(name)) {
+            return null;
+        }
+        FiberScheduler scheduler = FiberScheduler.current();
+        if (scheduler != null && scheduler.isShutdown()) {
+            scheduler = Fibers.defaultScheduler();
+        }
+        if (scheduler == null || !scheduler.usesOwnCarriers()) {
+            return null;
+        }
+        return scheduler.unstartedFiber(name, VirtualThreadHook.inheritsThreadLocals(characteristics), task);
+    }
+}
