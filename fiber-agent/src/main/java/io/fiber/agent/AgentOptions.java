@@ -45,6 +45,13 @@ final class AgentOptions {
             setting.parse(value, Settings.Source.AGENT_OPTION);
             given.put(setting, value);
         }
+        if (!given.containsKey(Settings.THREADS) || !Settings.THREADS.parse(given.get(Settings.THREADS), Settings.Source.AGENT_OPTION).equals("fibers")) {
+            for (Setting<?> selectors : java.util.List.of(Settings.THREADS_EXCLUDE, Settings.THREADS_ONLY)) {
+                if (given.containsKey(selectors)) {
+                    throw new IllegalArgumentException(Settings.threadSelectorsNeedFibers(selectors));
+                }
+            }
+        }
         return new AgentOptions(given);
     }
 
@@ -58,6 +65,24 @@ final class AgentOptions {
         String virtual = given.get(Settings.VIRTUAL);
         return (virtual == null ? Settings.VIRTUAL.defaultValue() : Settings.VIRTUAL.parse(virtual, Settings.Source.AGENT_OPTION))
                 .equals("fibers");
+    }
+
+    /** Whether the platform threads application code starts become fibers ({@code threads=fibers}). */
+    boolean applicationThreadsAsFibers() {
+        String threads = given.get(Settings.THREADS);
+        return threads != null && Settings.THREADS.parse(threads, Settings.Source.AGENT_OPTION).equals("fibers");
+    }
+
+    /** {@code threads.exclude=}'s selectors, as written; empty when it is not given. */
+    java.util.List<String> threadsExcluded() {
+        String text = given.get(Settings.THREADS_EXCLUDE);
+        return text == null ? Settings.THREADS_EXCLUDE.defaultValue() : Settings.THREADS_EXCLUDE.parse(text, Settings.Source.AGENT_OPTION);
+    }
+
+    /** {@code threads.only=}'s selectors, as written; empty when it is not given. */
+    java.util.List<String> threadsOnly() {
+        String text = given.get(Settings.THREADS_ONLY);
+        return text == null ? Settings.THREADS_ONLY.defaultValue() : Settings.THREADS_ONLY.parse(text, Settings.Source.AGENT_OPTION);
     }
 
     /** The call families {@code offload=} names; empty when it is not given. */

@@ -34,7 +34,7 @@ import java.util.stream.Stream;
  *   RETURN_IF_NONNULL  r = FiberBridge.entry(operands); if (r != null) return r;
  *   KEEP               kept = FiberBridge.entry(operands); try { body } catch (Throwable t) { FiberBridge.exit(kept); throw t; }
  * </pre>
- * and with an exit call, {@code FiberBridge.exit(operands)} before every return of the body (taking
+ * (nothing, for a patch without an entry call), and with an exit call, {@code FiberBridge.exit(operands)} before every return of the body (taking
  * and giving back the returned value when its first operand is {@link Patch.Operand.Returned}).
  *
  * <p>Stack map frames are written by hand, so no class is loaded while patching ({@code
@@ -267,6 +267,9 @@ final class ClassPatcher implements ClassFileTransformer {
         @Override
         public void visitCode() {
             super.visitCode();
+            if (patch.entry() == null) {
+                return; // a filter of the returned value: exit calls only
+            }
             emitCall(mv, patch, isStatic, patch.entry(), patch.entryDescriptor(), patch.entryOperands(), keptSlot);
             Type returnType = Type.getReturnType(patch.descriptor());
             switch (patch.then()) {

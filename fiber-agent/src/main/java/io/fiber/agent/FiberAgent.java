@@ -26,7 +26,11 @@ import java.util.Set;
  *       fibers then go to their carrier's reactor and timers, once a fiber scheduler exists. Until
  *       then, and for every thread that is not a fiber, the patched methods run the JDK's code;</li>
  *   <li>with {@code virtual=fibers} (the default), installs {@link FiberThreads}: from then on every
- *       virtual thread the application creates is a fiber.</li>
+ *       virtual thread the application creates is a fiber;</li>
+ *   <li>with {@code threads=fibers}, also the platform threads application code starts
+ *       ({@link ApplicationThreads}): it rewrites the {@code new Thread} call sites of classes defined
+ *       from then on ({@link ThreadCallSites}) and says so in one line on standard error, and a
+ *       shutdown hook prints what was and was not converted.</li>
  * </ol>
  *
  * <p>It must not initialise any runtime class before the package is open: the runtime decides
@@ -129,13 +133,26 @@ public final class FiberAgent {
             if (options.virtualThreadsAsFibers()) {
                 patches.add(JdkPatches.NEW_VIRTUAL_THREAD);
             }
+            ApplicationThreads applicationThreads = null;
+            if (options.applicationThreadsAsFibers()) {
+                applicationThreads = new ApplicationThreads(options.threadsExcluded(), options.threadsOnly());
+                patches.addAll(JdkPatches.APPLICATION_THREADS);
+            }
             ClassPatcher patcher = JdkPatches.install(inst, patches);
             BlockingMethodsSelfTest.run(blocking);
             MethodPatcher.install(inst, patcher, DefinitionPatcher.install(inst));
             enableNativeAccess(runtime);
             BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge
-            if (options.virtualThreadsAsFibers()) {
-                FiberThreads.install(); // last: from here on, virtual threads are fibers
+            if (options.virtualThreadsAsFibers() || applicationThreads != null) {
+                // last: from here on, virtual threads are fibers (and, with threads=fibers, application threads)
+                FiberThreads.install(options.virtualThreadsAsFibers(), applicationThreads);
+            }
+            if (applicationThreads != null) {
+                ThreadCallSites.install(inst, applicationThreads); // classes defined from now on
+                System.err.println(applicationThreads.startLine());
+                // Not rewritten (the agent's own class), so a platform thread, as a shutdown hook must be.
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println(ApplicationThreads.exitLine()),
+                        "fiber-threads-report"));
             }
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new Refused(e.getMessage(), e); // what the checks say: a bad fiber.dns property, a JDK without a patched method

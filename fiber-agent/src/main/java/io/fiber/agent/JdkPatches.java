@@ -10,6 +10,7 @@ import java.util.Map;
 
 import static io.fiber.agent.Patch.arg;
 import static io.fiber.agent.Patch.ownStatic;
+import static io.fiber.agent.Patch.receiver;
 import static io.fiber.agent.Patch.returned;
 import static io.fiber.agent.Patch.thisField;
 
@@ -66,6 +67,24 @@ final class JdkPatches {
     static final Patch NEW_VIRTUAL_THREAD = Patch.returnIfNonNull("java.lang.ThreadBuilders", "newVirtualThread",
             "(Ljava/util/concurrent/Executor;Ljava/lang/String;ILjava/lang/Runnable;)Ljava/lang/Thread;",
             "atNewVirtualThread", arg(0), arg(1), arg(2), arg(3));
+
+    /**
+     * With {@code threads=fibers}: where the JDK makes the platform threads of {@code Thread.ofPlatform()}
+     * (its {@code unstarted}, which {@code start} calls, and its {@code factory()}) and of the default
+     * thread factory ({@code Executors.defaultThreadFactory()}, behind {@code ThreadPoolExecutor}, the
+     * fixed, cached, single and scheduled pools): the JDK's body runs, then the bridge may return a
+     * fiber in place of the unstarted thread it made ({@link ApplicationThreads}). A pool's logic is
+     * untouched, so a pool of N threads is a pool of N fibers. And the start of every virtual thread,
+     * so a converted non-daemon thread keeps the JVM alive from its start.
+     */
+    static final List<Patch> APPLICATION_THREADS = List.of(
+            Patch.filterReturn("java.lang.ThreadBuilders$PlatformThreadBuilder", "unstarted",
+                    "(Ljava/lang/Runnable;)Ljava/lang/Thread;", "atNewPlatformThread", returned(), receiver(), arg(0)),
+            Patch.filterReturn("java.lang.ThreadBuilders$PlatformThreadFactory", "newThread",
+                    "(Ljava/lang/Runnable;)Ljava/lang/Thread;", "atNewPlatformThread", returned(), receiver(), arg(0)),
+            Patch.filterReturn("java.util.concurrent.Executors$DefaultThreadFactory", "newThread",
+                    "(Ljava/lang/Runnable;)Ljava/lang/Thread;", "atNewPlatformThread", returned(), receiver(), arg(0)),
+            Patch.call("java.lang.VirtualThread", "start", "(Ljdk/internal/vm/ThreadContainer;)V", "atVirtualThreadStart", receiver()));
 
     private JdkPatches() { }
 

@@ -16,7 +16,7 @@ import java.util.List;
  * from the operands and {@code then}, and {@link #check} finds it, so a table entry cannot name a
  * bridge method that does not exist. {@link ClassPatcher} writes the bytecode.
  *
- * @param entry  the bridge method called at entry
+ * @param entry  the bridge method called at entry, or null for none ({@link #filterReturn})
  * @param then   what the method does with what {@code entry} returned
  * @param skipValue  for {@link Then#RETURN_IF_TRUE} on an {@code int} method, the value it then returns
  * @param exit   the bridge method called before each return, or null; after {@link Then#KEEP} also
@@ -117,6 +117,14 @@ record Patch(String owner, String method, String descriptor, String entry, List<
         return new Patch(owner, method, descriptor, entry, List.of(operands), Then.RETURN_IF_NONNULL, 0, null, null);
     }
 
+    /**
+     * Calls {@code exit} before each return, with the returned value as its first operand, and
+     * returns what it returns instead; nothing at entry.
+     */
+    static Patch filterReturn(String owner, String method, String descriptor, String exit, Operand... operands) {
+        return new Patch(owner, method, descriptor, null, List.of(), Then.CONTINUE, 0, exit, List.of(operands));
+    }
+
     /** Calls {@code entry}, keeping its boolean for an exit call that runs on every return and throw ({@link #atExit}). */
     static Patch keep(String owner, String method, String descriptor, String entry, Operand... operands) {
         return new Patch(owner, method, descriptor, entry, List.of(operands), Then.KEEP, 0, null, null);
@@ -201,7 +209,11 @@ record Patch(String owner, String method, String descriptor, String entry, List<
                 throw new IllegalStateException(this + ": the returned value can only be the exit's first operand");
             }
         }
-        bridgeMethod(entry, entryDescriptor());
+        if (entry != null) {
+            bridgeMethod(entry, entryDescriptor());
+        } else if (exit == null || exitOperands.isEmpty() || !(exitOperands.getFirst() instanceof Operand.Returned)) {
+            throw new IllegalStateException(this + ": a patch without an entry call filters what the method returns");
+        }
         if (exit != null) {
             bridgeMethod(exit, exitDescriptor());
         }

@@ -38,6 +38,11 @@ public final class Settings {
     /** The most rounds over the DNS servers that {@link #DNS_ATTEMPTS} takes. */
     public static final int MAX_DNS_ATTEMPTS = 10;
 
+    /** What {@link #THREADS_EXCLUDE} and {@link #THREADS_ONLY} take: the grammar of {@link #threadSelectors}. */
+    static final String THREAD_SELECTOR_GRAMMAR = "one or more selectors joined by +, each a class (com.example.Worker)"
+            + " or a package with its subpackages (com.example.*) whose code creates the thread, or name:GLOB for the"
+            + " thread's name, where * matches any text (name:worker-*)";
+
     /** The call families {@link #OFFLOAD} may name: {@code io.fiber.detector.BlockingCategory#offloadFamily()}. */
     public static final List<String> OFFLOAD_FAMILIES = List.of("file", "dns", "process");
 
@@ -76,6 +81,37 @@ public final class Settings {
             "fibers or jdk", oneOf("fibers", "jdk"));
 
     /**
+     * Whether the threads application code starts become fibers: {@code platform} (the default: they
+     * stay platform threads) or {@code fibers} ({@code new Thread}, {@code Thread.ofPlatform()} and the
+     * JDK's default thread factory, called from application code). Read by the agent only.
+     */
+    public static final Setting<String> THREADS = Setting.agentOption("threads", "platform",
+            "platform|fibers", "whether the threads application code starts become fibers; default platform",
+            "platform or fibers", oneOf("platform", "fibers"));
+
+    /**
+     * With {@code threads=fibers}: the application threads that stay platform threads, by what
+     * creates them or by their name ({@link #threadSelectors}); empty: none.
+     */
+    public static final Setting<List<String>> THREADS_EXCLUDE = Setting.agentOption("threads.exclude", List.of(),
+            "SELECTOR+SELECTOR", "with threads=fibers, the application threads that stay platform threads",
+            THREAD_SELECTOR_GRAMMAR, Settings::threadSelectors);
+
+    /**
+     * With {@code threads=fibers}: the only application threads that become fibers, by what creates
+     * them or by their name ({@link #threadSelectors}); empty (not given): all of them.
+     */
+    public static final Setting<List<String>> THREADS_ONLY = Setting.agentOption("threads.only", List.of(),
+            "SELECTOR+SELECTOR", "with threads=fibers, the only application threads that become fibers",
+            THREAD_SELECTOR_GRAMMAR, Settings::threadSelectors);
+
+    /** Why {@link #THREADS_EXCLUDE} or {@link #THREADS_ONLY} given without {@code threads=fibers} is refused. */
+    public static String threadSelectorsNeedFibers(Setting<?> given) {
+        return "option " + given.key() + " selects application threads to make fibers, which only threads=fibers does;"
+                + " add threads=fibers or drop " + given.key();
+    }
+
+    /**
      * For {@code fiber.dns=nonblocking}: the DNS servers to ask instead of resolv.conf's; null (unset):
      * resolv.conf's. Addresses only, since a DNS server cannot be found by name.
      */
@@ -93,7 +129,8 @@ public final class Settings {
             "a whole number from 1 to " + MAX_DNS_ATTEMPTS, wholeNumber(1, MAX_DNS_ATTEMPTS));
 
     /** The agent's options, in the order its usage line lists them. */
-    public static final List<Setting<?>> AGENT_OPTIONS = List.of(CARRIERS, DETECTOR, HANDOFF, OFFLOAD, DNS, VIRTUAL);
+    public static final List<Setting<?>> AGENT_OPTIONS = List.of(CARRIERS, DETECTOR, HANDOFF, OFFLOAD, DNS, VIRTUAL,
+            THREADS, THREADS_EXCLUDE, THREADS_ONLY);
 
     private Settings() { }
 
@@ -239,6 +276,36 @@ public final class Settings {
             families.add(family);
         }
         return Collections.unmodifiableSet(families);
+    }
+
+    private static final java.util.regex.Pattern JAVA_NAME = java.util.regex.Pattern.compile(
+            "[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
+
+    /**
+     * {@code com.example.Worker+com.example.legacy.*+name:worker-*}: selectors of application threads,
+     * each kept as written. A class selector is a binary class name, matching threads its code
+     * creates; {@code pkg.*} matches the classes of {@code pkg} and its subpackages; {@code name:GLOB}
+     * matches a thread's name, {@code *} standing for any text. Nothing may be empty.
+     */
+    private static List<String> threadSelectors(String text) {
+        List<String> selectors = new ArrayList<>();
+        for (String selector : text.split("\\+", -1)) {
+            if (selector.isEmpty()) {
+                throw new IllegalArgumentException("it has an empty selector");
+            }
+            if (selector.startsWith("name:")) {
+                if (selector.length() == "name:".length()) {
+                    throw new IllegalArgumentException("'" + selector + "' names no pattern");
+                }
+            } else {
+                String name = selector.endsWith(".*") ? selector.substring(0, selector.length() - 2) : selector;
+                if (!JAVA_NAME.matcher(name).matches()) {
+                    throw new IllegalArgumentException("'" + selector + "' is neither a class, a package.* nor name:GLOB");
+                }
+            }
+            selectors.add(selector);
+        }
+        return List.copyOf(selectors);
     }
 
     /** {@code 127.0.0.1:5353,[::1]:53,10.0.0.2}; blank entries are skipped, but one server at least. */

@@ -183,4 +183,23 @@ class SettingsTest {
             assertTrue(s.property().equals("fiber." + s.key()), "one name from option to property: " + s);
         }
     }
+
+    @Test
+    void threadsArePlatformOrFibersAndTheirSelectorsAreClassesPackagesOrNames() {
+        assertEquals("platform", Settings.THREADS.defaultValue());
+        assertEquals("fibers", Settings.THREADS.parse("fibers", Source.AGENT_OPTION));
+        assertEquals("option threads=virtual is invalid: it must be platform or fibers",
+                error(Settings.THREADS, "virtual", Source.AGENT_OPTION));
+        assertEquals(List.of(), Settings.THREADS_EXCLUDE.defaultValue());
+        assertEquals(List.of("com.example.Worker", "com.example.legacy.*", "name:pool-*-thread-1"),
+                Settings.THREADS_EXCLUDE.parse("com.example.Worker+com.example.legacy.*+name:pool-*-thread-1", Source.AGENT_OPTION));
+        assertEquals(List.of("name:*"), Settings.THREADS_ONLY.parse("name:*", Source.AGENT_OPTION));
+        for (String bad : new String[] {"", "a++b", "com.example.", "name:", "com..x", "*", "com.*.x", "1abc"}) {
+            String message = error(Settings.THREADS_EXCLUDE, bad, Source.AGENT_OPTION);
+            assertTrue(message.startsWith("option threads.exclude=" + bad + " is invalid: "), message);
+            assertTrue(message.endsWith("; it must be " + Settings.THREAD_SELECTOR_GRAMMAR), message);
+        }
+        assertEquals("option threads.only=x+ is invalid: it has an empty selector; it must be " + Settings.THREAD_SELECTOR_GRAMMAR,
+                error(Settings.THREADS_ONLY, "x+", Source.AGENT_OPTION));
+    }
 }

@@ -21,7 +21,9 @@ import java.util.function.BooleanSupplier;
  * {@link Detector} here; until then (and in a JVM that never uses fibers) every entry point finds
  * null and the patched method runs the JDK's own code. The agent installs its {@link Patcher}, so
  * the runtime can ask for more methods to be patched, and its {@link Threads}, which turns the
- * virtual threads that application code creates into fibers.
+ * virtual threads that application code creates into fibers, and with {@code threads=fibers} its
+ * platform threads too: the agent then also rewrites application classes' {@code new Thread(...)} and
+ * daemon-flag calls to the {@code newThread}, {@code setDaemon} and {@code isDaemon} methods here.
  *
  * <p>Kept tiny and free of dependencies on purpose: everything it references must itself be on the
  * boot class path.
@@ -173,6 +175,59 @@ public final class FiberBridge {
          * are {@code java.lang.Thread}'s bits (whether to inherit inheritable thread locals).
          */
         Thread newVirtualThread(String name, int characteristics, Runnable task);
+
+        /**
+         * {@code new Thread(...)} in an application class, rewritten at its definition to one of the
+         * {@code newThread} entry points below, with the arguments of the public constructor it replaces
+         * ({@code group} null when none was given, {@code name} null for a generated {@code Thread-N},
+         * {@code stackSize} 0 for none) and {@code creator}, the binary name of the class whose code
+         * calls it: the new unstarted thread, a fiber or the platform thread the constructor would
+         * have made; null lets the bridge call the constructor.
+         */
+        default Thread newThread(ThreadGroup group, Runnable task, String name, long stackSize, boolean inheritThreadLocals,
+                                 String creator) {
+            return null;
+        }
+
+        /**
+         * The platform thread {@code made} that {@code maker} (a {@code Thread.ofPlatform()} builder or
+         * factory, or the JDK's default thread factory) made for {@code task}, unstarted: the thread to
+         * return in its place, or {@code made}.
+         */
+        default Thread platformThread(Thread made, Object maker, Runnable task) {
+            return made;
+        }
+
+        /** A virtual thread is about to start ({@code VirtualThread.start}), on the thread that starts it. */
+        default void starting(Thread thread) { }
+
+        /**
+         * {@code thread.setDaemon(on)} in an application class: true when the thread is one this
+         * policy made a fiber and it took the flag; false to let the call go to {@code thread}.
+         */
+        default boolean setDaemon(Thread thread, boolean on) {
+            return false;
+        }
+
+        /** {@code thread.isDaemon()} in an application class: the flag of a thread this policy made a fiber, or null. */
+        default Boolean daemon(Thread thread) {
+            return null;
+        }
+
+        /** Whether this policy makes application threads fibers ({@code threads=fibers}). */
+        default boolean convertsThreads() {
+            return false;
+        }
+
+        /** How many application threads became fibers so far, by how they were created (insertion-ordered). */
+        default java.util.Map<String, Long> convertedThreads() {
+            return java.util.Map.of();
+        }
+
+        /** How many application threads this policy saw and left platform threads so far, by why (insertion-ordered). */
+        default java.util.Map<String, Long> platformThreads() {
+            return java.util.Map.of();
+        }
     }
 
     // Entry points of patched JDK methods: the agent's table (JdkPatches) says which calls which.
@@ -307,6 +362,96 @@ public final class FiberBridge {
     public static Thread atNewVirtualThread(Executor scheduler, String name, int characteristics, Runnable task) {
         Threads t = threads;
         return t == null || scheduler != null ? null : t.newVirtualThread(name, characteristics, task);
+    }
+
+
+    // What application code calls instead of java.lang.Thread's public constructors and its daemon flag,
+    // where the agent rewrote the call at the class's definition ({@code threads=fibers}): each takes the
+    // constructor's arguments and the calling class's name, and returns the unstarted thread.
+
+    public static Thread newThread(String creator) {
+        Thread t = made(null, null, null, 0, true, creator);
+        return t != null ? t : new Thread();
+    }
+
+    public static Thread newThread(Runnable task, String creator) {
+        Thread t = made(null, task, null, 0, true, creator);
+        return t != null ? t : new Thread(task);
+    }
+
+    public static Thread newThread(ThreadGroup group, Runnable task, String creator) {
+        Thread t = made(group, task, null, 0, true, creator);
+        return t != null ? t : new Thread(group, task);
+    }
+
+    public static Thread newThread(String name, String creator) {
+        Thread t = name == null ? null : made(null, null, name, 0, true, creator);
+        return t != null ? t : new Thread(name);
+    }
+
+    public static Thread newThread(ThreadGroup group, String name, String creator) {
+        Thread t = name == null ? null : made(group, null, name, 0, true, creator);
+        return t != null ? t : new Thread(group, name);
+    }
+
+    public static Thread newThread(Runnable task, String name, String creator) {
+        Thread t = name == null ? null : made(null, task, name, 0, true, creator);
+        return t != null ? t : new Thread(task, name);
+    }
+
+    public static Thread newThread(ThreadGroup group, Runnable task, String name, String creator) {
+        Thread t = name == null ? null : made(group, task, name, 0, true, creator);
+        return t != null ? t : new Thread(group, task, name);
+    }
+
+    public static Thread newThread(ThreadGroup group, Runnable task, String name, long stackSize, String creator) {
+        Thread t = name == null ? null : made(group, task, name, stackSize, true, creator);
+        return t != null ? t : new Thread(group, task, name, stackSize);
+    }
+
+    public static Thread newThread(ThreadGroup group, Runnable task, String name, long stackSize, boolean inheritThreadLocals,
+                                   String creator) {
+        Thread t = name == null ? null : made(group, task, name, stackSize, inheritThreadLocals, creator);
+        return t != null ? t : new Thread(group, task, name, stackSize, inheritThreadLocals);
+    }
+
+    /** The agent's thread, or null for the constructor's own (also where a null name must throw as the constructor does). */
+    private static Thread made(ThreadGroup group, Runnable task, String name, long stackSize, boolean inherit, String creator) {
+        Threads t = threads;
+        return t == null ? null : t.newThread(group, task, name, stackSize, inherit, creator);
+    }
+
+    /** {@code thread.setDaemon(on)} in an application class. */
+    public static void setDaemon(Thread thread, boolean on) {
+        Threads t = threads;
+        if (t == null || thread == null || !t.setDaemon(thread, on)) {
+            thread.setDaemon(on);
+        }
+    }
+
+    /** {@code thread.isDaemon()} in an application class. */
+    public static boolean isDaemon(Thread thread) {
+        Threads t = threads;
+        Boolean daemon = t == null || thread == null ? null : t.daemon(thread);
+        return daemon != null ? daemon : thread.isDaemon();
+    }
+
+    /**
+     * Before each return of {@code ThreadBuilders.PlatformThreadBuilder.unstarted}, of its factory's
+     * {@code newThread} and of {@code Executors.DefaultThreadFactory.newThread}: the thread to return
+     * instead of the platform thread {@code made}.
+     */
+    public static Thread atNewPlatformThread(Thread made, Object maker, Runnable task) {
+        Threads t = threads;
+        return t == null ? made : t.platformThread(made, maker, task);
+    }
+
+    /** At the entry of {@code VirtualThread.start(ThreadContainer)}. */
+    public static void atVirtualThreadStart(Object thread) {
+        Threads t = threads;
+        if (t != null) {
+            t.starting((Thread) thread);
+        }
     }
 
     /**

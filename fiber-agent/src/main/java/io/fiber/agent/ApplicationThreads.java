@@ -1,0 +1,519 @@
+package io.fiber.agent;
+
+import io.fiber.ApplicationThreadsReport;
+import io.fiber.FiberScheduler;
+import io.fiber.internal.Settings;
+import io.fiber.internal.bridge.FiberBridge;
+import io.fiber.internal.jdk.VirtualThreadHook;
+
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.security.CodeSource;
+import java.security.ProtectionDomain;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.regex.Pattern;
+
+/**
+ * {@code threads=fibers}: the platform threads application code creates become fibers, eventlet's
+ * {@code monkey_patch(thread=True)}. Three ways reach here: {@code new Thread(...)} in an application
+ * class, rewritten at the class's definition ({@link ThreadCallSites}); {@code Thread.ofPlatform()}'s
+ * builder and factory; and the JDK's default thread factory behind its thread pools
+ * ({@link JdkPatches#APPLICATION_THREADS}). Each new thread is an unstarted fiber of
+ * {@link FiberScheduler#current()} that keeps what the platform thread would have had: its name
+ * (the JDK's own {@code Thread-N} numbering when none is given), its daemon flag (inherited from
+ * its creator, or set), its uncaught exception handler, inheritable thread locals and context class
+ * loader.
+ *
+ * <p>A virtual thread is always daemon, so the flag lives here for converted threads: application
+ * classes' {@code setDaemon} and {@code isDaemon} calls are rewritten to ask here, and while a
+ * converted non-daemon thread runs, one platform non-daemon thread ({@link KeepAlive}) keeps the
+ * JVM alive, as the platform thread would have. It is taken as the thread starts (the patched
+ * {@code VirtualThread.start}, on the starting thread, so {@code main} returning right after
+ * {@code start()} cannot end the JVM) and given back after the thread's task and its uncaught
+ * exception handler ran.
+ *
+ * <p>Left platform threads, and counted by why: threads of JDK code (a thread-making call whose
+ * nearest caller outside the JDK's thread and pool classes is JDK code), the runtime's own, threads
+ * given a thread group other than their creator's (a group's {@code uncaughtException}, counts and
+ * enumeration would not see a virtual thread), and what {@code threads.exclude} names or
+ * {@code threads.only} does not. Thread subclasses never come here: their call sites are left alone.
+ */
+final class ApplicationThreads {
+    /** How a converted thread was created, as the report names it; the index into {@link #converted}. */
+    enum Made {
+        NEW_THREAD("new Thread"), OF_PLATFORM("Thread.ofPlatform()"), DEFAULT_FACTORY("default thread factory");
+
+        final String label;
+
+        Made(String label) {
+            this.label = label;
+        }
+    }
+
+    /** Why a thread this policy saw stayed a platform thread; the index into {@link #leftAlone}. */
+    enum Kept {
+        JDK("created by JDK code"), RUNTIME("created by the fiber runtime"), GROUP("given a thread group"),
+        EXCLUDED("excluded by threads.exclude"), NOT_ONLY("not named by threads.only"), NO_SCHEDULER("no fiber scheduler");
+
+        final String label;
+
+        Kept(String label) {
+            this.label = label;
+        }
+    }
+
+    private static final String DEFAULT_FACTORY = "java.util.concurrent.Executors$DefaultThreadFactory";
+
+    private final List<Selector> exclude;
+    private final List<Selector> only;
+    private final Set<URL> runtimeLocations;
+    private final AtomicLongArray converted = new AtomicLongArray(Made.values().length);
+    private final AtomicLongArray leftAlone = new AtomicLongArray(Kept.values().length);
+    /** Converted threads, started or not, to what this policy keeps for them; weak, so an unstarted thread dropped goes too. */
+    private final Map<Thread, Converted> threads = Collections.synchronizedMap(new WeakHashMap<>());
+    private final KeepAlive keepAlive = new KeepAlive();
+    private final MethodHandle genThreadName;
+    private final Field uncaughtHandler;
+    private final Field builderGroup;
+    private final Field factoryGroup;
+    private final Method builderCharacteristics;
+    private final Method factoryCharacteristics;
+    private final StackWalker walker = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+
+    /** What this policy keeps for a converted thread: the daemon flag and whether it holds the keep-alive. */
+    static final class Converted {
+        final String creator;
+        volatile boolean daemon;
+        final AtomicBoolean started = new AtomicBoolean();
+        volatile boolean keepsAlive;
+
+        Converted(String creator, boolean daemon) {
+            this.creator = creator;
+            this.daemon = daemon;
+        }
+    }
+
+    /**
+     * Reads the JDK internals it needs once, at start-up, so a JDK that renamed one stops the agent
+     * with its name: {@code java.lang} is open to the runtime's module (and this one) by now.
+     */
+    ApplicationThreads(List<String> exclude, List<String> only) {
+        this.exclude = exclude.stream().map(Selector::of).toList();
+        this.only = only.stream().map(Selector::of).toList();
+        this.runtimeLocations = runtimeLocations();
+        try {
+            Method gen = Thread.class.getDeclaredMethod("genThreadName");
+            gen.setAccessible(true);
+            genThreadName = MethodHandles.lookup().unreflect(gen).asType(MethodType.methodType(String.class));
+            uncaughtHandler = Thread.class.getDeclaredField("uncaughtExceptionHandler");
+            uncaughtHandler.setAccessible(true);
+            Class<?> builder = Class.forName("java.lang.ThreadBuilders$PlatformThreadBuilder", false, null);
+            Class<?> factory = Class.forName("java.lang.ThreadBuilders$PlatformThreadFactory", false, null);
+            builderGroup = accessible(builder.getDeclaredField("group"));
+            factoryGroup = accessible(factory.getDeclaredField("group"));
+            builderCharacteristics = accessible(builder.getSuperclass().getDeclaredMethod("characteristics"));
+            factoryCharacteristics = accessible(factory.getSuperclass().getDeclaredMethod("characteristics"));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("this JDK (" + Runtime.version() + ") lacks a java.lang.Thread internal that"
+                    + " threads=fibers reads (" + e + "); this agent supports JDK 25", e);
+        }
+    }
+
+    private static <T extends java.lang.reflect.AccessibleObject> T accessible(T member) {
+        member.setAccessible(true);
+        return member;
+    }
+
+    // ---- creating threads ---------------------------------------------------------------------
+
+    /** {@code new Thread(...)} in application class {@code creator} (see {@link FiberBridge.Threads#newThread}). */
+    Thread newThread(ThreadGroup group, Runnable task, String name, long stackSize, boolean inherit, String creator) {
+        String threadName = name != null ? name : generatedName();
+        Thread current = Thread.currentThread();
+        Kept kept = group != null && group != current.getThreadGroup() ? Kept.GROUP : selected(creator, threadName);
+        if (kept == null) {
+            Thread fiber = fiber(threadName, inherit, task, creator, daemonOf(current), null, Made.NEW_THREAD);
+            if (fiber != null) {
+                return fiber;
+            }
+        } else {
+            count(kept);
+        }
+        return new Thread(group, task, threadName, stackSize, inherit);
+    }
+
+    /** The platform thread a builder, its factory or the default thread factory made (see {@link FiberBridge.Threads#platformThread}). */
+    Thread platformThread(Thread made, Object maker, Runnable task) {
+        boolean defaultFactory = maker.getClass().getName().startsWith(DEFAULT_FACTORY); // or its PrivilegedThreadFactory
+        String creator = creator();
+        Kept kept;
+        if (creator == null) {
+            kept = Kept.JDK;
+        } else if (creator.isEmpty()) {
+            kept = Kept.RUNTIME;
+        } else if (!defaultFactory && ownGroup(maker)) {
+            kept = Kept.GROUP;
+        } else {
+            kept = selected(creator, made.getName());
+        }
+        if (kept == Kept.JDK || kept == Kept.RUNTIME) {
+            count(kept); // not the application's thread: counted, but not reported as its choice
+            return made;
+        }
+        Thread fiber = null;
+        if (kept == null) {
+            fiber = fiber(made.getName(), defaultFactory || inherits(maker), task, creator, made.isDaemon(), handler(made),
+                    defaultFactory ? Made.DEFAULT_FACTORY : Made.OF_PLATFORM);
+        } else {
+            count(kept);
+        }
+        return fiber != null ? fiber : made;
+    }
+
+    /**
+     * The unstarted fiber, or null (counted) when no scheduler runs fibers on its own carriers. A
+     * thread made while the default scheduler is being built by this very thread gets null too.
+     */
+    private Thread fiber(String name, boolean inherit, Runnable task, String creator, boolean daemon,
+                         Thread.UncaughtExceptionHandler handler, Made made) {
+        FiberScheduler scheduler = FiberThreads.scheduler();
+        if (scheduler == null) {
+            count(Kept.NO_SCHEDULER);
+            return null;
+        }
+        Converted state = new Converted(creator, daemon);
+        Thread thread = scheduler.unstartedFiber(name, inherit, new Task(task, state));
+        if (handler != null) {
+            thread.setUncaughtExceptionHandler(handler);
+        }
+        threads.put(thread, state);
+        converted.incrementAndGet(made.ordinal());
+        return thread;
+    }
+
+    /** A converted thread's task: the application's, then its uncaught exception's handling, then the keep-alive back. */
+    private final class Task implements Runnable {
+        private final Runnable task;
+        private final Converted state;
+
+        Task(Runnable task, Converted state) {
+            this.task = task;
+            this.state = state;
+        }
+
+        @Override
+        public void run() {
+            try {
+                if (task != null) {
+                    task.run();
+                }
+            } catch (Throwable e) {
+                // What the JDK does with a thread's uncaught exception, here so that it happens before the
+                // keep-alive is given back: the JVM must not exit before the handler has printed.
+                Thread self = Thread.currentThread();
+                try {
+                    self.getUncaughtExceptionHandler().uncaughtException(self, e);
+                } catch (Throwable ignored) {
+                    // as the JDK ignores a handler's own exception
+                }
+            } finally {
+                if (state.keepsAlive) {
+                    state.keepsAlive = false;
+                    keepAlive.release();
+                }
+            }
+        }
+    }
+
+    // ---- the daemon flag and the keep-alive ---------------------------------------------------
+
+    /** A virtual thread starts: a converted non-daemon one takes the keep-alive, once. */
+    void starting(Thread thread) {
+        Converted state = threads.get(thread);
+        if (state != null && state.started.compareAndSet(false, true) && !state.daemon) {
+            state.keepsAlive = true;
+            keepAlive.acquire();
+        }
+    }
+
+    /** {@code setDaemon} on a converted thread: as a platform thread's, which only a thread that is alive refuses. */
+    boolean setDaemon(Thread thread, boolean on) {
+        Converted state = threads.get(thread);
+        if (state == null) {
+            return false;
+        }
+        if (thread.isAlive()) {
+            throw new IllegalThreadStateException();
+        }
+        state.daemon = on;
+        return true;
+    }
+
+    /** A converted thread's daemon flag, or null. */
+    Boolean daemon(Thread thread) {
+        Converted state = threads.get(thread);
+        return state == null ? null : state.daemon;
+    }
+
+    private boolean daemonOf(Thread thread) {
+        Boolean daemon = daemon(thread);
+        return daemon != null ? daemon : thread.isDaemon();
+    }
+
+    /**
+     * One platform non-daemon thread, alive while a converted non-daemon thread runs: the JVM waits for
+     * non-daemon platform threads only, and a virtual thread is always daemon.
+     */
+    static final class KeepAlive {
+        private int live;
+        private Thread keeper;
+
+        synchronized void acquire() {
+            if (live++ == 0 && keeper == null) {
+                // Not rewritten (the runtime's own class), so a platform thread: non-daemon, whatever its starter is.
+                keeper = new Thread(null, this::keep, "fiber-keep-alive", 0, false);
+                keeper.setDaemon(false);
+                keeper.setContextClassLoader(null);
+                keeper.start();
+            }
+        }
+
+        synchronized void release() {
+            if (--live == 0) {
+                notifyAll();
+            }
+        }
+
+        private synchronized void keep() {
+            while (live > 0) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    // only the end of the last converted non-daemon thread ends it
+                }
+            }
+            keeper = null;
+        }
+
+        synchronized int live() {
+            return live;
+        }
+    }
+
+    // ---- who creates the thread ---------------------------------------------------------------
+
+    /**
+     * The class whose code made the platform thread now being made: the nearest caller outside the
+     * JDK's thread and pool classes ({@code java.lang}, {@code java.util.concurrent}), this agent and
+     * the bridge. Null when that is other JDK code, "" when it is the fiber runtime. A pool replacing a
+     * worker inside a converted thread has only JDK frames down to the converted thread's task: the
+     * thread's creator is then this thread's creator.
+     */
+    private String creator() {
+        return walker.walk(frames -> {
+            for (StackWalker.StackFrame frame : (Iterable<StackWalker.StackFrame>) frames::iterator) {
+                Class<?> c = frame.getDeclaringClass();
+                if (c == Task.class) {
+                    Converted state = threads.get(Thread.currentThread());
+                    return state != null ? state.creator : null;
+                }
+                if (c == FiberBridge.class || c.getName().startsWith("io.fiber.agent.") && isRuntime(c)) {
+                    continue;
+                }
+                ClassLoader loader = c.getClassLoader();
+                if (loader == null || loader == ClassLoader.getPlatformClassLoader()) {
+                    String pkg = c.getPackageName();
+                    if (pkg.equals("java.lang") || pkg.equals("java.util.concurrent")) {
+                        continue;
+                    }
+                    return null;
+                }
+                return isRuntime(c) ? "" : c.getName();
+            }
+            return null;
+        });
+    }
+
+    /** Whether {@code c} is the runtime's own: an {@code io.fiber} class from the runtime's or this agent's jar. */
+    boolean isRuntime(Class<?> c) {
+        return c.getName().startsWith("io.fiber.") && isRuntimeLocation(c.getProtectionDomain());
+    }
+
+    /** Whether a class defined with {@code domain} comes from the runtime's or this agent's jar (or folder). */
+    boolean isRuntimeLocation(ProtectionDomain domain) {
+        CodeSource source = domain == null ? null : domain.getCodeSource();
+        return source == null || source.getLocation() == null || runtimeLocations.contains(source.getLocation());
+    }
+
+    /**
+     * Where the runtime's classes come from: the agent's jar, fiber-core's and fiber-io's (one jar
+     * under the agent, and whatever the class path holds first otherwise). An {@code io.fiber} class
+     * from elsewhere (a program of the project's tests, an application in that package) is an
+     * application's.
+     */
+    private static Set<URL> runtimeLocations() {
+        Set<URL> locations = new java.util.HashSet<>();
+        for (String name : List.of(FiberAgent.class.getName(), FiberAgent.RUNTIME_CLASS, "io.fiber.io.EpollReactor")) {
+            try {
+                Class<?> c = Class.forName(name, false, ApplicationThreads.class.getClassLoader());
+                CodeSource source = c.getProtectionDomain().getCodeSource();
+                if (source != null && source.getLocation() != null) {
+                    locations.add(source.getLocation());
+                }
+            } catch (ClassNotFoundException e) {
+                // fiber-io is optional on the class path
+            }
+        }
+        return Set.copyOf(locations);
+    }
+
+    // ---- selection ----------------------------------------------------------------------------
+
+    /** Why {@code threads.exclude} or {@code threads.only} keep this thread a platform thread, or null. */
+    private Kept selected(String creator, String name) {
+        for (Selector s : exclude) {
+            if (s.matches(creator, name)) {
+                return Kept.EXCLUDED;
+            }
+        }
+        if (only.isEmpty()) {
+            return null;
+        }
+        for (Selector s : only) {
+            if (s.matches(creator, name)) {
+                return null;
+            }
+        }
+        return Kept.NOT_ONLY;
+    }
+
+    /** One selector of {@code threads.exclude} or {@code threads.only} (grammar: {@link Settings#THREADS_EXCLUDE}). */
+    record Selector(String text, String className, String packagePrefix, Pattern name) {
+        static Selector of(String text) {
+            if (text.startsWith("name:")) {
+                StringBuilder regex = new StringBuilder();
+                for (String part : text.substring("name:".length()).split("\\*", -1)) {
+                    regex.append(regex.isEmpty() ? "" : ".*").append(Pattern.quote(part));
+                }
+                return new Selector(text, null, null, Pattern.compile(regex.toString(), Pattern.DOTALL));
+            }
+            if (text.endsWith(".*")) {
+                return new Selector(text, null, text.substring(0, text.length() - 1), null);
+            }
+            return new Selector(text, text, null, null);
+        }
+
+        boolean matches(String creator, String threadName) {
+            if (name != null) {
+                return name.matcher(threadName).matches();
+            }
+            if (className != null) {
+                // A nested or anonymous class counts as its top class's: com.example.Server$1 is com.example.Server's code.
+                return creator.equals(className) || creator.startsWith(className + "$");
+            }
+            return creator.startsWith(packagePrefix);
+        }
+    }
+
+    // ---- reading what the JDK made ------------------------------------------------------------
+
+    private String generatedName() {
+        try {
+            return (String) genThreadName.invokeExact();
+        } catch (Throwable e) {
+            throw new IllegalStateException("Thread.genThreadName failed", e);
+        }
+    }
+
+    private Thread.UncaughtExceptionHandler handler(Thread made) {
+        try {
+            return (Thread.UncaughtExceptionHandler) uncaughtHandler.get(made);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether a {@code Thread.ofPlatform()} builder or factory was given a thread group other than its caller's. */
+    private boolean ownGroup(Object maker) {
+        try {
+            Field field = maker.getClass() == builderGroup.getDeclaringClass() ? builderGroup
+                    : maker.getClass() == factoryGroup.getDeclaringClass() ? factoryGroup : null;
+            Object group = field == null ? null : field.get(maker);
+            return group != null && group != Thread.currentThread().getThreadGroup();
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether a {@code Thread.ofPlatform()} builder or factory lets its threads inherit inheritable thread locals. */
+    private boolean inherits(Object maker) {
+        try {
+            Method m = maker.getClass() == builderGroup.getDeclaringClass() ? builderCharacteristics : factoryCharacteristics;
+            return VirtualThreadHook.inheritsThreadLocals((int) m.invoke(maker));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- the report ---------------------------------------------------------------------------
+
+    private void count(Kept kept) {
+        leftAlone.incrementAndGet(kept.ordinal());
+    }
+
+    Map<String, Long> convertedThreads() {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (Made m : Made.values()) {
+            if (converted.get(m.ordinal()) > 0) {
+                counts.put(m.label, converted.get(m.ordinal()));
+            }
+        }
+        return counts;
+    }
+
+    Map<String, Long> platformThreads() {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (Kept k : Kept.values()) {
+            if (leftAlone.get(k.ordinal()) > 0) {
+                counts.put(k.label, leftAlone.get(k.ordinal()));
+            }
+        }
+        return counts;
+    }
+
+    /** The line printed at start-up: what is converted and what never is. */
+    String startLine() {
+        List<String> choices = new ArrayList<>();
+        if (!exclude.isEmpty()) {
+            choices.add("threads.exclude=" + String.join("+", exclude.stream().map(Selector::text).toList()));
+        }
+        if (!only.isEmpty()) {
+            choices.add("threads.only=" + String.join("+", only.stream().map(Selector::text).toList()));
+        }
+        return "fiber-agent: threads=fibers: application threads (new Thread, Thread.ofPlatform(), the JDK's default thread"
+                + " factory) become fibers" + (choices.isEmpty() ? "" : " (" + String.join(", ", choices) + ")")
+                + "; Thread subclasses, JDK and runtime threads stay platform threads; a summary follows at exit";
+    }
+
+    /** The line printed at exit. */
+    static String exitLine() {
+        return "fiber-agent: " + ApplicationThreadsReport.get();
+    }
+
+    /** Converted non-daemon threads running now (for tests and the report). */
+    int keepingAlive() {
+        return keepAlive.live();
+    }
+}
