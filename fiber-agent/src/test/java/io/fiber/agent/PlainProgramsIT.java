@@ -23,6 +23,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code handoff=off}: with it nothing makes up for a carrier held by a blocking call, and the
  * program's virtual threads, which pipe data to each other through a child process, would hold both
  * carriers and wait for each other for good (docs/agent.md says so).
+ *
+ * <p>With {@code threads=fibers} the program's platform threads (its single-thread executor) are fibers
+ * too, and print the same; the agent adds its start-up line and its exit summary to standard error,
+ * and the detector's reports of their blocking calls.
  */
 class PlainProgramsIT {
     private static String baseline;
@@ -45,7 +49,8 @@ class PlainProgramsIT {
     @ParameterizedTest(name = "-javaagent:fiber-agent.jar={0}")
     @ValueSource(strings = {"", "detector=fail,virtual=jdk", "detector=report", "detector=off", "handoff=off,virtual=jdk", "handoff=1ms",
             "offload=file+dns+process", "offload=file", "offload=process", "offload=none", "dns=nonblocking", "dns=off", "carriers=1",
-            "virtual=fibers", "virtual=jdk"})
+            "virtual=fibers", "virtual=jdk", "threads=platform", "threads=fibers", "threads=fibers,virtual=jdk,detector=off",
+            "threads=fibers,threads.exclude=io.fiber.agent.PlainProgram+name:x-*", "threads=fibers,threads.only=name:pool-*"})
     void printsExactlyAsWithoutTheAgent(String options) throws Exception {
         ChildJvm.Run r = java(List.of(ChildJvm.agent(options)));
         assertEquals(0, r.exit(), r.out() + r.err());
@@ -58,7 +63,13 @@ class PlainProgramsIT {
      * detector reports, the detector's reports only: a line per blocking call, then its stack.
      */
     private static void assertAddsAtMostDetectorReports(String options, String err) {
-        if (options.contains("virtual=jdk") || options.contains("detector=off")) {
+        if (options.contains("threads=fibers")) {
+            // Its line at start-up and its summary at exit (ApplicationThreadsIT checks what they say).
+            List<String> agentLines = err.lines().filter(l -> l.startsWith("fiber-agent: threads=fibers: ")).toList();
+            assertEquals(2, agentLines.size(), "threads=fibers says what it converts at start-up and what it did at exit: " + err);
+            err = err.lines().filter(l -> !l.startsWith("fiber-agent: threads=fibers: ")).map(l -> l + "\n").reduce("", String::concat);
+        }
+        if (options.contains("detector=off") || options.contains("virtual=jdk") && !options.contains("threads=fibers")) {
             assertEquals("", err, "the agent adds nothing to standard error");
             return;
         }
@@ -89,7 +100,7 @@ class PlainProgramsIT {
     }
 
     @ParameterizedTest(name = "attached with {0}")
-    @ValueSource(strings = {"virtual=jdk", "detector=fail,offload=file+dns+process,virtual=jdk", ""})
+    @ValueSource(strings = {"virtual=jdk", "detector=fail,offload=file+dns+process,virtual=jdk", "", "threads=fibers"})
     void attachedLateItBreaksNothingThatRanBeforeOrAfter(String options) throws Exception {
         // EnableDynamicAgentLoading: without it the JDK warns on standard error of any agent loaded late.
         ChildJvm.Run r = java(List.of("-Djdk.attach.allowAttachSelf=true", "-XX:+EnableDynamicAgentLoading"), "attach", ChildJvm.agentJar().toString(), options);
