@@ -146,6 +146,10 @@ public final class ThreadsProbe {
         System.out.println("scheduled: " + scheduled.schedule(ThreadsProbe::here, 10, TimeUnit.MILLISECONDS).get());
         scheduled.shutdown();
 
+        ExecutorService byReference = Executors.newSingleThreadExecutor(Thread::new);
+        System.out.println("constructorReference: " + byReference.submit(ThreadsProbe::here).get().replaceAll("Thread-\\d+", "Thread-N"));
+        byReference.shutdown();
+
         System.out.println("package legacy: " + Legacy.startOne());
         Thread keep = new Thread(() -> seen.set(here()), "keep-me");
         keep.start();

@@ -65,7 +65,8 @@ final class ApplicationThreads {
     /** Why a thread this policy saw stayed a platform thread; the index into {@link #leftAlone}. */
     enum Kept {
         JDK("created by JDK code"), RUNTIME("created by the fiber runtime"), GROUP("given a thread group"),
-        EXCLUDED("excluded by threads.exclude"), NOT_ONLY("not named by threads.only"), NO_SCHEDULER("no fiber scheduler");
+        EXCLUDED("excluded by threads.exclude"), NOT_ONLY("not named by threads.only"), NO_SCHEDULER("no fiber scheduler"),
+        FAILED("failed to convert");
 
         final String label;
 
@@ -74,7 +75,6 @@ final class ApplicationThreads {
         }
     }
 
-    private static final String DEFAULT_FACTORY = "java.util.concurrent.Executors$DefaultThreadFactory";
 
     private final List<Selector> exclude;
     private final List<Selector> only;
@@ -84,12 +84,16 @@ final class ApplicationThreads {
     /** Converted threads, started or not, to what this policy keeps for them; weak, so an unstarted thread dropped goes too. */
     private final Map<Thread, Converted> threads = Collections.synchronizedMap(new WeakHashMap<>());
     private final KeepAlive keepAlive = new KeepAlive();
+    /** Converted threads not started yet: while there are none, a virtual thread's start costs one read here. */
+    private final java.util.concurrent.atomic.AtomicInteger unstarted = new java.util.concurrent.atomic.AtomicInteger();
     private final MethodHandle genThreadName;
     private final Field uncaughtHandler;
     private final Field builderGroup;
     private final Field factoryGroup;
     private final Method builderCharacteristics;
     private final Method factoryCharacteristics;
+    /** {@code Executors.DefaultThreadFactory}, which its deprecated {@code PrivilegedThreadFactory} extends. */
+    private final Class<?> defaultFactory;
     private final StackWalker walker = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
 
     /** What this policy keeps for a converted thread: the daemon flag and whether it holds the keep-alive. */
@@ -125,6 +129,7 @@ final class ApplicationThreads {
             factoryGroup = accessible(factory.getDeclaredField("group"));
             builderCharacteristics = accessible(builder.getSuperclass().getDeclaredMethod("characteristics"));
             factoryCharacteristics = accessible(factory.getSuperclass().getDeclaredMethod("characteristics"));
+            defaultFactory = Class.forName("java.util.concurrent.Executors$DefaultThreadFactory", false, null);
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new IllegalStateException("this JDK (" + Runtime.version() + ") lacks a java.lang.Thread internal that"
                     + " threads=fibers reads (" + e + "); this agent supports JDK 25", e);
@@ -138,11 +143,26 @@ final class ApplicationThreads {
 
     // ---- creating threads ---------------------------------------------------------------------
 
-    /** {@code new Thread(...)} in application class {@code creator} (see {@link FiberBridge.Threads#newThread}). */
+    /**
+     * {@code new Thread(...)} in application class {@code creator}, or a constructor reference
+     * ({@code Thread::new}) with {@code creator} null (see {@link FiberBridge.Threads#newThread}).
+     */
     Thread newThread(ThreadGroup group, Runnable task, String name, long stackSize, boolean inherit, String creator) {
         String threadName = name != null ? name : generatedName();
+        try {
+            return convert(group, task, threadName, stackSize, inherit, creator);
+        } catch (RuntimeException | LinkageError e) {
+            failed(e); // as for a pool's thread: the constructor's own thread, with the name it would have had
+            return new Thread(group, task, threadName, stackSize, inherit);
+        }
+    }
+
+    private Thread convert(ThreadGroup group, Runnable task, String threadName, long stackSize, boolean inherit, String site) {
         Thread current = Thread.currentThread();
-        Kept kept = group != null && group != current.getThreadGroup() ? Kept.GROUP : selected(creator, threadName);
+        // A constructor reference (Thread::new) is rewritten without its class: whoever calls it is the creator then.
+        String creator = site != null ? site : creator();
+        Kept kept = creator == null ? Kept.JDK : creator.isEmpty() ? Kept.RUNTIME
+                : group != null && group != current.getThreadGroup() ? Kept.GROUP : selected(creator, threadName);
         if (kept == null) {
             Thread fiber = fiber(threadName, inherit, task, creator, daemonOf(current), null, Made.NEW_THREAD);
             if (fiber != null) {
@@ -156,7 +176,17 @@ final class ApplicationThreads {
 
     /** The platform thread a builder, its factory or the default thread factory made (see {@link FiberBridge.Threads#platformThread}). */
     Thread platformThread(Thread made, Object maker, Runnable task) {
-        boolean defaultFactory = maker.getClass().getName().startsWith(DEFAULT_FACTORY); // or its PrivilegedThreadFactory
+        try {
+            return convert(made, maker, task);
+        } catch (RuntimeException | LinkageError e) {
+            // The agent must never break a program: a thread it cannot convert stays the JDK's.
+            failed(e);
+            return made;
+        }
+    }
+
+    private Thread convert(Thread made, Object maker, Runnable task) {
+        boolean defaultFactory = this.defaultFactory.isInstance(maker);
         String creator = creator();
         Kept kept;
         if (creator == null) {
@@ -199,6 +229,7 @@ final class ApplicationThreads {
             thread.setUncaughtExceptionHandler(handler);
         }
         threads.put(thread, state);
+        unstarted.incrementAndGet();
         converted.incrementAndGet(made.ordinal());
         return thread;
     }
@@ -237,14 +268,31 @@ final class ApplicationThreads {
         }
     }
 
+    private final AtomicBoolean failedOnce = new AtomicBoolean();
+
+    /** A thread left to the JDK because converting it failed: said once, on standard error, with the cause. */
+    private void failed(Throwable e) {
+        count(Kept.FAILED);
+        if (failedOnce.compareAndSet(false, true)) {
+            System.err.println("fiber-agent: threads=fibers could not convert a thread and left it a platform thread"
+                    + " (a bug of the agent: please report it): " + e);
+        }
+    }
+
     // ---- the daemon flag and the keep-alive ---------------------------------------------------
 
     /** A virtual thread starts: a converted non-daemon one takes the keep-alive, once. */
     void starting(Thread thread) {
+        if (unstarted.get() == 0) {
+            return; // every virtual thread's start comes here: no lookup while no converted thread waits to start
+        }
         Converted state = threads.get(thread);
-        if (state != null && state.started.compareAndSet(false, true) && !state.daemon) {
-            state.keepsAlive = true;
-            keepAlive.acquire();
+        if (state != null && state.started.compareAndSet(false, true)) {
+            unstarted.decrementAndGet(); // a converted thread dropped unstarted keeps it above 0: lookups, but no error
+            if (!state.daemon) {
+                state.keepsAlive = true;
+                keepAlive.acquire();
+            }
         }
     }
 

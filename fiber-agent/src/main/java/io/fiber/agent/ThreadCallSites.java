@@ -31,6 +31,8 @@ import java.util.Set;
  *   becomes                      args...; LDC "creating.Class"; INVOKESTATIC FiberBridge.newThread(args, String)Thread
  *   INVOKEVIRTUAL java/lang/Thread.setDaemon(Z)V   becomes INVOKESTATIC FiberBridge.setDaemon(Thread, Z)V
  *   INVOKEVIRTUAL java/lang/Thread.isDaemon()Z     becomes INVOKESTATIC FiberBridge.isDaemon(Thread)Z
+ *   Thread::new (a lambda's handle H_NEWINVOKESPECIAL java/lang/Thread.&lt;init&gt;) becomes
+ *                                                  H_INVOKESTATIC FiberBridge.newThreadByReference(args)Thread
  * </pre>
  * A {@code NEW} is rewritten only when a {@code DUP} follows it at once and nothing between it and its
  * constructor call is a stack map frame, a jump or a switch: a frame there would name the
@@ -136,8 +138,11 @@ final class ThreadCallSites implements ClassFileTransformer {
         private final Map<Integer, String> constructors = new HashMap<>();
         private final BitSet daemonCalls = new BitSet();
 
+        /** Whether an invokedynamic (a lambda's {@code Thread::new}) takes a constructor of java.lang.Thread. */
+        private boolean references;
+
         boolean any() {
-            return !constructors.isEmpty() || !daemonCalls.isEmpty();
+            return !constructors.isEmpty() || !daemonCalls.isEmpty() || references;
         }
 
         private static final String NEW_THREAD = "new-thread";
@@ -172,6 +177,14 @@ final class ThreadCallSites implements ClassFileTransformer {
                 @Override
                 void frame() {
                     tokens.add(FRAME);
+                }
+
+                @Override
+                Object[] bootstrapArguments(Object[] arguments) {
+                    for (Object a : arguments) {
+                        references |= reference(a) != null;
+                    }
+                    return arguments;
                 }
 
                 @Override
@@ -250,8 +263,32 @@ final class ThreadCallSites implements ClassFileTransformer {
                     }
                     return false;
                 }
+
+                @Override
+                Object[] bootstrapArguments(Object[] arguments) {
+                    Object[] out = arguments.clone();
+                    for (int i = 0; i < out.length; i++) {
+                        Handle replaced = reference(out[i]);
+                        out[i] = replaced != null ? replaced : out[i];
+                    }
+                    return out;
+                }
             };
         }
+    }
+
+    /**
+     * For a method handle constant of one of java.lang.Thread's public constructors ({@code Thread::new}
+     * in a lambda's bootstrap arguments): the bridge's {@code newThreadByReference} with its parameters,
+     * which returns the thread as the constructor's handle would. Null for anything else.
+     */
+    static Handle reference(Object constant) {
+        if (constant instanceof Handle h && h.getTag() == Opcodes.H_NEWINVOKESPECIAL && h.getOwner().equals(THREAD)
+                && h.getName().equals("<init>") && CONSTRUCTORS.contains(h.getDesc())) {
+            String args = h.getDesc().substring(0, h.getDesc().indexOf(')'));
+            return new Handle(Opcodes.H_INVOKESTATIC, BRIDGE, "newThreadByReference", args + ")Ljava/lang/Thread;", false);
+        }
+        return null;
     }
 
     /** Stands for jumps and switches in {@link Positions#at}. */
@@ -334,8 +371,13 @@ final class ThreadCallSites implements ClassFileTransformer {
         @Override
         public void visitInvokeDynamicInsn(String name, String descriptor, Handle bootstrap, Object... arguments) {
             if (!next(Opcodes.INVOKEDYNAMIC, null, null, null)) {
-                super.visitInvokeDynamicInsn(name, descriptor, bootstrap, arguments);
+                super.visitInvokeDynamicInsn(name, descriptor, bootstrap, bootstrapArguments(arguments));
             }
+        }
+
+        /** An invokedynamic's bootstrap arguments, as they are to be written. */
+        Object[] bootstrapArguments(Object[] arguments) {
+            return arguments;
         }
 
         @Override

@@ -51,8 +51,9 @@ class ApplicationThreadsIT {
         assertEquals("callersGroup: virtual=true name=same-group daemon=false", line(out, "callersGroup"));
         assertEquals("scheduled: virtual=true name=pool-2-thread-1 daemon=false", line(out, "scheduled"));
         assertEquals("package legacy: virtual=true", line(out, "package legacy"));
+        assertEquals("constructorReference: virtual=true name=Thread-N daemon=false", line(out, "constructorReference"));
         String report = line(out, "report");
-        assertTrue(report.startsWith("report: enabled=true converted={new Thread=12, Thread.ofPlatform()=2, default thread factory=4} leftAlone={"),
+        assertTrue(report.startsWith("report: enabled=true converted={new Thread=13, Thread.ofPlatform()=2, default thread factory=4} leftAlone={"),
                 report);
         assertTrue(report.contains("given a thread group=1"), report);
     }
@@ -92,7 +93,7 @@ class ApplicationThreadsIT {
         List<String> agentLines = r.err().lines().filter(l -> l.startsWith("fiber-agent: ")).toList();
         assertEquals(2, agentLines.size(), r.err());
         assertTrue(agentLines.get(0).startsWith(START_LINE), r.err());
-        assertTrue(agentLines.get(1).matches("fiber-agent: threads=fibers: 18 application threads became fibers \\(12 new Thread,"
+        assertTrue(agentLines.get(1).matches("fiber-agent: threads=fibers: 19 application threads became fibers \\(13 new Thread,"
                 + " 2 Thread.ofPlatform\\(\\), 4 default thread factory\\); \\d+ left platform threads \\(.*given a thread group.*\\)"),
                 agentLines.get(1));
         ChildJvm.Run off = probe("");

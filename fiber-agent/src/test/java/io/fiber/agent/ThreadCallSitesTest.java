@@ -50,6 +50,10 @@ class ThreadCallSitesTest {
             return new Thread(r, b ? "yes" : "no");
         }
 
+        public static java.util.concurrent.ThreadFactory reference() {
+            return Thread::new;
+        }
+
         public static boolean daemonFlag(Thread t) {
             t.setDaemon(true);
             return t.isDaemon();
@@ -124,6 +128,35 @@ class ThreadCallSitesTest {
                 "a new Thread inside another's arguments is rewritten too");
         assertEquals(List.of("FiberBridge.setDaemon(Ljava/lang/Thread;Z)V", "FiberBridge.isDaemon(Ljava/lang/Thread;)Z"),
                 calls(rewritten, "daemonFlag"));
+    }
+
+    @Test
+    void aConstructorReferenceBecomesTheBridgesFactoryAndStillMakesThreads() throws Exception {
+        byte[] rewritten = ThreadCallSites.rewrite(bytesOf(Sites.class));
+        List<String> handles = new ArrayList<>();
+        new ClassReader(rewritten).accept(new ClassVisitor(Opcodes.ASM9) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature, String[] exceptions) {
+                return !name.equals("reference") ? null : new MethodVisitor(Opcodes.ASM9) {
+                    @Override
+                    public void visitInvokeDynamicInsn(String n, String d, org.objectweb.asm.Handle bsm, Object... args) {
+                        for (Object a : args) {
+                            if (a instanceof org.objectweb.asm.Handle h) {
+                                handles.add(h.getOwner().substring(h.getOwner().lastIndexOf('/') + 1) + "." + h.getName() + h.getDesc());
+                            }
+                        }
+                    }
+                };
+            }
+        }, 0);
+        assertEquals(List.of("FiberBridge.newThreadByReference(Ljava/lang/Runnable;)Ljava/lang/Thread;"), handles);
+        java.util.concurrent.ThreadFactory factory = (java.util.concurrent.ThreadFactory) define(Sites.class.getName(), rewritten)
+                .getMethod("reference").invoke(null);
+        AtomicBoolean ran = new AtomicBoolean();
+        Thread t = factory.newThread(() -> ran.set(true));
+        t.start();
+        t.join();
+        assertTrue(ran.get());
     }
 
     @Test

@@ -181,7 +181,7 @@ public final class FiberBridge {
          * {@code newThread} entry points below, with the arguments of the public constructor it replaces
          * ({@code group} null when none was given, {@code name} null for a generated {@code Thread-N},
          * {@code stackSize} 0 for none) and {@code creator}, the binary name of the class whose code
-         * calls it: the new unstarted thread, a fiber or the platform thread the constructor would
+         * calls it (null for a constructor reference, {@code Thread::new}): the new unstarted thread, a fiber or the platform thread the constructor would
          * have made; null lets the bridge call the constructor.
          */
         default Thread newThread(ThreadGroup group, Runnable task, String name, long stackSize, boolean inheritThreadLocals,
@@ -413,6 +413,45 @@ public final class FiberBridge {
                                    String creator) {
         Thread t = name == null ? null : made(group, task, name, stackSize, inheritThreadLocals, creator);
         return t != null ? t : new Thread(group, task, name, stackSize, inheritThreadLocals);
+    }
+
+    // What a constructor reference to java.lang.Thread (Thread::new) in an application class calls instead,
+    // one for each public constructor: the agent finds the creator on the stack, the code that calls the reference.
+
+    public static Thread newThreadByReference() {
+        return newThread((String) null);
+    }
+
+    public static Thread newThreadByReference(Runnable task) {
+        return newThread(task, (String) null);
+    }
+
+    public static Thread newThreadByReference(ThreadGroup group, Runnable task) {
+        return newThread(group, task, (String) null);
+    }
+
+    public static Thread newThreadByReference(String name) {
+        return newThread(name, (String) null);
+    }
+
+    public static Thread newThreadByReference(ThreadGroup group, String name) {
+        return newThread(group, name, (String) null);
+    }
+
+    public static Thread newThreadByReference(Runnable task, String name) {
+        return newThread(task, name, (String) null);
+    }
+
+    public static Thread newThreadByReference(ThreadGroup group, Runnable task, String name) {
+        return newThread(group, task, name, (String) null);
+    }
+
+    public static Thread newThreadByReference(ThreadGroup group, Runnable task, String name, long stackSize) {
+        return newThread(group, task, name, stackSize, (String) null);
+    }
+
+    public static Thread newThreadByReference(ThreadGroup group, Runnable task, String name, long stackSize, boolean inheritThreadLocals) {
+        return newThread(group, task, name, stackSize, inheritThreadLocals, null);
     }
 
     /** The agent's thread, or null for the constructor's own (also where a null name must throw as the constructor does). */
