@@ -150,6 +150,8 @@ public final class ThreadsProbe {
         System.out.println("constructorReference: " + byReference.submit(ThreadsProbe::here).get().replaceAll("Thread-\\d+", "Thread-N"));
         byReference.shutdown();
 
+        System.out.println("factoryWithGroup: " + factoryWithGroup());
+
         System.out.println("package legacy: " + Legacy.startOne());
         Thread keep = new Thread(() -> seen.set(here()), "keep-me");
         keep.start();
@@ -188,6 +190,36 @@ public final class ThreadsProbe {
         pool.awaitTermination(10, TimeUnit.SECONDS);
         return first.replaceAll("pool-\\d+-thread-\\d+", "pool-N-thread-M") + " allVirtual=" + allVirtual
                 + " mostAtOnce=" + most.get() + " poolSize=" + size;
+    }
+
+    /**
+     * A thread factory as libraries write them: it keeps the group of the thread that built it and
+     * passes it to {@code new Thread}. Tasks that throw end their worker, and the pool replaces it from
+     * within the dying worker: every worker, first or replacement, is a fiber.
+     */
+    private static String factoryWithGroup() throws Exception {
+        ThreadGroup group = Thread.currentThread().getThreadGroup();
+        AtomicInteger made = new AtomicInteger();
+        List<Thread> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.ThreadFactory factory = r -> {
+            Thread t = new Thread(group, r, "grp-" + made.incrementAndGet());
+            t.setUncaughtExceptionHandler((x, e) -> { });
+            threads.add(t);
+            return t;
+        };
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), factory);
+        CountDownLatch ran = new CountDownLatch(4);
+        for (int i = 0; i < 4; i++) {
+            pool.execute(() -> {
+                ran.countDown();
+                throw new IllegalStateException("ends its worker");
+            });
+        }
+        ran.await();
+        pool.shutdown();
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+        boolean allVirtual = threads.stream().allMatch(Thread::isVirtual);
+        return "allVirtual=" + allVirtual + " replaced=" + (threads.size() > 2);
     }
 
     /** {@code main} returns while a non-daemon worker still runs: the worker must still print. */

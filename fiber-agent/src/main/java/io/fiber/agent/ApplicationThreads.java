@@ -46,7 +46,7 @@ import java.util.regex.Pattern;
  *
  * <p>Left platform threads, and counted by why: threads of JDK code (a thread-making call whose
  * nearest caller outside the JDK's thread and pool classes is JDK code), the runtime's own, threads
- * given a thread group other than their creator's (a group's {@code uncaughtException}, counts and
+ * given a thread group of the application's own (a group's {@code uncaughtException}, counts and
  * enumeration would not see a virtual thread), and what {@code threads.exclude} names or
  * {@code threads.only} does not. Thread subclasses never come here: their call sites are left alone.
  */
@@ -94,6 +94,8 @@ final class ApplicationThreads {
     private final Method factoryCharacteristics;
     /** {@code Executors.DefaultThreadFactory}, which its deprecated {@code PrivilegedThreadFactory} extends. */
     private final Class<?> defaultFactory;
+    /** The main thread's group: the agent starts on the main thread. */
+    private final ThreadGroup mainGroup = Thread.currentThread().getThreadGroup();
     private final StackWalker walker = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
 
     /** What this policy keeps for a converted thread: the daemon flag and whether it holds the keep-alive. */
@@ -162,7 +164,7 @@ final class ApplicationThreads {
         // A constructor reference (Thread::new) is rewritten without its class: whoever calls it is the creator then.
         String creator = site != null ? site : creator();
         Kept kept = creator == null ? Kept.JDK : creator.isEmpty() ? Kept.RUNTIME
-                : group != null && group != current.getThreadGroup() ? Kept.GROUP : selected(creator, threadName);
+                : ownGroup(group) ? Kept.GROUP : selected(creator, threadName);
         if (kept == null) {
             Thread fiber = fiber(threadName, inherit, task, creator, daemonOf(current), null, Made.NEW_THREAD);
             if (fiber != null) {
@@ -493,16 +495,25 @@ final class ApplicationThreads {
         }
     }
 
-    /** Whether a {@code Thread.ofPlatform()} builder or factory was given a thread group other than its caller's. */
+    /** Whether a {@code Thread.ofPlatform()} builder or factory was given a thread group of the application's own. */
     private boolean ownGroup(Object maker) {
         try {
             Field field = maker.getClass() == builderGroup.getDeclaringClass() ? builderGroup
                     : maker.getClass() == factoryGroup.getDeclaringClass() ? factoryGroup : null;
-            Object group = field == null ? null : field.get(maker);
-            return group != null && group != Thread.currentThread().getThreadGroup();
+            return field != null && ownGroup((ThreadGroup) field.get(maker));
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Whether {@code group} is one the application made: not null, not the creator's own, not the JVM's
+     * main or system group. Thread factories commonly pass the group of the thread that built them
+     * ({@code Thread.currentThread().getThreadGroup()}, usually main's), and a pool then calls them
+     * from its own threads too; only a group made on purpose keeps its threads platform threads.
+     */
+    private boolean ownGroup(ThreadGroup group) {
+        return group != null && group != Thread.currentThread().getThreadGroup() && group != mainGroup && group != mainGroup.getParent();
     }
 
     /** Whether a {@code Thread.ofPlatform()} builder or factory lets its threads inherit inheritable thread locals. */

@@ -53,8 +53,10 @@ class ApplicationThreadsIT {
         assertEquals("package legacy: virtual=true", line(out, "package legacy"));
         assertEquals("constructorReference: virtual=true name=Thread-N daemon=false", line(out, "constructorReference"));
         String report = line(out, "report");
-        assertTrue(report.startsWith("report: enabled=true converted={new Thread=13, Thread.ofPlatform()=2, default thread factory=4} leftAlone={"),
-                report);
+        // The factory's pool replaces workers as they die, so its count of new Threads varies: at least three.
+        assertTrue(report.matches("report: enabled=true converted=\\{new Thread=(1[6-9]|2\\d), Thread.ofPlatform\\(\\)=2,"
+                + " default thread factory=4} leftAlone=\\{.*"), report);
+        assertEquals("factoryWithGroup: allVirtual=true replaced=true", line(out, "factoryWithGroup"));
         assertTrue(report.contains("given a thread group=1"), report);
     }
 
@@ -93,7 +95,7 @@ class ApplicationThreadsIT {
         List<String> agentLines = r.err().lines().filter(l -> l.startsWith("fiber-agent: ")).toList();
         assertEquals(2, agentLines.size(), r.err());
         assertTrue(agentLines.get(0).startsWith(START_LINE), r.err());
-        assertTrue(agentLines.get(1).matches("fiber-agent: threads=fibers: 19 application threads became fibers \\(13 new Thread,"
+        assertTrue(agentLines.get(1).matches("fiber-agent: threads=fibers: \\d+ application threads became fibers \\(\\d+ new Thread,"
                 + " 2 Thread.ofPlatform\\(\\), 4 default thread factory\\); \\d+ left platform threads \\(.*given a thread group.*\\)"),
                 agentLines.get(1));
         ChildJvm.Run off = probe("");
