@@ -110,6 +110,10 @@ public final class ThreadsProbe {
         Thread.setDefaultUncaughtExceptionHandler(null);
         System.out.println("defaultUncaught: " + seen.get());
 
+        Thread runDirectly = new Thread(() -> seen.set("ran in " + Thread.currentThread().getName()));
+        runDirectly.run();
+        System.out.println("runDirectly: " + seen.get() + " state=" + runDirectly.getState());
+
         Thread subclass = new Thread() {
             @Override
             public void run() {

@@ -101,12 +101,14 @@ final class ApplicationThreads {
     /** What this policy keeps for a converted thread: the daemon flag and whether it holds the keep-alive. */
     static final class Converted {
         final String creator;
+        final Runnable task;
         volatile boolean daemon;
         final AtomicBoolean started = new AtomicBoolean();
         volatile boolean keepsAlive;
 
-        Converted(String creator, boolean daemon) {
+        Converted(String creator, Runnable task, boolean daemon) {
             this.creator = creator;
+            this.task = task;
             this.daemon = daemon;
         }
     }
@@ -225,7 +227,7 @@ final class ApplicationThreads {
             count(Kept.NO_SCHEDULER);
             return null;
         }
-        Converted state = new Converted(creator, daemon);
+        Converted state = new Converted(creator, task, daemon);
         Thread thread = scheduler.unstartedFiber(name, inherit, new Task(task, state));
         if (handler != null) {
             thread.setUncaughtExceptionHandler(handler);
@@ -296,6 +298,18 @@ final class ApplicationThreads {
                 keepAlive.acquire();
             }
         }
+    }
+
+    /** {@code run()} called on a thread: a converted one runs its task in the caller, as a platform thread's {@code run()} does. */
+    boolean runDirectly(Thread thread) {
+        Converted state = threads.get(thread);
+        if (state == null) {
+            return false;
+        }
+        if (state.task != null) {
+            state.task.run();
+        }
+        return true;
     }
 
     /** {@code setDaemon} on a converted thread: as a platform thread's, which only a thread that is alive refuses. */

@@ -90,6 +90,11 @@ final class FiberThreads implements FiberBridge.Threads {
     }
 
     @Override
+    public boolean runDirectly(Thread thread) {
+        return applicationThreads != null && applicationThreads.runDirectly(thread);
+    }
+
+    @Override
     public boolean setDaemon(Thread thread, boolean on) {
         return applicationThreads != null && applicationThreads.setDaemon(thread, on);
     }

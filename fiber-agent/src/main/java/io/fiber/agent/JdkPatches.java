@@ -75,7 +75,7 @@ final class JdkPatches {
      * fixed, cached, single and scheduled pools): the JDK's body runs, then the bridge may return a
      * fiber in place of the unstarted thread it made ({@link ApplicationThreads}). A pool's logic is
      * untouched, so a pool of N threads is a pool of N fibers. And the start of every virtual thread,
-     * so a converted non-daemon thread keeps the JVM alive from its start.
+     * so a converted non-daemon thread keeps the JVM alive from its start, and its {@code run()}.
      */
     static final List<Patch> APPLICATION_THREADS = List.of(
             Patch.filterReturn("java.lang.ThreadBuilders$PlatformThreadBuilder", "unstarted",
@@ -84,7 +84,10 @@ final class JdkPatches {
                     "(Ljava/lang/Runnable;)Ljava/lang/Thread;", "atNewPlatformThread", returned(), receiver(), arg(0)),
             Patch.filterReturn("java.util.concurrent.Executors$DefaultThreadFactory", "newThread",
                     "(Ljava/lang/Runnable;)Ljava/lang/Thread;", "atNewPlatformThread", returned(), receiver(), arg(0)),
-            Patch.call("java.lang.VirtualThread", "start", "(Ljdk/internal/vm/ThreadContainer;)V", "atVirtualThreadStart", receiver()));
+            Patch.call("java.lang.VirtualThread", "start", "(Ljdk/internal/vm/ThreadContainer;)V", "atVirtualThreadStart", receiver()),
+            // A platform thread's run() runs its task in the caller (code calls it, or passes the thread as a
+            // Runnable); a virtual thread's does nothing, so a converted thread's runs its task here.
+            Patch.returnIfTrue("java.lang.VirtualThread", "run", "()V", "atVirtualThreadRun", receiver()));
 
     private JdkPatches() { }
 

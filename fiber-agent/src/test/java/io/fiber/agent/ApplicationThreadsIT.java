@@ -44,6 +44,7 @@ class ApplicationThreadsIT {
         assertEquals("inheritsDaemon: child daemon=true", line(out, "inheritsDaemon"));
         assertEquals("setDaemonWhileAlive: IllegalThreadStateException", line(out, "setDaemonWhileAlive"));
         assertEquals("interrupt: interrupted", line(out, "interrupt"));
+        assertEquals("runDirectly: ran in main state=NEW", line(out, "runDirectly"));
         assertEquals("uncaught: failing boom", line(out, "uncaught"));
         assertEquals("defaultUncaught: default failing-too bang", line(out, "defaultUncaught"));
         assertEquals("ofPlatform: virtual=true name=built daemon=false", line(out, "ofPlatform"));
@@ -69,7 +70,7 @@ class ApplicationThreadsIT {
     @Test
     void subclassesAndThreadsOfTheirOwnGroupStayPlatformThreads() throws Exception {
         String out = basics("threads=fibers");
-        assertEquals("subclass: virtual=false name=Thread-6 daemon=false", line(out, "subclass"));
+        assertEquals("subclass: virtual=false name=Thread-7 daemon=false", line(out, "subclass"));
         assertEquals("ownGroup: virtual=false name=grouped daemon=false", line(out, "ownGroup"));
     }
 

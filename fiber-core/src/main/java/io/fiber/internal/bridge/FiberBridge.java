@@ -202,6 +202,15 @@ public final class FiberBridge {
         default void starting(Thread thread) { }
 
         /**
+         * {@code run()} called on a virtual thread, as code calls a platform thread's to run its task in
+         * the calling thread: true when this policy made it a fiber and ran its task here; false leaves
+         * the JDK's {@code VirtualThread.run}, which does nothing.
+         */
+        default boolean runDirectly(Thread thread) {
+            return false;
+        }
+
+        /**
          * {@code thread.setDaemon(on)} in an application class: true when the thread is one this
          * policy made a fiber and it took the flag; false to let the call go to {@code thread}.
          */
@@ -483,6 +492,12 @@ public final class FiberBridge {
     public static Thread atNewPlatformThread(Thread made, Object maker, Runnable task) {
         Threads t = threads;
         return t == null ? made : t.platformThread(made, maker, task);
+    }
+
+    /** At the entry of {@code VirtualThread.run()}, which only code calling a thread's run() reaches: true skips its body. */
+    public static boolean atVirtualThreadRun(Object thread) {
+        Threads t = threads;
+        return t != null && t.runDirectly((Thread) thread);
     }
 
     /** At the entry of {@code VirtualThread.start(ThreadContainer)}. */
