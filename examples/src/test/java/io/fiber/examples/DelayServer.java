@@ -5,8 +5,10 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -21,28 +23,38 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class DelayServer {
     static final long DELAY_MILLIS = 100;
+    private static final int LISTENERS = 4;
 
     private DelayServer() { }
 
     public static void main(String[] args) throws Exception {
         int backlog = Integer.parseInt(args[0]);
         AtomicInteger inFlight = new AtomicInteger();
-        ServerSocket listener = new ServerSocket(0, backlog, InetAddress.getLoopbackAddress());
-        Thread.ofPlatform().name("delay-accept").daemon().start(() -> {
-            while (true) {
-                Socket socket;
-                try {
-                    socket = listener.accept();
-                } catch (IOException closed) {
-                    return;
+        // Several listeners on one port (SO_REUSEPORT; the kernel spreads connections over them), each
+        // with its own accept queue and thread: the kernel caps one queue at net.core.somaxconn (often
+        // 4,096), and a connection that finds its queue full waits a second to retry, a delay that
+        // belongs to no server under test.
+        int port = 0;
+        for (int i = 0; i < LISTENERS; i++) {
+            ServerSocket listener = new ServerSocket();
+            listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), backlog);
+            port = listener.getLocalPort();
+            Thread.ofPlatform().name("delay-accept-" + i).daemon().start(() -> {
+                while (true) {
+                    Socket socket;
+                    try {
+                        socket = listener.accept();
+                    } catch (IOException closed) {
+                        return;
+                    }
+                    Thread.ofVirtual().start(() -> delay(socket, inFlight));
                 }
-                Thread.ofVirtual().start(() -> delay(socket, inFlight));
-            }
-        });
-        System.out.println("port " + listener.getLocalPort());
+            });
+        }
+        System.out.println("port " + port);
         System.out.flush();
         System.in.transferTo(OutputStream.nullOutputStream());
-        listener.close();
         System.exit(0);
     }
 

@@ -38,11 +38,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Unmodified servers in their virtual-thread mode run on our carriers under the agent, at scale: a
  * classic {@code ServerSocket} accept loop with a {@code Thread.ofVirtual()} thread per connection,
- * Jetty 12 with its {@code VirtualThreadPool}, Tomcat 11 with {@code useVirtualThreads=true}, and the
+ * Jetty 12 with a {@code VirtualThreadPool}, Tomcat 11 with {@code useVirtualThreads=true}, and the
  * JDK's {@code HttpServer} on {@code Executors.newVirtualThreadPerTaskExecutor()} ({@link AtScaleServer},
  * which references nothing of the fiber runtime). Each runs in a child JVM launched with
- * {@code -javaagent:fiber-agent.jar=detector=fail}, and once without the agent for comparison. Every
- * request waits 100 ms on a downstream socket call to a {@link DelayServer} in a process of its own.
+ * {@code -javaagent:fiber-agent.jar=detector=fail} (Tomcat: see {@link #TOMCAT_AGENT_OPTIONS}), and
+ * once without the agent for comparison. Every request waits 100 ms on a downstream socket call to a
+ * {@link DelayServer}, a process of its own.
  *
  * <p>This JVM is the load: it opens all the connections first, each on a JDK virtual thread, and only
  * when every one is open do they all send their request, so the server holds them all at once. Every
@@ -51,38 +52,39 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code fiber-carrier-N}, under the agent, and one of the JDK's {@code ForkJoinPool} workers without.
  * While the load runs, the child's {@code /proc/PID/status} is sampled for its OS threads and its
  * resident memory; under the agent the peak thread count must stay within {@link #MAX_THREADS}, however
- * many requests wait at once. With {@code detector=fail} a blocking call that holds a carrier would fail
- * its request, and the child's standard error must not have "Blocking call!". The child must stop,
- * status 0, when its standard input ends. Each run prints one line: the requests served, the peak
- * downstream calls at once (as the delay server counted them), the peak OS threads and resident memory
- * and the carriers seen; the figures are printed, not asserted, as speed is for benchmarks.
+ * many requests wait at once. With {@code detector=fail} a blocking call that holds a carrier fails
+ * its request, and the child's standard error must have no report of one ("Blocking call!") and
+ * nothing else; the detector's reports of long runs, which measure wall time on a machine the load
+ * keeps busy, are printed, not asserted. The child must stop, status 0, when its standard input ends.
+ * Each run prints one line: the requests served, how long opening the connections and answering
+ * them took, the most downstream calls at once (as the delay server counted them), the OS threads,
+ * resident memory and open files of the child when idle and at the peak, and the carriers seen; the
+ * figures are printed, not asserted, as speed is for benchmarks.
  *
  * <p>The connections: {@link #TARGET}, 10,000, unless file descriptors forbid. The child holds two per
- * request at the peak (the client's connection and its own downstream one), plus its JVM's own (its
- * class path's jars, epoll instances, pipes: {@link #FD_RESERVE} leaves room for them), so at the
- * common limit of 20,000 descriptors 10,000 requests at once do not fit. The test raises the limit as
- * a server's users would ({@code ulimit -n} before starting it; raising the hard limit needs the
- * privilege to) and, when that fails, runs the most requests that fit in the child's limit, and says so.
- * The servers' own limits are raised to the connections as their users would: the listen backlog
- * (the accept loop's and the JDK server's), Jetty's accept queue and its virtual-thread pool's maximum
- * (200 by default), Tomcat's acceptCount (100) and maxConnections (8,192). The kernel caps a backlog at
- * {@code net.core.somaxconn} (4,096 here), which only makes a connection that overflows it retry its SYN.
+ * request at the peak (the client's connection and its own downstream one), plus its JVM's own (jars,
+ * epoll instances, pipes: {@link #FD_RESERVE} leaves room for them), so under the common limit of
+ * 20,000 open files 10,000 requests at once do not fit: the test runs the most that fit, in hundreds
+ * (9,900 at 20,000), and its line says why. A JVM raises its limit to the hard one by itself; past
+ * that, raising it needs privileges. The servers' own limits are raised to the connections, as their
+ * users would: the listen backlog (the accept loop's and the JDK server's), Jetty's accept queue and
+ * its thread pool's maximum (200 by default), Tomcat's acceptCount (100) and maxConnections (8,192).
+ * The kernel caps a backlog at {@code net.core.somaxconn} (4,096 here); a connection that finds the
+ * queue full retries its SYN a second later.
  */
 class VirtualThreadServersAtScaleTest {
     private static final int TARGET = 10_000;
-    /** Descriptors a child JVM has besides its connections; one with Jetty, Tomcat and the agent has about 60. */
-    private static final int FD_RESERVE = 300;
-    /** The limit the children ask for: room for {@link #TARGET} requests of two descriptors each. */
-    private static final int FD_WANTED = 2 * TARGET + 2 * FD_RESERVE;
+    /** Open files a child JVM may have besides its connections: its idle count, printed, is under 40. */
+    private static final int FD_RESERVE = 150;
     /**
      * The most OS threads a child under the agent may have at the peak. What it runs: the JVM's own
      * threads (GC, JIT compilers, reference handling, signals: about 20 on 2 cores), the carriers (one
-     * per core) and the runtime's few others (watchdog, a handoff thread while a carrier is held), and
-     * the server's own platform threads (Jetty's QueuedThreadPool keeps 8 for its selectors and
-     * acceptor; Tomcat has an acceptor, a poller and utility threads; the accept loop and the JDK
-     * server one each). 64 holds all of that on a machine with up to 16 cores and stays a
-     * hundredth of the requests waiting at once: a thread per request, or a carrier added per blocked
-     * one, would cross it at once.
+     * per core) and the runtime's few others (its watchdog; a thread per handoff, while the held
+     * one finishes its call), and the server's own platform threads (Tomcat's acceptor, poller and
+     * utility threads; the accept loop's and the JDK server's dispatcher; Jetty's acceptor and
+     * selectors are virtual threads of its pool). 64 holds all of that with room to spare and stays
+     * well under a hundredth of the requests waiting at once: a thread per request, or a carrier
+     * added per blocked one, would cross it at once.
      */
     private static final int MAX_THREADS = 64 + Runtime.getRuntime().availableProcessors();
     /**
@@ -90,8 +92,8 @@ class VirtualThreadServersAtScaleTest {
      * is the first to initialise some of its classes ({@code IdentityInputFilter}, then the servlet
      * API's {@code ServletOutputStream}), whose class initialisers load a resource bundle from a jar,
      * a file read that the detector flags. With {@code fail} it throws there, the class stays
-     * uninitialised for good, and every later request fails with {@code NoClassDefFoundError}: 0 of
-     * 9,800 served. {@code offload=file} does not help, since a class initialiser pins the thread and
+     * uninitialised for good, and every later request fails with {@code NoClassDefFoundError}: none
+     * is served. {@code offload=file} does not help, since a class initialiser pins the thread and
      * the read stays in place. So Tomcat's run may have those reports ({@link #explained}), no other.
      */
     private static final String TOMCAT_AGENT_OPTIONS = "detector=report";
@@ -109,7 +111,7 @@ class VirtualThreadServersAtScaleTest {
         dir = Files.createTempDirectory("servers-at-scale");
         Path out = dir.resolve("delay-out.txt");
         Path err = dir.resolve("delay-err.txt");
-        delayServer = withRaisedFdLimit(List.of(java(), "-Xmx512m", "-cp", RealServersUnderAgentTest.serverClassPath(),
+        delayServer = processBuilder(List.of(java(), "-Xmx512m", "-cp", RealServersUnderAgentTest.serverClassPath(),
                 DelayServer.class.getName(), String.valueOf(TARGET)))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         delayPort = RealServersUnderAgentTest.awaitPort(delayServer, out, err, "the delay server");
@@ -155,7 +157,7 @@ class VirtualThreadServersAtScaleTest {
                 server, String.valueOf(delayPort), String.valueOf(TARGET), Files.createTempDirectory(dir, server).toString()));
         Path out = Files.createTempFile(dir, server + "-out", ".txt");
         Path err = Files.createTempFile(dir, server + "-err", ".txt");
-        Process child = withRaisedFdLimit(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process child = processBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         String what = server + " (" + (underAgent ? "-javaagent:fiber-agent.jar=" + agent : "without the agent") + ")";
         try {
             int port = RealServersUnderAgentTest.awaitPort(child, out, err, what);
@@ -164,8 +166,9 @@ class VirtualThreadServersAtScaleTest {
             long fewestFds = Math.min(openFilesLimit(ProcessHandle.current().pid()), openFilesLimit(delayServer.pid()));
             int requests = (int) Math.min(TARGET, Math.min((childFds - FD_RESERVE) / 2, fewestFds - FD_RESERVE) / 100 * 100);
             String why = requests == TARGET ? "" : " (not " + TARGET + ": the child may open " + childFds
-                    + " files, the client and the delay server " + fewestFds + ")";
+                    + " files, two per request and " + FD_RESERVE + " for itself)";
             Status idle = Status.of(child.pid());
+            long idleFds = openFiles(child.pid());
             Sampler sampler = new Sampler(child.pid());
             Thread.ofPlatform().daemon().name("proc-sampler").start(sampler);
             Load load = load(port, requests, underAgent);
@@ -175,11 +178,11 @@ class VirtualThreadServersAtScaleTest {
             String stdout = Files.readString(out, StandardCharsets.UTF_8);
             String stderr = Files.readString(err, StandardCharsets.UTF_8);
             StandardError errors = StandardError.of(stderr, server);
-            String line = String.format("%s: served %d of %d%s in %d ms; downstream calls at once: %d; OS threads idle %d, peak %d;"
-                            + " VmRSS idle %d MB, peak %d MB; open files peak %d; carriers %s (%d answers from a handed-off one);"
+            String line = String.format("%s: served %d of %d%s; all open in %d ms, all answered %d ms later; downstream calls at once: %d; OS threads idle %d, peak %d;"
+                            + " VmRSS idle %d MB, peak %d MB; open files idle %d, peak %d; carriers %s (%d answers from a handed-off one);"
                             + " long runs reported %d%s",
-                    what, requests - load.failures.size(), requests, why, load.millis, load.peakInFlight, idle.threads,
-                    sampler.peak.threads, idle.rssKb / 1024, sampler.peak.rssKb / 1024, sampler.peakFds, load.carriers, load.handedOff,
+                    what, requests - load.failures.size(), requests, why, load.openMillis, load.answerMillis, load.peakInFlight, idle.threads,
+                    sampler.peak.threads, idle.rssKb / 1024, sampler.peak.rssKb / 1024, idleFds, sampler.peakFds, load.carriers, load.handedOff,
                     errors.longRuns.size(), errors.explained == 0 ? "" : "; explained reports " + errors.explained);
             System.out.println(line);
             errors.longRuns.forEach(run -> System.out.println("  " + run));
@@ -206,14 +209,8 @@ class VirtualThreadServersAtScaleTest {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /**
-     * The command through {@code sh}, which first raises its open-files limit to {@link #FD_WANTED}
-     * (quietly keeping its own when it may not), then becomes the JVM: the process's id is the JVM's.
-     */
-    private static ProcessBuilder withRaisedFdLimit(List<String> command) {
-        List<String> shell = new ArrayList<>(List.of("/bin/sh", "-c", "ulimit -n " + FD_WANTED + " 2>/dev/null; exec \"$@\"", "sh"));
-        shell.addAll(command);
-        ProcessBuilder pb = new ProcessBuilder(shell);
+    private static ProcessBuilder processBuilder(List<String> command) {
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().keySet().removeAll(List.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"));
         return pb;
     }
@@ -226,6 +223,12 @@ class VirtualThreadServersAtScaleTest {
             }
         }
         throw new IllegalStateException("no open-files limit in /proc/" + pid + "/limits");
+    }
+
+    private static long openFiles(long pid) throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return fds.count();
+        }
     }
 
     /** Threads and VmRSS of a process, from {@code /proc/PID/status}. */
@@ -266,9 +269,7 @@ class VirtualThreadServersAtScaleTest {
                     Status s = Status.of(pid);
                     peak = new Status(Math.max(peak.threads, s.threads), Math.max(peak.rssKb, s.rssKb));
                     if (i % 10 == 0) {
-                        try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-                            peakFds = (int) Math.max(peakFds, fds.count());
-                        }
+                        peakFds = (int) Math.max(peakFds, openFiles(pid));
                     }
                     Thread.sleep(5);
                 } catch (IOException | UncheckedIOException | InterruptedException e) {
@@ -278,7 +279,8 @@ class VirtualThreadServersAtScaleTest {
         }
     }
 
-    private record Load(List<String> failures, long millis, int peakInFlight, Set<String> carriers, int handedOff) { }
+    /** What a load found: what was wrong, how long the connections took to open and then the requests to be answered, and what the answers said. */
+    private record Load(List<String> failures, long openMillis, long answerMillis, int peakInFlight, Set<String> carriers, int handedOff) { }
 
     /**
      * A child's standard error, sorted: the detector's reports of blocking calls that no
@@ -343,6 +345,7 @@ class VirtualThreadServersAtScaleTest {
         InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
         CountDownLatch allOpen = new CountDownLatch(requests);
         AtomicInteger handedOff = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong allOpenAt = new java.util.concurrent.atomic.AtomicLong();
         AtomicInteger peakInFlight = new AtomicInteger();
         Set<String> carriers = new ConcurrentSkipListSet<>();
         // A carrier that a long call held was handed to a new thread (see blocking-calls.md); the held
@@ -364,6 +367,7 @@ class VirtualThreadServersAtScaleTest {
                         if (!allOpen.await(SOCKET_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
                             return "the connections were not all open within " + SOCKET_TIMEOUT_MILLIS + " ms";
                         }
+                        allOpenAt.compareAndSet(0, System.nanoTime());
                         socket.setSoTimeout(SOCKET_TIMEOUT_MILLIS);
                         socket.getOutputStream().write(("GET /?n=" + n + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
                                 + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -399,6 +403,9 @@ class VirtualThreadServersAtScaleTest {
             }
             clients.shutdownNow();
         }
-        return new Load(failures, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), peakInFlight.get(), new TreeSet<>(carriers), handedOff.get());
+        long end = System.nanoTime();
+        long opened = allOpenAt.get() == 0 ? end : allOpenAt.get();
+        return new Load(failures, TimeUnit.NANOSECONDS.toMillis(opened - start), TimeUnit.NANOSECONDS.toMillis(end - opened),
+                peakInFlight.get(), new TreeSet<>(carriers), handedOff.get());
     }
 }
