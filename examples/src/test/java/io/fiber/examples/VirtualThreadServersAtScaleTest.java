@@ -70,7 +70,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * users would: the listen backlog (the accept loop's and the JDK server's), Jetty's accept queue and
  * its thread pool's maximum (200 by default), Tomcat's acceptCount (100) and maxConnections (8,192).
  * The kernel caps a backlog at {@code net.core.somaxconn} (4,096 here); a connection that finds the
- * queue full retries its SYN a second later.
+ * queue full retries its SYN a second later (the line counts them: {@link #listenOverflows}).
+ *
+ * <p>To see it fail, give the children {@code detector=fail,virtual=jdk}: the virtual threads stay
+ * the JDK's, and every answer names a {@code ForkJoinPool} worker instead of a carrier of ours.
  */
 class VirtualThreadServersAtScaleTest {
     private static final int TARGET = 10_000;
@@ -171,17 +174,19 @@ class VirtualThreadServersAtScaleTest {
             long idleFds = openFiles(child.pid());
             Sampler sampler = new Sampler(child.pid());
             Thread.ofPlatform().daemon().name("proc-sampler").start(sampler);
+            long overflowsBefore = listenOverflows();
             Load load = load(port, requests, underAgent);
+            long overflows = listenOverflows() - overflowsBefore;
             sampler.stop = true;
             child.getOutputStream().close(); // the child stops its server when its standard input ends
             boolean exited = child.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             String stdout = Files.readString(out, StandardCharsets.UTF_8);
             String stderr = Files.readString(err, StandardCharsets.UTF_8);
             StandardError errors = StandardError.of(stderr, server);
-            String line = String.format("%s: served %d of %d%s; all open in %d ms, all answered %d ms later; downstream calls at once: %d; OS threads idle %d, peak %d;"
+            String line = String.format("%s: served %d of %d%s; all open in %d ms, all answered %d ms later (listen queue overflows %d); downstream calls at once: %d; OS threads idle %d, peak %d;"
                             + " VmRSS idle %d MB, peak %d MB; open files idle %d, peak %d; carriers %s (%d answers from a handed-off one);"
                             + " long runs reported %d%s",
-                    what, requests - load.failures.size(), requests, why, load.openMillis, load.answerMillis, load.peakInFlight, idle.threads,
+                    what, requests - load.failures.size(), requests, why, load.openMillis, load.answerMillis, overflows, load.peakInFlight, idle.threads,
                     sampler.peak.threads, idle.rssKb / 1024, sampler.peak.rssKb / 1024, idleFds, sampler.peakFds, load.carriers, load.handedOff,
                     errors.longRuns.size(), errors.explained == 0 ? "" : "; explained reports " + errors.explained);
             System.out.println(line);
@@ -223,6 +228,17 @@ class VirtualThreadServersAtScaleTest {
             }
         }
         throw new IllegalStateException("no open-files limit in /proc/" + pid + "/limits");
+    }
+
+    /**
+     * The kernel's count of connections dropped because a listen queue was full (TcpExt
+     * ListenOverflows, for this network namespace, so other programs' too): each such connection
+     * retries its SYN a second later, which the load's timings then include.
+     */
+    private static long listenOverflows() throws IOException {
+        List<String> lines = Files.readAllLines(Path.of("/proc/net/netstat")).stream().filter(l -> l.startsWith("TcpExt:")).toList();
+        List<String> names = List.of(lines.get(0).split("\\s+"));
+        return Long.parseLong(lines.get(1).split("\\s+")[names.indexOf("ListenOverflows")]);
     }
 
     private static long openFiles(long pid) throws IOException {
