@@ -35,10 +35,11 @@ import java.util.logging.Logger;
  * started in a child JVM by {@link VirtualThreadServersAtScaleTest}, with and without the agent. It is
  * written as its users write it and references no class of the fiber runtime.
  *
- * <p>Arguments: {@code plain|jetty|tomcat|jdk DELAY_PORT CONNECTIONS DIR} (DIR: Tomcat's base directory). Each request {@code GET /?n=N}
- * opens a socket to the {@link DelayServer} at DELAY_PORT on loopback, sends N, waits for its answer
- * (100 ms later), and answers {@code n=N downstream=ANSWER thread=THREAD}, THREAD being the request's
- * {@code Thread.currentThread()} (a virtual thread's names its carrier after '@'). CONNECTIONS is the
+ * <p>Arguments: {@code plain|jetty|tomcat|jdk DELAY_PORT CONNECTIONS DIR}, DIR being Tomcat's base
+ * directory. Each request {@code GET /?n=N} opens a socket to the {@link DelayServer} at DELAY_PORT on
+ * loopback, sends N, waits for its answer (100 ms later), and answers
+ * {@code n=N downstream=ANSWER thread=THREAD}, THREAD being the request's
+ * {@code Thread.currentThread()} (a virtual thread's string names its carrier after '@'). CONNECTIONS is the
  * number of connections the test opens at once; each server's limits are raised to it, as its users
  * would for such a load. When it listens it prints {@code port N}; when its standard input ends it
  * stops the server, prints {@code stopped} and exits with status 0.
@@ -48,7 +49,10 @@ public final class AtScaleServer {
 
     private record Started(int port, AutoCloseable stop) { }
 
-    /** Tomcat logs through java.util.logging; its INFO lines say nothing the test checks. Held here, as a logger's level lasts as long as the logger. */
+    /**
+     * Tomcat logs through java.util.logging; its INFO lines say nothing the test checks. Held here, as
+     * a logger's level lasts only as long as the logger.
+     */
     private static final Logger TOMCAT_LOG = Logger.getLogger("org.apache");
     /**
      * At stop, Tomcat warns that its ThreadLocal and RMI leak detection need {@code --add-opens}
