@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Jetty 12 with a {@code VirtualThreadPool}, Tomcat 11 with {@code useVirtualThreads=true}, and the
  * JDK's {@code HttpServer} on {@code Executors.newVirtualThreadPerTaskExecutor()} ({@link AtScaleServer},
  * which references nothing of the fiber runtime). Each runs in a child JVM launched with
- * {@code -javaagent:fiber-agent.jar=detector=fail} (Tomcat: see {@link #TOMCAT_AGENT_OPTIONS}), and
+ * {@code -javaagent:fiber-agent.jar=detector=fail}, and
  * once without the agent for comparison. Every request waits 100 ms on a downstream socket call to a
  * {@link DelayServer}, a process of its own.
  *
@@ -90,16 +90,6 @@ class VirtualThreadServersAtScaleTest {
      * added per blocked one, would cross it at once.
      */
     private static final int MAX_THREADS = 64 + Runtime.getRuntime().availableProcessors();
-    /**
-     * Tomcat runs under the detector's default, {@code report}, not {@code fail}: a request's thread
-     * is the first to initialise some of its classes ({@code IdentityInputFilter}, then the servlet
-     * API's {@code ServletOutputStream}), whose class initialisers load a resource bundle from a jar,
-     * a file read that the detector flags. With {@code fail} it throws there, the class stays
-     * uninitialised for good, and every later request fails with {@code NoClassDefFoundError}: none
-     * is served. {@code offload=file} does not help, since a class initialiser pins the thread and
-     * the read stays in place. So Tomcat's run may have those reports ({@link #explained}), no other.
-     */
-    private static final String TOMCAT_AGENT_OPTIONS = "detector=report";
     private static final long LOAD_TIMEOUT_SECONDS = 120;
     private static final int SOCKET_TIMEOUT_MILLIS = 60_000;
     private static final long START_TIMEOUT_SECONDS = 30;
@@ -140,7 +130,7 @@ class VirtualThreadServersAtScaleTest {
     static Stream<Arguments> serversAndAgents() {
         List<Arguments> cases = new ArrayList<>();
         for (String server : List.of("plain", "jetty", "tomcat", "jdk")) {
-            for (String agent : List.of(server.equals("tomcat") ? TOMCAT_AGENT_OPTIONS : "detector=fail", "none")) {
+            for (String agent : List.of("detector=fail", "none")) {
                 cases.add(Arguments.of(server, agent));
             }
         }
@@ -182,13 +172,13 @@ class VirtualThreadServersAtScaleTest {
             boolean exited = child.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             String stdout = Files.readString(out, StandardCharsets.UTF_8);
             String stderr = Files.readString(err, StandardCharsets.UTF_8);
-            StandardError errors = StandardError.of(stderr, server);
+            StandardError errors = StandardError.of(stderr);
             String line = String.format("%s: served %d of %d%s; all open in %d ms, all answered %d ms later (listen queue overflows %d); downstream calls at once: %d; OS threads idle %d, peak %d;"
                             + " VmRSS idle %d MB, peak %d MB; open files idle %d, peak %d; carriers %s (%d answers from a handed-off one);"
-                            + " long runs reported %d%s",
+                            + " long runs reported %d",
                     what, requests - load.failures.size(), requests, why, load.openMillis, load.answerMillis, overflows, load.peakInFlight, idle.threads,
                     sampler.peak.threads, idle.rssKb / 1024, sampler.peak.rssKb / 1024, idleFds, sampler.peakFds, load.carriers, load.handedOff,
-                    errors.longRuns.size(), errors.explained == 0 ? "" : "; explained reports " + errors.explained);
+                    errors.longRuns.size());
             System.out.println(line);
             errors.longRuns.forEach(run -> System.out.println("  " + run));
             String report = line + (load.failures.isEmpty() ? "" : "\nthe first failures:\n  "
@@ -299,18 +289,16 @@ class VirtualThreadServersAtScaleTest {
     private record Load(List<String> failures, long openMillis, long answerMillis, int peakInFlight, Set<String> carriers, int handedOff) { }
 
     /**
-     * A child's standard error, sorted: the detector's reports of blocking calls that no
-     * {@link #explained} lets pass (each with its stack), its reports of long runs (their first
-     * lines), how many reports were explained, and every other line.
+     * A child's standard error, sorted: the detector's reports of blocking calls (each with its
+     * stack), its reports of long runs (their first lines), and every other line.
      */
-    private record StandardError(List<String> flagged, List<String> longRuns, int explained, String rest) {
+    private record StandardError(List<String> flagged, List<String> longRuns, String rest) {
         /** The detector's line for a stack it logged in full before. */
         private static final Pattern REPEAT = Pattern.compile("\\(the same stack seen [1-9]\\d* times; logged in full the first time\\)$");
 
-        static StandardError of(String stderr, String server) {
+        static StandardError of(String stderr) {
             List<String> flagged = new ArrayList<>();
             List<String> longRuns = new ArrayList<>();
-            int explained = 0;
             StringBuilder rest = new StringBuilder();
             List<String> lines = stderr.lines().toList();
             for (int i = 0; i < lines.size(); i++) {
@@ -330,23 +318,12 @@ class VirtualThreadServersAtScaleTest {
                 }
                 if (line.contains(" (ran without yielding) ")) {
                     longRuns.add(line.substring(line.indexOf("Blocking call!")));
-                } else if (VirtualThreadServersAtScaleTest.explained(server, stack)) {
-                    explained++;
                 } else {
                     flagged.add(line + "\n" + stack + "\n");
                 }
             }
-            return new StandardError(flagged, longRuns, explained, rest.toString());
+            return new StandardError(flagged, longRuns, rest.toString());
         }
-    }
-
-    /**
-     * Whether a report of a blocking call is one a server's run may have: a known limit of the
-     * runtime that the test pins down rather than hides. Tomcat's message bundles read in class
-     * initialisers ({@link #TOMCAT_AGENT_OPTIONS}); nothing for the others.
-     */
-    private static boolean explained(String server, String stack) {
-        return server.equals("tomcat") && stack.contains("at java.base/java.util.ResourceBundle.getBundle(") && stack.contains(".<clinit>(");
     }
 
     private static final Pattern ANSWER = Pattern.compile("HTTP/1\\.1 200 .*?\r\n\r\n"
