@@ -1,5 +1,6 @@
 package io.fiber.examples;
 
+import io.fiber.load.ProcessPeaks;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -7,7 +8,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -160,14 +160,13 @@ class VirtualThreadServersAtScaleTest {
             int requests = (int) Math.min(TARGET, Math.min((childFds - FD_RESERVE) / 2, fewestFds - FD_RESERVE) / 100 * 100);
             String why = requests == TARGET ? "" : " (not " + TARGET + ": the child may open " + childFds
                     + " files, two per request and " + FD_RESERVE + " for itself)";
-            Status idle = Status.of(child.pid());
-            long idleFds = openFiles(child.pid());
-            Sampler sampler = new Sampler(child.pid());
-            Thread.ofPlatform().daemon().name("proc-sampler").start(sampler);
+            ProcessPeaks.Status idle = ProcessPeaks.status(child.pid());
+            long idleFds = ProcessPeaks.openFiles(child.pid());
+            ProcessPeaks peaks = ProcessPeaks.watch(child.pid(), 5);
             long overflowsBefore = listenOverflows();
             Load load = load(port, requests, underAgent);
             long overflows = listenOverflows() - overflowsBefore;
-            sampler.stop = true;
+            peaks.close();
             child.getOutputStream().close(); // the child stops its server when its standard input ends
             boolean exited = child.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             String stdout = Files.readString(out, StandardCharsets.UTF_8);
@@ -176,8 +175,8 @@ class VirtualThreadServersAtScaleTest {
             String line = String.format("%s: served %d of %d%s; all open in %d ms, all answered %d ms later (listen queue overflows %d); downstream calls at once: %d; OS threads idle %d, peak %d;"
                             + " VmRSS idle %d MB, peak %d MB; open files idle %d, peak %d; carriers %s (%d answers from a handed-off one);"
                             + " long runs reported %d",
-                    what, requests - load.failures.size(), requests, why, load.openMillis, load.answerMillis, overflows, load.peakInFlight, idle.threads,
-                    sampler.peak.threads, idle.rssKb / 1024, sampler.peak.rssKb / 1024, idleFds, sampler.peakFds, load.carriers, load.handedOff,
+                    what, requests - load.failures.size(), requests, why, load.openMillis, load.answerMillis, overflows, load.peakInFlight, idle.threads(),
+                    peaks.threads(), idle.residentKib() / 1024, peaks.residentKib() / 1024, idleFds, peaks.openFiles(), load.carriers, load.handedOff,
                     errors.longRuns.size());
             System.out.println(line);
             errors.longRuns.forEach(run -> System.out.println("  " + run));
@@ -192,7 +191,7 @@ class VirtualThreadServersAtScaleTest {
             assertEquals(0, child.exitValue(), report);
             assertTrue(stdout.endsWith("stopped\n"), report);
             if (underAgent) {
-                assertTrue(sampler.peak.threads <= MAX_THREADS, "at most " + MAX_THREADS + " OS threads expected: " + report);
+                assertTrue(peaks.threads() <= MAX_THREADS, "at most " + MAX_THREADS + " OS threads expected: " + report);
             }
         } finally {
             child.destroyForcibly();
@@ -229,60 +228,6 @@ class VirtualThreadServersAtScaleTest {
         List<String> lines = Files.readAllLines(Path.of("/proc/net/netstat")).stream().filter(l -> l.startsWith("TcpExt:")).toList();
         List<String> names = List.of(lines.get(0).split("\\s+"));
         return Long.parseLong(lines.get(1).split("\\s+")[names.indexOf("ListenOverflows")]);
-    }
-
-    private static long openFiles(long pid) throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-            return fds.count();
-        }
-    }
-
-    /** Threads and VmRSS of a process, from {@code /proc/PID/status}. */
-    private record Status(int threads, long rssKb) {
-        static Status of(long pid) {
-            int threads = 0;
-            long rss = 0;
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                    if (line.startsWith("Threads:")) {
-                        threads = Integer.parseInt(line.substring(8).trim());
-                    } else if (line.startsWith("VmRSS:")) {
-                        rss = Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return new Status(threads, rss);
-        }
-    }
-
-    /** Samples a process's threads and resident memory every few milliseconds, its open files less often, keeping the peaks. */
-    private static final class Sampler implements Runnable {
-        private final long pid;
-        volatile boolean stop;
-        volatile Status peak = new Status(0, 0);
-        volatile int peakFds;
-
-        Sampler(long pid) {
-            this.pid = pid;
-        }
-
-        @Override
-        public void run() {
-            for (int i = 0; !stop; i++) {
-                try {
-                    Status s = Status.of(pid);
-                    peak = new Status(Math.max(peak.threads, s.threads), Math.max(peak.rssKb, s.rssKb));
-                    if (i % 10 == 0) {
-                        peakFds = (int) Math.max(peakFds, openFiles(pid));
-                    }
-                    Thread.sleep(5);
-                } catch (IOException | UncheckedIOException | InterruptedException e) {
-                    return; // the process is gone
-                }
-            }
-        }
     }
 
     /** What a load found: what was wrong, how long the connections took to open and then the requests to be answered, and what the answers said. */

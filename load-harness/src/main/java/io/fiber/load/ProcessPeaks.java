@@ -3,16 +3,23 @@ package io.fiber.load;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 /**
- * The most OS threads and the largest resident set a process had while it was watched: its
- * {@code /proc/PID/status} ({@code Threads}, {@code VmRSS}) read every few milliseconds by a daemon
- * platform thread of this JVM (platform, so that sampling never waits behind the load it watches).
- * Linux only. {@link #close} stops the sampling and takes a last sample.
+ * The most OS threads, the largest resident set and the most open files a process had while it was
+ * watched: its {@code /proc/PID/status} ({@code Threads}, {@code VmRSS}) read every few milliseconds,
+ * and its {@code /proc/PID/fd} counted every {@value #FILES_EVERY}th time (a directory of thousands
+ * of entries costs more), by a daemon platform thread of this JVM (platform, so that sampling never
+ * waits behind the load it watches). Linux only. {@link #close} stops the sampling and takes a last
+ * sample.
  */
 public final class ProcessPeaks implements AutoCloseable {
+    private static final int FILES_EVERY = 10;
+
     private final long pid;
     private final Thread sampler;
+    private int samples;
+    private volatile long openFiles;
     private volatile boolean stopped;
     private volatile int threads;
     private volatile long residentKib;
@@ -45,6 +52,9 @@ public final class ProcessPeaks implements AutoCloseable {
             Status now = status(pid);
             threads = Math.max(threads, now.threads());
             residentKib = Math.max(residentKib, now.residentKib());
+            if (samples++ % FILES_EVERY == 0) {
+                openFiles = Math.max(openFiles, openFiles(pid));
+            }
         } catch (IOException | RuntimeException e) {
             // the process has ended (or is ending): the peaks so far stand
         }
@@ -68,6 +78,18 @@ public final class ProcessPeaks implements AutoCloseable {
             throw new IOException("no Threads or VmRSS in /proc/" + pid + "/status (a zombie, or not Linux)");
         }
         return new Status(threads, residentKib);
+    }
+
+    /** Process {@code pid}'s open files now: the entries of {@code /proc/PID/fd}. */
+    public static long openFiles(long pid) throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.count();
+        }
+    }
+
+    /** The most open files seen. */
+    public long openFiles() {
+        return openFiles;
     }
 
     /** The most OS threads seen. */
