@@ -159,7 +159,7 @@ class RealServersUnderAgentTest {
         }
     }
 
-    private static Path agentJar() {
+    static Path agentJar() {
         Path jar = Path.of(System.getProperty("fiber.agent.jar", "(fiber.agent.jar not set by the pom)")).toAbsolutePath().normalize();
         assertTrue(Files.isRegularFile(jar), "the agent jar " + jar + " is missing: it is built by the fiber-agent"
                 + " module, so run the full build (./run test), or build it first with"
@@ -173,7 +173,7 @@ class RealServersUnderAgentTest {
      * own copy, as an unmodified server would. Left on the class path, fiber-core's classes would come
      * first and shadow the agent's (with {@code -pl examples} alone, an older installed snapshot of them).
      */
-    private static String serverClassPath() throws Exception {
+    static String serverClassPath() throws Exception {
         Set<Path> runtime = Set.of(codeSource(io.fiber.Fibers.class), codeSource(Demo.class));
         List<String> kept = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
@@ -189,7 +189,7 @@ class RealServersUnderAgentTest {
     }
 
     /** Waits for the child's {@code port N} line; fails if it exits or takes longer than {@link #START_TIMEOUT}. */
-    private static int awaitPort(Process child, Path out, Path err, String what) throws Exception {
+    static int awaitPort(Process child, Path out, Path err, String what) throws Exception {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             String stdout = Files.readString(out, StandardCharsets.UTF_8);
@@ -209,7 +209,7 @@ class RealServersUnderAgentTest {
         throw new AssertionError();
     }
 
-    private static String head(String s) {
+    static String head(String s) {
         return s.length() <= 4000 ? s : s.substring(0, 4000) + "\n[... " + (s.length() - 4000) + " more characters]\n";
     }
 

@@ -22,6 +22,9 @@ import java.util.function.Function;
  *   <li>the JDK's own class initialisers (any {@code <clinit>} of a {@code java.}, {@code javax.},
  *       {@code jdk.}, {@code sun.} or {@code com.sun.} class): lazy one-time set-up such as
  *       {@code sun.net.NetProperties} reading {@code net.properties} on the first socket;</li>
+ *   <li>a resource bundle's first load ({@code ResourceBundle.Control.newBundle}): reads its file once
+ *       and is cached; libraries do it in class initialisers (Tomcat's {@code StringManager} on a
+ *       connection's first request), where a fiber is pinned and nothing can move the read;</li>
  *   <li>{@code SecureRandom} seeding ({@code sun.security.provider.NativePRNG$RandomIO},
  *       {@code SeedGenerator}): reads {@code /dev/urandom}, which never waits on Linux;</li>
  *   <li>logging (JUL handlers, Logback's and Log4j 2's appender calls, slf4j-simple): the program's
@@ -37,6 +40,7 @@ final class Allowances {
             {"jdk.internal.loader.BuiltinClassLoader", "loadClassOrNull"},
             {"java.lang.invoke.MethodHandleNatives", "linkCallSite"},
             {"java.lang.invoke.MethodHandleNatives", "linkDynamicConstant"},
+            {"java.util.ResourceBundle$Control", "newBundle"},
             {"sun.security.provider.NativePRNG$RandomIO", "implNextBytes"},
             {"sun.security.provider.NativePRNG$RandomIO", "implGenerateSeed"},
             {"sun.security.provider.NativePRNG$RandomIO", "implSetSeed"},

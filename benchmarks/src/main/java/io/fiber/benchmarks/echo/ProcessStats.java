@@ -1,5 +1,7 @@
 package io.fiber.benchmarks.echo;
 
+import io.fiber.load.ProcessPeaks;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,11 +82,6 @@ final class ProcessStats {
 
     /** The process's resident set size ({@code VmRSS}), in KiB. */
     static long residentKib(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.substring("VmRSS:".length()).replace("kB", "").trim());
-            }
-        }
-        throw new IOException("no VmRSS in /proc/" + pid + "/status");
+        return ProcessPeaks.status(pid).residentKib();
     }
 }

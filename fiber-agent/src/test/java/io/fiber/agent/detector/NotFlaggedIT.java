@@ -115,6 +115,20 @@ class NotFlaggedIT {
         static final String VALUE = "loaded";
     }
 
+    /**
+     * A resource bundle's first load reads its file once, and is then cached; libraries do it in class
+     * initialisers (Tomcat's StringManager on a connection's first request), where a fiber is pinned
+     * and nothing can move the read off its carrier.
+     */
+    @Test
+    void loadingAResourceBundleIsAllowed() throws Exception {
+        try (Watch w = new Watch(Mode.FAIL)) {
+            String greeting = w.inFiber(() -> java.util.ResourceBundle.getBundle("io.fiber.agent.detector.NotFlaggedMessages").getString("greeting"));
+            assertEquals("a bundle read in a fiber", greeting);
+            w.expectNone();
+        }
+    }
+
     @Test
     void defaultAllowancesCoverClassLoadingRandomnessLoggingAndTheConsole() throws Exception {
         try (Watch w = new Watch(Mode.FAIL)) {

@@ -1,0 +1,219 @@
+package io.fiber.examples;
+
+import com.sun.net.httpserver.HttpServer;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.apache.catalina.Context;
+import org.apache.catalina.connector.Connector;
+import org.apache.catalina.startup.Tomcat;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.VirtualThreadPool;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * An unmodified server in its virtual-thread mode whose every request waits on a downstream service,
+ * started in a child JVM by {@link VirtualThreadServersAtScaleTest}, with and without the agent. It is
+ * written as its users write it and references no class of the fiber runtime.
+ *
+ * <p>Arguments: {@code plain|jetty|tomcat|jdk DELAY_PORT CONNECTIONS DIR}, DIR being Tomcat's base
+ * directory. Each request {@code GET /?n=N} opens a socket to the {@link DelayServer} at DELAY_PORT on
+ * loopback, sends N, waits for its answer (100 ms later), and answers
+ * {@code n=N downstream=ANSWER thread=THREAD}, THREAD being the request's
+ * {@code Thread.currentThread()} (a virtual thread's string names its carrier after '@'). CONNECTIONS is the
+ * number of connections the test opens at once; each server's limits are raised to it, as its users
+ * would for such a load. When it listens it prints {@code port N}; when its standard input ends it
+ * stops the server, prints {@code stopped} and exits with status 0.
+ */
+public final class AtScaleServer {
+    private AtScaleServer() { }
+
+    private record Started(int port, AutoCloseable stop) { }
+
+    /**
+     * Tomcat logs through java.util.logging; its INFO lines say nothing the test checks. Held here, as
+     * a logger's level lasts only as long as the logger.
+     */
+    private static final Logger TOMCAT_LOG = Logger.getLogger("org.apache");
+    /**
+     * At stop, Tomcat warns that its ThreadLocal and RMI leak detection need {@code --add-opens}
+     * options: a web application's leaks, and this server has no web application to leak.
+     */
+    private static final Logger LEAK_CHECK_LOG = Logger.getLogger("org.apache.catalina.loader.WebappClassLoaderBase");
+
+    public static void main(String[] args) throws Exception {
+        String kind = args[0];
+        int delayPort = Integer.parseInt(args[1]);
+        int connections = Integer.parseInt(args[2]);
+        Started server = switch (kind) {
+            case "plain" -> plain(delayPort, connections);
+            case "jetty" -> jetty(delayPort, connections);
+            case "tomcat" -> tomcat(delayPort, connections, java.nio.file.Path.of(args[3]));
+            case "jdk" -> jdk(delayPort, connections);
+            default -> throw new IllegalArgumentException("unknown server " + kind);
+        };
+        System.out.println("port " + server.port());
+        System.out.flush();
+        System.in.transferTo(OutputStream.nullOutputStream());
+        server.stop().close();
+        System.out.println("stopped");
+        System.out.flush();
+        System.exit(0);
+    }
+
+    /** The request's work: a call to the downstream service, then the answer naming the thread that ran it. */
+    static byte[] answer(String n, int delayPort) throws IOException {
+        String downstream;
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), delayPort)) {
+            socket.getOutputStream().write((n + "\n").getBytes(StandardCharsets.US_ASCII));
+            downstream = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+        }
+        return ("n=" + n + " downstream=" + downstream + " thread=" + Thread.currentThread() + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A classic accept loop on a platform thread, a {@code Thread.ofVirtual()} thread per connection speaking just enough HTTP/1.1. */
+    private static Started plain(int delayPort, int connections) throws IOException {
+        ServerSocket listener = new ServerSocket(0, connections, InetAddress.getLoopbackAddress());
+        Thread acceptor = Thread.ofPlatform().name("accept-loop").daemon().start(() -> {
+            while (true) {
+                Socket socket;
+                try {
+                    socket = listener.accept();
+                } catch (IOException closed) {
+                    return;
+                }
+                Thread.ofVirtual().start(() -> serve(socket, delayPort));
+            }
+        });
+        return new Started(listener.getLocalPort(), () -> {
+            listener.close();
+            acceptor.join(5_000);
+        });
+    }
+
+    private static void serve(Socket socket, int delayPort) {
+        try (socket) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            String requestLine = in.readLine(); // GET /?n=N HTTP/1.1
+            for (String header = in.readLine(); header != null && !header.isEmpty(); header = in.readLine()) {
+                // one request per connection (the client says Connection: close): the headers say nothing more
+            }
+            if (requestLine == null) {
+                return;
+            }
+            String target = requestLine.split(" ")[1];
+            byte[] body = answer(target.substring(target.indexOf("n=") + 2), delayPort);
+            OutputStream out = socket.getOutputStream();
+            out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.length
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+        } catch (IOException e) {
+            System.err.println("connection failed: " + e);
+        }
+    }
+
+    /**
+     * Jetty 12 with a {@link VirtualThreadPool} as the server's thread pool: its acceptor, selectors
+     * and blocking handlers all run on virtual threads. Its 200 virtual threads at most (a thread per
+     * request waiting downstream, plus the acceptor and selectors) and the connector's accept queue
+     * are raised to the connections.
+     */
+    private static Started jetty(int delayPort, int connections) throws Exception {
+        VirtualThreadPool threadPool = new VirtualThreadPool();
+        threadPool.setMaxThreads(connections + 100);
+        Server server = new Server(threadPool);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost("127.0.0.1");
+        connector.setPort(0);
+        connector.setAcceptQueueSize(connections);
+        server.addConnector(connector);
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) throws Exception {
+                byte[] body = answer(Request.extractQueryParameters(request).getValue("n"), delayPort);
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+                response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+                response.write(true, java.nio.ByteBuffer.wrap(body), callback);
+                return true;
+            }
+        });
+        server.start();
+        return new Started(connector.getLocalPort(), server::stop);
+    }
+
+    /** Tomcat 11 embedded, its NIO connector with {@code useVirtualThreads=true}; maxConnections (8192) and acceptCount (100) raised. */
+    private static Started tomcat(int delayPort, int connections, java.nio.file.Path dir) throws Exception {
+        TOMCAT_LOG.setLevel(Level.WARNING);
+        LEAK_CHECK_LOG.setLevel(Level.SEVERE);
+        Tomcat tomcat = new Tomcat();
+        tomcat.setBaseDir(dir.toString());
+        Connector connector = new Connector();
+        connector.setPort(0);
+        connector.setProperty("address", "127.0.0.1");
+        connector.setProperty("useVirtualThreads", "true");
+        connector.setProperty("maxConnections", String.valueOf(connections));
+        connector.setProperty("acceptCount", String.valueOf(connections));
+        tomcat.setConnector(connector);
+        Context context = tomcat.addContext("", null);
+        Tomcat.addServlet(context, "downstream", new HttpServlet() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
+                byte[] body = answer(request.getParameter("n"), delayPort);
+                response.setContentType("text/plain; charset=utf-8");
+                response.setContentLength(body.length);
+                try (OutputStream out = response.getOutputStream()) {
+                    out.write(body);
+                }
+            }
+        });
+        context.addServletMappingDecoded("/*", "downstream");
+        tomcat.start();
+        return new Started(connector.getLocalPort(), () -> {
+            tomcat.stop();
+            tomcat.destroy();
+        });
+    }
+
+    /** The JDK's {@code com.sun.net.httpserver.HttpServer}, its exchanges on {@code Executors.newVirtualThreadPerTaskExecutor()}, its backlog raised. */
+    private static Started jdk(int delayPort, int connections) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), connections);
+        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+        server.setExecutor(executor);
+        server.createContext("/", exchange -> {
+            String query = exchange.getRequestURI().getQuery();
+            byte[] body = answer(query.substring(query.indexOf("n=") + 2), delayPort);
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        return new Started(server.getAddress().getPort(), () -> {
+            server.stop(0);
+            executor.close();
+        });
+    }
+}
