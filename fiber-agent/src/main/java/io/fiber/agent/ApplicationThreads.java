@@ -370,10 +370,6 @@ final class ApplicationThreads {
             }
             keeper = null;
         }
-
-        synchronized int live() {
-            return live;
-        }
     }
 
     // ---- who creates the thread ---------------------------------------------------------------
@@ -583,10 +579,5 @@ final class ApplicationThreads {
     /** The line printed at exit. */
     static String exitLine() {
         return "fiber-agent: " + ApplicationThreadsReport.get();
-    }
-
-    /** Converted non-daemon threads running now (for tests and the report). */
-    int keepingAlive() {
-        return keepAlive.live();
     }
 }
