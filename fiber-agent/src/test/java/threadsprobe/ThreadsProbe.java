@@ -157,6 +157,7 @@ public final class ThreadsProbe {
         System.out.println("factoryWithGroup: " + factoryWithGroup());
 
         System.out.println("package legacy: " + Legacy.startOne());
+        System.out.println("hidingLoader: " + hidingLoader());
         Thread keep = new Thread(() -> seen.set(here()), "keep-me");
         keep.start();
         keep.join();
@@ -224,6 +225,39 @@ public final class ThreadsProbe {
         pool.awaitTermination(10, TimeUnit.SECONDS);
         boolean allVirtual = threads.stream().allMatch(Thread::isVirtual);
         return "allVirtual=" + allVirtual + " replaced=" + (threads.size() > 2);
+    }
+
+    /**
+     * A class loader that does not let its classes see the runtime's packages, as an OSGi framework's
+     * may not: its classes must still run, their threads platform threads.
+     */
+    private static String hidingLoader() throws Exception {
+        ClassLoader parent = ThreadsProbe.class.getClassLoader();
+        String name = Legacy.class.getName();
+        ClassLoader hiding = new ClassLoader(parent) {
+            @Override
+            protected Class<?> loadClass(String className, boolean resolve) throws ClassNotFoundException {
+                if (className.startsWith("io.fiber.")) {
+                    throw new ClassNotFoundException(className);
+                }
+                if (!className.equals(name)) {
+                    return super.loadClass(className, resolve);
+                }
+                synchronized (getClassLoadingLock(className)) {
+                    Class<?> c = findLoadedClass(className);
+                    if (c == null) {
+                        try (var in = parent.getResourceAsStream(className.replace('.', '/') + ".class")) {
+                            byte[] b = in.readAllBytes();
+                            c = defineClass(className, b, 0, b.length);
+                        } catch (java.io.IOException e) {
+                            throw new ClassNotFoundException(className, e);
+                        }
+                    }
+                    return c;
+                }
+            }
+        };
+        return (String) hiding.loadClass(name).getMethod("startOne").invoke(null);
     }
 
     /** {@code main} returns while a non-daemon worker still runs: the worker must still print. */

@@ -43,7 +43,8 @@ import java.util.Set;
  *
  * <p>Left alone as well: JDK classes (boot and platform class loaders), the runtime's own classes
  * and the agent's shaded ones ({@link ApplicationThreads#isRuntimeLocation}), classes of named
- * modules (they cannot read the bridge's module), and every class whose bytes never name
+ * modules (they cannot read the bridge's module), classes of loaders that do not find the bridge
+ * ({@link #seesBridge}), and every class whose bytes never name
  * {@code java/lang/Thread}. A class the rewrite fails on is defined as it was, with one line on
  * standard error. Registered as a transformer that does not retransform: it runs at definition only.
  */
@@ -76,12 +77,37 @@ final class ThreadCallSites implements ClassFileTransformer {
                 || (className.startsWith("io/fiber/") && policy.isRuntimeLocation(domain)) || !names(bytes, THREAD_NAME)) {
             return null;
         }
+        if (!seesBridge(loader)) {
+            return null;
+        }
         try {
             return rewrite(bytes);
         } catch (RuntimeException | LinkageError e) {
             System.err.println("fiber-agent: threads=fibers left " + className.replace('/', '.') + " as it was: " + e);
             return null;
         }
+    }
+
+    /** Class loaders by whether they find the boot loader's bridge; weak, so a dropped loader goes too. */
+    private final Map<ClassLoader, Boolean> loaders = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    /**
+     * Whether code that {@code loader} defines can call the bridge: a loader that does not delegate
+     * to the boot class path for it (an OSGi framework's, say) would make the rewritten class fail
+     * with {@code NoClassDefFoundError}, so its classes are left alone. Asked once per loader; the
+     * bridge is already loaded, so the answer loads nothing new.
+     */
+    private boolean seesBridge(ClassLoader loader) {
+        Boolean sees = loaders.get(loader);
+        if (sees == null) {
+            try {
+                sees = Class.forName(FiberBridge.class.getName(), false, loader) == FiberBridge.class;
+            } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+                sees = false;
+            }
+            loaders.put(loader, sees);
+        }
+        return sees;
     }
 
     /** The class rewritten, or null when it has nothing to rewrite. */

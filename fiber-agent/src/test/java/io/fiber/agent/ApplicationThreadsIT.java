@@ -52,6 +52,7 @@ class ApplicationThreadsIT {
         assertEquals("callersGroup: virtual=true name=same-group daemon=false", line(out, "callersGroup"));
         assertEquals("scheduled: virtual=true name=pool-2-thread-1 daemon=false", line(out, "scheduled"));
         assertEquals("package legacy: virtual=true", line(out, "package legacy"));
+        assertEquals("hidingLoader: virtual=false", line(out, "hidingLoader"), "a loader that hides the bridge keeps its classes as they were");
         assertEquals("constructorReference: virtual=true name=Thread-N daemon=false", line(out, "constructorReference"));
         String report = line(out, "report");
         // The factory's pool replaces workers as they die, so its count of new Threads varies: at least three.
