@@ -47,7 +47,11 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link DemoDatabase}: in-memory H2, or the database {@code --db URL} names) whose answer the
  * client checks. {@code --load-seconds 0} skips it.
  *
- * <p>Third, with {@code --show-detector}: an HTTP handler that reads a file on its fiber, and the
+ * <p>Third, the same unmodified thread-per-connection server ({@link ClassicServer}) without the agent
+ * and under it with {@code threads=fibers}, under a burst of connections
+ * ({@link UnmodifiedServerShowcase}); {@code --unmodified-connections 0} skips it.
+ *
+ * <p>Last, with {@code --show-detector}: an HTTP handler that reads a file on its fiber, and the
  * blocking-call detector's report of it ({@link DetectorShowcase}).
  *
  * <p>{@link #run} does the work and returns the exit code, so the tests can run the demo in-process.
@@ -57,10 +61,14 @@ public final class Demo {
     static final int MIN_FIBERS = 100;
     static final int DEFAULT_LOAD_SECONDS = 3;
     static final int MAX_LOAD_SECONDS = 600;
+    static final int DEFAULT_UNMODIFIED_CONNECTIONS = 2_000;
+    static final int MAX_UNMODIFIED_CONNECTIONS = 10_000;
     static final String OPTIONS = "--fibers N (default " + DEFAULT_FIBERS + ", at least " + MIN_FIBERS + "), "
             + "--carriers N (default: one per core), "
             + "--load-seconds N (measured seconds per server, default " + DEFAULT_LOAD_SECONDS + ", 0 skips the load run), "
             + DemoDatabase.Settings.OPTIONS + ", "
+            + "--unmodified-connections N (connections at once to the unmodified thread-per-connection server, default "
+            + DEFAULT_UNMODIFIED_CONNECTIONS + ", at most " + MAX_UNMODIFIED_CONNECTIONS + ", 0 skips it), "
             + "--show-detector (an HTTP handler reads a file on a fiber; prints the detector's report), --help";
 
     private static final int SLEEP_MAX_MS = 5;
@@ -91,7 +99,8 @@ public final class Demo {
         }
         if (options.help) {
             out.println("usage: ./run demo [options]   spawns many fibers doing a mixed workload, then puts an echo"
-                    + " and an HTTP server (with a database endpoint) on fibers under load; checks and summarises both");
+                    + " and an HTTP server (with a database endpoint) on fibers under load, then runs an unmodified"
+                    + " thread-per-connection server without and with the agent; checks and summarises each");
             out.println("options: " + OPTIONS);
             return 0;
         }
@@ -100,6 +109,10 @@ public final class Demo {
             if (options.loadSeconds > 0) {
                 exit = Math.max(exit, new ServerLoad(options.carriers, Duration.ofSeconds(options.loadSeconds), options.database, out)
                         .runAndCheck());
+            }
+            if (options.unmodifiedConnections > 0) {
+                exit = Math.max(exit, UnmodifiedServerShowcase.run(options.unmodifiedConnections,
+                        UnmodifiedServerShowcase.agentJarOfThisJvm(), out));
             }
             if (options.showDetector) {
                 exit = Math.max(exit, DetectorShowcase.run(options.carriers, out));
@@ -119,12 +132,13 @@ public final class Demo {
     }
 
     /** Command line options; {@link #parse} throws IllegalArgumentException with a message for the user. */
-    record Options(int fibers, int carriers, int loadSeconds, DemoDatabase.Settings database, boolean showDetector,
-                   boolean help) {
+    record Options(int fibers, int carriers, int loadSeconds, DemoDatabase.Settings database, int unmodifiedConnections,
+                   boolean showDetector, boolean help) {
         static Options parse(String[] args) {
             int fibers = DEFAULT_FIBERS;
             int carriers = Runtime.getRuntime().availableProcessors();
             int loadSeconds = DEFAULT_LOAD_SECONDS;
+            int unmodifiedConnections = DEFAULT_UNMODIFIED_CONNECTIONS;
             DemoDatabase.Settings database = DemoDatabase.Settings.IN_MEMORY_H2;
             boolean help = false;
             boolean showDetector = false;
@@ -139,7 +153,7 @@ public final class Demo {
                 switch (arg) {
                     case "--help", "-h" -> help = true;
                     case "--show-detector" -> showDetector = true;
-                    case "--fibers", "--carriers", "--load-seconds" -> {
+                    case "--fibers", "--carriers", "--load-seconds", "--unmodified-connections" -> {
                         if (value == null) {
                             if (i + 1 == args.length) {
                                 throw new IllegalArgumentException("option " + arg + " needs a number");
@@ -150,6 +164,7 @@ public final class Demo {
                         switch (arg) {
                             case "--fibers" -> fibers = inRange(arg, n, MIN_FIBERS, Integer.MAX_VALUE);
                             case "--carriers" -> carriers = inRange(arg, n, 1, Integer.MAX_VALUE);
+                            case "--unmodified-connections" -> unmodifiedConnections = inRange(arg, n, 0, MAX_UNMODIFIED_CONNECTIONS);
                             default -> loadSeconds = inRange(arg, n, 0, MAX_LOAD_SECONDS);
                         }
                     }
@@ -165,7 +180,7 @@ public final class Demo {
                     default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
                 }
             }
-            return new Options(fibers, carriers, loadSeconds, database.checked(), showDetector, help);
+            return new Options(fibers, carriers, loadSeconds, database.checked(), unmodifiedConnections, showDetector, help);
         }
 
         private static int inRange(String option, int n, int min, int max) {

@@ -32,7 +32,7 @@ class DemoTest {
 
     @Test
     void smallRunChecksOutAndSummarises() {
-        Run r = demo("--fibers", "2000", "--carriers", "2", "--load-seconds", "0");
+        Run r = demo("--fibers", "2000", "--carriers", "2", "--load-seconds", "0", "--unmodified-connections", "0");
         assertEquals(0, r.exit, "exit code; output:\n" + r.out + r.err);
         assertTrue(r.out.contains("fiber demo: 2,000 fibers on 2 carriers; fibers run on our own carriers: yes"), r.out);
         assertTrue(r.out.contains("2,000 fibers spawned in "), r.out);
@@ -47,7 +47,7 @@ class DemoTest {
 
     @Test
     void loadRunReportsThroughputLatencyAndStatsWithoutErrors() {
-        Run r = demo("--fibers", "100", "--carriers", "2", "--load-seconds", "1");
+        Run r = demo("--fibers", "100", "--carriers", "2", "--load-seconds", "1", "--unmodified-connections", "0");
         assertEquals(0, r.exit, "exit code; output:\n" + r.out + r.err);
         assertTrue(r.out.contains("OK: every count adds up"), r.out);
         assertTrue(r.out.contains("load: servers on fibers, clients on platform threads of this JVM; 0.5 s warm-up, then 1 s measured, per server"), r.out);
@@ -88,6 +88,7 @@ class DemoTest {
         assertEquals(2, demo("--load-seconds", "-1").exit);
         assertTrue(demo("--fibers", "lots").err.contains("--fibers needs a number, got 'lots'"));
         assertTrue(demo("--load-seconds=601").err.contains("--load-seconds must be at most 600, got 601"));
+        assertTrue(demo("--unmodified-connections", "10001").err.contains("--unmodified-connections must be at most 10000, got 10001"));
     }
 
     @Test

@@ -51,7 +51,7 @@ class DemoUnderAgentTest {
 
     @Test
     void demoUnderTheAgentReroutesTheServersSocketWaits() throws Exception {
-        String out = demoUnderAgent("--fibers", "1000", "--carriers", "2", "--load-seconds", "1");
+        String out = demoUnderAgent("--fibers", "1000", "--carriers", "2", "--load-seconds", "1", "--unmodified-connections", "0");
         assertTrue(out.contains("fibers run on our own carriers: yes"), out);
         assertTrue(out.contains("OK: every count adds up"), out);
         assertTrue(out.contains("agent rerouted the servers' socket I/O: yes, io waits > 0"), out);
@@ -66,12 +66,28 @@ class DemoUnderAgentTest {
 
     @Test
     void showDetectorPrintsTheReportOfAHandlerReadingAFile() throws Exception {
-        String out = demoUnderAgent("--fibers", "100", "--carriers", "2", "--load-seconds", "0", "--show-detector");
+        String out = demoUnderAgent("--fibers", "100", "--carriers", "2", "--load-seconds", "0", "--unmodified-connections", "0",
+                "--show-detector");
         assertTrue(out.contains("response 200: served by a handler that blocks its carrier on file I/O"), out);
         assertTrue(out.contains("the detector flagged"), out);
         assertTrue(out.contains("Blocking call! sun.nio.fs.UnixNativeDispatcher.open (file I/O) in fiber"), out);
         assertTrue(out.contains("at java.base/java.nio.file.Files.readString"), out);
         assertTrue(out.contains("OK: the detector flags file I/O on a fiber"), out);
+    }
+
+    @Test
+    void theUnmodifiedThreadPerConnectionServerRunsOnFibersUnderTheAgent() throws Exception {
+        String out = demoUnderAgent("--fibers", "100", "--carriers", "2", "--load-seconds", "0", "--unmodified-connections", "500");
+        Matcher plain = Pattern.compile("  without the agent +500/500 +([\\d,]+) +([\\d,]+) +([\\d,]+)").matcher(out);
+        Matcher fibers = Pattern.compile("  -javaagent \\(threads=fibers\\) +500/500 +([\\d,]+) +([\\d,]+) +([\\d,]+)").matcher(out);
+        assertTrue(plain.find() && fibers.find(), "both served every connection:\n" + out);
+        int plainThreads = Integer.parseInt(plain.group(1).replace(",", ""));
+        int fiberThreads = Integer.parseInt(fibers.group(1).replace(",", ""));
+        // Without the agent a connection is an OS thread (most of the 500 overlap in their 100 ms); under
+        // it the handlers are fibers, and the OS threads are the JVM's, the carriers and the runtime's.
+        assertTrue(plainThreads >= 100, "without the agent, a thread per connection: " + plainThreads + "\n" + out);
+        assertTrue(fiberThreads * 2 < plainThreads, "under the agent, far fewer OS threads: " + fiberThreads + "\n" + out);
+        assertFalse(out.contains("problem:"), out);
     }
 
     /** The io waits of the echo scheduler's carriers, summed from its statistics table. */
