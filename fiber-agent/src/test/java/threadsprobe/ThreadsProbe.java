@@ -3,6 +3,12 @@ package threadsprobe;
 import io.fiber.ApplicationThreadsReport;
 import threadsprobe.legacy.Legacy;
 
+import com.sun.net.httpserver.HttpServer;
+
+import java.net.HttpURLConnection;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.util.ArrayList;
@@ -155,6 +161,7 @@ public final class ThreadsProbe {
         byReference.shutdown();
 
         System.out.println("factoryWithGroup: " + factoryWithGroup());
+        System.out.println("poolFedByTheJdk: " + poolFedByTheJdk());
 
         System.out.println("package legacy: " + Legacy.startOne());
         System.out.println("hidingLoader: " + hidingLoader());
@@ -299,6 +306,32 @@ public final class ThreadsProbe {
             throw new IllegalStateException("late failure");
         }, "late-failing").start();
         System.out.println("main returns");
+    }
+
+    /**
+     * A pool the program made, which a JDK thread feeds: the HttpServer's dispatcher hands it each
+     * exchange, so the pool's threads are started from JDK code. They are the program's all the same.
+     */
+    private static String poolFedByTheJdk() throws Exception {
+        ExecutorService pool = Executors.newCachedThreadPool();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        AtomicReference<String> seen = new AtomicReference<>();
+        server.setExecutor(pool);
+        server.createContext("/", exchange -> {
+            seen.set(here().replaceAll("pool-\\d+-thread-\\d+", "pool-N-thread-M"));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/")
+                    .toURL().openConnection();
+            int status = c.getResponseCode();
+            return seen.get() + " status=" + status;
+        } finally {
+            server.stop(0);
+            pool.shutdown();
+        }
     }
 
     private static String here() {

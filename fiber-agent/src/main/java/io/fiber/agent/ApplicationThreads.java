@@ -189,9 +189,31 @@ final class ApplicationThreads {
         }
     }
 
+    /**
+     * The creators of the default thread factories application code asked for (by identity, weakly):
+     * a pool keeps its factory, and the factory's threads are the pool's maker's even when JDK code
+     * makes the pool start them.
+     */
+    private final Map<Object, String> factoryCreators = Collections.synchronizedMap(new WeakHashMap<>());
+
+    /** {@code Executors.defaultThreadFactory()} made {@code factory}: notes the application class that asked for it. */
+    void defaultThreadFactoryMade(Object factory) {
+        try {
+            String creator = creator();
+            if (creator != null && !creator.isEmpty()) {
+                factoryCreators.put(factory, creator);
+            }
+        } catch (RuntimeException | LinkageError e) {
+            failed(e); // the agent must never break a program: the factory then works as the JDK's
+        }
+    }
+
     private Thread convert(Thread made, Object maker, Runnable task) {
         boolean defaultFactory = this.defaultFactory.isInstance(maker);
         String creator = creator();
+        if (creator == null && defaultFactory) {
+            creator = factoryCreators.get(maker); // a pool the application made, started from JDK code
+        }
         Kept kept;
         if (creator == null) {
             kept = Kept.JDK;

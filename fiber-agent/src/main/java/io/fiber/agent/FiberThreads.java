@@ -83,6 +83,13 @@ final class FiberThreads implements FiberBridge.Threads {
     }
 
     @Override
+    public void defaultThreadFactoryMade(Object factory) {
+        if (applicationThreads != null) {
+            applicationThreads.defaultThreadFactoryMade(factory);
+        }
+    }
+
+    @Override
     public void starting(Thread thread) {
         if (applicationThreads != null) {
             applicationThreads.starting(thread);

@@ -84,6 +84,10 @@ final class JdkPatches {
                     "(Ljava/lang/Runnable;)Ljava/lang/Thread;", "atNewPlatformThread", returned(), receiver(), arg(0)),
             Patch.filterReturn("java.util.concurrent.Executors$DefaultThreadFactory", "newThread",
                     "(Ljava/lang/Runnable;)Ljava/lang/Thread;", "atNewPlatformThread", returned(), receiver(), arg(0)),
+            // Who asked for a default thread factory (the code that built the pool): the pool may start
+            // its threads from JDK code later, an HttpServer's dispatcher feeding it exchanges.
+            Patch.filterReturn("java.util.concurrent.Executors", "defaultThreadFactory",
+                    "()Ljava/util/concurrent/ThreadFactory;", "atNewDefaultThreadFactory", returned()),
             Patch.call("java.lang.VirtualThread", "start", "(Ljdk/internal/vm/ThreadContainer;)V", "atVirtualThreadStart", receiver()),
             // A platform thread's run() runs its task in the caller (code calls it, or passes the thread as a
             // Runnable); a virtual thread's does nothing, so a converted thread's runs its task here.

@@ -57,8 +57,10 @@ class ApplicationThreadsIT {
         String report = line(out, "report");
         // The factory's pool replaces workers as they die, so its count of new Threads varies: at least three.
         assertTrue(report.matches("report: enabled=true converted=\\{new Thread=(1[6-9]|2\\d), Thread.ofPlatform\\(\\)=2,"
-                + " default thread factory=4} leftAlone=\\{.*"), report);
+                + " default thread factory=5} leftAlone=\\{.*"), report);
         assertEquals("factoryWithGroup: allVirtual=true replaced=true", line(out, "factoryWithGroup"));
+        assertEquals("poolFedByTheJdk: virtual=true name=pool-N-thread-M daemon=false status=204", line(out, "poolFedByTheJdk"),
+                "a pool the program made is the program's, whoever feeds it");
         assertTrue(report.contains("given a thread group=1"), report);
     }
 
@@ -98,7 +100,7 @@ class ApplicationThreadsIT {
         assertEquals(2, agentLines.size(), r.err());
         assertTrue(agentLines.get(0).startsWith(START_LINE), r.err());
         assertTrue(agentLines.get(1).matches("fiber-agent: threads=fibers: \\d+ application threads became fibers \\(\\d+ new Thread,"
-                + " 2 Thread.ofPlatform\\(\\), 4 default thread factory\\); \\d+ left platform threads \\(.*given a thread group.*\\)"),
+                + " 2 Thread.ofPlatform\\(\\), 5 default thread factory\\); \\d+ left platform threads \\(.*given a thread group.*\\)"),
                 agentLines.get(1));
         ChildJvm.Run off = probe("");
         assertFalse(off.err().contains("fiber-agent"), "nothing without threads=fibers: " + off.err());

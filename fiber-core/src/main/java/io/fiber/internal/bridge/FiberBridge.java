@@ -198,6 +198,13 @@ public final class FiberBridge {
             return made;
         }
 
+        /**
+         * {@code Executors.defaultThreadFactory()} has made {@code factory}: the policy may note who
+         * asked for it, since the pool that owns it may later start its threads from other code (a JDK
+         * thread feeding the pool).
+         */
+        default void defaultThreadFactoryMade(Object factory) { }
+
         /** A virtual thread is about to start ({@code VirtualThread.start}), on the thread that starts it. */
         default void starting(Thread thread) { }
 
@@ -492,6 +499,15 @@ public final class FiberBridge {
     public static Thread atNewPlatformThread(Thread made, Object maker, Runnable task) {
         Threads t = threads;
         return t == null ? made : t.platformThread(made, maker, task);
+    }
+
+    /** On return from {@code Executors.defaultThreadFactory()}: tells the policy, returns the factory. */
+    public static java.util.concurrent.ThreadFactory atNewDefaultThreadFactory(java.util.concurrent.ThreadFactory made) {
+        Threads t = threads;
+        if (t != null) {
+            t.defaultThreadFactoryMade(made);
+        }
+        return made;
     }
 
     /** At the entry of {@code VirtualThread.run()}, which only code calling a thread's run() reaches: true skips its body. */
