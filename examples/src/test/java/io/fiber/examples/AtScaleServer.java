@@ -14,6 +14,8 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
 
 import java.io.BufferedReader;
@@ -35,7 +37,7 @@ import java.util.logging.Logger;
  * started in a child JVM by {@link VirtualThreadServersAtScaleTest}, with and without the agent. It is
  * written as its users write it and references no class of the fiber runtime.
  *
- * <p>Arguments: {@code plain|jetty|tomcat|jdk DELAY_PORT CONNECTIONS DIR}, DIR being Tomcat's base
+ * <p>Arguments: {@code plain|jetty|tomcat|jdk|classic|jetty-pool|jdk-pool DELAY_PORT CONNECTIONS DIR}, DIR being Tomcat's base
  * directory. Each request {@code GET /?n=N} opens a socket to the {@link DelayServer} at DELAY_PORT on
  * loopback, sends N, waits for its answer (100 ms later), and answers
  * {@code n=N downstream=ANSWER thread=THREAD}, THREAD being the request's
@@ -69,6 +71,9 @@ public final class AtScaleServer {
             case "jetty" -> jetty(delayPort, connections);
             case "tomcat" -> tomcat(delayPort, connections, java.nio.file.Path.of(args[3]));
             case "jdk" -> jdk(delayPort, connections);
+            case "classic" -> classic(delayPort, connections);
+            case "jetty-pool" -> jettyPool(delayPort, connections);
+            case "jdk-pool" -> jdkPool(delayPort, connections);
             default -> throw new IllegalArgumentException("unknown server " + kind);
         };
         System.out.println("port " + server.port());
@@ -110,6 +115,32 @@ public final class AtScaleServer {
         });
     }
 
+    /**
+     * The thread-per-connection server as it was written before virtual threads: an accept loop on a
+     * {@code new Thread}, and a {@code new Thread} per connection. Platform threads without the agent;
+     * fibers under it with {@code threads=fibers}.
+     */
+    private static Started classic(int delayPort, int connections) throws IOException {
+        ServerSocket listener = new ServerSocket(0, connections, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(() -> {
+            while (true) {
+                Socket socket;
+                try {
+                    socket = listener.accept();
+                } catch (IOException closed) {
+                    return;
+                }
+                new Thread(() -> serve(socket, delayPort)).start();
+            }
+        }, "accept-loop");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return new Started(listener.getLocalPort(), () -> {
+            listener.close();
+            acceptor.join(5_000);
+        });
+    }
+
     private static void serve(Socket socket, int delayPort) {
         try (socket) {
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
@@ -141,6 +172,10 @@ public final class AtScaleServer {
     private static Started jetty(int delayPort, int connections) throws Exception {
         VirtualThreadPool threadPool = new VirtualThreadPool();
         threadPool.setMaxThreads(connections + 100);
+        return jetty(threadPool, delayPort, connections);
+    }
+
+    private static Started jetty(ThreadPool threadPool, int delayPort, int connections) throws Exception {
         Server server = new Server(threadPool);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
@@ -159,6 +194,16 @@ public final class AtScaleServer {
         });
         server.start();
         return new Started(connector.getLocalPort(), server::stop);
+    }
+
+    /**
+     * Jetty 12 with its default {@link QueuedThreadPool}, whose maximum (200) is raised to the
+     * connections, as its users raise it for such a load: platform threads without the agent, fibers
+     * under it with {@code threads=fibers} (the pool makes them with {@code new Thread}).
+     */
+    private static Started jettyPool(int delayPort, int connections) throws Exception {
+        QueuedThreadPool threadPool = new QueuedThreadPool(connections + 100);
+        return jetty(threadPool, delayPort, connections);
     }
 
     /** Tomcat 11 embedded, its NIO connector with {@code useVirtualThreads=true}; maxConnections (8192) and acceptCount (100) raised. */
@@ -198,8 +243,20 @@ public final class AtScaleServer {
 
     /** The JDK's {@code com.sun.net.httpserver.HttpServer}, its exchanges on {@code Executors.newVirtualThreadPerTaskExecutor()}, its backlog raised. */
     private static Started jdk(int delayPort, int connections) throws IOException {
+        return jdk(Executors.newVirtualThreadPerTaskExecutor(), delayPort, connections);
+    }
+
+    /**
+     * The JDK's {@code HttpServer} on {@code Executors.newCachedThreadPool()}, the pool its users
+     * reached for before virtual threads: platform threads without the agent, fibers under it with
+     * {@code threads=fibers} (the pool's default thread factory makes them).
+     */
+    private static Started jdkPool(int delayPort, int connections) throws IOException {
+        return jdk(Executors.newCachedThreadPool(), delayPort, connections);
+    }
+
+    private static Started jdk(ExecutorService executor, int delayPort, int connections) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), connections);
-        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(executor);
         server.createContext("/", exchange -> {
             String query = exchange.getRequestURI().getQuery();
