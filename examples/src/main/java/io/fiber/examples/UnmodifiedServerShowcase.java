@@ -14,6 +14,7 @@ import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,9 +37,9 @@ final class UnmodifiedServerShowcase {
 
     private UnmodifiedServerShowcase() { }
 
-    /** What one child did with the burst. */
+    /** What one child did with the burst, and what it printed on standard error. */
     record Outcome(String label, int served, int connections, int peakThreads, long peakResidentKib, long millis,
-                   String firstFailure) { }
+                   String firstFailure, String stderr) { }
 
     /** The agent jar this JVM was launched with, or null. */
     static Path agentJarOfThisJvm() {
@@ -66,8 +67,11 @@ final class UnmodifiedServerShowcase {
         List<Outcome> outcomes = new ArrayList<>();
         outcomes.add(burst("without the agent", null, connections));
         outcomes.add(burst("-javaagent (" + AGENT_OPTIONS + ")", "-javaagent:" + agentJar + "=" + AGENT_OPTIONS, connections));
-        out.println(String.format(Locale.ROOT, "  %-32s %12s %16s %14s %9s", "", "served", "peak OS threads", "peak RSS MB", "burst ms"));
         int exit = 0;
+        for (Outcome o : outcomes) {
+            printStandardError(o, out);
+        }
+        out.println(String.format(Locale.ROOT, "  %-32s %12s %16s %14s %9s", "", "served", "peak OS threads", "peak RSS MB", "burst ms"));
         for (Outcome o : outcomes) {
             out.println(String.format(Locale.ROOT, "  %-32s %12s %,16d %,14d %,9d", o.label(), o.served() + "/" + o.connections(),
                     o.peakThreads(), o.peakResidentKib() / 1024, o.millis()));
@@ -86,7 +90,8 @@ final class UnmodifiedServerShowcase {
             command.add(agentArg);
         }
         command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), ClassicServer.class.getName()));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+        Path stderr = Files.createTempFile("classic-server-err", ".txt");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectError(stderr.toFile());
         pb.environment().keySet().removeAll(List.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"));
         Process child = pb.start();
         try {
@@ -96,14 +101,42 @@ final class UnmodifiedServerShowcase {
                 List<String> failures = sendBurst(port, connections);
                 long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 peaks.close();
+                stop(child);
                 return new Outcome(label, connections - failures.size(), connections, peaks.threads(), peaks.residentKib(), millis,
-                        failures.isEmpty() ? null : failures.getFirst());
+                        failures.isEmpty() ? null : failures.getFirst(), Files.readString(stderr, StandardCharsets.UTF_8));
             }
         } finally {
-            child.getOutputStream().close(); // the server stops when its standard input ends
-            if (!child.waitFor(15, TimeUnit.SECONDS)) {
-                child.destroyForcibly().waitFor();
+            stop(child);
+            Files.deleteIfExists(stderr);
+        }
+    }
+
+    private static void stop(Process child) throws IOException, InterruptedException {
+        child.getOutputStream().close(); // the server stops when its standard input ends
+        if (!child.waitFor(15, TimeUnit.SECONDS)) {
+            child.destroyForcibly().waitFor();
+        }
+    }
+
+    /**
+     * What the server printed on standard error, shortly: the agent's own lines (what
+     * {@code threads=fibers} converts, and at exit what it did) as they are, the detector's reports
+     * counted with the first one's headline, and anything else as it is.
+     */
+    private static void printStandardError(Outcome o, PrintStream out) {
+        List<String> reports = new ArrayList<>();
+        for (String line : o.stderr().lines().toList()) {
+            if (line.startsWith("fiber-agent: ")) {
+                out.println("  " + line);
+            } else if (line.contains("Blocking call!")) {
+                reports.add(line.substring(line.indexOf("Blocking call!")));
+            } else if (!line.startsWith("\t") && !line.isBlank()) {
+                out.println("  " + o.label() + ", standard error: " + line);
             }
+        }
+        if (!reports.isEmpty()) {
+            out.println("  the detector (report mode) reported " + reports.size() + " call(s) in the server " + o.label()
+                    + "; the first: " + reports.getFirst());
         }
     }
 
