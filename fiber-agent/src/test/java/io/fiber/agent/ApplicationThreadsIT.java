@@ -23,15 +23,11 @@ class ApplicationThreadsIT {
     }
 
     private static String basics(String agentOptions) throws Exception {
-        ChildJvm.Run r = probe(agentOptions);
-        assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().endsWith("done\n"), r.out() + r.err());
-        return r.out();
+        return probe(agentOptions).completed();
     }
 
     private static String line(String out, String kind) {
-        return out.lines().filter(l -> l.startsWith(kind + ": ")).findFirst()
-                .orElseThrow(() -> new AssertionError("no line for " + kind + " in:\n" + out));
+        return ChildJvm.line(out, kind);
     }
 
     @Test

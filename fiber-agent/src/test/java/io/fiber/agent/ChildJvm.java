@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -18,7 +19,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 final class ChildJvm {
     /** What the child did: its exit status and everything it printed. */
-    record Run(int exit, String out, String err) { }
+    record Run(int exit, String out, String err) {
+        /** Standard output of a probe that must exit 0 and print {@code done} last; fails with all it printed otherwise. */
+        String completed() {
+            assertEquals(0, exit, out + err);
+            assertTrue(out.endsWith("done\n"), out + err);
+            return out;
+        }
+    }
+
+    /** The first line of a probe's output {@code out} that reads {@code KIND: ...}; fails naming the kind otherwise. */
+    static String line(String out, String kind) {
+        return out.lines().filter(l -> l.startsWith(kind + ": ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no line for " + kind + " in:\n" + out));
+    }
 
     private ChildJvm() { }
 

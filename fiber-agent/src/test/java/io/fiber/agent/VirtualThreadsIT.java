@@ -16,15 +16,12 @@ class VirtualThreadsIT {
             "factory", "mapConcurrent", "fromFiber");
 
     private static String probe(String agentOptions, String... args) throws Exception {
-        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent(agentOptions)), ChildJvm.testClassPath(), VirtualThreadsProbe.class, List.of(args), 60);
-        assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().endsWith("done\n"), r.out() + r.err());
-        return r.out();
+        return ChildJvm.run(List.of(ChildJvm.agent(agentOptions)), ChildJvm.testClassPath(), VirtualThreadsProbe.class, List.of(args), 60)
+                .completed();
     }
 
     private static String line(String out, String kind) {
-        return out.lines().filter(l -> l.startsWith(kind + ": ")).findFirst()
-                .orElseThrow(() -> new AssertionError("no line for " + kind + " in:\n" + out));
+        return ChildJvm.line(out, kind);
     }
 
     @Test
