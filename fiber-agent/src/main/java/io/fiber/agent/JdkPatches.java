@@ -51,6 +51,11 @@ final class JdkPatches {
             Patch.call("sun.nio.ch.SocketChannelImpl", "read", "(Ljava/nio/ByteBuffer;)I", "beginChannelRead"),
             Patch.call("sun.nio.ch.SocketChannelImpl", "read", "([Ljava/nio/ByteBuffer;II)J", "beginChannelRead"),
             Patch.call("sun.nio.ch.SocketChannelImpl", "blockingRead", "([BIIJ)I", "beginChannelRead"),
+            // An accept, before its lock: a safe point too, since an acceptor whose listen queue holds a
+            // burst of connections finds one at every call and never waits (ServerSocket, and the
+            // blocking ServerSocketChannel that Jetty's acceptors use).
+            Patch.call("sun.nio.ch.NioSocketImpl", "accept", "(Ljava/net/SocketImpl;)V", "beginAccept"),
+            Patch.call("sun.nio.ch.ServerSocketChannelImpl", "accept", "()Ljava/nio/channels/SocketChannel;", "beginAccept"),
             // Where a timed park, sleep or timed wait of a virtual thread whose scheduler is not a
             // ForkJoinPool gets its timer (JDK 25: on the JDK's VirtualThread-unparker threads). For
             // our fibers the runtime returns a timer of the carrier the fiber runs on.

@@ -59,6 +59,9 @@ class EpollReactorTest {
         public void beginChannelRead() { }
 
         @Override
+        public void beginAccept() { }
+
+        @Override
         public Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {
             return null;
         }

@@ -321,6 +321,62 @@ class ReactorRoutingIT {
         }
     }
 
+    /**
+     * An accept loop whose listen queue is full of connections (a burst arrived) finds one at every
+     * accept and so never waits: on 1 carrier with handoff off it must still let a fiber spawned
+     * after it run, long before it has drained the queue. {@code ServerSocket.accept} and a blocking
+     * {@code ServerSocketChannel.accept} are safe points, as socket reads are: an acceptor spawning
+     * a fiber per connection otherwise holds its carrier for the whole burst.
+     */
+    @Test
+    void anAcceptorOfAFullListenQueueLetsOtherFibersRun() throws Exception {
+        assumeTrue(AGENT, "the accept safe point is the agent's");
+        int queued = 3_000;
+        try (ServerSocket server = new ServerSocket(0, queued + 100, InetAddress.getLoopbackAddress())) {
+            assertAFullQueueAcceptorLetsOthersRun("ServerSocket", queued, server.getLocalPort(), () -> server.accept().close());
+        }
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), queued + 100);
+            assertAFullQueueAcceptorLetsOthersRun("ServerSocketChannel", queued, server.socket().getLocalPort(), () -> server.accept().close());
+        }
+    }
+
+    /**
+     * Fills the listen queue of {@code port} with {@code queued} connections (the kernel completes
+     * them without an accept), then runs an acceptor fiber calling {@code acceptOne} until another
+     * fiber, spawned after it on the same single carrier, has run; the acceptor must have left most
+     * of the queue untaken by then.
+     */
+    private static void assertAFullQueueAcceptorLetsOthersRun(String what, int queued, int port, SmallRead acceptOne) throws Exception {
+        List<Socket> clients = new ArrayList<>();
+        try (FiberScheduler one = FiberScheduler.builder().carriers(1).name("acceptor").handoffAfter(Duration.ZERO).build()) {
+            for (int i = 0; i < queued; i++) {
+                clients.add(new Socket(InetAddress.getLoopbackAddress(), port));
+            }
+            AtomicInteger othersRan = new AtomicInteger();
+            CountDownLatch accepting = new CountDownLatch(1);
+            Fiber<Integer> acceptor = one.spawn(() -> {
+                int accepted = 0;
+                accepting.countDown();
+                while (othersRan.get() == 0 && accepted < queued) {
+                    acceptOne.readOnce();
+                    accepted++;
+                }
+                return accepted;
+            });
+            assertTrue(accepting.await(10, TimeUnit.SECONDS));
+            one.spawn(() -> othersRan.incrementAndGet());
+            int accepted = result(acceptor);
+            assertTrue(othersRan.get() > 0 && accepted < queued / 2, "the " + what + " acceptor took " + accepted + " of "
+                    + queued + " queued connections before another fiber of its carrier ran: " + one.stats());
+            System.out.printf("a %s acceptor of %d queued connections let another fiber run after %d accepts%n", what, queued, accepted);
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
+        }
+    }
+
     /** One small read of a connection that always has data. */
     private interface SmallRead {
         void readOnce() throws IOException;

@@ -33,6 +33,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>{@code NioSocketImpl.tryRead}: the fiber's reactor may know the read would find nothing
  *       (its input was drained by a short read, and no edge came since); the read is skipped and
  *       the fiber waits at once.</li>
+ *   <li>{@code SocketChannelImpl}'s reads, {@code NioSocketImpl.accept} and
+ *       {@code ServerSocketChannelImpl.accept()}: safe points, where a fiber the carrier watchdog
+ *       asked to yield does so (a reader that always finds data, an acceptor that always finds a
+ *       connection, never wait otherwise).</li>
  *   <li>{@code UnixDispatcher.close}/{@code implPreClose}: every open reactor forgets the fd's
  *       registration before its number can be reused.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
@@ -130,6 +134,11 @@ public final class AgentHooks implements FiberBridge.Hooks {
     @Override
     public void beginChannelRead() {
         CarrierLoop.yieldIfRequested(); // a channel read is a safe point too (it skips nothing: see JdkPatches)
+    }
+
+    @Override
+    public void beginAccept() {
+        CarrierLoop.yieldIfRequested(); // an accept loop draining a burst finds a connection every time and never waits
     }
 
     /** {@link #reactorForWait}, cheaply null for platform threads, which read on every socket. */

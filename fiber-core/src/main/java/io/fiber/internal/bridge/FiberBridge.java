@@ -72,6 +72,12 @@ public final class FiberBridge {
         void beginChannelRead();
 
         /**
+         * A {@code ServerSocket} or blocking {@code ServerSocketChannel} accept begins, holding no lock
+         * yet: a safe point, since an acceptor whose listen queue is full never waits.
+         */
+        void beginAccept();
+
+        /**
          * {@code VirtualThread.schedule}: a timed park or wait of a virtual thread whose scheduler is
          * {@code scheduler}. Returns the timer, or null to let the JDK's timer threads handle it.
          */
@@ -345,6 +351,14 @@ public final class FiberBridge {
         Hooks h = hooks;
         if (h != null) {
             h.beginChannelRead();
+        }
+    }
+
+    /** At the entry of {@code NioSocketImpl.accept} and {@code ServerSocketChannelImpl.accept()}. */
+    public static void beginAccept() {
+        Hooks h = hooks;
+        if (h != null) {
+            h.beginAccept();
         }
     }
 
