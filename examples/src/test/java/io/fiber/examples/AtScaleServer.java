@@ -28,6 +28,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.concurrent.Executors;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -97,22 +99,8 @@ public final class AtScaleServer {
 
     /** A classic accept loop on a platform thread, a {@code Thread.ofVirtual()} thread per connection speaking just enough HTTP/1.1. */
     private static Started plain(int delayPort, int connections) throws IOException {
-        ServerSocket listener = new ServerSocket(0, connections, InetAddress.getLoopbackAddress());
-        Thread acceptor = Thread.ofPlatform().name("accept-loop").daemon().start(() -> {
-            while (true) {
-                Socket socket;
-                try {
-                    socket = listener.accept();
-                } catch (IOException closed) {
-                    return;
-                }
-                Thread.ofVirtual().start(() -> serve(socket, delayPort));
-            }
-        });
-        return new Started(listener.getLocalPort(), () -> {
-            listener.close();
-            acceptor.join(5_000);
-        });
+        return acceptLoop(connections, loop -> Thread.ofPlatform().name("accept-loop").daemon().unstarted(loop),
+                socket -> Thread.ofVirtual().start(() -> serve(socket, delayPort)));
     }
 
     /**
@@ -121,8 +109,21 @@ public final class AtScaleServer {
      * fibers under it with {@code threads=fibers}.
      */
     private static Started classic(int delayPort, int connections) throws IOException {
+        return acceptLoop(connections, loop -> {
+            Thread acceptor = new Thread(loop, "accept-loop");
+            acceptor.setDaemon(true);
+            return acceptor;
+        }, socket -> new Thread(() -> serve(socket, delayPort)).start());
+    }
+
+    /**
+     * A listener with a backlog of {@code connections} and an accept loop on the thread {@code acceptorThread}
+     * makes for it, which hands each connection to {@code handOff} (which starts the connection's thread).
+     */
+    private static Started acceptLoop(int connections, Function<Runnable, Thread> acceptorThread, Consumer<Socket> handOff)
+            throws IOException {
         ServerSocket listener = new ServerSocket(0, connections, InetAddress.getLoopbackAddress());
-        Thread acceptor = new Thread(() -> {
+        Thread acceptor = acceptorThread.apply(() -> {
             while (true) {
                 Socket socket;
                 try {
@@ -130,10 +131,9 @@ public final class AtScaleServer {
                 } catch (IOException closed) {
                     return;
                 }
-                new Thread(() -> serve(socket, delayPort)).start();
+                handOff.accept(socket);
             }
-        }, "accept-loop");
-        acceptor.setDaemon(true);
+        });
         acceptor.start();
         return new Started(listener.getLocalPort(), () -> {
             listener.close();

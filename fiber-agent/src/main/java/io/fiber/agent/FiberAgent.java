@@ -5,7 +5,6 @@ import io.fiber.internal.dns.FiberResolverProvider;
 
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -108,7 +107,7 @@ public final class FiberAgent {
             // Before premain no application code has run; attached, the runtime may have started. Every
             // scheduler's build asks the bridge whether the agent installed it, so a runtime that
             // started has loaded the bridge, from the class path.
-            if (loadedOf(inst, BootBridge.BRIDGE_CLASS).contains(BootBridge.BRIDGE_CLASS)) {
+            if (isLoaded(inst, BootBridge.BRIDGE_CLASS)) {
                 // The JDK can only call the boot loader's copy, which that runtime would never see,
                 // so patches would do nothing.
                 System.err.println("fiber-agent: started after the fiber runtime loaded its bridge (" + BootBridge.BRIDGE_CLASS
@@ -196,15 +195,13 @@ public final class FiberAgent {
         }
     }
 
-    /** Which of {@code classNames} some class loader has loaded, in one look at every loaded class. */
-    private static Set<String> loadedOf(Instrumentation inst, String... classNames) {
-        Set<String> wanted = Set.of(classNames);
-        Set<String> loaded = new HashSet<>();
+    /** Whether some class loader has loaded a class named {@code className}. */
+    private static boolean isLoaded(Instrumentation inst, String className) {
         for (Class<?> c : inst.getAllLoadedClasses()) {
-            if (wanted.contains(c.getName())) {
-                loaded.add(c.getName());
+            if (c.getName().equals(className)) {
+                return true;
             }
         }
-        return loaded;
+        return false;
     }
 }
