@@ -59,6 +59,15 @@ import java.util.concurrent.locks.LockSupport;
  * An eventfd in the epoll set, written by {@link #wakeup} from other threads. The counter is
  * sticky, so a wakeup that comes before the carrier blocks makes the next {@code epoll_wait} return
  * at once (the sleep handshake in the runtime's {@code IdleCarriers} relies on that).
+ *
+ * <p>Fibers call {@link #wakeup} (a fiber that wakes another carrier), and the carrier closes the
+ * reactor as it exits, so neither may wait for the other through a lock. A fiber that blocks
+ * entering a monitor is unmounted (JEP 491) and queued for it; a carrier queued behind it then
+ * waits for a fiber that may need that very carrier to run: a scheduler whose last fiber woke a
+ * peer as it finished hung in termination that way. So no write may follow the close (the eventfd's
+ * number may then name another file), without a lock: {@link #wakeGate} counts the writes in
+ * flight and carries a closed bit; a wakeup enters only while the bit is clear, and the close sets
+ * it, then waits for the writes in flight, each one system call by a running thread, to leave.
  */
 final class EpollReactor implements CarrierReactor {
     /** Linux {@code POLLIN}/{@code POLLOUT}, the values the JDK's {@code Net} passes to {@code Poller.poll}. */
@@ -94,8 +103,9 @@ final class EpollReactor implements CarrierReactor {
     private volatile long lastPolled = System.nanoTime();
     private final LongAdder waits = new LongAdder();
     private final LongAdder skippedReads = new LongAdder();
-    /** Guarded by {@code this}: no eventfd write after close, when the fd number may belong to another file. */
-    private boolean closed;
+    /** {@link #wakeup}s writing the eventfd now, plus {@link #CLOSED} once closed; see "Wakeup". */
+    private final AtomicInteger wakeGate = new AtomicInteger();
+    private static final int CLOSED = Integer.MIN_VALUE;
 
     EpollReactor(String name) throws IOException {
         this.name = name;
@@ -185,6 +195,11 @@ final class EpollReactor implements CarrierReactor {
         table.preparePage(highest + FdTable.PAGE_SIZE);
     }
 
+    /** The eventfd's number, which a close frees for reuse; for tests. */
+    int wakeupFd() {
+        return eventFd.intValue();
+    }
+
     /** True when the fd table has the page for {@code fd}; for tests. */
     boolean tableHasPage(int fd) {
         return table.hasPage(fd);
@@ -250,8 +265,8 @@ final class EpollReactor implements CarrierReactor {
         }
     }
 
-    private synchronized boolean closed() {
-        return closed;
+    private boolean closed() {
+        return (wakeGate.get() & CLOSED) != 0;
     }
 
     private int pollLocked(long timeoutNanos, int maxEvents) {
@@ -329,12 +344,21 @@ final class EpollReactor implements CarrierReactor {
         return waiting.get() > 0;
     }
 
+    /** Never blocks, so a fiber may call it from any carrier; does nothing once closed. */
     @Override
     public void wakeup() {
-        synchronized (this) {
-            if (!closed) {
-                NettyEpoll.eventFdWrite(eventFd.intValue(), 1L);
+        for (int gate = wakeGate.get(); ; gate = wakeGate.get()) {
+            if ((gate & CLOSED) != 0) {
+                return;
             }
+            if (wakeGate.compareAndSet(gate, gate + 1)) {
+                break;
+            }
+        }
+        try {
+            NettyEpoll.eventFdWrite(eventFd.intValue(), 1L);
+        } finally {
+            wakeGate.decrementAndGet();
         }
     }
 
@@ -364,14 +388,19 @@ final class EpollReactor implements CarrierReactor {
     public void close() {
         pollLock.lock(); // no rescuer is inside epoll_wait on the fd about to close
         try {
-            synchronized (this) {
-                if (closed) {
-                    return;
-                }
-                closed = true;
+            if ((wakeGate.getAndUpdate(gate -> gate | CLOSED) & CLOSED) != 0) {
+                return;
             }
         } finally {
             pollLock.unlock();
+        }
+        // Wakeups that entered before the bit: running threads, each inside one eventfd write.
+        for (int spins = 0; wakeGate.get() != CLOSED; spins++) {
+            if (spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
         table.takeAll(LockSupport::unpark);
         try {

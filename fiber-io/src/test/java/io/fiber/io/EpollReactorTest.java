@@ -461,4 +461,73 @@ class EpollReactorTest {
         reactor.stopPoll(fd, EpollReactor.POLLIN);
         assertFalse(reactor.beginRead(fd), "stopPoll: the fd is closing");
     }
+
+    /**
+     * Fibers wake peer carriers, so a wakeup must never wait for a lock: a fiber that blocks entering
+     * a monitor is unmounted and queued for it (JEP 491), and the carrier that closes this reactor
+     * as it exits, queued behind that fiber, waits for a fiber that may need that very carrier. A
+     * scheduler hung in termination that way when the reactor's monitor guarded the eventfd.
+     */
+    @Test
+    void wakeupNeverWaitsForALockEvenTheReactorsMonitor() throws Exception {
+        synchronized (reactor) {
+            Thread fiberLike = Thread.ofVirtual().start(reactor::wakeup);
+            assertTrue(fiberLike.join(java.time.Duration.ofSeconds(10)), "wakeup waited for the reactor's monitor");
+            Thread closer = Thread.ofPlatform().start(reactor::close);
+            assertTrue(closer.join(java.time.Duration.ofSeconds(10)), "close waited for the reactor's monitor");
+        }
+    }
+
+    /**
+     * Wakeups race the close from platform and virtual threads: the close returns, and no wakeup
+     * writes after it, not even once the eventfd's number belongs to a new file.
+     */
+    @Test
+    void noWakeupWritesAfterCloseEvenToAReusedNumber() throws Exception {
+        int wakeupFd = reactor.wakeupFd();
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> wakers = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 8; i++) {
+            Thread.Builder builder = i % 2 == 0 ? Thread.ofPlatform() : Thread.ofVirtual();
+            wakers.add(builder.start(() -> {
+                try {
+                    while (!stop.get()) {
+                        reactor.wakeup();
+                    }
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }));
+        }
+        Thread.sleep(20);
+        reactor.close();
+        // The lowest free numbers go to the next file: the eventfd's and the epoll fd's, just closed.
+        List<FileDescriptor> opened = new ArrayList<>();
+        FileDescriptor[] reused = null;
+        try {
+            for (int i = 0; i < 8 && reused == null; i++) {
+                FileDescriptor[] p = FileDescriptor.pipe();
+                opened.add(p[0]);
+                opened.add(p[1]);
+                if (p[0].intValue() == wakeupFd || p[1].intValue() == wakeupFd) {
+                    reused = p; // a write to the read end would fail, to the write end would arrive
+                }
+            }
+            assertNotNull(reused, "no new pipe took the eventfd's number " + wakeupFd);
+            Thread.sleep(50);
+            stop.set(true);
+            for (Thread waker : wakers) {
+                assertTrue(waker.join(java.time.Duration.ofSeconds(10)));
+            }
+            assertEquals(List.of(), failures);
+            int got = reused[0].read(ByteBuffer.allocateDirect(64), 0, 64);
+            assertTrue(got <= 0, got + " bytes reached the file that reused the eventfd's number after the close");
+        } finally {
+            stop.set(true);
+            for (FileDescriptor fd : opened) {
+                fd.close();
+            }
+        }
+    }
 }

@@ -594,11 +594,19 @@ class ReactorRoutingIT {
         }
     }
 
+    /**
+     * A virtual thread started by a fiber sleeps past the scheduler's shutdown. Without the agent it
+     * inherits the scheduler without being its fiber: the carriers exit, and its wakeup goes to the
+     * JDK's scheduler. With the agent ({@code virtual=fibers}) it is a fiber of the scheduler, which
+     * waits for it; as the last fiber finishes, it starts the termination and wakes the carriers,
+     * racing their exits (a carrier's close of its reactor once waited for that fiber's wakeup
+     * forever, one run in twenty on a busy machine).
+     */
     @Test
     void aChildVirtualThreadsTimerOutlivesTheScheduler() throws Exception {
         CountDownLatch woke = new CountDownLatch(1);
         result(scheduler.spawn(() -> {
-            Thread.ofVirtual().start(() -> { // inherits our scheduler, but is no fiber of it
+            Thread.ofVirtual().start(() -> {
                 try {
                     Thread.sleep(300);
                     woke.countDown();

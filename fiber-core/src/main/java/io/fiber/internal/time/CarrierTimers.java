@@ -3,6 +3,7 @@ package io.fiber.internal.time;
 import io.fiber.internal.jdk.VirtualThreadHook;
 
 import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.FutureTask;
 import java.util.function.Consumer;
 
@@ -12,12 +13,17 @@ import java.util.function.Consumer;
  * fires on the carrier that set it, so the fiber it wakes lands in that carrier's run-next slot with no
  * cross-thread hop, and the carrier sleeps in its reactor exactly until the earliest deadline.
  *
- * <p>A binary min-heap on the deadline, guarded by this object's monitor, which is uncontended in
- * the common case: the carrier adds and fires, and the JDK cancels a park's timer from whichever
- * carrier the fiber resumed on. The lock is what lets a handoff (docs/design.md section 5)
- * give the heap to a replacement carrier while the blocked one may still add to it; a timer added
- * by any thread but the firing carrier's, that becomes the earliest, wakes that carrier so it
- * recomputes how long to sleep. Expired timers run outside the lock.
+ * <p>A binary min-heap on the deadline, guarded by a lock that is uncontended in the common case:
+ * the carrier adds and fires, and the JDK cancels a park's timer from whichever carrier the fiber
+ * resumed on. The lock is what lets a handoff (docs/design.md section 5) give the heap to a
+ * replacement carrier while the blocked one may still add to it; a timer added by any thread but
+ * the firing carrier's, that becomes the earliest, wakes that carrier so it recomputes how long to
+ * sleep. Expired timers run outside the lock.
+ *
+ * <p>Nobody queues for the lock ({@link #lock()} spins on {@code tryLock}): its holders only
+ * touch the heap, so a wait is short, while a queue would mix carriers and fibers. A fiber queued
+ * for a lock is unmounted, and a carrier queued behind it waits for a fiber that may need that
+ * carrier to run (what hung {@code EpollReactor}'s close behind a fiber's wakeup).
  */
 public final class CarrierTimers {
     /** One timer: the JDK's runnable, its deadline ({@link System#nanoTime} based) and its heap slot. */
@@ -46,8 +52,11 @@ public final class CarrierTimers {
     }
 
     private static final Timer[] NONE = new Timer[0];
+    private final ReentrantLock lock = new ReentrantLock();
     private Timer[] heap = new Timer[64];
     private int size;
+    /** {@link #size}, written under the lock, read by the watchdog and statistics from anywhere. */
+    private volatile int pending;
     /** Written under the lock, read by statistics from anywhere. */
     private volatile long fired;
     /** The earliest deadline, or Long.MAX_VALUE with no timer: lets the carrier check for expiry without the lock. */
@@ -74,7 +83,8 @@ public final class CarrierTimers {
         long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE >> 1);
         Timer timer = new Timer(task, System.nanoTime() + delay);
         boolean first;
-        synchronized (this) {
+        lock();
+        try {
             if (size == heap.length) {
                 heap = Arrays.copyOf(heap, size * 2);
             }
@@ -82,7 +92,9 @@ public final class CarrierTimers {
             heap[size++] = timer;
             siftUp(timer.heapIndex);
             first = heap[0] == timer;
-            noteEarliest();
+            noteChange();
+        } finally {
+            lock.unlock();
         }
         Firer f = firer;
         if (first && f != null && VirtualThreadHook.currentCarrierThread() != f.thread) {
@@ -106,41 +118,60 @@ public final class CarrierTimers {
         return e != Long.MAX_VALUE && e - System.nanoTime() <= 0;
     }
 
-    /** Under the lock, after the heap's head may have changed. */
-    private void noteEarliest() {
-        assert Thread.holdsLock(this);
-        earliest = size == 0 ? Long.MAX_VALUE : heap[0].deadline;
+    /** Takes the lock without queuing for it; see the class comment. */
+    private void lock() {
+        for (int spins = 0; !lock.tryLock(); spins++) {
+            if (spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield(); // the holder may be a thread the OS has descheduled
+            }
+        }
     }
 
-    private synchronized Timer[] takeExpired() {
-        if (size == 0) {
-            return NONE;
-        }
-        long now = System.nanoTime();
-        if (heap[0].deadline - now > 0) {
-            return NONE;
-        }
-        Timer[] expired = new Timer[4];
-        int count = 0;
-        while (size > 0 && heap[0].deadline - now <= 0) {
-            if (count == expired.length) {
-                expired = Arrays.copyOf(expired, count * 2);
+    /** Under the lock, after the heap changed. */
+    private void noteChange() {
+        assert lock.isHeldByCurrentThread();
+        earliest = size == 0 ? Long.MAX_VALUE : heap[0].deadline;
+        pending = size;
+    }
+
+    private Timer[] takeExpired() {
+        lock();
+        try {
+            if (size == 0) {
+                return NONE;
             }
-            expired[count++] = heap[0];
-            removeAt(0);
+            long now = System.nanoTime();
+            if (heap[0].deadline - now > 0) {
+                return NONE;
+            }
+            Timer[] expired = new Timer[4];
+            int count = 0;
+            while (size > 0 && heap[0].deadline - now <= 0) {
+                if (count == expired.length) {
+                    expired = Arrays.copyOf(expired, count * 2);
+                }
+                expired[count++] = heap[0];
+                removeAt(0);
+            }
+            noteChange();
+            fired += count; // under the lock, and before they run: a woken fiber may end, and its joiner read the statistics, first
+            return count == expired.length ? expired : Arrays.copyOf(expired, count);
+        } finally {
+            lock.unlock();
         }
-        noteEarliest();
-        fired += count; // under the lock, and before they run: a woken fiber may end, and its joiner read the statistics, first
-        return count == expired.length ? expired : Arrays.copyOf(expired, count);
     }
 
     /** Nanoseconds until the earliest deadline (at least 0), or -1 with no timer. */
-    public synchronized long nanosUntilNext() {
-        return size == 0 ? -1 : Math.max(0, heap[0].deadline - System.nanoTime());
+    public long nanosUntilNext() {
+        long e = earliest;
+        return e == Long.MAX_VALUE ? -1 : Math.max(0, e - System.nanoTime());
     }
 
-    public synchronized int size() {
-        return size;
+    /** Timers waiting to fire; read racily. */
+    public int size() {
+        return pending;
     }
 
     /** Timers fired so far. */
@@ -153,31 +184,39 @@ public final class CarrierTimers {
      * which outlives the scheduler still wakes up.
      */
     public void drainTo(Consumer<Timer> sink) {
-        Timer[] pending;
-        synchronized (this) {
-            pending = Arrays.copyOf(heap, size);
+        Timer[] drained;
+        lock();
+        try {
+            drained = Arrays.copyOf(heap, size);
             for (int i = 0; i < size; i++) {
                 heap[i].heapIndex = -1;
                 heap[i] = null;
             }
             size = 0;
-            noteEarliest();
+            noteChange();
+        } finally {
+            lock.unlock();
         }
-        for (Timer timer : pending) {
+        for (Timer timer : drained) {
             sink.accept(timer);
         }
     }
 
-    private synchronized void remove(Timer timer) {
-        int i = timer.heapIndex;
-        if (i >= 0 && i < size && heap[i] == timer) {
-            removeAt(i);
-            noteEarliest();
+    private void remove(Timer timer) {
+        lock();
+        try {
+            int i = timer.heapIndex;
+            if (i >= 0 && i < size && heap[i] == timer) {
+                removeAt(i);
+                noteChange();
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
     private void removeAt(int i) {
-        assert Thread.holdsLock(this);
+        assert lock.isHeldByCurrentThread();
         Timer removed = heap[i];
         removed.heapIndex = -1;
         Timer last = heap[--size];
@@ -194,7 +233,7 @@ public final class CarrierTimers {
     }
 
     private void siftUp(int i) {
-        assert Thread.holdsLock(this);
+        assert lock.isHeldByCurrentThread();
         Timer timer = heap[i];
         while (i > 0) {
             int parent = (i - 1) >>> 1;
@@ -211,7 +250,7 @@ public final class CarrierTimers {
     }
 
     private void siftDown(int i) {
-        assert Thread.holdsLock(this);
+        assert lock.isHeldByCurrentThread();
         Timer timer = heap[i];
         int half = size >>> 1;
         while (i < half) {

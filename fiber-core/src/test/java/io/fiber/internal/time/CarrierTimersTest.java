@@ -93,4 +93,58 @@ class CarrierTimersTest {
         assertEquals(0, timers.size());
         assertEquals(-1, timers.nanosUntilNext());
     }
+
+    /**
+     * Carriers and fibers share the heap, so nobody may queue for it: a fiber queued for a lock is
+     * unmounted, and a carrier queued behind it waits for a fiber that may need that carrier. Every
+     * operation goes on while another thread holds this object's monitor (the lock it used to be).
+     */
+    @Test
+    void noOperationWaitsForALockAnotherThreadHolds() throws Exception {
+        CarrierTimers timers = ownedByCaller();
+        synchronized (timers) {
+            Thread user = Thread.ofVirtual().start(() -> {
+                Future<?> t = timers.schedule(() -> { }, 1_000_000_000L);
+                timers.nanosUntilNext();
+                timers.size();
+                timers.fireExpired();
+                t.cancel(false);
+                timers.drainTo(timer -> { });
+            });
+            assertTrue(user.join(java.time.Duration.ofSeconds(10)), "a timer operation waited for the monitor");
+        }
+    }
+
+    /** Threads add, cancel and fire at once: every timer either fires once or is cancelled, none is lost. */
+    @Test
+    void concurrentSchedulesCancelsAndFiresLoseNothing() throws Exception {
+        CarrierTimers timers = ownedByCaller();
+        java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger cancelled = new java.util.concurrent.atomic.AtomicInteger();
+        int perThread = 20_000;
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Thread.Builder builder = i % 2 == 0 ? Thread.ofPlatform() : Thread.ofVirtual();
+            threads.add(builder.start(() -> {
+                Random random = new Random();
+                for (int n = 0; n < perThread; n++) {
+                    Future<?> timer = timers.schedule(ran::incrementAndGet, random.nextInt(50_000));
+                    if (random.nextBoolean() && timer.cancel(false)) {
+                        cancelled.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        boolean alive = true;
+        while (alive) {
+            timers.fireExpired();
+            alive = threads.stream().anyMatch(Thread::isAlive);
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (timers.size() > 0 && System.nanoTime() < deadline) {
+            timers.fireExpired();
+        }
+        assertEquals(0, timers.size());
+        assertEquals(4 * perThread, ran.get() + cancelled.get(), "ran " + ran + ", cancelled " + cancelled);
+    }
 }
