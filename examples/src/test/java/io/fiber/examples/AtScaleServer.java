@@ -141,23 +141,30 @@ public final class AtScaleServer {
         });
     }
 
+    /**
+     * The connection's requests, one after another, as a thread-per-connection server serves them:
+     * until the client closes or asks to ({@code Connection: close}), the thread waits for its
+     * next request (a kept-alive connection holds its thread while idle).
+     */
     private static void serve(Socket socket, int delayPort) {
         try (socket) {
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-            String requestLine = in.readLine(); // GET /?n=N HTTP/1.1
-            for (String header = in.readLine(); header != null && !header.isEmpty(); header = in.readLine()) {
-                // one request per connection (the client says Connection: close): the headers say nothing more
-            }
-            if (requestLine == null) {
-                return;
-            }
-            String target = requestLine.split(" ")[1];
-            byte[] body = answer(target.substring(target.indexOf("n=") + 2), delayPort);
             OutputStream out = socket.getOutputStream();
-            out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.length
-                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.write(body);
-            out.flush();
+            for (String requestLine = in.readLine(); requestLine != null; requestLine = in.readLine()) { // GET /?n=N HTTP/1.1
+                boolean close = false;
+                for (String header = in.readLine(); header != null && !header.isEmpty(); header = in.readLine()) {
+                    close |= header.regionMatches(true, 0, "Connection:", 0, 11) && header.substring(11).trim().equalsIgnoreCase("close");
+                }
+                String target = requestLine.split(" ")[1];
+                byte[] body = answer(target.substring(target.indexOf("n=") + 2), delayPort);
+                out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.length
+                        + (close ? "\r\nConnection: close" : "") + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(body);
+                out.flush();
+                if (close) {
+                    return;
+                }
+            }
         } catch (IOException e) {
             System.err.println("connection failed: " + e);
         }
@@ -256,6 +263,8 @@ public final class AtScaleServer {
     }
 
     private static Started jdk(ExecutorService executor, int delayPort, int connections) throws IOException {
+        // Kept-alive connections past 200 idle ones would be closed (the benchmark holds thousands).
+        System.setProperty("sun.net.httpserver.maxIdleConnections", String.valueOf(connections));
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), connections);
         server.setExecutor(executor);
         server.createContext("/", exchange -> {

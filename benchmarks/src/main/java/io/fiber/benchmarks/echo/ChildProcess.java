@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * whole benchmark. Every line it prints (stdout and stderr, merged) is also copied to the runner's
  * log with the child's label, so warnings and errors stay in the raw output.
  */
-final class ChildProcess implements AutoCloseable {
+public final class ChildProcess implements AutoCloseable {
     private static final Duration EXIT_GRACE = Duration.ofSeconds(10);
 
     private final String label;
@@ -32,7 +32,7 @@ final class ChildProcess implements AutoCloseable {
         Thread.ofPlatform().daemon().name("output-" + label).start(() -> copyLines(log));
     }
 
-    static ChildProcess start(String label, List<String> command, PrintStream log) throws IOException {
+    public static ChildProcess start(String label, List<String> command, PrintStream log) throws IOException {
         log.println("  [" + label + "] $ " + portable(String.join(" ", command)));
         return new ChildProcess(label, new ProcessBuilder(command).redirectErrorStream(true).start(), log);
     }
@@ -41,7 +41,7 @@ final class ChildProcess implements AutoCloseable {
      * {@code text} as a report shows it: the JDK's home as {@code $JAVA_HOME}, paths below the
      * working directory (the repository root) relative, so a saved report names no machine's folders.
      */
-    static String portable(String text) {
+    public static String portable(String text) {
         String cwd = Path.of("").toAbsolutePath() + "/";
         return text.replace(cwd, "").replace(System.getProperty("java.home"), "$JAVA_HOME");
     }
@@ -59,7 +59,7 @@ final class ChildProcess implements AutoCloseable {
         }
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
@@ -68,7 +68,7 @@ final class ChildProcess implements AutoCloseable {
      *
      * @throws IOException if the child's output ends first, or the time limit passes
      */
-    String awaitLine(String word, Duration limit) throws IOException, InterruptedException {
+    public String awaitLine(String word, Duration limit) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (true) {
             Optional<String> line = lines.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);

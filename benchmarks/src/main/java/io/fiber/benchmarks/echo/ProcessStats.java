@@ -17,7 +17,7 @@ import java.nio.file.Path;
  *   <li>memory: {@code VmRSS} of {@code /proc/PID/status}, in KiB.</li>
  * </ul>
  */
-final class ProcessStats {
+public final class ProcessStats {
     private static final int UTIME_AFTER_COMMAND = 11;   // fields counted from the state, field 3
     private static final int STIME_AFTER_COMMAND = 12;
 
@@ -28,7 +28,7 @@ final class ProcessStats {
     }
 
     /** Asks {@code getconf CLK_TCK} once for the tick rate of the CPU times. */
-    static ProcessStats create() throws IOException, InterruptedException {
+    public static ProcessStats create() throws IOException, InterruptedException {
         Process getconf = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
         String out = new String(getconf.getInputStream().readAllBytes()).trim();
         if (getconf.waitFor() != 0 || !out.matches("[0-9]+")) {
@@ -42,12 +42,12 @@ final class ProcessStats {
     }
 
     /** A process's CPU time, in seconds: in user space, and in the kernel on its behalf (system calls, and loopback networking done in them). */
-    record CpuTime(double user, double system) {
-        double total() {
+    public record CpuTime(double user, double system) {
+        public double total() {
             return user + system;
         }
 
-        CpuTime minus(CpuTime earlier) {
+        public CpuTime minus(CpuTime earlier) {
             return new CpuTime(user - earlier.user, system - earlier.system);
         }
     }
@@ -58,7 +58,7 @@ final class ProcessStats {
     }
 
     /** The process's CPU time so far, user and system apart. */
-    CpuTime cpuTime(long pid) throws IOException {
+    public CpuTime cpuTime(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
         // The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
