@@ -27,6 +27,9 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -35,12 +38,14 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * An unmodified server in its virtual-thread mode whose every request waits on a downstream service,
+ * An unmodified server, in its virtual-thread mode or on platform threads (which the agent's
+ * {@code threads=fibers} makes fibers), whose every request waits on a downstream service,
  * started in a child JVM by {@link VirtualThreadServersAtScaleTest}, with and without the agent. It is
  * written as its users write it and references no class of the fiber runtime.
  *
- * <p>Arguments: {@code plain|jetty|tomcat|jdk|classic|jetty-pool|jdk-pool DELAY_PORT CONNECTIONS DIR}, DIR being Tomcat's base
- * directory. Each request {@code GET /?n=N} opens a socket to the {@link DelayServer} at DELAY_PORT on
+ * <p>Arguments: {@code plain|jetty|tomcat|jdk|classic|jetty-pool|jdk-pool|h2 DELAY_PORT CONNECTIONS DIR}, DIR being Tomcat's
+ * (and H2's) base directory. Each request {@code GET /?n=N} (for H2, the query {@code SELECT DOWNSTREAM(N)}
+ * on a JDBC connection) opens a socket to the {@link DelayServer} at DELAY_PORT on
  * loopback, sends N, waits for its answer (100 ms later), and answers
  * {@code n=N downstream=ANSWER thread=THREAD}, THREAD being the request's
  * {@code Thread.currentThread()} (a virtual thread's string names its carrier after '@'). CONNECTIONS is the
@@ -76,6 +81,7 @@ public final class AtScaleServer {
             case "classic" -> classic(delayPort, connections);
             case "jetty-pool" -> jettyPool(delayPort, connections);
             case "jdk-pool" -> jdkPool(delayPort, connections);
+            case "h2" -> h2(delayPort, connections, java.nio.file.Path.of(args[3]));
             default -> throw new IllegalArgumentException("unknown server " + kind);
         };
         System.out.println("port " + server.port());
@@ -281,5 +287,41 @@ public final class AtScaleServer {
             server.stop(0);
             executor.close();
         });
+    }
+
+    /** The delay server's port, for {@link #downstream}, which H2 calls with the query's argument only. */
+    private static volatile int downstreamPort;
+
+    /**
+     * H2's TCP server as its users start it before virtual threads: {@code Server.createTcpServer},
+     * whose listener is a {@code new Thread} (H2's {@code Server.start}) and which starts a {@code new
+     * Thread} per connection (its {@code -tcpVirtualThreads} left off). Platform threads without the
+     * agent; fibers under it with {@code threads=fibers}. Its one database is in memory,
+     * {@code mem:atscale}, made here by a first connection, which registers {@link #downstream} as the
+     * SQL function {@code DOWNSTREAM}, as users register a Java function. It listens on loopback only
+     * ({@code h2.bindAddress}). Its limit on transactions open at once, {@code h2.maxOpenTransactions}
+     * (255 in H2 2.5.252; each query in progress holds one), is raised to the connections; its listen
+     * backlog stays the JDK's default (50), which H2 has no option to raise. DIR is its base
+     * directory, where an in-memory database writes nothing.
+     */
+    private static Started h2(int delayPort, int connections, java.nio.file.Path dir) throws Exception {
+        downstreamPort = delayPort;
+        System.setProperty("h2.bindAddress", "127.0.0.1");
+        System.setProperty("h2.maxOpenTransactions", String.valueOf(connections + 100));
+        org.h2.tools.Server server = org.h2.tools.Server.createTcpServer("-tcpPort", "0", "-ifNotExists",
+                "-baseDir", dir.toString()).start();
+        try (Connection c = DriverManager.getConnection("jdbc:h2:tcp://127.0.0.1:" + server.getPort()
+                + "/mem:atscale;DB_CLOSE_DELAY=-1", "sa", ""); Statement s = c.createStatement()) {
+            s.execute("CREATE ALIAS DOWNSTREAM FOR 'io.fiber.examples.AtScaleServer.downstream'");
+        }
+        return new Started(server.getPort(), server::stop);
+    }
+
+    /**
+     * The SQL function {@code DOWNSTREAM(N)} of the {@code h2} server: the request's work, run by
+     * H2 on the connection's thread, its answer {@code n=N downstream=ANSWER thread=THREAD} as a string.
+     */
+    public static String downstream(String n) throws IOException {
+        return new String(answer(n, downstreamPort), StandardCharsets.UTF_8).stripTrailing();
     }
 }

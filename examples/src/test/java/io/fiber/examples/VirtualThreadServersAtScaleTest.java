@@ -14,6 +14,10 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -25,6 +29,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,15 +47,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * JDK's {@code HttpServer} on {@code Executors.newVirtualThreadPerTaskExecutor()} ({@link AtScaleServer},
  * which references nothing of the fiber runtime). Each runs in a child JVM launched with
  * {@code -javaagent:fiber-agent.jar=detector=fail}, and
- * once without the agent for comparison. So do three servers of platform threads, under the agent
+ * once without the agent for comparison. So do four servers of platform threads, under the agent
  * with {@code threads=fibers}, which makes their threads fibers: the classic accept loop with a
- * {@code new Thread} per connection, Jetty 12 on its default {@code QueuedThreadPool}, and the
- * JDK's {@code HttpServer} on {@code Executors.newCachedThreadPool()}. (Tomcat's default pool makes
+ * {@code new Thread} per connection, Jetty 12 on its default {@code QueuedThreadPool}, the
+ * JDK's {@code HttpServer} on {@code Executors.newCachedThreadPool()}, and H2's TCP server, a
+ * {@code new Thread} per JDBC connection, whose request is the query {@code SELECT DOWNSTREAM(N)},
+ * a Java function registered with {@code CREATE ALIAS}. (Tomcat's default pool makes
  * its threads as a {@code Thread} subclass, {@code TaskThread}, which stays a platform thread.) Every request waits 100 ms on a downstream socket call to a
  * {@link DelayServer}, a process of its own.
  *
  * <p>This JVM is the load: it opens all the connections first, each on a JDK virtual thread, and only
- * when every one is open do they all send their request, so the server holds them all at once. Every
+ * when every one is open do they all send their request, so the server holds them all at once (H2's
+ * JDBC connections are opened {@link #H2_CONNECTING_AT_ONCE} at a time, as its listen backlog is
+ * fixed at 50; its queries are sent all at once too). Every
  * answer is checked: its own number, the downstream's answer to that number, and the thread that ran
  * the handler, a virtual thread whose carrier (after '@' in its {@code toString}) is one of ours,
  * {@code fiber-carrier-N}, under the agent, and one of the JDK's {@code ForkJoinPool} workers without.
@@ -72,7 +81,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (9,900 at 20,000), and its line says why. A JVM raises its limit to the hard one by itself; past
  * that, raising it needs privileges. The servers' own limits are raised to the connections, as their
  * users would: the listen backlog (the accept loop's and the JDK server's), Jetty's accept queue and
- * its thread pool's maximum (200 by default), Tomcat's acceptCount (100) and maxConnections (8,192).
+ * its thread pool's maximum (200 by default), Tomcat's acceptCount (100) and maxConnections (8,192),
+ * H2's open transactions (255). H2's child gets a 2 GB heap (the others 1 GB): each of its
+ * connections holds a 64 KB read buffer and a session.
  * The kernel caps a backlog at {@code net.core.somaxconn} (4,096 here); a connection that finds the
  * queue full retries its SYN a second later (the line counts them: {@link #listenOverflows}).
  *
@@ -94,6 +105,15 @@ class VirtualThreadServersAtScaleTest {
      * added per blocked one, would cross it at once.
      */
     private static final int MAX_THREADS = 64 + Runtime.getRuntime().availableProcessors();
+    /**
+     * How many JDBC connections the load opens at once, under H2's listen backlog: H2 listens with the
+     * JDK's default backlog, 50, and has no option to raise it. Opened all at once, as the HTTP loads
+     * open theirs, 9,900 connections overflow it by tens of thousands of dropped SYNs, each retried
+     * 1, 3, 7, 15, 31 s later (the kernel's backoff), and the last connections open a minute after
+     * the first or not at all (H2's driver gives up connecting after 2 s, {@code h2.socketConnectTimeout}).
+     * All of them are open still before any query is sent.
+     */
+    private static final int H2_CONNECTING_AT_ONCE = 32;
     private static final long LOAD_TIMEOUT_SECONDS = 120;
     private static final int SOCKET_TIMEOUT_MILLIS = 60_000;
     private static final long START_TIMEOUT_SECONDS = 30;
@@ -141,7 +161,7 @@ class VirtualThreadServersAtScaleTest {
         // Servers of platform threads, which the agent makes fibers with threads=fibers. Run under the
         // agent only: without it each would start 9,900 OS threads, which the benchmarks measure
         // (./run bench), not the test suite.
-        for (String server : List.of("classic", "jetty-pool", "jdk-pool")) {
+        for (String server : List.of("classic", "jetty-pool", "jdk-pool", "h2")) {
             cases.add(Arguments.of(server, "detector=fail,threads=fibers"));
         }
         return cases.stream();
@@ -155,7 +175,8 @@ class VirtualThreadServersAtScaleTest {
         if (underAgent) {
             command.add("-javaagent:" + RealServersUnderAgentTest.agentJar() + "=" + agent);
         }
-        command.addAll(List.of("-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+        // H2 holds more per connection than the HTTP servers: its 64 KB read buffer and a session (about 640 MB for 10,000).
+        command.addAll(List.of(server.equals("h2") ? "-Xmx2g" : "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-cp", RealServersUnderAgentTest.serverClassPath(), AtScaleServer.class.getName(),
                 server, String.valueOf(delayPort), String.valueOf(TARGET), Files.createTempDirectory(dir, server).toString()));
         Path out = Files.createTempFile(dir, server + "-out", ".txt");
@@ -174,7 +195,9 @@ class VirtualThreadServersAtScaleTest {
             long idleFds = ProcessPeaks.openFiles(child.pid());
             ProcessPeaks peaks = ProcessPeaks.watch(child.pid(), 5);
             long overflowsBefore = listenOverflows();
-            Load load = load(port, requests, underAgent);
+            Semaphore connecting = new Semaphore(H2_CONNECTING_AT_ONCE);
+            Load load = server.equals("h2") ? load(n -> jdbc(port, n, connecting), JDBC_ANSWER, requests, underAgent)
+                    : load(n -> http(port, n), HTTP_ANSWER, requests, underAgent);
             long overflows = listenOverflows() - overflowsBefore;
             peaks.close();
             child.getOutputStream().close(); // the child stops its server when its standard input ends
@@ -285,16 +308,83 @@ class VirtualThreadServersAtScaleTest {
         }
     }
 
-    private static final Pattern ANSWER = Pattern.compile("HTTP/1\\.1 200 .*?\r\n\r\n"
-            + "n=(\\d+) downstream=delayed (\\d+) in-flight (\\d+) thread=(VirtualThread\\[#\\d+[^\\]]*\\]/\\w+@(\\S+))\n", Pattern.DOTALL);
+    /** An answer's body: {@code n=N downstream=ANSWER thread=THREAD}. */
+    private static final String BODY = "n=(\\d+) downstream=delayed (\\d+) in-flight (\\d+) thread=(VirtualThread\\[#\\d+[^\\]]*\\]/\\w+@(\\S+))";
+    private static final Pattern HTTP_ANSWER = Pattern.compile("HTTP/1\\.1 200 .*?\r\n\r\n" + BODY + "\n", Pattern.DOTALL);
+    private static final Pattern JDBC_ANSWER = Pattern.compile(BODY);
+
+    /** One connection of a load, open: {@link #ask} sends its request and returns the whole answer. */
+    private interface Connection extends AutoCloseable {
+        String ask() throws Exception;
+    }
+
+    /** Opens the connection of the load's request {@code n}. */
+    private interface Opener {
+        Connection open(int n) throws Exception;
+    }
+
+    /** An HTTP/1.1 connection that sends {@code GET /?n=N} and reads the answer to its end. */
+    private static Connection http(int port, int n) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), SOCKET_TIMEOUT_MILLIS);
+            socket.setSoTimeout(SOCKET_TIMEOUT_MILLIS);
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+        return new Connection() {
+            @Override
+            public String ask() throws IOException {
+                socket.getOutputStream().write(("GET /?n=" + n + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                        + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            }
+
+            @Override
+            public void close() throws IOException {
+                socket.close();
+            }
+        };
+    }
+
+    /**
+     * A JDBC connection to H2's TCP server, opened once {@code connecting} lets it (its network
+     * timeout, the socket's read timeout, that of the other loads), which runs {@code SELECT DOWNSTREAM(N)}.
+     */
+    private static Connection jdbc(int port, int n, Semaphore connecting) throws SQLException, InterruptedException {
+        java.sql.Connection c;
+        connecting.acquire();
+        try {
+            c = DriverManager.getConnection("jdbc:h2:tcp://127.0.0.1:" + port + "/mem:atscale;NETWORK_TIMEOUT="
+                    + SOCKET_TIMEOUT_MILLIS, "sa", "");
+        } finally {
+            connecting.release();
+        }
+        return new Connection() {
+            @Override
+            public String ask() throws SQLException {
+                try (PreparedStatement query = c.prepareStatement("SELECT DOWNSTREAM(?)")) {
+                    query.setString(1, String.valueOf(n));
+                    try (ResultSet rs = query.executeQuery()) {
+                        return rs.next() ? rs.getString(1) : "(no row)";
+                    }
+                }
+            }
+
+            @Override
+            public void close() throws SQLException {
+                c.close();
+            }
+        };
+    }
 
     /**
      * Opens {@code requests} connections to the server, each on a virtual thread of this JVM; once all
-     * are open, each sends {@code GET /?n=I} and reads the whole answer. Returns what was wrong with
-     * each answer that was not the expected one.
+     * are open, each sends its request (the {@code n}-th, {@code n}) and reads the whole answer, which
+     * must match {@code expected}. Returns what was wrong with each answer that was not the expected one.
      */
-    private static Load load(int port, int requests, boolean underAgent) throws Exception {
-        InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+    private static Load load(Opener opener, Pattern expected, int requests, boolean underAgent) throws Exception {
         CountDownLatch allOpen = new CountDownLatch(requests);
         AtomicInteger handedOff = new AtomicInteger();
         java.util.concurrent.atomic.AtomicLong allOpenAt = new java.util.concurrent.atomic.AtomicLong();
@@ -310,21 +400,19 @@ class VirtualThreadServersAtScaleTest {
             for (int i = 0; i < requests; i++) {
                 int n = i;
                 answers.add(clients.submit(() -> {
-                    try (Socket socket = new Socket()) {
-                        try {
-                            socket.connect(address, SOCKET_TIMEOUT_MILLIS);
-                        } finally {
-                            allOpen.countDown();
-                        }
+                    Connection connection;
+                    try {
+                        connection = opener.open(n);
+                    } finally {
+                        allOpen.countDown();
+                    }
+                    try (connection) {
                         if (!allOpen.await(SOCKET_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
                             return "the connections were not all open within " + SOCKET_TIMEOUT_MILLIS + " ms";
                         }
                         allOpenAt.compareAndSet(0, System.nanoTime());
-                        socket.setSoTimeout(SOCKET_TIMEOUT_MILLIS);
-                        socket.getOutputStream().write(("GET /?n=" + n + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
-                                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                        String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                        Matcher m = ANSWER.matcher(answer);
+                        String answer = connection.ask();
+                        Matcher m = expected.matcher(answer);
                         if (!m.matches() || !m.group(1).equals(String.valueOf(n)) || !m.group(2).equals(String.valueOf(n))) {
                             return "unexpected answer " + RealServersUnderAgentTest.head(answer);
                         }
