@@ -76,7 +76,8 @@ public final class AtScaleServer {
         Started server = switch (kind) {
             case "plain" -> plain(delayPort, connections);
             case "jetty" -> jetty(delayPort, connections);
-            case "tomcat" -> tomcat(delayPort, connections, java.nio.file.Path.of(args[3]));
+            case "tomcat" -> tomcat(delayPort, connections, java.nio.file.Path.of(args[3]), true);
+            case "tomcat-pool" -> tomcat(delayPort, connections, java.nio.file.Path.of(args[3]), false);
             case "jdk" -> jdk(delayPort, connections);
             case "classic" -> classic(delayPort, connections);
             case "jetty-pool" -> jettyPool(delayPort, connections);
@@ -219,8 +220,14 @@ public final class AtScaleServer {
         return jetty(threadPool, delayPort, connections);
     }
 
-    /** Tomcat 11 embedded, its NIO connector with {@code useVirtualThreads=true}; maxConnections (8192) and acceptCount (100) raised. */
-    private static Started tomcat(int delayPort, int connections, java.nio.file.Path dir) throws Exception {
+    /**
+     * Tomcat 11 embedded, its NIO connector with {@code useVirtualThreads=true}, or (not
+     * {@code virtualThreads}) on its default executor, whose {@code maxThreads} (200) is raised to the
+     * connections as its users raise it: platform threads without the agent ({@code TaskThread}s of
+     * its {@code TaskThreadFactory}), fibers under it with {@code threads=fibers}. maxConnections
+     * (8192) and acceptCount (100) raised.
+     */
+    private static Started tomcat(int delayPort, int connections, java.nio.file.Path dir, boolean virtualThreads) throws Exception {
         TOMCAT_LOG.setLevel(Level.WARNING);
         LEAK_CHECK_LOG.setLevel(Level.SEVERE);
         Tomcat tomcat = new Tomcat();
@@ -228,7 +235,11 @@ public final class AtScaleServer {
         Connector connector = new Connector();
         connector.setPort(0);
         connector.setProperty("address", "127.0.0.1");
-        connector.setProperty("useVirtualThreads", "true");
+        if (virtualThreads) {
+            connector.setProperty("useVirtualThreads", "true");
+        } else {
+            connector.setProperty("maxThreads", String.valueOf(connections + 100));
+        }
         connector.setProperty("maxConnections", String.valueOf(connections));
         connector.setProperty("acceptCount", String.valueOf(connections));
         tomcat.setConnector(connector);

@@ -47,13 +47,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * JDK's {@code HttpServer} on {@code Executors.newVirtualThreadPerTaskExecutor()} ({@link AtScaleServer},
  * which references nothing of the fiber runtime). Each runs in a child JVM launched with
  * {@code -javaagent:fiber-agent.jar=detector=fail}, and
- * once without the agent for comparison. So do four servers of platform threads, under the agent
+ * once without the agent for comparison. So do five servers of platform threads, under the agent
  * with {@code threads=fibers}, which makes their threads fibers: the classic accept loop with a
- * {@code new Thread} per connection, Jetty 12 on its default {@code QueuedThreadPool}, the
- * JDK's {@code HttpServer} on {@code Executors.newCachedThreadPool()}, and H2's TCP server, a
+ * {@code new Thread} per connection, Jetty 12 on its default {@code QueuedThreadPool}, Tomcat 11 on
+ * its default executor (whose {@code TaskThread}s, a {@code Thread} subclass known to be safe, the
+ * agent converts at their factory), the JDK's {@code HttpServer} on
+ * {@code Executors.newCachedThreadPool()}, and H2's TCP server, a
  * {@code new Thread} per JDBC connection, whose request is the query {@code SELECT DOWNSTREAM(N)},
- * a Java function registered with {@code CREATE ALIAS}. (Tomcat's default pool makes
- * its threads as a {@code Thread} subclass, {@code TaskThread}, which stays a platform thread.) Every request waits 100 ms on a downstream socket call to a
+ * a Java function registered with {@code CREATE ALIAS}. Every request waits 100 ms on a downstream socket call to a
  * {@link DelayServer}, a process of its own.
  *
  * <p>This JVM is the load: it opens all the connections first, each on a JDK virtual thread, and only
@@ -161,7 +162,7 @@ class VirtualThreadServersAtScaleTest {
         // Servers of platform threads, which the agent makes fibers with threads=fibers. Run under the
         // agent only: without it each would start 9,900 OS threads, which the benchmarks measure
         // (./run bench), not the test suite.
-        for (String server : List.of("classic", "jetty-pool", "jdk-pool", "h2")) {
+        for (String server : List.of("classic", "jetty-pool", "tomcat-pool", "jdk-pool", "h2")) {
             cases.add(Arguments.of(server, "detector=fail,threads=fibers"));
         }
         return cases.stream();

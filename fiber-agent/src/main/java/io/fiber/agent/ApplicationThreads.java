@@ -53,7 +53,8 @@ import java.util.regex.Pattern;
 final class ApplicationThreads {
     /** How a converted thread was created, as the report names it; the index into {@link #converted}. */
     enum Made {
-        NEW_THREAD("new Thread"), OF_PLATFORM("Thread.ofPlatform()"), DEFAULT_FACTORY("default thread factory");
+        NEW_THREAD("new Thread"), OF_PLATFORM("Thread.ofPlatform()"), DEFAULT_FACTORY("default thread factory"),
+        SUBCLASS_FACTORY("known Thread subclass factory");
 
         final String label;
 
@@ -210,6 +211,7 @@ final class ApplicationThreads {
 
     private Thread convert(Thread made, Object maker, Runnable task) {
         boolean defaultFactory = this.defaultFactory.isInstance(maker);
+        boolean ofPlatform = maker.getClass() == builderGroup.getDeclaringClass() || maker.getClass() == factoryGroup.getDeclaringClass();
         String creator = creator();
         if (creator == null && defaultFactory) {
             creator = factoryCreators.get(maker); // a pool the application made, started from JDK code
@@ -219,7 +221,7 @@ final class ApplicationThreads {
             kept = Kept.JDK;
         } else if (creator.isEmpty()) {
             kept = Kept.RUNTIME;
-        } else if (!defaultFactory && ownGroup(maker)) {
+        } else if (ofPlatform ? ownGroup(maker) : !defaultFactory && ownGroup(made.getThreadGroup())) {
             kept = Kept.GROUP;
         } else {
             kept = selected(creator, made.getName());
@@ -230,8 +232,12 @@ final class ApplicationThreads {
         }
         Thread fiber = null;
         if (kept == null) {
-            fiber = fiber(made.getName(), defaultFactory || inherits(maker), task, creator, made.isDaemon(), handler(made),
-                    defaultFactory ? Made.DEFAULT_FACTORY : Made.OF_PLATFORM);
+            // A subclass factory's thread came from a Thread constructor, which inherits.
+            fiber = fiber(made.getName(), !ofPlatform || inherits(maker), task, creator, made.isDaemon(), handler(made),
+                    defaultFactory ? Made.DEFAULT_FACTORY : ofPlatform ? Made.OF_PLATFORM : Made.SUBCLASS_FACTORY);
+            if (fiber != null && fiber.getContextClassLoader() != made.getContextClassLoader()) {
+                fiber.setContextClassLoader(made.getContextClassLoader()); // one the factory set (Tomcat's: its own loader)
+            }
         } else {
             count(kept);
         }
@@ -595,7 +601,7 @@ final class ApplicationThreads {
         }
         return "fiber-agent: threads=fibers: application threads (new Thread, Thread.ofPlatform(), the JDK's default thread"
                 + " factory) become fibers" + (choices.isEmpty() ? "" : " (" + String.join(", ", choices) + ")")
-                + "; Thread subclasses, JDK and runtime threads stay platform threads; a summary follows at exit";
+                + "; Thread subclasses (but Tomcat's TaskThread), JDK and runtime threads stay platform threads; a summary follows at exit";
     }
 
     /** The line printed at exit. */

@@ -46,7 +46,8 @@ import java.util.Set;
  * modules (they cannot read the bridge's module), classes of loaders that do not find the bridge
  * ({@link #seesBridge}), and every class whose bytes never name
  * {@code java/lang/Thread}. A class the rewrite fails on is defined as it was, with one line on
- * standard error. Registered as a transformer that does not retransform: it runs at definition only.
+ * standard error. Besides: the factory methods of a few {@code Thread} subclasses known to be safe as
+ * fibers ({@link #SUBCLASS_FACTORIES}) hand their thread to the bridge before they return it. Registered as a transformer that does not retransform: it runs at definition only.
  */
 final class ThreadCallSites implements ClassFileTransformer {
     private static final String THREAD = "java/lang/Thread";
@@ -57,6 +58,22 @@ final class ThreadCallSites implements ClassFileTransformer {
             "(Ljava/lang/String;)V", "(Ljava/lang/ThreadGroup;Ljava/lang/String;)V", "(Ljava/lang/Runnable;Ljava/lang/String;)V",
             "(Ljava/lang/ThreadGroup;Ljava/lang/Runnable;Ljava/lang/String;)V", "(Ljava/lang/ThreadGroup;Ljava/lang/Runnable;Ljava/lang/String;J)V",
             "(Ljava/lang/ThreadGroup;Ljava/lang/Runnable;Ljava/lang/String;JZ)V");
+
+    /**
+     * Factories of {@code Thread} subclasses known to be safe as fibers, by internal class name: the
+     * factory method (name and descriptor, taking the task as its first argument) whose unstarted
+     * thread the bridge may replace on return, as it may the JDK default factory's. A subclass stays
+     * a platform thread anywhere else, since code may cast {@code currentThread()} to it.
+     * <ul>
+     *   <li>Tomcat's {@code TaskThreadFactory}, behind its default executor and its utility
+     *       executor: Tomcat looks at a {@code TaskThread} only after an {@code instanceof} (to
+     *       renew a pool's threads once a web application stopped, which converted threads then
+     *       skip), and a {@code TaskThread} only adds its creation time and wraps its task to end
+     *       quietly on that renewal's exception.</li>
+     * </ul>
+     */
+    static final Map<String, String> SUBCLASS_FACTORIES = Map.of(
+            "org/apache/tomcat/util/threads/TaskThreadFactory", "newThread(Ljava/lang/Runnable;)Ljava/lang/Thread;");
 
     private final ApplicationThreads policy;
 
@@ -113,6 +130,10 @@ final class ThreadCallSites implements ClassFileTransformer {
     /** The class rewritten, or null when it has nothing to rewrite. */
     static byte[] rewrite(byte[] bytes) {
         ClassReader reader = new ClassReader(bytes);
+        String factoryMethod = SUBCLASS_FACTORIES.get(reader.getClassName());
+        if (factoryMethod != null) {
+            return rewriteFactory(reader, factoryMethod);
+        }
         Map<String, Sites> sites = new HashMap<>();
         reader.accept(new ClassVisitor(Opcodes.ASM9) {
             @Override
@@ -136,6 +157,45 @@ final class ThreadCallSites implements ClassFileTransformer {
             }
         }, 0);
         return writer.toByteArray();
+    }
+
+    /**
+     * A known subclass factory ({@link #SUBCLASS_FACTORIES}): before each return of its factory
+     * method, the bridge gets the unstarted thread, the factory and the task, and what it answers is
+     * returned ({@code FiberBridge.atNewPlatformThread}, as for the JDK's default factory). Nothing
+     * branches, so the method's stack map frames stay valid; the stack grows by two.
+     */
+    static byte[] rewriteFactory(ClassReader reader, String method) {
+        ClassWriter writer = new ClassWriter(reader, 0);
+        boolean[] found = {false};
+        reader.accept(new ClassVisitor(Opcodes.ASM9, writer) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature, String[] exceptions) {
+                MethodVisitor next = super.visitMethod(access, name, descriptor, signature, exceptions);
+                if (!(name + descriptor).equals(method) || (access & Opcodes.ACC_STATIC) != 0) {
+                    return next;
+                }
+                found[0] = true;
+                return new MethodVisitor(Opcodes.ASM9, next) {
+                    @Override
+                    public void visitInsn(int opcode) {
+                        if (opcode == Opcodes.ARETURN) {
+                            super.visitVarInsn(Opcodes.ALOAD, 0);
+                            super.visitVarInsn(Opcodes.ALOAD, 1);
+                            super.visitMethodInsn(Opcodes.INVOKESTATIC, BRIDGE, "atNewPlatformThread",
+                                    "(Ljava/lang/Thread;Ljava/lang/Object;Ljava/lang/Runnable;)Ljava/lang/Thread;", false);
+                        }
+                        super.visitInsn(opcode);
+                    }
+
+                    @Override
+                    public void visitMaxs(int maxStack, int maxLocals) {
+                        super.visitMaxs(maxStack + 2, maxLocals);
+                    }
+                };
+            }
+        }, 0);
+        return found[0] ? writer.toByteArray() : null;
     }
 
     /** Whether {@code bytes} hold {@code name} anywhere: a class that never names it has nothing to rewrite. */

@@ -67,6 +67,17 @@ class ThreadCallSitesTest {
         }
     }
 
+    /** A factory of a Thread subclass, compiled as Tomcat's TaskThreadFactory is: construct, set up, return. */
+    public static final class SubFactory implements java.util.concurrent.ThreadFactory {
+        @Override
+        public Thread newThread(Runnable r) {
+            Sub t = new Sub(r);
+            t.setDaemon(true);
+            t.setContextClassLoader(getClass().getClassLoader());
+            return t;
+        }
+    }
+
     private static byte[] bytesOf(Class<?> c) throws IOException {
         try (InputStream in = c.getResourceAsStream(c.getSimpleName().isEmpty() ? null : c.getName().substring(c.getName().lastIndexOf('.') + 1) + ".class")) {
             return in.readAllBytes();
@@ -183,6 +194,28 @@ class ThreadCallSitesTest {
         Method branch = sites.getMethod("branchInArguments", Runnable.class, boolean.class);
         assertEquals("yes", ((Thread) branch.invoke(null, (Runnable) () -> { }, true)).getName());
         assertTrue((boolean) sites.getMethod("daemonFlag", Thread.class).invoke(null, new Thread(() -> { })));
+    }
+
+    @Test
+    void aKnownSubclassFactoryHandsItsThreadToTheBridgeBeforeReturningIt() throws Exception {
+        assertTrue(ThreadCallSites.SUBCLASS_FACTORIES.containsKey("org/apache/tomcat/util/threads/TaskThreadFactory"));
+        String method = "newThread(Ljava/lang/Runnable;)Ljava/lang/Thread;";
+        byte[] rewritten = ThreadCallSites.rewriteFactory(new ClassReader(bytesOf(SubFactory.class)), method);
+        assertNotNull(rewritten);
+        assertEquals(List.of("NEW " + Sub.class.getName().replace('.', '/'),
+                        "FiberBridge.atNewPlatformThread(Ljava/lang/Thread;Ljava/lang/Object;Ljava/lang/Runnable;)Ljava/lang/Thread;"),
+                calls(rewritten, "newThread").stream().filter(c -> c.startsWith("NEW") || c.startsWith("FiberBridge")).toList());
+        // Without the agent's policy the bridge returns the thread it was given: the factory works as before.
+        java.util.concurrent.ThreadFactory factory = (java.util.concurrent.ThreadFactory) define(SubFactory.class.getName(), rewritten)
+                .getConstructor().newInstance();
+        AtomicBoolean ran = new AtomicBoolean();
+        Thread t = factory.newThread(() -> ran.set(true));
+        assertEquals("sub", t.getName());
+        assertTrue(t.isDaemon());
+        t.start();
+        t.join();
+        assertTrue(ran.get());
+        assertNull(ThreadCallSites.rewriteFactory(new ClassReader(bytesOf(Sites.class)), method), "a class without that method is left alone");
     }
 
     @Test

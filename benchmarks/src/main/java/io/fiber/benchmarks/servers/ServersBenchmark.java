@@ -30,7 +30,8 @@ import java.util.function.ToDoubleFunction;
  *   <li>thread-per-connection servers of platform threads ({@code classic}: an accept loop and a
  *       {@code new Thread} per connection; {@code jdk-pool}: the JDK's {@code HttpServer} on
  *       {@code Executors.newCachedThreadPool()}; {@code jetty-pool}: Jetty 12 on its
- *       {@code QueuedThreadPool}): without the agent, and under it with {@code threads=fibers};</li>
+ *       {@code QueuedThreadPool}; {@code tomcat-pool}: Tomcat 11 on its default executor): without
+ *       the agent, and under it with {@code threads=fibers};</li>
  *   <li>servers in their virtual-thread mode ({@code plain}: the accept loop with
  *       {@code Thread.ofVirtual()}; {@code jetty}: Jetty's {@code VirtualThreadPool}; {@code tomcat}:
  *       Tomcat 11 with {@code useVirtualThreads}; {@code jdk}: {@code HttpServer} on
@@ -50,7 +51,7 @@ import java.util.function.ToDoubleFunction;
  * one processor: one carrier under the agent, a one-thread {@code ForkJoinPool} without it.
  */
 public final class ServersBenchmark {
-    static final List<String> PLATFORM_SERVERS = List.of("classic", "jdk-pool", "jetty-pool");
+    static final List<String> PLATFORM_SERVERS = List.of("classic", "jdk-pool", "jetty-pool", "tomcat-pool");
     static final List<String> VIRTUAL_SERVERS = List.of("plain", "jetty", "tomcat", "jdk");
     private static final String SERVER_CPU = "0";
     private static final String LOAD_CPU = "1";

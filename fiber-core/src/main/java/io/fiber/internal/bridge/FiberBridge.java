@@ -197,8 +197,9 @@ public final class FiberBridge {
 
         /**
          * The platform thread {@code made} that {@code maker} (a {@code Thread.ofPlatform()} builder or
-         * factory, or the JDK's default thread factory) made for {@code task}, unstarted: the thread to
-         * return in its place, or {@code made}.
+         * factory, the JDK's default thread factory, or the factory of a {@code Thread} subclass known to
+         * be safe as a fiber, Tomcat's {@code TaskThreadFactory}) made for {@code task}, unstarted: the
+         * thread to return in its place, or {@code made}.
          */
         default Thread platformThread(Thread made, Object maker, Runnable task) {
             return made;
@@ -507,8 +508,9 @@ public final class FiberBridge {
 
     /**
      * Before each return of {@code ThreadBuilders.PlatformThreadBuilder.unstarted}, of its factory's
-     * {@code newThread} and of {@code Executors.DefaultThreadFactory.newThread}: the thread to return
-     * instead of the platform thread {@code made}.
+     * {@code newThread}, of {@code Executors.DefaultThreadFactory.newThread} and of a known {@code Thread}
+     * subclass's factory method (the agent's {@code ThreadCallSites}): the thread to return instead of
+     * the platform thread {@code made}.
      */
     public static Thread atNewPlatformThread(Thread made, Object maker, Runnable task) {
         Threads t = threads;
