@@ -89,7 +89,12 @@ class RealServersUnderAgentTest {
 
     @AfterAll
     static void removeFiles() throws IOException {
-        try (Stream<Path> paths = Files.walk(dir)) {
+        deleteTree(dir);
+    }
+
+    /** Deletes {@code root} and everything under it (the children's temporary files). */
+    static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
             for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }

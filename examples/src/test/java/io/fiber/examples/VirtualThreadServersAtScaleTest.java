@@ -19,7 +19,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -145,11 +144,7 @@ class VirtualThreadServersAtScaleTest {
             String err = Files.readString(dir.resolve("delay-err.txt"));
             assertTrue(err.isEmpty(), "the delay server's standard error: " + RealServersUnderAgentTest.head(err));
         }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        RealServersUnderAgentTest.deleteTree(dir);
     }
 
     static Stream<Arguments> serversAndAgents() {
@@ -187,8 +182,8 @@ class VirtualThreadServersAtScaleTest {
         try {
             int port = RealServersUnderAgentTest.awaitPort(child, out, err, what);
             // Two descriptors per request in the child at the peak, one in this JVM and in the delay server's.
-            long childFds = openFilesLimit(child.pid());
-            long fewestFds = Math.min(openFilesLimit(ProcessHandle.current().pid()), openFilesLimit(delayServer.pid()));
+            long childFds = ProcessPeaks.openFilesLimit(child.pid());
+            long fewestFds = Math.min(ProcessPeaks.openFilesLimit(ProcessHandle.current().pid()), ProcessPeaks.openFilesLimit(delayServer.pid()));
             int requests = (int) Math.min(TARGET, Math.min((childFds - FD_RESERVE) / 2, fewestFds - FD_RESERVE) / 100 * 100);
             String why = requests == TARGET ? "" : " (not " + TARGET + ": the child may open " + childFds
                     + " files, two per request and " + FD_RESERVE + " for itself)";
@@ -241,16 +236,6 @@ class VirtualThreadServersAtScaleTest {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().keySet().removeAll(List.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"));
         return pb;
-    }
-
-    /** The process's soft limit on open files, from {@code /proc/PID/limits}. */
-    private static long openFilesLimit(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/limits"))) {
-            if (line.startsWith("Max open files")) {
-                return Long.parseLong(line.substring("Max open files".length()).trim().split("\\s+")[0]);
-            }
-        }
-        throw new IllegalStateException("no open-files limit in /proc/" + pid + "/limits");
     }
 
     /**

@@ -15,6 +15,7 @@ import java.net.URL;
 import java.security.CodeSource;
 import java.security.ProtectionDomain;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -571,23 +572,22 @@ final class ApplicationThreads {
     }
 
     Map<String, Long> convertedThreads() {
-        Map<String, Long> counts = new LinkedHashMap<>();
-        for (Made m : Made.values()) {
-            if (converted.get(m.ordinal()) > 0) {
-                counts.put(m.label, converted.get(m.ordinal()));
-            }
-        }
-        return counts;
+        return nonZero(converted, Arrays.stream(Made.values()).map(m -> m.label).toList());
     }
 
     Map<String, Long> platformThreads() {
-        Map<String, Long> counts = new LinkedHashMap<>();
-        for (Kept k : Kept.values()) {
-            if (leftAlone.get(k.ordinal()) > 0) {
-                counts.put(k.label, leftAlone.get(k.ordinal()));
+        return nonZero(leftAlone, Arrays.stream(Kept.values()).map(k -> k.label).toList());
+    }
+
+    /** The non-zero counts by label, in the labels' order ({@code labels} indexed as {@code counts}). */
+    private static Map<String, Long> nonZero(AtomicLongArray counts, List<String> labels) {
+        Map<String, Long> byLabel = new LinkedHashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            if (counts.get(i) > 0) {
+                byLabel.put(labels.get(i), counts.get(i));
             }
         }
-        return counts;
+        return byLabel;
     }
 
     /** The line printed at start-up: what is converted and what never is. */

@@ -87,6 +87,16 @@ public final class ProcessPeaks implements AutoCloseable {
         }
     }
 
+    /** Process {@code pid}'s soft limit on open files, from {@code /proc/PID/limits}. */
+    public static long openFilesLimit(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "limits"))) {
+            if (line.startsWith("Max open files")) {
+                return Long.parseLong(line.substring("Max open files".length()).trim().split("\\s+")[0]);
+            }
+        }
+        throw new IOException("no open-files limit in /proc/" + pid + "/limits");
+    }
+
     /** The most open files seen. */
     public long openFiles() {
         return openFiles;

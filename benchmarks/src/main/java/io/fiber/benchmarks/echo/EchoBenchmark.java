@@ -1,5 +1,9 @@
 package io.fiber.benchmarks.echo;
 
+import io.fiber.benchmarks.runner.ChildProcess;
+import io.fiber.benchmarks.runner.CommandLine;
+import io.fiber.benchmarks.runner.ProcessStats;
+
 import io.fiber.benchmarks.echo.EchoLoadDriver.Result;
 import io.fiber.benchmarks.echo.EchoBenchmarkServer.Mode;
 

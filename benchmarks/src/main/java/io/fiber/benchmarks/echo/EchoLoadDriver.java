@@ -1,5 +1,7 @@
 package io.fiber.benchmarks.echo;
 
+import io.fiber.benchmarks.runner.CommandLine;
+
 import io.fiber.load.ClientLoop;
 import io.fiber.load.ClosedLoopLoad;
 import io.fiber.load.EchoConnection;

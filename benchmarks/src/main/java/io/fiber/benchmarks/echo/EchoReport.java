@@ -1,5 +1,7 @@
 package io.fiber.benchmarks.echo;
 
+import io.fiber.benchmarks.runner.Medians;
+
 import io.fiber.benchmarks.echo.EchoBenchmark.Measurement;
 import io.fiber.benchmarks.echo.EchoBenchmark.Options;
 import io.fiber.benchmarks.echo.EchoBenchmark.Scenario;
@@ -174,12 +176,7 @@ final class EchoReport {
 
     /** The median of {@code values}: the middle one, or the mean of the middle two. */
     static Optional<Double> median(List<Double> values) {
-        if (values.isEmpty()) {
-            return Optional.empty();
-        }
-        List<Double> sorted = values.stream().sorted().toList();
-        int middle = sorted.size() / 2;
-        return Optional.of(sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2);
+        return values.isEmpty() ? Optional.empty() : Optional.of(Medians.median(values.stream().mapToDouble(Double::doubleValue).toArray()));
     }
 
     /** "1.20x" for one round; "1.20x (1.31x, 1.20x, 0.98x)", the median then each round's, for several; "n/a" for none. */

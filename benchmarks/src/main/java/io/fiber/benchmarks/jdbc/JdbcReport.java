@@ -1,5 +1,7 @@
 package io.fiber.benchmarks.jdbc;
 
+import io.fiber.benchmarks.runner.Medians;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,7 +94,6 @@ public final class JdbcReport {
     }
 
     private static double median(List<double[]> rows, int column) {
-        double[] v = rows.stream().mapToDouble(r -> r[column]).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return Medians.median(rows.stream().mapToDouble(r -> r[column]).toArray());
     }
 }

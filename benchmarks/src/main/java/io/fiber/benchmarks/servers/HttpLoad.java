@@ -9,7 +9,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -20,20 +19,18 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 
 /**
- * The load of the servers benchmark, from this JVM: HTTP/1.1 requests of one connection each
- * ({@code GET /?n=N}, {@code Connection: close}, as {@code AtScaleServer}'s thread-per-connection
- * servers speak it), each answer checked for its own number and the downstream's answer to it.
+ * The load of the servers benchmark, from this JVM: HTTP/1.1 requests ({@code GET /?n=N}) to
+ * {@code AtScaleServer}'s servers, each answer checked for its own number and the downstream's
+ * answer to it.
  * Every client runs on a JDK virtual thread of this JVM (the load is not what is measured).
  *
  * <ul>
- *   <li>{@link #closedLoop}: N clients, each sending its next request when the last one is
- *       answered: N requests wait at the server at once, and the server's throughput is what
+ *   <li>{@link #closedLoop}: N clients, each sending its next request, on a new connection
+ *       ({@code Connection: close}), when the last one is answered: N requests wait at the server at once, and the server's throughput is what
  *       it can answer.</li>
- *   <li>{@link #fixedRate}: a request every 1/R seconds whatever the answers do (an open loop),
- *       each timed from when it was due, so a server that falls behind shows it in the latency
- *       rather than in a slower rate (no coordinated omission).</li>
  *   <li>{@link #held}: N kept-alive connections held open, each sending a request now and then:
- *       the server holds them all at once while the request rate stays moderate.</li>
+ *       the server holds them all at once while the request rate stays fixed and moderate, each
+ *       request timed from when it was sent.</li>
  * </ul>
  * The requests that end in the measured window (after the warm-up) count, whenever they began:
  * a server behind its load answers late, and counting only the requests that began in the window
@@ -111,37 +108,6 @@ final class HttpLoad {
                         request(begun, window, mine::record);
                     }
                 });
-            }
-            threads.shutdown();
-            awaitEnd(threads, window);
-        }
-        return window.result();
-    }
-
-    /** A request due every {@code 1/rate} s for {@code warmup}, then {@code measure}, each on its own client. */
-    Result fixedRate(int rate, Duration warmup, Duration measure) throws InterruptedException {
-        long start = System.nanoTime();
-        Window window = new Window(start + warmup.toNanos(), start + warmup.toNanos() + measure.toNanos());
-        long period = TimeUnit.SECONDS.toNanos(1) / rate;
-        // A histogram per request would be 15 KB of garbage each: requests share a few, each under its lock.
-        List<LatencyHistogram> shards = new ArrayList<>();
-        for (int i = 0; i < 64; i++) {
-            shards.add(new LatencyHistogram());
-        }
-        window.histograms.addAll(shards);
-        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long i = 0, due = start; window.to - due > 0; i++, due = start + i * period) {
-                long wait = due - System.nanoTime();
-                if (wait > 0) {
-                    LockSupport.parkNanos(wait);
-                }
-                long dueAt = due;
-                LatencyHistogram shard = shards.get((int) (i & 63));
-                threads.execute(() -> request(dueAt, window, nanos -> {
-                    synchronized (shard) {
-                        shard.record(nanos);
-                    }
-                }));
             }
             threads.shutdown();
             awaitEnd(threads, window);

@@ -1,7 +1,9 @@
 package io.fiber.benchmarks.servers;
 
-import io.fiber.benchmarks.echo.ChildProcess;
-import io.fiber.benchmarks.echo.ProcessStats;
+import io.fiber.benchmarks.runner.ChildProcess;
+import io.fiber.benchmarks.runner.CommandLine;
+import io.fiber.benchmarks.runner.Medians;
+import io.fiber.benchmarks.runner.ProcessStats;
 import io.fiber.load.ProcessPeaks;
 
 import java.io.IOException;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -70,17 +73,18 @@ public final class ServersBenchmark {
     private record Key(String server, String side, String scenario) { }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = parse(args);
-        List<String> servers = List.of(options.getOrDefault("servers", String.join(",", concat(PLATFORM_SERVERS, VIRTUAL_SERVERS))).split(","));
-        int rounds = Integer.parseInt(options.getOrDefault("rounds", "3"));
-        int rate = Integer.parseInt(options.getOrDefault("rate", "1000"));
-        Duration warmup = Duration.ofSeconds(Long.parseLong(options.getOrDefault("warmup", "5")));
-        Duration measure = Duration.ofSeconds(Long.parseLong(options.getOrDefault("duration", "10")));
-        int closed = Integer.parseInt(options.getOrDefault("closed", "1000"));
-        List<Integer> heldConnections = Arrays.stream(options.getOrDefault("connections", "1000,10000").split(",")).map(Integer::parseInt).toList();
-        boolean pin = !options.containsKey("no-pin"); // ./run bench servers passes --no-pin without taskset or a second core
-        String classPath = Files.readString(Path.of(required(options, "server-classpath"))).trim();
-        String agentJar = Path.of(required(options, "agent")).toAbsolutePath().toString();
+        CommandLine options = CommandLine.parse(args, Set.of("--servers", "--closed", "--connections", "--rate", "--rounds", "--warmup",
+                "--duration", "--server-classpath", "--agent"), Set.of("--no-pin"));
+        List<String> servers = List.of(options.string("--servers", String.join(",", concat(PLATFORM_SERVERS, VIRTUAL_SERVERS))).split(","));
+        int rounds = options.integer("--rounds", 3);
+        int rate = options.integer("--rate", 1000);
+        Duration warmup = options.seconds("--warmup", Duration.ofSeconds(5));
+        Duration measure = options.seconds("--duration", Duration.ofSeconds(10));
+        int closed = options.integer("--closed", 1000);
+        List<Integer> heldConnections = Arrays.stream(options.string("--connections", "1000,10000").split(",")).map(Integer::parseInt).toList();
+        boolean pin = !options.flag("--no-pin"); // ./run bench servers passes --no-pin without taskset or a second core
+        String classPath = Files.readString(Path.of(required(options, "--server-classpath"))).trim();
+        String agentJar = Path.of(required(options, "--agent")).toAbsolutePath().toString();
         for (String server : servers) {
             if (!PLATFORM_SERVERS.contains(server) && !VIRTUAL_SERVERS.contains(server)) {
                 throw new IllegalArgumentException("unknown server '" + server + "': choose from " + concat(PLATFORM_SERVERS, VIRTUAL_SERVERS));
@@ -89,7 +93,7 @@ public final class ServersBenchmark {
         PrintStream out = System.out;
         ProcessStats stats = ProcessStats.create();
         int most = Math.max(closed, heldConnections.stream().max(Integer::compare).orElse(closed));
-        long fdLimit = fdLimit();
+        long fdLimit = ProcessPeaks.openFilesLimit(ProcessHandle.current().pid());
         int fitting = (int) Math.min(most, (fdLimit - FD_RESERVE) / 2 / 100 * 100);
         out.printf(Locale.ROOT, "servers benchmark: %s; %d round(s); a closed loop of %d clients; %s kept-alive connections sending %d requests/s in all;"
                         + " warm-up %d s (plus a think time for the kept-alive ones), measured %d s%n",
@@ -296,14 +300,7 @@ public final class ServersBenchmark {
     }
 
     private static double median(List<Figures> f, ToDoubleFunction<Figures> field) {
-        return median(f.stream().mapToDouble(field).toArray());
-    }
-
-    static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n == 0 ? Double.NaN : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        return Medians.median(f.stream().mapToDouble(field).toArray());
     }
 
     private static double medianRatio(List<Figures> agent, List<Figures> base, ToDoubleFunction<Figures> field) {
@@ -312,7 +309,7 @@ public final class ServersBenchmark {
         for (int i = 0; i < n; i++) {
             ratios[i] = field.applyAsDouble(agent.get(i)) / field.applyAsDouble(base.get(i));
         }
-        return median(ratios);
+        return Medians.median(ratios);
     }
 
     private static String ratio(List<Figures> agent, List<Figures> base, ToDoubleFunction<Figures> field) {
@@ -336,46 +333,17 @@ public final class ServersBenchmark {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    private static long fdLimit() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
-            if (line.startsWith("Max open files")) {
-                return Long.parseLong(line.substring("Max open files".length()).trim().split("\\s+")[0]);
-            }
-        }
-        return 1024;
-    }
-
     private static <T> List<T> concat(List<T> a, List<T> b) {
         List<T> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
     }
 
-    private static String required(Map<String, String> options, String name) {
-        String value = options.get(name);
+    private static String required(CommandLine options, String name) {
+        String value = options.string(name, null);
         if (value == null) {
-            throw new IllegalArgumentException("--" + name + " is required (./run bench servers passes it)");
+            throw new IllegalArgumentException(name + " is required (./run bench servers passes it)");
         }
         return value;
-    }
-
-    /** {@code --name value} and {@code --flag} pairs. */
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--")) {
-                throw new IllegalArgumentException("unexpected argument '" + args[i] + "': options are --servers A,B --closed N --connections N,M --rate R"
-                        + " --rounds N --warmup S --duration S --no-pin");
-            }
-            String name = args[i].substring(2);
-            if (name.equals("no-pin")) {
-                options.put(name, "");
-            } else if (i + 1 < args.length) {
-                options.put(name, args[++i]);
-            } else {
-                throw new IllegalArgumentException("--" + name + " needs a value");
-            }
-        }
-        return options;
     }
 }

@@ -1,5 +1,7 @@
 package io.fiber.benchmarks.echo;
 
+import io.fiber.benchmarks.runner.ChildProcess;
+
 import io.fiber.benchmarks.echo.EchoLoadDriver.Config;
 import io.fiber.benchmarks.echo.EchoLoadDriver.Result;
 import io.fiber.benchmarks.echo.EchoBenchmarkServer.Mode;

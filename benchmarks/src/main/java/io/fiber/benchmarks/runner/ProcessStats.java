@@ -1,4 +1,4 @@
-package io.fiber.benchmarks.echo;
+package io.fiber.benchmarks.runner;
 
 import io.fiber.load.ProcessPeaks;
 
@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * What the echo benchmark runner reads from Linux's {@code /proc}: a child process's CPU time so far
+ * What the benchmark runners read from Linux's {@code /proc}: a child process's CPU time so far
  * (user + system, all threads) and resident memory, and the CPU time of the whole machine.
  *
  * <ul>
@@ -37,7 +37,7 @@ public final class ProcessStats {
         return new ProcessStats(Double.parseDouble(out));
     }
 
-    double ticksPerSecond() {
+    public double ticksPerSecond() {
         return ticksPerSecond;
     }
 
@@ -53,7 +53,7 @@ public final class ProcessStats {
     }
 
     /** The process's user + system CPU time so far, in seconds. */
-    double cpuSeconds(long pid) throws IOException {
+    public double cpuSeconds(long pid) throws IOException {
         return cpuTime(pid).total();
     }
 
@@ -73,7 +73,7 @@ public final class ProcessStats {
      * server's and the driver's own CPU time, this is the load that other processes (and the
      * hypervisor) put on the machine during a run.
      */
-    double machineBusySeconds() throws IOException {
+    public double machineBusySeconds() throws IOException {
         String total = Files.readAllLines(Path.of("/proc/stat")).getFirst();
         String[] fields = total.trim().split(" +");   // cpu user nice system idle iowait irq softirq steal ...
         long ticks = Long.parseLong(fields[1]) + Long.parseLong(fields[2]) + Long.parseLong(fields[3]) + Long.parseLong(fields[8]);
@@ -81,7 +81,7 @@ public final class ProcessStats {
     }
 
     /** The process's resident set size ({@code VmRSS}), in KiB. */
-    static long residentKib(long pid) throws IOException {
+    public static long residentKib(long pid) throws IOException {
         return ProcessPeaks.status(pid).residentKib();
     }
 }

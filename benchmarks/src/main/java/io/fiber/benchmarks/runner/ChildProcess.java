@@ -1,4 +1,4 @@
-package io.fiber.benchmarks.echo;
+package io.fiber.benchmarks.runner;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -13,7 +13,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A child process of the echo benchmark runner (a server or the load driver) whose output the runner
+ * A child process of a benchmark runner (a server, a load driver) whose output the runner
  * waits on line by line, with a time limit, so a hung or crashed child fails its run instead of the
  * whole benchmark. Every line it prints (stdout and stderr, merged) is also copied to the runner's
  * log with the child's label, so warnings and errors stay in the raw output.
@@ -90,7 +90,7 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     /** Closes the child's standard input: the servers and the holding driver take it as the signal to finish. */
-    void closeStdin() throws IOException {
+    public void closeStdin() throws IOException {
         process.getOutputStream().close();
     }
 

@@ -1,4 +1,4 @@
-package io.fiber.benchmarks.echo;
+package io.fiber.benchmarks.runner;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -7,11 +7,11 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The {@code --name value} and {@code --flag} options of the echo benchmark's programs (the load
- * driver and the runner), so both parse and reject options the same way. An unknown or repeated
+ * The {@code --name value} and {@code --flag} options of the benchmarks' programs (the echo load
+ * driver and runner, the servers benchmark), so all parse and reject options the same way. An unknown or repeated
  * option, or a missing value, is an {@link IllegalArgumentException} that names it.
  */
-final class CommandLine {
+public final class CommandLine {
     private final Map<String, String> values = new HashMap<>();
     private final Set<String> flags = new HashSet<>();
 
@@ -21,7 +21,7 @@ final class CommandLine {
      * @param valueOptions options followed by a value, e.g. {@code --port}
      * @param flagOptions  options that stand alone, e.g. {@code --quick}
      */
-    static CommandLine parse(String[] args, Set<String> valueOptions, Set<String> flagOptions) {
+    public static CommandLine parse(String[] args, Set<String> valueOptions, Set<String> flagOptions) {
         CommandLine line = new CommandLine();
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
@@ -43,15 +43,15 @@ final class CommandLine {
         return line;
     }
 
-    boolean flag(String option) {
+    public boolean flag(String option) {
         return flags.contains(option);
     }
 
-    String string(String option, String otherwise) {
+    public String string(String option, String otherwise) {
         return values.getOrDefault(option, otherwise);
     }
 
-    int integer(String option, int otherwise) {
+    public int integer(String option, int otherwise) {
         String value = values.get(option);
         if (value == null) {
             return otherwise;
@@ -64,7 +64,7 @@ final class CommandLine {
     }
 
     /** A duration given in seconds, fractions allowed ({@code 0.5}). */
-    Duration seconds(String option, Duration otherwise) {
+    public Duration seconds(String option, Duration otherwise) {
         String value = values.get(option);
         if (value == null) {
             return otherwise;
