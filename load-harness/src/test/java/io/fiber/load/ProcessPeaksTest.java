@@ -58,4 +58,12 @@ class ProcessPeaksTest {
         Exception e = assertThrows(Exception.class, () -> ProcessPeaks.status(Long.MAX_VALUE));
         assertNotNull(e.getMessage());
     }
+
+    @Test
+    void readsThisProcesssOpenFilesLimit() throws Exception {
+        long pid = ProcessHandle.current().pid();
+        long limit = ProcessPeaks.openFilesLimit(pid);
+        assertTrue(limit >= ProcessPeaks.openFiles(pid), "a limit of " + limit + " below the " + ProcessPeaks.openFiles(pid) + " files open");
+        assertThrows(java.io.IOException.class, () -> ProcessPeaks.openFilesLimit(Long.MAX_VALUE), "no such process");
+    }
 }
