@@ -5,7 +5,12 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.LongAdder;
 
 import static io.fiber.TestFibers.result;
@@ -13,7 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A burst of spawns from a platform thread (a server's acceptor thread under a burst of connections,
+ * The inject queue's two lanes, from both sides: new fibers from outside must not hold up work
+ * under way, and work under way must not hold up new fibers.
+ *
+ * <p>A burst of spawns from a platform thread (a server's acceptor thread under a burst of connections,
  * the demo's main thread) must not hold up fibers that are already under way. The demo's
  * scenario: a fiber opens a scope with a 250 ms deadline and forks 100 fibers that compute and 100
  * that sleep far past the deadline, while the main thread spawns 200,000 fibers. The scope must end
@@ -86,6 +94,87 @@ class SpawnBurstTest {
             assertEquals(FAST, fastDone.sum(), "computing forks that finished before the deadline");
             assertTrue(scopeMillis < SCOPE_LIMIT_MILLIS, "the scope ended after " + scopeMillis + " ms; its deadline was "
                     + DEADLINE.toMillis() + " ms");
+        }
+    }
+
+    private static final int WORKERS = 200;
+    private static final int NEW_FROM_OUTSIDE = 200;
+    /** Twice what the lanes' turns take at most here, under half of what work-under-way-first took. */
+    private static final long HANDOFF_LIMIT = 10_000;
+
+    /**
+     * The other side of the lanes: a platform thread that keeps waking fibers (a server's dispatcher
+     * handing exchanges to idle pool workers) must not hold up the new fibers it also starts (the
+     * workers the pool adds when none is idle, each holding an exchange). One carrier, kept busy by
+     * 200 workers that compute 100 us per hand-off and then wait for the next, which the thread hands
+     * them at once; then the thread starts 200 new fibers. The wait is counted in hand-offs the
+     * workers complete meanwhile, not in time, so a busy machine does not move it. When work under
+     * way always went first, a new fiber started on every other periodic visit to the inject queue
+     * only: about 25,000 hand-offs (2.7 s) for the 200. With the lanes taking turns, 2,500 to 5,000:
+     * the workers the thread wakes while they are still parking come back on the carrier's own queue,
+     * so the inject queue gets its periodic share of the runs, not half of them.
+     */
+    @Test
+    void newFibersStartWhileAnotherThreadKeepsWakingFibers() throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("spawn-beside-wakeups").build()) {
+            assertTrue(s.usesOwnCarriers(), "surefire passes --add-opens");
+            AtomicBoolean stop = new AtomicBoolean();
+            LongAdder handoffs = new LongAdder();
+            ConcurrentLinkedQueue<Thread> idle = new ConcurrentLinkedQueue<>(); // the workers waiting for a hand-off
+            List<Fiber<Void>> workers = new ArrayList<>();
+            for (int i = 0; i < WORKERS; i++) {
+                workers.add(s.spawn(() -> {
+                    while (!stop.get()) {
+                        idle.add(Thread.currentThread());
+                        LockSupport.park(); // a wakeup before the park leaves a permit: one hand-off, one run
+                        spin(100);
+                        handoffs.increment();
+                    }
+                    return null;
+                }));
+            }
+            Thread dispatcher = Thread.ofPlatform().name("dispatcher").start(() -> {
+                while (!stop.get()) {
+                    Thread worker = idle.poll();
+                    if (worker != null) {
+                        LockSupport.unpark(worker);
+                    } else {
+                        Thread.onSpinWait();
+                    }
+                }
+            });
+            try {
+                Thread.sleep(100); // the carrier busy with hand-offs
+                CountDownLatch newStarted = new CountDownLatch(NEW_FROM_OUTSIDE);
+                long start = System.nanoTime();
+                long h0 = handoffs.sum();
+                AtomicLong handoffsMeanwhile = new AtomicLong();
+                for (int i = 0; i < NEW_FROM_OUTSIDE; i++) {
+                    s.spawn(() -> {
+                        if (newStarted.getCount() == 1) {
+                            handoffsMeanwhile.set(handoffs.sum() - h0);
+                        }
+                        newStarted.countDown();
+                        return null;
+                    });
+                }
+                boolean all = newStarted.await(10, TimeUnit.SECONDS);
+                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                System.out.printf("%d new fibers beside a thread handing work to %d fibers: all started after %d ms and %,d hand-offs%n",
+                        NEW_FROM_OUTSIDE, WORKERS, millis, handoffsMeanwhile.get());
+                assertTrue(all, (NEW_FROM_OUTSIDE - newStarted.getCount()) + " of " + NEW_FROM_OUTSIDE + " new fibers started in 10 s");
+                assertTrue(handoffsMeanwhile.get() < HANDOFF_LIMIT, "the new fibers started only after " + handoffsMeanwhile.get()
+                        + " hand-offs to the workers");
+            } finally {
+                stop.set(true);
+                dispatcher.join();
+                for (Thread worker : idle) {
+                    LockSupport.unpark(worker);
+                }
+                for (Fiber<Void> f : workers) {
+                    f.cancel(); // a worker that queued itself after the last unpark above
+                }
+            }
         }
     }
 

@@ -34,7 +34,8 @@ public final class CommandLine {
             } else if (flagOptions.contains(option)) {
                 repeated = !line.flags.add(option);
             } else {
-                throw new IllegalArgumentException("unknown option '" + option + "'");
+                throw new IllegalArgumentException("unknown option '" + option + "'; the options are "
+                        + new java.util.TreeSet<>(valueOptions) + " (each with a value) and " + new java.util.TreeSet<>(flagOptions));
             }
             if (repeated) {
                 throw new IllegalArgumentException("option " + option + " is given twice");

@@ -74,13 +74,14 @@ public final class ServersBenchmark {
 
     public static void main(String[] args) throws Exception {
         CommandLine options = CommandLine.parse(args, Set.of("--servers", "--closed", "--connections", "--rate", "--rounds", "--warmup",
-                "--duration", "--server-classpath", "--agent"), Set.of("--no-pin"));
+                "--duration", "--heap", "--server-classpath", "--agent"), Set.of("--no-pin"));
         List<String> servers = List.of(options.string("--servers", String.join(",", concat(PLATFORM_SERVERS, VIRTUAL_SERVERS))).split(","));
         int rounds = options.integer("--rounds", 3);
         int rate = options.integer("--rate", 1000);
         Duration warmup = options.seconds("--warmup", Duration.ofSeconds(5));
         Duration measure = options.seconds("--duration", Duration.ofSeconds(10));
         int closed = options.integer("--closed", 1000);
+        String heap = options.string("--heap", "1g"); // the servers' -Xmx, the same on both sides
         List<Integer> heldConnections = Arrays.stream(options.string("--connections", "1000,10000").split(",")).map(Integer::parseInt).toList();
         boolean pin = !options.flag("--no-pin"); // ./run bench servers passes --no-pin without taskset or a second core
         String classPath = Files.readString(Path.of(required(options, "--server-classpath"))).trim();
@@ -96,8 +97,8 @@ public final class ServersBenchmark {
         long fdLimit = ProcessPeaks.openFilesLimit(ProcessHandle.current().pid());
         int fitting = (int) Math.min(most, (fdLimit - FD_RESERVE) / 2 / 100 * 100);
         out.printf(Locale.ROOT, "servers benchmark: %s; %d round(s); a closed loop of %d clients; %s kept-alive connections sending %d requests/s in all;"
-                        + " warm-up %d s (plus a think time for the kept-alive ones), measured %d s%n",
-                servers, rounds, closed, heldConnections, rate, warmup.toSeconds(), measure.toSeconds());
+                        + " warm-up %d s (plus a think time for the kept-alive ones), measured %d s; servers with -Xmx%s%n",
+                servers, rounds, closed, heldConnections, rate, warmup.toSeconds(), measure.toSeconds(), heap);
         out.println("placement: " + (pin ? "server on core " + SERVER_CPU + ", load and delay server on core " + LOAD_CPU + " (taskset)" : "not pinned"));
         if (fitting < most) {
             out.println("open files: " + fdLimit + " per process, so " + most + " connections become " + fitting + " (a server holds two descriptors per waiting request)");
@@ -114,7 +115,7 @@ public final class ServersBenchmark {
                         List<String> command = new ArrayList<>(pinned(pin, SERVER_CPU));
                         command.add(java());
                         side.agentOptions().ifPresent(o -> command.add("-javaagent:" + agentJar + (o.isEmpty() ? "" : "=" + o)));
-                        command.addAll(List.of("-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classPath,
+                        command.addAll(List.of("-Xmx" + heap, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classPath,
                                 "io.fiber.examples.AtScaleServer", server, String.valueOf(delayPort), String.valueOf(most),
                                 Files.createTempDirectory(dir, server).toString()));
                         // Each scenario in a fresh server process: the peaks of one must not carry into the next.

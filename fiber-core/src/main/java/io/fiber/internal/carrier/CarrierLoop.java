@@ -24,17 +24,16 @@ import java.util.function.Consumer;
  *       (one volatile read and, with a timer pending, a clock read), so yielding fibers cannot make
  *       a timer late;</li>
  *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, a batch from the scheduler's {@link InjectQueue}
- *       first, so foreign submissions are never starved by a busy local queue (alternating which of
- *       its two lanes goes first, so neither work under way nor new fibers starve; the rest of the
- *       batch is work under way, see {@link #takeInjectBatch});</li>
+ *       first, so foreign submissions are never starved by a busy local queue (its two lanes take
+ *       turns, see {@link #pollInjectTakingTurns});</li>
  *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
  *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row while other
  *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
  *       queue empty the pair keeps the slot: moving it to the queue would only invite a sleeping
  *       carrier to steal one half of the pair and split it across cores);</li>
  *   <li>the local {@link RunQueue} (FIFO);</li>
- *   <li>a batch from the inject queue, work under way before new fibers (it also holds what
- *       overflowed the local queue, so it goes before fresh I/O);</li>
+ *   <li>a batch from the inject queue, its lanes taking turns (it also holds what overflowed the
+ *       local queue, so it goes before fresh I/O);</li>
  *   <li>ready I/O in the carrier's {@link CarrierReactor} (a non-blocking poll, skipped when the
  *       carrier would otherwise go to sleep in that reactor anyway), never more events than the
  *       local queue has room for, so I/O wakeups do not overflow into the inject queue;</li>
@@ -54,8 +53,8 @@ import java.util.function.Consumer;
  * the lane of new fibers from outside, even a fiber that has not started yet: behind a burst of
  * spawns from another thread (an acceptor thread, a main thread starting 200,000 fibers) it would
  * wait for the whole burst, seconds, and with it whatever its fiber's work holds (a scope's forks
- * and deadline, a lock, a connection). It waits behind the work under way and one batch of new
- * fibers at most, however long the burst.
+ * and deadline, a lock, a connection). The lanes take turns, so it waits behind as many new fibers
+ * as there is work under way ahead of it, however long the burst.
  *
  * <p>With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake:
  * blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without a
@@ -153,6 +152,8 @@ public final class CarrierLoop implements Runnable {
     private boolean freshFirstAfterPreemption;
     /** A run was preempted since this carrier last took from the inject queue: the next take starts with new fibers. */
     private boolean freshFirstNext;
+    /** Which lane of the inject queue this carrier's next take prefers ({@link #pollInjectTakingTurns}). */
+    private boolean freshTurn;
     private int tick;
     private long runs;
     /** The run (a {@link #runs} count) the watchdog asked to yield at its next safe point; -1: none. */
@@ -284,7 +285,7 @@ public final class CarrierLoop implements Runnable {
         }
         if (++tick % GLOBAL_QUEUE_INTERVAL == 0) {
             pollIo(roomInQueue());
-            Runnable continuation = takeInjectBatch((tick / GLOBAL_QUEUE_INTERVAL & 1) == 0);
+            Runnable continuation = takeInjectBatch();
             if (continuation != null) {
                 return continuation;
             }
@@ -297,7 +298,7 @@ public final class CarrierLoop implements Runnable {
         }
         Runnable continuation = takeLocal();
         if (continuation == null) {
-            continuation = takeInjectBatch(false); // before new I/O: it holds continuations that overflowed our queue
+            continuation = takeInjectBatch(); // before new I/O: it holds continuations that overflowed our queue
         }
         if (continuation == null && pollIo(carriers.hasQueuedWork() ? roomInQueue() : 0)) {
             continuation = takeLocal();
@@ -343,33 +344,26 @@ public final class CarrierLoop implements Runnable {
     }
 
     /**
-     * Runs the first of a batch from the inject queue (from its new-fiber lane first if
-     * {@code freshFirst}, or if a run was preempted since the last take) and queues the rest
-     * locally, where idle carriers may steal them. The periodic visit takes a batch too, not one
-     * continuation: on a carrier kept busy by its own I/O, whatever waits there (wakeups from other
-     * threads, a rescue poll's fibers) would otherwise leave at one per
-     * {@value #GLOBAL_QUEUE_INTERVAL} ticks.
-     *
-     * <p>Two limits keep a burst of new fibers from outside from crowding out work under way. The
-     * rest of the batch is work under way only, unless the local queue is empty: new fibers queued
-     * locally would go ahead of everything this carrier's fibers wake or spawn later (a scope's
-     * forks), so with local work they come one per visit, as the batch's first. And the batch
-     * fills the local queue to half its capacity at most: filled to the brim, the next local wakeup
-     * overflowed it, and the overflow sent its older half, what was taken from here first, back to
-     * the tail of the inject queue, again and again.
+     * Runs the first of a batch from the inject queue (from its new-fiber lane first if a run was
+     * preempted since the last take) and queues the rest locally, where idle carriers may steal
+     * them. The periodic visit takes a batch too, not one continuation: on a carrier kept busy by
+     * its own I/O, whatever waits there (wakeups from other threads, a rescue poll's fibers) would
+     * otherwise leave at one per {@value #GLOBAL_QUEUE_INTERVAL} ticks. The batch fills the local
+     * queue to half its capacity at most: filled to the brim, the next local wakeup overflowed it,
+     * and the overflow sent its older half, what was taken from here first, back to the tail of the
+     * inject queue, again and again.
      */
-    private Runnable takeInjectBatch(boolean freshFirst) {
+    private Runnable takeInjectBatch() {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
-        Runnable first = carriers.pollInject(freshFirst || freshFirstNext);
+        Runnable first = freshFirstNext ? carriers.pollInject(true) : pollInjectTakingTurns();
         freshFirstNext = false;
         if (first == null) {
             return null;
         }
-        boolean dry = queue.isEmpty();
         int batch = Math.min(INJECT_BATCH - 1, RunQueue.CAPACITY / 2 - queue.size()); // may be negative: none
         int moved = 0;
         for (; moved < batch; moved++) {
-            Runnable next = dry ? carriers.pollInject() : carriers.pollUnderway();
+            Runnable next = pollInjectTakingTurns();
             if (next == null || !queue.offer(next)) {
                 if (next != null) {
                     carriers.requeue(next);
@@ -381,6 +375,23 @@ public final class CarrierLoop implements Runnable {
             carriers.wakeSleeperIfNeeded();
         }
         return first;
+    }
+
+    /**
+     * The next continuation from the inject queue, its two lanes taking turns: work under way (the
+     * wakeups other threads send, what carriers moved off their queues) and new fibers from outside
+     * are both served, each at least every other take, whichever keeps arriving. Under way first
+     * always (as this queue once was) left new fibers to the moments a carrier ran dry: a server
+     * whose dispatcher thread hands exchanges to a pool of fibers (the JDK's {@code HttpServer} with
+     * a converted cached pool) kept making idle workers runnable, and the new workers it started
+     * when none was idle, each holding an exchange, waited seconds. New fibers first always would
+     * put a scope's forks, moved here by a handoff or an overflow, behind a whole burst of spawns.
+     * The turn is this carrier's own, so taking one costs no shared write.
+     */
+    private Runnable pollInjectTakingTurns() {
+        Runnable continuation = carriers.pollInject(freshTurn);
+        freshTurn = !freshTurn;
+        return continuation;
     }
 
     private Runnable steal() {
@@ -411,7 +422,7 @@ public final class CarrierLoop implements Runnable {
                 return continuation;
             }
         }
-        return carriers.pollInject();
+        return pollInjectTakingTurns();
     }
 
     /**

@@ -212,14 +212,9 @@ public final class Carriers {
         return injectQueue.poll();
     }
 
-    /** For the periodic fairness check: alternates which lane of the inject queue goes first. */
+    /** From the inject queue's new-fiber lane first if {@code freshFirst}, else from its work under way first. */
     Runnable pollInject(boolean freshFirst) {
         return injectQueue.poll(freshFirst);
-    }
-
-    /** A continuation of work under way from the inject queue, or null: never a new fiber. */
-    Runnable pollUnderway() {
-        return injectQueue.pollUnderway();
     }
 
     public int injectSize() {

@@ -7,11 +7,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * (spawns from outside, wakeups from JDK timer and poller threads and from platform threads) and
  * continuations that carriers moved off their local queues. Any carrier takes from it.
  *
- * <p>Two lanes, so finishing work goes before starting work: work under way before new fibers that
- * arrive from outside. Otherwise a burst of 100,000 spawns would put every timer wakeup and every
- * cancellation 100,000 places back in line (the demo's 1-5 ms sleepers woke up to 570 ms late; with
- * the lanes, about 20 ms). New fibers cannot starve: a carrier that runs dry takes them, and the
- * periodic check alternates lanes.
+ * <p>Two lanes, work under way and new fibers from outside, which the carriers take in turns
+ * ({@code CarrierLoop.pollInjectTakingTurns}), so neither waits for the whole of the other. In one
+ * FIFO a burst of 100,000 spawns would put every timer wakeup and every cancellation 100,000 places
+ * back in line (the demo's 1-5 ms sleepers woke up to 570 ms late); with work under way always first,
+ * a steady stream of wakeups from another thread left the new fibers waiting for a carrier to run
+ * dry (seconds, for the workers a server's dispatcher thread started).
  *
  * <p>Under way is also whatever a carrier had taken on and moves off again ({@link #offerUnderway}):
  * the overflow of a full local queue, a handed-off carrier's queue, a fiber
@@ -39,21 +40,18 @@ final class InjectQueue {
         underway.offer(task);
     }
 
-    /** Work under way first, then new fibers. */
+    /** Work under way first, then new fibers: for draining, where the order does not matter. */
     Runnable poll() {
         return poll(false);
     }
 
+    /** From the new fibers' lane first if {@code freshFirst}, else from the work under way first. */
     Runnable poll(boolean freshFirst) {
         Runnable task = freshFirst ? fresh.poll() : underway.poll();
         if (task == null) {
             task = freshFirst ? underway.poll() : fresh.poll();
         }
         return task;
-    }
-
-    Runnable pollUnderway() {
-        return underway.poll();
     }
 
     boolean isEmpty() {
