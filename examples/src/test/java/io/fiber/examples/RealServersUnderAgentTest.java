@@ -108,6 +108,11 @@ class RealServersUnderAgentTest {
                 cases.add(Arguments.of(server, agent));
             }
         }
+        // Tomcat on its own pool of TaskThreads, a Thread subclass the agent knows to be safe: fibers
+        // under threads=fibers, unless the user excludes Tomcat's package, and platform threads without the agent.
+        for (String agent : List.of("none", "threads=fibers", "threads=fibers,threads.exclude=org.apache.tomcat.*")) {
+            cases.add(Arguments.of("tomcat-pool", agent));
+        }
         return cases.stream();
     }
 
@@ -132,7 +137,8 @@ class RealServersUnderAgentTest {
             int port = awaitPort(child, out, err, what);
             long start = System.nanoTime();
             List<String> failures = switch (server) {
-                case "jetty", "tomcat" -> httpRequests(port);
+                case "jetty", "tomcat" -> httpRequests(port, "virtual");
+                case "tomcat-pool" -> httpRequests(port, agent.equals("threads=fibers") ? "virtual" : "platform");
                 case "h2" -> jdbcConnections(port);
                 case "plain" -> echoConnections(port);
                 default -> throw new IllegalArgumentException(server);
@@ -248,8 +254,8 @@ class RealServersUnderAgentTest {
         }
     }
 
-    /** HTTP/1.1 GETs with {@code n=i}; each answer must name its {@code n}, a virtual thread, and carry the file's content. */
-    private static List<String> httpRequests(int port) throws InterruptedException {
+    /** HTTP/1.1 GETs with {@code n=i}; each answer must name its {@code n}, the kind of thread it ran on, and carry the file's content. */
+    private static List<String> httpRequests(int port, String threadKind) throws InterruptedException {
         try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CALL_TIMEOUT).build()) {
             List<Callable<String>> calls = new ArrayList<>();
             for (int i = 0; i < HTTP_REQUESTS; i++) {
@@ -258,7 +264,7 @@ class RealServersUnderAgentTest {
                     HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/file?n=" + n))
                             .timeout(CALL_TIMEOUT).build();
                     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-                    String expected = "n=" + n + " on a virtual thread: " + fileContent;
+                    String expected = "n=" + n + " on a " + threadKind + " thread: " + fileContent;
                     return response.statusCode() == 200 && response.body().equals(expected) ? null
                             : "status " + response.statusCode() + ", body " + head(response.body());
                 });

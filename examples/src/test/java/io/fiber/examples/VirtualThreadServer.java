@@ -39,7 +39,7 @@ import java.util.logging.Logger;
  * runtime: under the agent, nothing of the runtime has run before the server's first virtual thread
  * reads a file, the case that once killed every such thread (the detector's check recursed into class loading).
  *
- * <p>Arguments: {@code jetty|tomcat|h2|plain FILE DIR}. The HTTP servers answer every request with
+ * <p>Arguments: {@code jetty|tomcat|tomcat-pool|h2|plain FILE DIR}. The HTTP servers answer every request with
  * {@code n=N on a virtual thread: } (or {@code platform thread}) followed by FILE's content, read from
  * disk for that request; N is the request's query parameter {@code n}. H2's TCP server keeps its
  * databases in DIR; Tomcat keeps its work directory there. The plain server, one virtual thread per
@@ -62,7 +62,8 @@ public final class VirtualThreadServer {
         Path dir = Path.of(args[2]);
         Started server = switch (kind) {
             case "jetty" -> jetty(file);
-            case "tomcat" -> tomcat(file, dir);
+            case "tomcat" -> tomcat(file, dir, true);
+            case "tomcat-pool" -> tomcat(file, dir, false);
             case "h2" -> h2(dir);
             case "plain" -> plain(file);
             default -> throw new IllegalArgumentException("unknown server " + kind);
@@ -115,8 +116,12 @@ public final class VirtualThreadServer {
         return new Started(connector.getLocalPort(), server::stop);
     }
 
-    /** Tomcat 11 embedded, its NIO connector with {@code useVirtualThreads=true}: a servlet per request on a virtual thread. */
-    private static Started tomcat(Path file, Path dir) throws Exception {
+    /**
+     * Tomcat 11 embedded, its NIO connector with {@code useVirtualThreads=true}: a servlet per request
+     * on a virtual thread; or ({@code tomcat-pool}) on its default executor of platform threads,
+     * Tomcat's {@code TaskThread}s, which the agent makes fibers under {@code threads=fibers}.
+     */
+    private static Started tomcat(Path file, Path dir, boolean virtualThreads) throws Exception {
         // Tomcat logs through java.util.logging; its INFO lines say nothing the test checks.
         Logger.getLogger("org.apache").setLevel(Level.WARNING);
         Tomcat tomcat = new Tomcat();
@@ -124,7 +129,7 @@ public final class VirtualThreadServer {
         Connector connector = new Connector();
         connector.setPort(0);
         connector.setProperty("address", "127.0.0.1");
-        connector.setProperty("useVirtualThreads", "true");
+        connector.setProperty("useVirtualThreads", String.valueOf(virtualThreads));
         tomcat.setConnector(connector);
         Context context = tomcat.addContext("", null);
         Tomcat.addServlet(context, "file", new HttpServlet() {

@@ -74,7 +74,7 @@ public final class ServersBenchmark {
 
     public static void main(String[] args) throws Exception {
         CommandLine options = CommandLine.parse(args, Set.of("--servers", "--closed", "--connections", "--rate", "--rounds", "--warmup",
-                "--duration", "--heap", "--server-classpath", "--agent"), Set.of("--no-pin"));
+                "--duration", "--heap", "--agent-options", "--jvm-options", "--server-classpath", "--agent"), Set.of("--no-pin"));
         List<String> servers = List.of(options.string("--servers", String.join(",", concat(PLATFORM_SERVERS, VIRTUAL_SERVERS))).split(","));
         int rounds = options.integer("--rounds", 3);
         int rate = options.integer("--rate", 1000);
@@ -82,6 +82,8 @@ public final class ServersBenchmark {
         Duration measure = options.seconds("--duration", Duration.ofSeconds(10));
         int closed = options.integer("--closed", 1000);
         String heap = options.string("--heap", "1g"); // the servers' -Xmx, the same on both sides
+        String extraAgentOptions = options.string("--agent-options", ""); // added to the agent side's, e.g. detector=off
+        List<String> jvmOptions = Arrays.stream(options.string("--jvm-options", "").split(" ")).filter(o -> !o.isBlank()).toList(); // both sides
         List<Integer> heldConnections = Arrays.stream(options.string("--connections", "1000,10000").split(",")).map(Integer::parseInt).toList();
         boolean pin = !options.flag("--no-pin"); // ./run bench servers passes --no-pin without taskset or a second core
         String classPath = Files.readString(Path.of(required(options, "--server-classpath"))).trim();
@@ -97,8 +99,10 @@ public final class ServersBenchmark {
         long fdLimit = ProcessPeaks.openFilesLimit(ProcessHandle.current().pid());
         int fitting = (int) Math.min(most, (fdLimit - FD_RESERVE) / 2 / 100 * 100);
         out.printf(Locale.ROOT, "servers benchmark: %s; %d round(s); a closed loop of %d clients; %s kept-alive connections sending %d requests/s in all;"
-                        + " warm-up %d s (plus a think time for the kept-alive ones), measured %d s; servers with -Xmx%s%n",
-                servers, rounds, closed, heldConnections, rate, warmup.toSeconds(), measure.toSeconds(), heap);
+                        + " warm-up %d s (plus a think time for the kept-alive ones), measured %d s; servers with -Xmx%s%s%s%n",
+                servers, rounds, closed, heldConnections, rate, warmup.toSeconds(), measure.toSeconds(), heap,
+                jvmOptions.isEmpty() ? "" : " " + String.join(" ", jvmOptions),
+                extraAgentOptions.isEmpty() ? "" : "; agent side also " + extraAgentOptions);
         out.println("placement: " + (pin ? "server on core " + SERVER_CPU + ", load and delay server on core " + LOAD_CPU + " (taskset)" : "not pinned"));
         if (fitting < most) {
             out.println("open files: " + fdLimit + " per process, so " + most + " connections become " + fitting + " (a server holds two descriptors per waiting request)");
@@ -114,7 +118,9 @@ public final class ServersBenchmark {
                         out.printf("%n== round %d: %s, %s%n", round, server, side.label());
                         List<String> command = new ArrayList<>(pinned(pin, SERVER_CPU));
                         command.add(java());
-                        side.agentOptions().ifPresent(o -> command.add("-javaagent:" + agentJar + (o.isEmpty() ? "" : "=" + o)));
+                        side.agentOptions().map(o -> withExtra(o, extraAgentOptions))
+                                .ifPresent(o -> command.add("-javaagent:" + agentJar + (o.isEmpty() ? "" : "=" + o)));
+                        command.addAll(jvmOptions);
                         command.addAll(List.of("-Xmx" + heap, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classPath,
                                 "io.fiber.examples.AtScaleServer", server, String.valueOf(delayPort), String.valueOf(most),
                                 Files.createTempDirectory(dir, server).toString()));
@@ -146,6 +152,11 @@ public final class ServersBenchmark {
             HttpLoad http = new HttpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), port(child.awaitLine("port ", START_LIMIT))));
             record(figures, key, measure(stats, child, () -> load.run(http), out, what));
         }
+    }
+
+    /** The agent side's options with the ones {@code --agent-options} adds. */
+    static String withExtra(String options, String extra) {
+        return extra.isEmpty() ? options : options.isEmpty() ? extra : options + "," + extra;
     }
 
     /** The two sides of a server: without the agent, and under it with the options that make this kind of server green. */

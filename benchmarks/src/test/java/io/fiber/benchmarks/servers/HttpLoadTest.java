@@ -88,6 +88,9 @@ class HttpLoadTest {
         assertEquals("threads=fibers", ServersBenchmark.sides("classic").get(1).agentOptions().orElseThrow());
         assertTrue(ServersBenchmark.sides("classic").get(0).agentOptions().isEmpty());
         assertEquals("", ServersBenchmark.sides("tomcat").get(1).agentOptions().orElseThrow(), "the agent's defaults");
+        assertEquals("threads=fibers,detector=off", ServersBenchmark.withExtra("threads=fibers", "detector=off"));
+        assertEquals("detector=off", ServersBenchmark.withExtra("", "detector=off"));
+        assertEquals("threads=fibers", ServersBenchmark.withExtra("threads=fibers", ""));
         assertEquals(2.5, io.fiber.benchmarks.runner.Medians.median(new double[] {4, 1, 2, 3}));
         assertEquals(3, io.fiber.benchmarks.runner.Medians.median(new double[] {3, 9, 1}));
     }
