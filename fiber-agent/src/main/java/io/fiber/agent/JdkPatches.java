@@ -39,6 +39,8 @@ final class JdkPatches {
             // two, so reactors forget the fd before its number can be reused.
             Patch.call("sun.nio.ch.UnixDispatcher", "close", "(Ljava/io/FileDescriptor;)V", "atFdClose", arg(0)),
             Patch.call("sun.nio.ch.UnixDispatcher", "implPreClose", "(Ljava/io/FileDescriptor;JJ)V", "atFdClose", arg(0)),
+            // A selector's epoll fd is closed by a JNI call of its own (FileDispatcherImpl.closeIntFD).
+            Patch.call("sun.nio.ch.EPollSelectorImpl", "implClose", "()V", "atSelectorClose", thisField("epfd", "I")),
             // The read of a java.net.Socket stream, which its caller follows with a wait when it returns
             // IOStatus.UNAVAILABLE (-2): a read the reactor knows would find nothing returns that at
             // once, without its system call. The fd number comes from the class's own fdVal, a field

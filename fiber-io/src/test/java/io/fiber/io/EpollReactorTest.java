@@ -48,6 +48,9 @@ class EpollReactorTest {
         public void fdClosing(java.io.FileDescriptor fd) { }
 
         @Override
+        public void selectorClosing(int epfd) { }
+
+        @Override
         public boolean beginRead(int fd) {
             return false;
         }

@@ -1,9 +1,22 @@
 package io.fiber.agent.io;
 
+import io.fiber.Fiber;
+import io.fiber.FiberScheduler;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
+import java.nio.file.DirectoryStream;
+import java.time.Duration;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 
@@ -79,5 +92,70 @@ class SelectorIT {
         closer.get(Body.LIMIT.toMillis(), TimeUnit.MILLISECONDS);
         assertFalse(selector.isOpen());
         Body.run(kind, selector::select).threw(ClosedSelectorException.class, null);
+    }
+
+    private static final int REUSES = 5;
+    /** Far below the 100 to 200 ms in which the watchdog's recheck ends a wait on a stale registration, far above a wakeup. */
+    private static final long PROMPT_MILLIS = 60;
+
+    /**
+     * A selector's epoll fd is closed by a JNI call the socket close hooks do not see, and the next
+     * selector gets its number. What a carrier's reactor knew of the closed one (registered, and
+     * trusted) must not carry over: the new selector's select would wait unregistered until the
+     * watchdog's recheck ended it, 100 to 200 ms late. One carrier, so both selects use one reactor;
+     * the median of five reuses, so one slow wakeup on a busy machine does not decide it.
+     */
+    @Test
+    void aSelectorOnTheNumberOfAClosedOneWakesPromptly() throws Exception {
+        try (FiberScheduler scheduler = FiberScheduler.builder().carriers(1).name("selector-reuse").build();
+             Loopback.Channels c = Loopback.channels()) {
+            c.near().configureBlocking(false);
+            List<Long> millis = new ArrayList<>();
+            for (int round = 0; round < REUSES; round++) {
+                Set<Integer> before = epollFds();
+                Selector first = Selector.open();
+                Set<Integer> opened = new HashSet<>(epollFds());
+                opened.removeAll(before);
+                assertEquals(1, opened.size(), "epoll fds the selector opened: " + opened);
+                int number = opened.iterator().next();
+                Fiber<Integer> timed = scheduler.spawn(() -> first.select(5)); // the carrier's reactor registers the selector's fd
+                assertTrue(timed.join(Duration.ofSeconds(5)));
+                timed.get();
+                first.close();
+                Selector second = Selector.open();
+                assertTrue(epollFds().contains(number), "the next selector did not get the number " + number + " back");
+                try (second) {
+                    c.near().register(second, SelectionKey.OP_READ);
+                    Fiber<Integer> select = scheduler.spawn(() -> second.select());
+                    Thread.sleep(20); // the fiber parked in its select
+                    long written = System.nanoTime();
+                    c.far().write(ByteBuffer.wrap(new byte[] {1}));
+                    assertTrue(select.join(Duration.ofSeconds(5)), "the select did not wake in 5 s");
+                    assertEquals(1, select.get());
+                    millis.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - written));
+                    c.near().read(ByteBuffer.allocate(16));
+                } // closing the selector deregisters the channel, which joins the next round's
+            }
+            List<Long> sorted = millis.stream().sorted().toList();
+            long median = sorted.get(sorted.size() / 2);
+            assertTrue(median < PROMPT_MILLIS, "the select on a reused number woke " + millis + " ms after the write");
+        }
+    }
+
+    /** This process's open epoll fds, by number. */
+    private static Set<Integer> epollFds() throws IOException {
+        Set<Integer> fds = new HashSet<>();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : dir) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().equals("anon_inode:[eventpoll]")) {
+                        fds.add(Integer.parseInt(fd.getFileName().toString()));
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // the listing's own fd, or one another thread closed
+                }
+            }
+        }
+        return fds;
     }
 }

@@ -37,8 +37,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       {@code ServerSocketChannelImpl.accept()}: safe points, where a fiber the carrier watchdog
  *       asked to yield does so (a reader that always finds data, an acceptor that always finds a
  *       connection, never wait otherwise).</li>
- *   <li>{@code UnixDispatcher.close}/{@code implPreClose}: every open reactor forgets the fd's
- *       registration before its number can be reused.</li>
+ *   <li>{@code UnixDispatcher.close}/{@code implPreClose}, and {@code EPollSelectorImpl.implClose}
+ *       for a selector's epoll fd: every open reactor forgets the fd's registration before its
+ *       number can be reused.</li>
  *   <li>{@code VirtualThread.schedule}: a fiber's timed park goes to its carrier's
  *       {@link CarrierTimers}.</li>
  *   <li>A socket wait in a reactor under a {@link Timeout}: a deadline that passes ends the wait
@@ -159,6 +160,13 @@ public final class AgentHooks implements FiberBridge.Hooks {
         int fdVal = NioFileDescriptors.fdVal(fd);
         if (fdVal >= 0) {
             Reactors.forget(fdVal);
+        }
+    }
+
+    @Override
+    public void selectorClosing(int epfd) {
+        if (Reactors.anyOpen()) {
+            Reactors.forget(epfd);
         }
     }
 

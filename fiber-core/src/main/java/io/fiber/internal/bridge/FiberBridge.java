@@ -58,6 +58,13 @@ public final class FiberBridge {
         void fdClosing(FileDescriptor fd);
 
         /**
+         * {@code EPollSelectorImpl.implClose}: a selector's epoll fd, which a select waits for
+         * ({@link #atPollSelector}), is about to be closed (by a JNI call the close hook above does
+         * not see), so its number may soon name another file.
+         */
+        void selectorClosing(int epfd);
+
+        /**
          * {@code NioSocketImpl.tryRead}, a blocking-mode socket read of fd number {@code fd}: true
          * when the caller's reactor knows the read would find nothing, and the read then returns
          * {@code IOStatus.UNAVAILABLE} without its system call, so the JDK waits for input at once.
@@ -316,19 +323,22 @@ public final class FiberBridge {
 
     /**
      * At the entry of {@code Poller.pollSelector}: true when the hooks' reactor waited for the
-     * selector's epoll fd to be readable. That fd is closed without the close hook
-     * ({@code FileDispatcherImpl.closeIntFD}), so its number may name an earlier selector's file:
-     * the reactor forgets it, and the wait registers it afresh. The fd closes only after its select
-     * returned, as the JDK's poller also assumes, so there is no open check.
+     * selector's epoll fd to be readable. The reactor keeps that fd registered between selects, as
+     * it does a socket's, and forgets it when the selector closes ({@link #atSelectorClose}); the fd
+     * closes only after its select returned, as the JDK's poller also assumes, so there is no open
+     * check. Forgetting it at every select instead made each one add the fd afresh: the kernel checks
+     * an epoll fd added to another epoll for loops, a walk over every fd the selector watches.
      */
     public static boolean atPollSelector(int fd, long nanos) throws IOException {
-        Hooks h = hooks;
-        Reactor reactor = h == null ? null : h.reactorForWait();
-        if (reactor == null) {
-            return false;
-        }
-        reactor.forget(fd);
         return atPoll(fd, POLLIN, nanos, null);
+    }
+
+    /** At the entry of {@code EPollSelectorImpl.implClose}, with the selector's epoll fd. */
+    public static void atSelectorClose(int epfd) {
+        Hooks h = hooks;
+        if (h != null) {
+            h.selectorClosing(epfd);
+        }
     }
 
     /** At the entry of {@code Poller.stopPoll}: wakes the hooks' waiters too; the JDK's body follows. */
