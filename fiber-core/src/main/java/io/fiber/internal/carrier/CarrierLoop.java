@@ -24,8 +24,9 @@ import java.util.function.Consumer;
  *       (one volatile read and, with a timer pending, a clock read), so yielding fibers cannot make
  *       a timer late;</li>
  *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, a batch from the scheduler's {@link InjectQueue}
- *       first, so foreign submissions are never starved by a busy local queue (its two lanes take
- *       turns, see {@link #pollInjectTakingTurns});</li>
+ *       first, so foreign submissions are never starved by a busy local queue (the first from the
+ *       lane whose turn it is, {@link #pollInjectTakingTurns}; the rest work under way, see
+ *       {@link #takeInjectBatch});</li>
  *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
  *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row while other
  *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
@@ -93,6 +94,8 @@ public final class CarrierLoop implements Runnable {
     static final int MAX_RUN_NEXT_STREAK = 3;
     /** At most this many continuations move from the inject queue per visit; idle carriers steal from the batch. */
     static final int INJECT_BATCH = 32;
+    /** At most this many fibers that have not started join a batch taken while the local queue has work ({@link #takeInjectBatch}). */
+    static final int NEW_PER_BUSY_BATCH = 4;
     /** A run asked to yield does so at this many safe points after the request ({@link #yieldIfRequested}). */
     static final int SAFE_POINT_BUDGET = 128;
     private static final VarHandle RUNS;
@@ -345,13 +348,23 @@ public final class CarrierLoop implements Runnable {
 
     /**
      * Runs the first of a batch from the inject queue (from its new-fiber lane first if a run was
-     * preempted since the last take) and queues the rest locally, where idle carriers may steal
-     * them. The periodic visit takes a batch too, not one continuation: on a carrier kept busy by
-     * its own I/O, whatever waits there (wakeups from other threads, a rescue poll's fibers) would
-     * otherwise leave at one per {@value #GLOBAL_QUEUE_INTERVAL} ticks. The batch fills the local
-     * queue to half its capacity at most: filled to the brim, the next local wakeup overflowed it,
-     * and the overflow sent its older half, what was taken from here first, back to the tail of the
-     * inject queue, again and again.
+     * preempted since the last take, else from the lane whose turn it is) and queues the rest
+     * locally, where idle carriers may steal them. The periodic visit takes a batch too, not one
+     * continuation: on a carrier kept busy by its own I/O, whatever waits there (wakeups from other
+     * threads, a rescue poll's fibers) would otherwise leave at one per
+     * {@value #GLOBAL_QUEUE_INTERVAL} ticks.
+     *
+     * <p>The lanes take turns through the batch ({@link #pollInjectTakingTurns}), with two limits
+     * that keep a burst of new fibers from outside from crowding out the work this carrier has.
+     * With work in the local queue, at most {@value #NEW_PER_BUSY_BATCH} new fibers join a batch:
+     * new fibers queued locally go ahead of everything this carrier's fibers wake or spawn later (a
+     * scope's forks, and the forking fiber itself each time it yields), and a batch of 16 of the
+     * demo's burst fibers made the scope of its deadline check miss forks. But not one per visit
+     * either: a thread that keeps waking fibers which come back on this carrier's queue kept the new
+     * fibers it also started waiting 122 runs each, seconds for a few hundred
+     * ({@code SpawnBurstTest}). And the batch fills the local queue to half its capacity at most:
+     * filled to the brim, the next local wakeup overflowed it, and the overflow sent its older half,
+     * what was taken from here first, back to the tail of the inject queue, again and again.
      */
     private Runnable takeInjectBatch() {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
@@ -361,9 +374,13 @@ public final class CarrierLoop implements Runnable {
             return null;
         }
         int batch = Math.min(INJECT_BATCH - 1, RunQueue.CAPACITY / 2 - queue.size()); // may be negative: none
+        int newLeft = queue.isEmpty() ? batch : NEW_PER_BUSY_BATCH;
         int moved = 0;
         for (; moved < batch; moved++) {
-            Runnable next = pollInjectTakingTurns();
+            Runnable next = newLeft > 0 ? pollInjectTakingTurns() : carriers.pollUnderway();
+            if (next instanceof FiberTask t && !t.hasStarted()) {
+                newLeft--; // a new fiber (or a fork moved here unstarted, counted the same: the stricter side)
+            }
             if (next == null || !queue.offer(next)) {
                 if (next != null) {
                     carriers.requeue(next);

@@ -217,6 +217,11 @@ public final class Carriers {
         return injectQueue.poll(freshFirst);
     }
 
+    /** A continuation of work under way from the inject queue, or null: never a new fiber. */
+    Runnable pollUnderway() {
+        return injectQueue.pollUnderway();
+    }
+
     public int injectSize() {
         return injectQueue.size();
     }

@@ -54,6 +54,11 @@ final class InjectQueue {
         return task;
     }
 
+    /** Work under way only, never a new fiber. */
+    Runnable pollUnderway() {
+        return underway.poll();
+    }
+
     boolean isEmpty() {
         return underway.isEmpty() && fresh.isEmpty();
     }
