@@ -7,6 +7,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -19,9 +20,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Spawn + join of many short-lived fibers. One operation spawns a batch of {@value #BATCH} trivial
- * tasks (each increments a {@link LongAdder}) from the benchmark thread, then joins every one of
- * them. The score is batches per second: fibers per second = score * {@value #BATCH}.
+ * Spawn + join of many short-lived fibers. {@code spawnJoin1000}: one operation spawns a batch of
+ * {@value #BATCH} trivial tasks (each increments a {@link LongAdder}) from the benchmark thread, then
+ * joins every one of them; the score is batches per second: fibers per second = score * {@value #BATCH}.
+ * The spawning shapes of issue 19, in ns per thread spawned and joined: {@code fromPlatformThread1000}
+ * and {@code fromPlatformThread1000000} (that many outstanding before the first join, as an accept
+ * loop or {@code main} spawns) and {@code fromFiber1000} (from a fiber, a virtual thread for
+ * {@code jdk}). Every iteration checks that each task ran once.
  *
  * <p>{@code fiber}: {@link io.fiber.FiberScheduler#spawn(Runnable)} and {@link Fiber#join()} on 2
  * carriers. {@code jdk}: {@code Thread.ofVirtual().start(task)} and {@link Thread#join()} on the
@@ -35,6 +40,7 @@ import java.util.concurrent.atomic.LongAdder;
 @Fork(value = 1, jvmArgsAppend = {BenchRuntime.ADD_OPENS, BenchRuntime.HEAP_MIN, BenchRuntime.HEAP_MAX})
 public class SpawnJoinBenchmark {
     static final int BATCH = 1_000;
+    static final int LARGE = 1_000_000;
 
     @Param({"fiber", "jdk"})
     public String runtime;
@@ -45,7 +51,9 @@ public class SpawnJoinBenchmark {
     private final Fiber<?>[] fibers = new Fiber<?>[BATCH];
     private final Thread[] threads = new Thread[BATCH];
     private final Thread.Builder jdk = Thread.ofVirtual();
-    private long ops;
+    /** Tasks spawned this iteration; written by whichever thread spawned them, read after joining it. */
+    private long spawned;
+    private final Thread[] many = new Thread[LARGE];
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -60,9 +68,9 @@ public class SpawnJoinBenchmark {
     /** Every task of every batch ran exactly once. */
     @TearDown(Level.Iteration)
     public void checkAllRan() {
-        long expected = ops * BATCH;
+        long expected = spawned;
         long actual = ran.sumThenReset();
-        ops = 0;
+        spawned = 0;
         if (actual != expected) {
             throw new IllegalStateException(runtime + ": " + actual + " tasks ran, expected " + expected);
         }
@@ -87,6 +95,54 @@ public class SpawnJoinBenchmark {
                 threads[i] = null;
             }
         }
-        ops++;
+        spawned += BATCH;
+    }
+
+    // The spawning shapes of issue 19, in ns per thread spawned and joined, both runtimes joined with Thread.join.
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    @OperationsPerInvocation(BATCH)
+    public void fromPlatformThread1000() throws InterruptedException {
+        spawnAndJoin(BATCH);
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    @OperationsPerInvocation(LARGE)
+    public void fromPlatformThread1000000() throws InterruptedException {
+        spawnAndJoin(LARGE);
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    @OperationsPerInvocation(BATCH)
+    public void fromFiber1000() throws InterruptedException {
+        Throwable[] failure = new Throwable[1];
+        Thread parent = rt.start(() -> {
+            try {
+                spawnAndJoin(BATCH);
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        });
+        parent.join();
+        if (failure[0] != null) {
+            throw new IllegalStateException(runtime + ": the spawning thread failed", failure[0]);
+        }
+    }
+
+    private void spawnAndJoin(int n) throws InterruptedException {
+        for (int i = 0; i < n; i++) {
+            many[i] = rt.start(task);
+        }
+        for (int i = 0; i < n; i++) {
+            many[i].join();
+            many[i] = null;
+        }
+        spawned += n;
     }
 }
