@@ -71,10 +71,9 @@ public final class FiberTask implements Executor, Runnable {
     /** Whether this task waits to run somewhere; see "Queued at most once". */
     private volatile boolean queued;
 
-    /** Links of the scheduler's {@link LiveFibers} list; guarded by the stripe's monitor. */
+    /** Where the scheduler's {@link LiveFibers} keeps this fiber; guarded by the stripe's lock. */
     Object liveStripe;
-    FiberTask liveNext;
-    FiberTask livePrev;
+    int liveSlot = -1;
 
     FiberTask(Object owner, Carriers carriers, boolean admitAtStart) {
         this.owner = owner;
