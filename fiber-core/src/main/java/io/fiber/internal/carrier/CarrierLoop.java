@@ -167,6 +167,7 @@ public final class CarrierLoop implements Runnable {
 
     CarrierLoop(Carriers carriers, int index, String name, boolean daemon) {
         this(carriers, index, new CarrierThread(null, name, daemon), new CarrierTimers(), Reactors.open(name));
+        timers.firedBy(thread, this::wake);
     }
 
     private CarrierLoop(Carriers carriers, int index, CarrierThread thread, CarrierTimers timers, CarrierReactor reactor) {
@@ -176,7 +177,6 @@ public final class CarrierLoop implements Runnable {
         thread.loop = this;
         this.timers = timers;
         this.reactor = reactor;
-        timers.firedBy(thread, this::wake);
     }
 
     @Override
@@ -227,23 +227,51 @@ public final class CarrierLoop implements Runnable {
      * first (nothing to do).
      */
     CarrierLoop handOff() {
-        if (!STATE.compareAndSet(this, IN_RUN, HANDED_OFF)) {
+        if (state != IN_RUN) {
             return null;
         }
         String name = thread.getName();
-        CarrierLoop next = new CarrierLoop(carriers, index, new CarrierThread(null, name, thread.isDaemon()), timers, reactor);
+        CarrierThread nextThread = CarrierThread.waitingForHandoff(name, thread.isDaemon());
+        try {
+            threadStarter.accept(nextThread);
+        } catch (Throwable t) {
+            // Typically "unable to create native thread": this loop stays in charge and its run keeps
+            // the thread; the watchdog tries again at its next look.
+            log.warn("carrier {} could not be handed off: no new thread ({}); the fibers queued behind its run wait for it",
+                    name, t.toString());
+            return null;
+        }
+        // Everything that allocates comes before the commit: an OutOfMemoryError after it would
+        // leave the index to a loop that never runs.
+        CarrierLoop next;
+        Runnable wakeNext;
+        try {
+            next = new CarrierLoop(carriers, index, nextThread, timers, reactor);
+            wakeNext = next::wake;
+        } catch (Throwable t) {
+            nextThread.abandon();
+            throw t;
+        }
+        if (!STATE.compareAndSet(this, IN_RUN, HANDED_OFF)) {
+            nextThread.abandon();
+            return null;
+        }
         next.runs = runs();
         next.stolen = (long) STOLEN.getOpaque(this);
         next.sleeps = (long) SLEEPS.getOpaque(this);
         next.handoffs = (long) HANDOFFS.getOpaque(this) + 1;
-        thread.setName(name + "-handed-off");
         replacement = next;
         carriers.replace(this, next);
-        moveQueuedToInject();
-        next.thread.start();
+        timers.firedBy(nextThread, wakeNext);
+        nextThread.release();
+        moveQueuedToInject(); // the replacement already runs: a stealer, as far as this queue is concerned
         carriers.wakeSleeperIfNeeded();
+        thread.setName(name + "-handed-off");
         return next;
     }
+
+    /** How a handoff starts its replacement thread; tests make it fail as the system can. */
+    static volatile java.util.function.Consumer<Thread> threadStarter = Thread::start;
 
     boolean isHandedOff() {
         return state == HANDED_OFF;

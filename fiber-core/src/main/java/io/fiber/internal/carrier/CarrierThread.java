@@ -3,6 +3,8 @@ package io.fiber.internal.carrier;
 import io.fiber.internal.jdk.OsThreadState;
 import io.fiber.internal.jdk.VirtualThreadHook;
 
+import java.util.concurrent.locks.LockSupport;
+
 /**
  * The platform thread of a carrier loop. Submission recognises its own carriers by this type
  * ({@link Carriers#execute}), and so do the agent's hooks, which find the loop and its reactor and
@@ -24,10 +26,40 @@ public final class CarrierThread extends Thread {
     /** The kernel's id of this thread, for {@link OsThreadState}; -1 until it runs, or where unknown. */
     volatile int nativeTid = -1;
 
+    private static final int RUN = 0;
+    private static final int WAIT = 1;
+    private static final int ABANDON = 2;
+    /**
+     * A handoff's replacement thread is started before the handoff commits, so that a thread the
+     * system cannot create (an {@code OutOfMemoryError}) leaves the old loop in charge rather than a
+     * loop with no thread; it waits here until {@link #release} or {@link #abandon}.
+     */
+    private volatile int gate = RUN;
+
     CarrierThread(CarrierLoop loop, String name, boolean daemon) {
         super(null, null, name, 0, false);
         this.loop = loop;
         setDaemon(daemon);
+    }
+
+    /** A thread for a handoff's replacement loop: once started, it waits for {@link #release} or {@link #abandon}. */
+    static CarrierThread waitingForHandoff(String name, boolean daemon) {
+        CarrierThread thread = new CarrierThread(null, name, daemon);
+        thread.gate = WAIT;
+        return thread;
+    }
+
+    /** The handoff committed: run the loop set meanwhile. */
+    void release() {
+        assert loop != null : "released with no loop to run";
+        gate = RUN;
+        LockSupport.unpark(this);
+    }
+
+    /** The handoff did not happen (the run it was for ended): exit without running a loop. */
+    void abandon() {
+        gate = ABANDON;
+        LockSupport.unpark(this);
     }
 
     /** The loop this thread runs; after a handoff, the one it ran (see {@link CarrierLoop#isHandedOff()}). */
@@ -46,7 +78,20 @@ public final class CarrierThread extends Thread {
 
     @Override
     public void run() {
-        nativeTid = OsThreadState.currentTid();
+        int g;
+        while ((g = gate) == WAIT) {
+            LockSupport.park(this);
+        }
+        if (g == ABANDON) {
+            return;
+        }
+        try {
+            nativeTid = OsThreadState.currentTid();
+        } catch (Throwable t) {
+            // Unknown stays -1 (the watchdog then cannot tell a system call from a computation);
+            // whatever this was (an OutOfMemoryError), the loop must run: it owns a reactor, timers
+            // and a place in the carriers, and its exit is what drains them.
+        }
         loop.run();
     }
 }

@@ -130,6 +130,55 @@ class HandoffTest {
         }
     }
 
+    /**
+     * A handoff whose new thread the system cannot create (an {@code OutOfMemoryError}: "unable to
+     * create native thread") does not happen: the held loop stays in charge, and the fibers queued
+     * behind its run wait for it instead of being stranded behind a loop with no thread. Before, the
+     * loop was marked handed off first and its replacement started after: the old thread left when
+     * its run ended, and nothing ran on that carrier again.
+     */
+    @Test
+    void aHandoffWithNoNewThreadLeavesTheHeldLoopInCharge() throws Exception {
+        AtomicInteger attempts = new AtomicInteger();
+        CarrierLoop.threadStarter = thread -> {
+            attempts.incrementAndGet();
+            throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached (from the test)");
+        };
+        try (FiberScheduler s = withHandoff("handoff-no-thread")) {
+            AtomicBoolean release = new AtomicBoolean();
+            CountDownLatch holding = new CountDownLatch(1);
+            Fiber<Void> holder = s.spawn(() -> {
+                holding.countDown();
+                while (!release.get()) {
+                    Thread.onSpinWait();
+                }
+            });
+            TestFibers.await(holding);
+            AtomicInteger ran = new AtomicInteger();
+            Fiber<?>[] queued = new Fiber<?>[50];
+            for (int i = 0; i < queued.length; i++) {
+                queued[i] = s.spawn(ran::incrementAndGet);
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (attempts.get() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(attempts.get() >= 2, "the watchdog tried to hand the held carrier off, and again after the failure");
+            assertEquals(0, ran.get(), "nothing ran: the only carrier thread is held, and no other could be made");
+            release.set(true);
+            result(holder);
+            for (Fiber<?> f : queued) {
+                result(f); // on the same loop, once its run ended
+            }
+            assertEquals(queued.length, ran.get());
+            assertEquals(0, s.stats().carriers().get(0).handoffs(), s.stats().toString());
+            CarrierLoop.threadStarter = Thread::start;
+            result(s.spawn(() -> { })); // the loop goes on as before
+        } finally {
+            CarrierLoop.threadStarter = Thread::start;
+        }
+    }
+
     @Test
     void theHeldThreadExitsOnceItsFiberLetsGoAndNothingIsLost() throws Exception {
         FiberScheduler s = withHandoff("handoff-exit");
