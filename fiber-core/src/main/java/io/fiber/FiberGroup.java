@@ -48,6 +48,10 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>A group lives as long as its scheduler.
  */
 public final class FiberGroup {
+    /** The weight of a group built without one, and of the fibers outside any group. */
+    public static final int DEFAULT_WEIGHT = Group.DEFAULT_WEIGHT;
+    /** The largest weight: 100 times the default. */
+    public static final int MAX_WEIGHT = Group.MAX_WEIGHT;
     private final FiberScheduler scheduler;
     private final Group group;
 
