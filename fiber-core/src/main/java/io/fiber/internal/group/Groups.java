@@ -103,6 +103,9 @@ public final class Groups {
             }
         }
         if (best == null) {
+            if (ungroupedWaiting) {
+                keepFloorUpWith(ungrouped.vruntime()); // the only busy group: a group arriving now is placed against it
+            }
             return null;
         }
         if (ungroupedWaiting) {
@@ -114,6 +117,16 @@ public final class Groups {
         }
         advanceFloor(bestV);
         return best.poll();
+    }
+
+    /**
+     * Raises the floor to {@code least} once it lags by a slice: called at every pick while only the
+     * ungrouped fibers are busy, so a CAS per slice of their run time rather than per pick.
+     */
+    private void keepFloorUpWith(long least) {
+        if (least - floor > SLICE_NANOS) {
+            advanceFloor(least);
+        }
     }
 
     private void advanceFloor(long least) {
