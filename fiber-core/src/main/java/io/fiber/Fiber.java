@@ -2,6 +2,7 @@ package io.fiber;
 
 import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
+import io.fiber.internal.group.Group;
 import io.fiber.internal.jdk.VirtualThreadHook;
 
 import java.lang.invoke.MethodHandles;
@@ -61,10 +62,15 @@ public final class Fiber<T> {
     private volatile Object outcome;
     @SuppressWarnings("unused") private volatile Callback callbacks;
     Fiber(FiberScheduler scheduler, Object task, boolean failsLikeAThread) {
+        this(scheduler, task, failsLikeAThread, null);
+    }
+
+    /** A fiber of {@code group} (null: none), which is one of {@code scheduler}'s. */
+    Fiber(FiberScheduler scheduler, Object task, boolean failsLikeAThread, Group group) {
         this.scheduler = scheduler;
         this.task = task;
         this.failsLikeAThread = failsLikeAThread;
-        this.fiberTask = scheduler.carriers().newTask(this, failsLikeAThread);
+        this.fiberTask = scheduler.carriers().newTask(this, failsLikeAThread, group);
     }
 
     FiberTask fiberTask() {
@@ -159,6 +165,12 @@ public final class Fiber<T> {
     /** The fallback mode's task, bound to {@link #CURRENT}. */
     private Object callBound() throws Exception {
         return ScopedValue.where(CURRENT, this).call(this::callTask);
+    }
+
+    /** The fiber's group, or null. */
+    FiberGroup group() {
+        Group group = fiberTask.group();
+        return group == null ? null : (FiberGroup) group.owner();
     }
 
     @SuppressWarnings("unchecked")

@@ -7,6 +7,7 @@ import io.fiber.internal.agent.AgentHooks;
 import io.fiber.internal.carrier.CarrierLoop;
 import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
+import io.fiber.internal.group.Group;
 import io.fiber.internal.jdk.VirtualThreadHook;
 import io.fiber.internal.offload.OffloadPool;
 
@@ -35,6 +36,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * alive and its carriers have exited ({@link #awaitTermination}, {@link #close}). A spawn that races
  * a shutdown is either rejected or waited for, never lost, and a continuation that arrives after
  * termination (a virtual thread a fiber started may outlive it) runs on the JDK's scheduler.
+ *
+ * <p>Groups: {@link #group(String)} builds a {@link FiberGroup}, a share of this scheduler's carrier
+ * time with an optional bound on how many of its fibers run at once. A fiber spawned from a fiber of
+ * a group, through this scheduler, joins that group.
  *
  * <p>Fallback: without access to the JDK hook (no agent and no
  * {@code --add-opens java.base/java.lang=ALL-UNNAMED}) a scheduler has no carriers and its fibers
@@ -107,16 +112,39 @@ public final class FiberScheduler implements AutoCloseable {
         return start(fiberName, Objects.requireNonNull(task, "task"));
     }
 
-    /** {@code task} is a {@code Callable<T>}, or a {@code Runnable} when T is Void. */
+    /** {@code task} is a {@code Callable<T>}, or a {@code Runnable} when T is Void; in the caller's group, if any. */
     private <T> Fiber<T> start(String fiberName, Object task) {
+        return start(inheritedGroup(), fiberName, task);
+    }
+
+    /**
+     * The group of the calling fiber if it is one of this scheduler's, else null. A scheduler that
+     * never built a group answers with one volatile read.
+     */
+    private Group inheritedGroup() {
+        if (!carriers.groups().inUse()) {
+            return null;
+        }
+        Fiber<?> parent = Fiber.current();
+        return parent != null && parent.scheduler() == this ? parent.fiberTask().group() : null;
+    }
+
+    /** {@link #start(String, Object)} into {@code group} (null: none), one of this scheduler's. */
+    <T> Fiber<T> start(Group group, String fiberName, Object task) {
         carriers.rejectIfShutDown();
-        Fiber<T> fiber = new Fiber<>(this, task, false);
+        Fiber<T> fiber = new Fiber<>(this, task, false, group);
         FiberTask fiberTask = fiber.fiberTask();
         Thread thread = usesOwnCarriers()
                 ? carriers.newThread(fiberTask, fiberName, true, fiber.body())
-                : jdkVirtualThread(fiberName, true, fiber.body());
+                : jdkVirtualThread(fiberName, true, fallbackBody(fiber));
         fiber.bind(thread);
         carriers.admit(fiberTask);
+        if (group != null) {
+            group.spawned();
+            if (!usesOwnCarriers() && group.isBounded()) {
+                fiberTask.enterLine(); // in submission order, before the JDK may run the thread
+            }
+        }
         try {
             thread.start();
         } catch (Throwable t) {
@@ -157,19 +185,45 @@ public final class FiberScheduler implements AutoCloseable {
      */
     public Thread unstartedFiber(String fiberName, boolean inheritInheritableThreadLocals, Runnable task) {
         Objects.requireNonNull(task, "task");
-        Fiber<Void> fiber = new Fiber<>(this, task, true);
+        Group group = inheritedGroup();
+        Fiber<Void> fiber = new Fiber<>(this, task, true, group);
         Thread thread;
         if (usesOwnCarriers()) {
             thread = carriers.newThread(fiber.fiberTask(), fiberName, inheritInheritableThreadLocals, fiber.body());
         } else {
             Runnable body = fiber.body();
+            FiberTask fiberTask = fiber.fiberTask();
             thread = jdkVirtualThread(fiberName, inheritInheritableThreadLocals, () -> {
-                carriers.admit(fiber.fiberTask());
+                carriers.admit(fiberTask);
+                if (group != null) {
+                    group.spawned();
+                    if (group.isBounded()) {
+                        fiberTask.enterLine();
+                        fiberTask.awaitAdmission();
+                    }
+                }
                 body.run();
             });
         }
         fiber.bind(thread);
         return thread;
+    }
+
+    /**
+     * What the fallback mode's thread of a spawned fiber runs: its body, after its turn has come if
+     * its group has a bound (on carriers the turn is the start of the continuation itself).
+     */
+    private static Runnable fallbackBody(Fiber<?> fiber) {
+        Runnable body = fiber.body();
+        FiberTask fiberTask = fiber.fiberTask();
+        Group group = fiberTask.group();
+        if (group == null || !group.isBounded()) {
+            return body;
+        }
+        return () -> {
+            fiberTask.awaitAdmission();
+            body.run();
+        };
     }
 
     /** The fallback mode's fiber thread: a virtual thread of the JDK's own scheduler. */
@@ -181,6 +235,27 @@ public final class FiberScheduler implements AutoCloseable {
     /** Called by every fiber of this scheduler as it finishes. */
     void fiberFinished(Fiber<?> fiber) {
         carriers.finished(fiber.fiberTask());
+    }
+
+    // ---- groups -------------------------------------------------------------------------------
+
+    /**
+     * A builder for a group of this scheduler's fibers named {@code name}: its share of carrier time
+     * ({@link FiberGroup.Builder#weight}) and an optional bound on how many of its fibers run at once
+     * ({@link FiberGroup.Builder#maxConcurrent}, {@link FiberGroup.Builder#serial}).
+     * <pre>{@code
+     * FiberGroup batch = scheduler.group("batch").weight(10).maxConcurrent(4).build();
+     * FiberGroup db = scheduler.group("db").serial().build();   // an actor: one at a time, in order
+     * }</pre>
+     *
+     * @param name unique among this scheduler's groups; shows in {@link #stats()}
+     */
+    public FiberGroup.Builder group(String name) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("a group's name must be non-blank, got "
+                    + (name == null ? "null" : "'" + name + "'") + ": name it for what its fibers do (\"batch\", \"db\")");
+        }
+        return new FiberGroup.Builder(this, name);
     }
 
     /** The offload pool behind {@link Fibers#blocking}. */
@@ -262,9 +337,13 @@ public final class FiberScheduler implements AutoCloseable {
             runs += c.runs();
         }
         long spawned = carriers.fibersAdmitted();
+        List<FiberGroupStats> groups = new ArrayList<>();
+        for (Group group : carriers.groups().all()) {
+            groups.add(((FiberGroup) group.owner()).stats());
+        }
         return new SchedulerStats(name(), usesOwnCarriers(), spawned, carriers.fibersAlive(),
                 Math.max(0, runs - spawned), carriers.injectSize(), carriers.offloadPool().calls(),
-                carriers.offloadPool().threads(), List.copyOf(perCarrier));
+                carriers.offloadPool().threads(), List.copyOf(perCarrier), List.copyOf(groups));
     }
 
     @Override

@@ -16,10 +16,11 @@ import java.util.List;
  * @param blockingCalls  calls run on the offload pool ({@link Fibers#blocking}) since the scheduler was built
  * @param blockingThreads threads alive in the offload pool now
  * @param carriers       one entry per carrier loop
+ * @param groups         one entry per {@link FiberGroup}, in the order they were built; empty without groups
  */
 public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawned, long fibersAlive,
                              long parks, int injectDepth, long blockingCalls, int blockingThreads,
-                             List<CarrierStats> carriers) {
+                             List<CarrierStats> carriers, List<FiberGroupStats> groups) {
 
     /** Continuations stolen between carriers, summed over all carriers. */
     public long steals() {
@@ -52,6 +53,9 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
         for (CarrierStats c : carriers) {
             sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  reads skipped %,10d  timers %,9d  handoffs %,7d  queued %d%n",
                     c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.skippedReads(), c.timers(), c.handoffs(), c.queueDepth()));
+        }
+        for (FiberGroupStats g : groups) {
+            sb.append("  ").append(g).append(String.format("%n"));
         }
         return sb.toString();
     }

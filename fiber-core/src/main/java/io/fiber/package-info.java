@@ -9,6 +9,8 @@
  *   <li>{@link io.fiber.FiberScheduler}: a set of carrier loops; the default one, or your own group.</li>
  *   <li>{@link io.fiber.FiberScope}: structured concurrency: fibers forked in a scope end with it.</li>
  *   <li>{@link io.fiber.FiberPool}: at most N fibers at once.</li>
+ *   <li>{@link io.fiber.FiberGroup}: a share of the carriers' time and an optional bound (a serial
+ *       lane) for some of a scheduler's fibers; {@link io.fiber.FiberGroupStats}.</li>
  *   <li>{@link io.fiber.Timeout}: a deadline over any blocking call of a fiber, sockets included.</li>
  *   <li>{@link io.fiber.SchedulerStats}, {@link io.fiber.CarrierStats}: what the loops have done.</li>
  *   <li>{@code io.fiber.channel}: channels and select between fibers.</li>
@@ -31,6 +33,8 @@
  *   <dt>reactor</dt><dd>a carrier's epoll instance, where its fibers' socket waits go.</dd>
  *   <dt>watchdog</dt><dd>the thread that looks at every carrier each millisecond: yield requests,
  *       handoff, rescue polls, long-run reports.</dd>
+ *   <dt>group</dt><dd>some of a scheduler's fibers with a weight (their share of carrier time) and
+ *       an optional bound on how many run at once; a bound of 1 is a serial lane.</dd>
  *   <dt>safe point</dt><dd>a spawn or a socket read, where a fiber asked to yield does so.</dd>
  *   <dt>handoff</dt><dd>moving a held carrier's queue, reactor and timers to a new thread.</dd>
  *   <dt>offload</dt><dd>running a call that would hold a carrier on the offload pool's platform

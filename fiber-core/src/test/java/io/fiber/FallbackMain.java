@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The child JVM of {@link FallbackTest}, launched WITHOUT {@code --add-opens}: the JDK hook is
@@ -93,10 +94,45 @@ public final class FallbackMain {
             unstarted.join();
             print("unstartedFiber", unstartedRan.get() + " " + second.stats().fibersSpawned());
 
+            print("serialLane", serialLane(second));
+
             print("default.usesOwnCarriers", Fibers.spawn(() -> FiberScheduler.current().usesOwnCarriers()).get());
             print("first.stats.spawned", first.stats().fibersSpawned());
         }
         print("done", true);
+    }
+
+    /**
+     * A serial lane on the JDK's scheduler: 100 fibers that yield in the middle of an unsynchronized
+     * read-modify-write must still run one at a time, in order. Prints the count, whether two
+     * overlapped, whether the order held, and the lane's finished count.
+     */
+    private static String serialLane(FiberScheduler scheduler) throws InterruptedException {
+        FiberGroup lane = scheduler.group("lane").serial().build();
+        int[] counter = {0};
+        AtomicInteger inside = new AtomicInteger();
+        AtomicBoolean overlap = new AtomicBoolean();
+        List<Integer> order = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Fiber<Void>> fibers = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            int n = i;
+            fibers.add(lane.spawn(() -> {
+                overlap.compareAndSet(false, inside.incrementAndGet() != 1);
+                order.add(n);
+                int v = counter[0];
+                Thread.yield();
+                counter[0] = v + 1;
+                inside.decrementAndGet();
+            }));
+        }
+        for (Fiber<Void> f : fibers) {
+            f.join();
+        }
+        boolean inOrder = true;
+        for (int i = 0; i < order.size(); i++) {
+            inOrder &= order.get(i) == i;
+        }
+        return counter[0] + " overlap " + overlap.get() + " inOrder " + inOrder + " finished " + lane.stats().finished();
     }
 
     private static void print(String key, Object value) {

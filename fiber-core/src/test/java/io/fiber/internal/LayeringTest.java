@@ -35,7 +35,8 @@ class LayeringTest {
             "time", Set.of("", "jdk"),
             "offload", Set.of(""),
             "io", Set.of("", "bridge"),
-            "carrier", Set.of("", "jdk", "time", "offload", "io"),
+            "group", Set.of(),
+            "carrier", Set.of("", "jdk", "time", "offload", "io", "group"),
             "dns", Set.of("", "carrier", "offload"),
             "agent", Set.of("", "bridge", "carrier", "io", "jdk", "time"));
 

@@ -1,6 +1,7 @@
 package io.fiber.internal.carrier;
 
 import io.fiber.internal.RuntimeLog;
+import io.fiber.internal.group.Groups;
 import io.fiber.internal.io.CarrierReactor;
 import io.fiber.internal.io.Reactors;
 import io.fiber.internal.time.CarrierTimers;
@@ -56,6 +57,13 @@ import java.util.function.Consumer;
  * wait for the whole burst, seconds, and with it whatever its fiber's work holds (a scope's forks
  * and deadline, a lock, a connection). The lanes take turns, so it waits behind as many new fibers
  * as there is work under way ahead of it, however long the burst.
+ *
+ * <p>Groups ({@link Groups}): once the scheduler has any, each pick after the periodic visit first
+ * asks the groups for a continuation of the group furthest behind in virtual runtime, which runs
+ * unless the ungrouped fibers are further behind and have work waiting here or in the inject queue;
+ * and a carrier that found no ungrouped work takes grouped work before it steals. Each run is then
+ * timed and charged to its fiber's group (or the ungrouped fibers). Without groups, one volatile read
+ * per pick and one per run.
  *
  * <p>With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake:
  * blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without a
@@ -208,6 +216,9 @@ public final class CarrierLoop implements Runnable {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
         current = continuation;
         safePointsSinceRequest = 0;
+        Groups groups = carriers.groups;
+        boolean timed = groups.inUse();
+        long start = timed ? System.nanoTime() : 0;
         STATE.setRelease(this, IN_RUN);
         try {
             continuation.run();
@@ -216,6 +227,9 @@ public final class CarrierLoop implements Runnable {
         } finally {
             current = null;
             RUNS.setOpaque(this, runs + 1);
+            if (timed) {
+                groups.charge(continuation instanceof FiberTask t ? t.group() : null, System.nanoTime() - start);
+            }
         }
         return STATE.compareAndSet(this, IN_RUN, IN_LOOP);
     }
@@ -327,12 +341,23 @@ public final class CarrierLoop implements Runnable {
                 return continuation;
             }
         }
+        Groups groups = carriers.groups;
+        boolean grouped = groups.inUse();
+        if (grouped) {
+            Runnable continuation = groups.poll(runNext != null || !queue.isEmpty() || carriers.injectHasWork());
+            if (continuation != null) {
+                return continuation;
+            }
+        }
         Runnable continuation = takeLocal();
         if (continuation == null) {
             continuation = takeInjectBatch(); // before new I/O: it holds continuations that overflowed our queue
         }
         if (continuation == null && pollIo(carriers.hasQueuedWork() ? roomInQueue() : 0)) {
             continuation = takeLocal();
+        }
+        if (continuation == null && grouped) {
+            continuation = groups.poll(false); // no ungrouped work here: grouped work before stealing
         }
         return continuation != null ? continuation : steal();
     }
@@ -665,7 +690,7 @@ public final class CarrierLoop implements Runnable {
      */
     boolean hasWaitingWork() {
         return runNext != null || !queue.isEmpty() || carriers.injectSize() > 0 || timers.size() > 0
-                || (reactor != null && reactor.hasWaiters());
+                || (reactor != null && reactor.hasWaiters()) || carriers.groups.anyQueued();
     }
 
     /** Whether there is anything another carrier could take from this one. */

@@ -1,5 +1,7 @@
 package io.fiber.internal.carrier;
 
+import io.fiber.internal.group.Group;
+import io.fiber.internal.group.Groups;
 import io.fiber.internal.io.CarrierReactor;
 import io.fiber.internal.jdk.JdkPollers;
 import io.fiber.internal.jdk.VirtualThreadHook;
@@ -43,8 +45,17 @@ import java.util.function.Consumer;
  * threads a fiber created inherit the scheduler, and may outlive it) are handed to the JDK's default
  * scheduler rather than dropped.
  *
+ * <h2>Groups</h2>
+ * A fiber of a group ({@link Groups}) queues its continuations in its group's run queue
+ * ({@link #executeInGroup}), which every carrier looks at; the carriers consider the groups' queues
+ * wherever they decide whether work exists (the sleep handshake through {@link #hasQueuedWork}, the
+ * watchdog's {@code hasWaitingWork}, the draining after the last carrier exits), and the groups'
+ * admission lines hold fibers that are live but wait for a slot: shutdown waits for them and
+ * {@link #stop} cancels them like any live fiber.
+ *
  * <p>Without the JDK hook ({@link VirtualThreadHook#isAvailable()}) there are no loops: fibers run on
- * the JDK's scheduler and only the lifecycle and the offload pool are used (the fallback mode).
+ * the JDK's scheduler and only the lifecycle, the offload pool and the groups' bounds are used (the
+ * fallback mode).
  */
 public final class Carriers {
     private static final VarHandle LOOP_SLOTS = MethodHandles.arrayElementVarHandle(CarrierLoop[].class);
@@ -59,6 +70,7 @@ public final class Carriers {
     private final CarrierLoop[] loops;
     final IdleCarriers idle;
     private final InjectQueue injectQueue = new InjectQueue();
+    final Groups groups = new Groups();
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final LiveFibers live;
     private final AtomicBoolean terminationStarted = new AtomicBoolean();
@@ -122,6 +134,16 @@ public final class Carriers {
         return new FiberTask(owner, this, admitAtStart);
     }
 
+    /** {@link #newTask(Object, boolean)} for a fiber of {@code group} (null: none). */
+    public FiberTask newTask(Object owner, boolean admitAtStart, Group group) {
+        return new FiberTask(owner, this, admitAtStart, group);
+    }
+
+    /** This scheduler's groups. */
+    public Groups groups() {
+        return groups;
+    }
+
     /**
      * An unstarted virtual thread of ours running {@code body}, whose continuation goes through
      * {@code fiberTask}; see {@link VirtualThreadHook#newVirtualThread} for {@code inheritThreadLocals}.
@@ -162,6 +184,7 @@ public final class Carriers {
 
     /** Called by every fiber of this scheduler as it finishes. */
     public void finished(FiberTask fiberTask) {
+        fiberTask.leaveGroup(); // before it leaves the live set: the next in line is live already
         live.remove(fiberTask);
         if (state.get() != RUNNING) {
             terminateIfDone();
@@ -200,6 +223,28 @@ public final class Carriers {
     }
 
     /**
+     * Called by {@link FiberTask#execute} for a fiber of {@code group}: to the group's run queue,
+     * which every carrier looks at ({@link Groups#poll}), with the same wakeup handshake as the
+     * inject queue. Never blocks, never throws.
+     */
+    void executeInGroup(FiberTask fiberTask, Group group) {
+        try {
+            group.offer(fiberTask);
+            wakeSleeperIfNeeded();
+            if (carriersRunning.get() == 0) {
+                groups.drainTo(Carriers::fallback);
+            }
+        } catch (Throwable t) {
+            fallback(fiberTask);
+        }
+    }
+
+    /** Whether ungrouped work waits in the inject queue. */
+    boolean injectHasWork() {
+        return !injectQueue.isEmpty();
+    }
+
+    /**
      * Moves a continuation a carrier had taken on (its local queue's overflow, a handed-off queue,
      * a fiber asked to yield) to the inject queue, with the work under way: ahead of new fibers
      * from outside, even if it has not started ({@link InjectQueue}).
@@ -235,9 +280,9 @@ public final class Carriers {
         }
     }
 
-    /** Work some carrier could take: the inject queue or any carrier's stealable queue. */
+    /** Work some carrier could take: the inject queue, a group's run queue or any carrier's stealable queue. */
     boolean hasQueuedWork() {
-        if (!injectQueue.isEmpty()) {
+        if (!injectQueue.isEmpty() || groups.anyQueued()) {
             return true;
         }
         for (CarrierLoop loop : loops) {
@@ -316,6 +361,7 @@ public final class Carriers {
         loop.drainTo(Carriers::fallback);
         if (carriersRunning.decrementAndGet() == 0) {
             drainInjectToFallback();
+            groups.drainTo(Carriers::fallback);
             offloadPool.shutdown();
             CarrierWatchdog.unregister(this);
             terminated.countDown();

@@ -1,8 +1,12 @@
 package io.fiber.internal.carrier;
 
+import io.fiber.internal.group.Admission;
+import io.fiber.internal.group.Group;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.Executor;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fiber's own executor and run-queue entry (docs/design.md section 1): since each fiber has its
@@ -49,8 +53,17 @@ import java.util.concurrent.Executor;
  *
  * <p>Virtual threads that a fiber started (inheriting this executor) are queued as the JDK submits
  * them: their continuations have no task of ours to carry the flag.
+ *
+ * <h2>Groups</h2>
+ * A fiber of a {@link Group} queues its continuation in the group's run queue instead of the carrier
+ * queues ({@link Carriers#executeInGroup}). In a group with a bound, its first submission (from
+ * {@code Thread.start}) enters the group's {@link Admission} line instead: the thread is started for
+ * the JDK (so {@code join} waits for it) but its continuation, counted as queued, runs only once
+ * {@link #admitted}, and the fiber frees its slot as it finishes ({@link #leaveGroup}). In the fallback
+ * mode the JDK schedules the thread, so the spawner enters the line before the start and the fiber's
+ * first act is to wait for its turn ({@link #awaitAdmission}).
  */
-public final class FiberTask implements Executor, Runnable {
+public final class FiberTask implements Executor, Runnable, Admission.Member {
     private static final VarHandle QUEUED;
 
     static {
@@ -61,9 +74,17 @@ public final class FiberTask implements Executor, Runnable {
         }
     }
 
+    private static final int NOT_IN_LINE = 0;
+    private static final int IN_LINE = 1;
+    private static final int ADMITTED = 2;
+
     private final Object owner;
     private final Carriers carriers;
     private final boolean admitAtStart;
+    /** The fiber's group, or null. */
+    private final Group group;
+    /** Where the fiber stands in its bounded group's line: NOT_IN_LINE, IN_LINE or ADMITTED. */
+    private volatile int admission;
     private Thread thread;
     private Runnable continuation;
     private boolean started;
@@ -76,9 +97,14 @@ public final class FiberTask implements Executor, Runnable {
     int liveSlot = -1;
 
     FiberTask(Object owner, Carriers carriers, boolean admitAtStart) {
+        this(owner, carriers, admitAtStart, null);
+    }
+
+    FiberTask(Object owner, Carriers carriers, boolean admitAtStart, Group group) {
         this.owner = owner;
         this.carriers = carriers;
         this.admitAtStart = admitAtStart;
+        this.group = group;
     }
 
     /** The API's fiber object this task runs. */
@@ -97,13 +123,27 @@ public final class FiberTask implements Executor, Runnable {
         return thread;
     }
 
+    /** The fiber's group, or null. */
+    public Group group() {
+        return group;
+    }
+
     @Override
     public void execute(Runnable command) {
         if (continuation == null) {
             if (admitAtStart) {
                 carriers.admit(this);
+                if (group != null) {
+                    group.spawned();
+                }
             }
             continuation = command;
+            if (group != null && group.isBounded()) {
+                boolean first = QUEUED.compareAndSet(this, false, true);
+                assert first : "the first submission of " + thread + " found it queued";
+                enterLine(); // waiting in line counts as queued: its run is submitted when admitted
+                return;
+            }
         }
         if (command != continuation) {
             carriers.execute(command); // an inherited virtual thread's continuation
@@ -114,10 +154,78 @@ public final class FiberTask implements Executor, Runnable {
         }
         if (toOffloadPool) {
             toOffloadPool = false;
-            carriers.offloadPool().execute(this, carriers::execute);
+            carriers.offloadPool().execute(this, group == null ? carriers::execute : this::executeInGroup);
             return;
         }
-        carriers.execute(this);
+        if (group != null) {
+            carriers.executeInGroup(this, group);
+        } else {
+            carriers.execute(this);
+        }
+    }
+
+    private void executeInGroup(Runnable self) {
+        carriers.executeInGroup(this, group);
+    }
+
+    /**
+     * Joins the line of the fiber's bounded group: from its first submission on carriers, or from the
+     * spawner before {@code Thread.start} in the fallback mode (then {@link #awaitAdmission} follows).
+     */
+    public void enterLine() {
+        assert group != null && group.isBounded() : "only a fiber of a bounded group waits for a slot";
+        admission = IN_LINE;
+        group.admission().enter(this);
+    }
+
+    /** Its turn has come: the continuation is submitted (carriers), or the waiting fiber goes on (fallback). */
+    @Override
+    public void admitted() {
+        admission = ADMITTED;
+        if (carriers.count() > 0) {
+            carriers.executeInGroup(this, group);
+        } else {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /**
+     * The fallback mode's wait for a slot, by the fiber itself before its task. Interrupts (a cancel)
+     * do not end the wait: the fiber keeps its place, and once admitted it sees the cancel and ends at
+     * once, as an unstarted fiber does; the interrupt is kept for it.
+     */
+    public void awaitAdmission() {
+        boolean interrupted = false;
+        while (admission != ADMITTED) {
+            LockSupport.park(this);
+            interrupted |= Thread.interrupted();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The fiber finished (or failed to start): counted, and its slot goes to the next in line. A fiber
+     * that failed to start while still in line leaves the line; one that was being admitted as it
+     * failed waits for that to complete and gives the slot back.
+     */
+    void leaveGroup() {
+        if (group == null) {
+            return;
+        }
+        group.finished();
+        int state = admission;
+        if (state == NOT_IN_LINE) {
+            return;
+        }
+        if (state == IN_LINE && group.admission().withdraw(this)) {
+            return;
+        }
+        while (admission != ADMITTED) {
+            Thread.onSpinWait(); // taken from the line, told in a moment
+        }
+        group.admission().leave();
     }
 
     /** The fiber's next yield takes it to the offload pool (called by the fiber itself, before it yields). */
