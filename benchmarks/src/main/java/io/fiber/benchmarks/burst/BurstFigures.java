@@ -22,6 +22,7 @@ import java.util.function.Predicate;
  * @param fibers        tasks per burst
  * @param bursts        measured bursts
  * @param burstNanos    their spawn + join time, summed
+ * @param otherCpuSeconds the CPU time other processes used meanwhile (the machine may be shared)
  * @param gcPauses      GC pauses that overlapped them
  * @param gcPauseTotal  those pauses' length, summed
  * @param gcPauseMax    and the longest; 0 when none
@@ -30,12 +31,13 @@ import java.util.function.Predicate;
  * @param scopes        scope samples during the bursts
  * @param overrunMedian the scopes' overrun past their deadline: median and max
  */
-record BurstFigures(int fibers, int bursts, long burstNanos, int gcPauses, double gcPauseTotal, double gcPauseMax,
+record BurstFigures(int fibers, int bursts, long burstNanos, double otherCpuSeconds, int gcPauses, double gcPauseTotal, double gcPauseMax,
                     int ticks, double tickP50, double tickP99, double tickMax, double tickP99OutsideGc,
                     int scopes, double overrunMedian, double overrunMax, double overrunMaxOutsideGc) {
 
     /** The figures of {@code bursts}: each probe's samples that overlap any of them, and the GC pauses that do. */
-    static BurstFigures of(int fibers, List<Span> bursts, Collection<Span> ticks, Collection<Span> scopes, Collection<Span> pauses) {
+    static BurstFigures of(int fibers, List<Span> bursts, double otherCpuSeconds, Collection<Span> ticks, Collection<Span> scopes,
+                           Collection<Span> pauses) {
         Predicate<Span> during = s -> Span.overlapsAny(s, bursts);
         List<Span> widenedPauses = pauses.stream().map(p -> p.widened(GcPauses.PRECISION)).toList();
         Predicate<Span> outsideGc = s -> !Span.overlapsAny(s, widenedPauses);
@@ -43,7 +45,7 @@ record BurstFigures(int fibers, int bursts, long burstNanos, int gcPauses, doubl
         LatencyHistogram latenessOutsideGc = histogram(ticks.stream().filter(during.and(outsideGc)).toList());
         double[] overruns = scopes.stream().filter(during).mapToDouble(Span::nanos).toArray();
         double[] gc = pauses.stream().filter(during).mapToDouble(Span::nanos).toArray();
-        return new BurstFigures(fibers, bursts.size(), bursts.stream().mapToLong(Span::nanos).sum(),
+        return new BurstFigures(fibers, bursts.size(), bursts.stream().mapToLong(Span::nanos).sum(), otherCpuSeconds,
                 gc.length, Arrays.stream(gc).sum(), Arrays.stream(gc).max().orElse(0),
                 (int) lateness.count(), percentile(lateness, 50), percentile(lateness, 99), percentile(lateness, 100),
                 percentile(latenessOutsideGc, 99),
@@ -64,6 +66,11 @@ record BurstFigures(int fibers, int bursts, long burstNanos, int gcPauses, doubl
     /** Spawn + join time per task, in nanoseconds. */
     double nanosPerTask() {
         return (double) burstNanos / ((long) fibers * bursts);
+    }
+
+    /** What other processes used during the bursts, in percent of one core. */
+    double otherLoadPercent() {
+        return 100 * otherCpuSeconds / (burstNanos / 1e9);
     }
 
     /** The figures as {@code name=value} words, one per component, for {@link #parse}. */

@@ -111,9 +111,9 @@ public final class BurstLatencyBenchmark {
                         f = BurstFigures.parse(child.awaitLine(BurstRun.RESULT + " ", RUN_LIMIT).substring(BurstRun.RESULT.length()));
                     }
                     out.printf(Locale.ROOT, "== %,.0f ns per task; ticker p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d ticks); scope overrun median %.2f ms,"
-                                    + " max %.2f ms (%d scopes); %d GC pauses, %.0f ms in all%n",
+                                    + " max %.2f ms (%d scopes); %d GC pauses, %.0f ms in all; other processes %.0f%% of a core%n",
                             f.nanosPerTask(), ms(f.tickP50()), ms(f.tickP99()), ms(f.tickMax()), f.ticks(), ms(f.overrunMedian()),
-                            ms(f.overrunMax()), f.scopes(), f.gcPauses(), ms(f.gcPauseTotal()));
+                            ms(f.overrunMax()), f.scopes(), f.gcPauses(), ms(f.gcPauseTotal()), f.otherLoadPercent());
                     figures.computeIfAbsent(new Key(spawner, runtime), k -> new ArrayList<>()).add(f);
                 }
             }
@@ -132,7 +132,8 @@ public final class BurstLatencyBenchmark {
         GC_PER_BURST("GC pauses per burst, summed", "ms", f -> ms(f.gcPauseTotal()) / f.bursts(), Double.NaN),
         GC_MAX("longest GC pause in a burst", "ms", f -> ms(f.gcPauseMax()), Double.NaN),
         TICK_P99_OUTSIDE_GC("ticker lateness p99, ticks no GC pause overlapped", "ms", f -> ms(f.tickP99OutsideGc()), Double.NaN),
-        OVERRUN_MAX_OUTSIDE_GC("scope overrun max, scopes no GC pause overlapped", "ms", f -> ms(f.overrunMaxOutsideGc()), Double.NaN);
+        OVERRUN_MAX_OUTSIDE_GC("scope overrun max, scopes no GC pause overlapped", "ms", f -> ms(f.overrunMaxOutsideGc()), Double.NaN),
+        OTHER_LOAD("other processes' CPU during the bursts", "% of a core", BurstFigures::otherLoadPercent, Double.NaN);
 
         final String title;
         final String unit;

@@ -5,7 +5,9 @@ import io.fiber.FiberScope;
 import io.fiber.FiberTimeoutException;
 import io.fiber.benchmarks.BenchRuntime;
 import io.fiber.benchmarks.runner.CommandLine;
+import io.fiber.benchmarks.runner.ProcessStats;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -124,11 +126,15 @@ public final class BurstRun {
     private final List<Span> ticks = new ArrayList<>();
     private final Queue<Span> scopes = new ConcurrentLinkedQueue<>();
     private final Queue<Thread> scopeOwners = new ConcurrentLinkedQueue<>();
+    private final ProcessStats stats;
+    /** What other processes ran during each measured burst, in CPU seconds: the machine is shared. */
+    private final List<Double> otherCpuSeconds = new ArrayList<>();
     private final AtomicReference<Throwable> probeFailure = new AtomicReference<>();
     private volatile boolean stopping;
 
-    BurstRun(BenchRuntime rt, Spawner spawner, int fibers, int bursts, Duration scopeEvery) {
+    BurstRun(BenchRuntime rt, Spawner spawner, int fibers, int bursts, Duration scopeEvery) throws IOException, InterruptedException {
         this.rt = rt;
+        this.stats = ProcessStats.create();
         this.spawner = spawner;
         this.fibers = fibers;
         this.bursts = bursts;
@@ -160,7 +166,7 @@ public final class BurstRun {
     }
 
     /** Starts the probes, runs the warm-up burst and the measured ones, stops the probes and returns the figures. */
-    BurstFigures run() throws InterruptedException {
+    BurstFigures run() throws IOException, InterruptedException {
         List<Span> measured = new ArrayList<>();
         List<Span> pauses;
         try (GcPauses gc = new GcPauses()) {
@@ -171,7 +177,11 @@ public final class BurstRun {
                 burst();
                 for (int i = 0; i < bursts; i++) {
                     Thread.sleep(QUIET);
+                    long self = ProcessHandle.current().pid();
+                    double machineBefore = stats.machineBusySeconds();
+                    double selfBefore = stats.cpuSeconds(self);
                     measured.add(burst());
+                    otherCpuSeconds.add(Math.max(0, stats.machineBusySeconds() - machineBefore - (stats.cpuSeconds(self) - selfBefore)));
                 }
             } finally {
                 stopping = true;
@@ -187,7 +197,7 @@ public final class BurstRun {
         if (probeFailure.get() != null) {
             throw new IllegalStateException("a probe failed", probeFailure.get());
         }
-        BurstFigures all = BurstFigures.of(fibers, measured, ticks, scopes, pauses);
+        BurstFigures all = BurstFigures.of(fibers, measured, otherCpuSeconds.stream().mapToDouble(Double::doubleValue).sum(), ticks, scopes, pauses);
         if (all.ticks() == 0) {
             throw new IllegalStateException("the ticker recorded no tick during the bursts: it never ran");
         }
@@ -329,14 +339,14 @@ public final class BurstRun {
 
     /** The measured bursts, one per row, times in seconds since the JVM started. */
     private void printTable(List<Span> measured, List<Span> pauses, GcPauses gc) {
-        System.out.println("| burst | from (s) | to (s) | ns/task | GC pauses | total (ms) | longest | ticks | tick p50 (ms) | p99 | max"
+        System.out.println("| burst | from (s) | to (s) | ns/task | other load (%) | GC pauses | total (ms) | longest | ticks | tick p50 (ms) | p99 | max"
                 + " | worst tick due at (s) | p99 outside GC | scopes | overrun median (ms) | max | max outside GC |");
-        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for (int i = 0; i < measured.size(); i++) {
             Span burst = measured.get(i);
-            BurstFigures f = BurstFigures.of(fibers, List.of(burst), ticks, scopes, pauses);
-            System.out.printf(Locale.ROOT, "| %d | %.3f | %.3f | %.0f | %d | %.0f | %.0f | %d | %.2f | %.2f | %.2f | %.3f | %.2f | %d | %.2f | %.2f | %.2f |%n",
-                    i + 1, gc.secondsSinceStart(burst.start()), gc.secondsSinceStart(burst.end()), f.nanosPerTask(),
+            BurstFigures f = BurstFigures.of(fibers, List.of(burst), otherCpuSeconds.get(i), ticks, scopes, pauses);
+            System.out.printf(Locale.ROOT, "| %d | %.3f | %.3f | %.0f | %.0f | %d | %.0f | %.0f | %d | %.2f | %.2f | %.2f | %.3f | %.2f | %d | %.2f | %.2f | %.2f |%n",
+                    i + 1, gc.secondsSinceStart(burst.start()), gc.secondsSinceStart(burst.end()), f.nanosPerTask(), f.otherLoadPercent(),
                     f.gcPauses(), ms(f.gcPauseTotal()), ms(f.gcPauseMax()), f.ticks(), ms(f.tickP50()), ms(f.tickP99()),
                     ms(f.tickMax()), worstTickDue(burst, gc), ms(f.tickP99OutsideGc()), f.scopes(), ms(f.overrunMedian()),
                     ms(f.overrunMax()), ms(f.overrunMaxOutsideGc()));

@@ -81,10 +81,11 @@ class BurstLatencyBenchmarkTest {
         List<Span> scopes = List.of(ms(1_200, 1_300), ms(5_500, 5_800), ms(3_000, 3_100));
         List<Span> pauses = List.of(ms(4_990, 5_050), ms(7_000, 7_100));
 
-        BurstFigures f = BurstFigures.of(10, bursts, ticks, scopes, pauses);
+        BurstFigures f = BurstFigures.of(10, bursts, 0.5, ticks, scopes, pauses);
 
         assertEquals(2, f.bursts());
         assertEquals(MS * 2_000 / 20, f.nanosPerTask());
+        assertEquals(25, f.otherLoadPercent());   // 0.5 CPU seconds in 2 s of bursts
         assertEquals(1, f.gcPauses());
         assertEquals(MS * 60, f.gcPauseTotal());
         assertEquals(MS * 60, f.gcPauseMax());
@@ -104,13 +105,13 @@ class BurstLatencyBenchmarkTest {
         List<Span> bursts = List.of(ms(0, 100));
         // The second tick ends just before the pause as reported, within its uncertainty: it may have waited on it.
         List<Span> ticks = List.of(ms(20, 30), new Span(50 * MS, 70 * MS - GcPauses.PRECISION / 4));
-        BurstFigures f = BurstFigures.of(10, bursts, ticks, List.of(), List.of(ms(70, 80)));
+        BurstFigures f = BurstFigures.of(10, bursts, 0, ticks, List.of(), List.of(ms(70, 80)));
         assertEquals(MS * 10, f.tickP99OutsideGc());
     }
 
     @Test
     void aProbeWithNoSampleHasNoFigureRatherThanZero() {
-        BurstFigures f = BurstFigures.of(10, List.of(ms(0, 10)), List.of(), List.of(ms(20, 30)), List.of());
+        BurstFigures f = BurstFigures.of(10, List.of(ms(0, 10)), 0, List.of(), List.of(ms(20, 30)), List.of());
         assertEquals(0, f.ticks());
         assertTrue(Double.isNaN(f.tickP99()) && Double.isNaN(f.overrunMax()), f.toString());
         assertEquals(0, f.gcPauseMax());
@@ -118,7 +119,7 @@ class BurstLatencyBenchmarkTest {
 
     @Test
     void theResultLineCarriesEveryFigure() {
-        BurstFigures f = new BurstFigures(1_000_000, 3, 3_448_059_863L, 12, 1.582e9, 2.24e8, 1214, 118_783, 1.1e7, 2.25e8, Double.NaN,
+        BurstFigures f = new BurstFigures(1_000_000, 3, 3_448_059_863L, 0.25, 12, 1.582e9, 2.24e8, 1214, 118_783, 1.1e7, 2.25e8, Double.NaN,
                 85, 9_269_802, 2.3e8, 9_502_554);
         assertEquals(f, BurstFigures.parse(f.toLine()));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
