@@ -177,11 +177,7 @@ public final class BurstRun {
                 burst();
                 for (int i = 0; i < bursts; i++) {
                     Thread.sleep(QUIET);
-                    long self = ProcessHandle.current().pid();
-                    double machineBefore = stats.machineBusySeconds();
-                    double selfBefore = stats.cpuSeconds(self);
-                    measured.add(burst());
-                    otherCpuSeconds.add(Math.max(0, stats.machineBusySeconds() - machineBefore - (stats.cpuSeconds(self) - selfBefore)));
+                    measured.add(measuredBurst());
                 }
             } finally {
                 stopping = true;
@@ -202,10 +198,20 @@ public final class BurstRun {
             throw new IllegalStateException("the ticker recorded no tick during the bursts: it never ran");
         }
         if (all.scopes() == 0) {
-            throw new IllegalStateException("no scope's deadline passed during the bursts, which were too short for"
-                    + " a scope every " + scopeEvery.toMillis() + " ms: give more --fibers or a smaller --scope-every");
+            throw new IllegalStateException("no scope's deadline passed during the bursts (" + scopes.size() + " scopes in all):"
+                    + " the bursts were too short for a scope every " + scopeEvery.toMillis() + " ms; give more --fibers or a smaller --scope-every");
         }
         return all;
+    }
+
+    /** {@link #burst()}, noting what other processes ran meanwhile. */
+    private Span measuredBurst() throws IOException, InterruptedException {
+        long self = ProcessHandle.current().pid();
+        double machineBefore = stats.machineBusySeconds();
+        double selfBefore = stats.cpuSeconds(self);
+        Span burst = burst();
+        otherCpuSeconds.add(Math.max(0, stats.machineBusySeconds() - machineBefore - (stats.cpuSeconds(self) - selfBefore)));
+        return burst;
     }
 
     /** One burst from this run's spawner; returns its stretch once every task ran exactly once. */
