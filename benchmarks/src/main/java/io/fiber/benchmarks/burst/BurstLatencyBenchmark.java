@@ -133,6 +133,7 @@ public final class BurstLatencyBenchmark {
         GC_MAX("longest GC pause in a burst", "ms", f -> ms(f.gcPauseMax()), Double.NaN),
         TICK_P99_OUTSIDE_GC("ticker lateness p99, ticks no GC pause overlapped", "ms", f -> ms(f.tickP99OutsideGc()), Double.NaN),
         OVERRUN_MAX_OUTSIDE_GC("scope overrun max, scopes no GC pause overlapped", "ms", f -> ms(f.overrunMaxOutsideGc()), Double.NaN),
+        /** The machine's other work, not the runtimes': shown without a ratio. */
         OTHER_LOAD("other processes' CPU during the bursts", "% of a core", BurstFigures::otherLoadPercent, Double.NaN);
 
         final String title;
@@ -167,7 +168,7 @@ public final class BurstLatencyBenchmark {
             for (Figure figure : Figure.values()) {
                 double f = median(fiber, figure);
                 double j = median(jdk, figure);
-                double[] ratios = ratios(fiber, jdk, figure);
+                double[] ratios = figure == Figure.OTHER_LOAD ? new double[0] : ratios(fiber, jdk, figure);
                 double ratio = Medians.median(ratios);
                 String target = Double.isNaN(figure.target) ? "" : String.format(Locale.ROOT, "<= %.0f %s and <= 1.00x", figure.target, figure.unit);
                 out.printf(Locale.ROOT, "| %s (%s) | %s | %s | %s%s | %s | %s |%n", figure.title, figure.unit, number(f), number(j), ratio(ratio),

@@ -210,7 +210,8 @@ public final class BurstRun {
         double machineBefore = stats.machineBusySeconds();
         double selfBefore = stats.cpuSeconds(self);
         Span burst = burst();
-        otherCpuSeconds.add(Math.max(0, stats.machineBusySeconds() - machineBefore - (stats.cpuSeconds(self) - selfBefore)));
+        double other = stats.machineBusySeconds() - machineBefore - (stats.cpuSeconds(self) - selfBefore);
+        otherCpuSeconds.add(Math.max(0, Math.round(other * stats.ticksPerSecond()) / stats.ticksPerSecond())); // whole clock ticks, as /proc counts
         return burst;
     }
 
