@@ -12,13 +12,14 @@ import io.fiber.FiberScheduler;
  *   <li>{@code jdk}: {@link Thread#ofVirtual()} on the JDK's default ForkJoinPool scheduler, left at
  *       its defaults (parallelism = available processors, 2 on the benchmark machine).</li>
  * </ul>
- * Each JMH parameter combination runs in its own forked JVM, so the two sides never share a process.
+ * Each JMH parameter combination runs in its own forked JVM, so the two sides never share a process;
+ * the burst benchmark ({@code io.fiber.benchmarks.burst}) likewise starts a JVM per runtime.
  */
-final class BenchRuntime implements AutoCloseable {
+public final class BenchRuntime implements AutoCloseable {
     /** JVM options for every fork: the hook needs java.lang opened, or fibers fall back to the JDK scheduler. */
-    static final String ADD_OPENS = "--add-opens=java.base/java.lang=ALL-UNNAMED";
-    static final String HEAP_MIN = "-Xms2g";
-    static final String HEAP_MAX = "-Xmx2g";
+    public static final String ADD_OPENS = "--add-opens=java.base/java.lang=ALL-UNNAMED";
+    public static final String HEAP_MIN = "-Xms2g";
+    public static final String HEAP_MAX = "-Xmx2g";
 
     final String kind;
     /** Null for the {@code jdk} runtime. */
@@ -31,7 +32,7 @@ final class BenchRuntime implements AutoCloseable {
         this.jdkBuilder = scheduler == null ? Thread.ofVirtual() : null;
     }
 
-    static BenchRuntime create(String kind) {
+    public static BenchRuntime create(String kind) {
         return switch (kind) {
             case "fiber" -> ours(kind, 2);
             case "fiber1" -> ours(kind, 1);
@@ -58,17 +59,22 @@ final class BenchRuntime implements AutoCloseable {
         return new BenchRuntime(kind, s);
     }
 
-    boolean isFiber() {
+    public boolean isFiber() {
         return scheduler != null;
     }
 
     /** Starts {@code task} as a fiber or a JDK virtual thread and returns its thread. */
-    Thread start(Runnable task) {
+    public Thread start(Runnable task) {
         Thread t = scheduler != null ? scheduler.spawn(task).thread() : jdkBuilder.start(task);
         if (!t.isVirtual()) {
             throw new IllegalStateException("expected a virtual thread, got " + t);
         }
         return t;
+    }
+
+    /** Our scheduler; null for the {@code jdk} runtime. */
+    public FiberScheduler scheduler() {
+        return scheduler;
     }
 
     /** Spawns a fiber (our runtime only). */
