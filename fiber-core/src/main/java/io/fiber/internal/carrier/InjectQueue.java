@@ -1,7 +1,5 @@
 package io.fiber.internal.carrier;
 
-import java.util.concurrent.ConcurrentLinkedQueue;
-
 /**
  * The scheduler's global queue: continuations submitted from threads that are not its carriers
  * (spawns from outside, wakeups from JDK timer and poller threads and from platform threads) and
@@ -21,27 +19,18 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * handlers an acceptor fiber spawned. Behind a burst of new fibers from another thread they waited
  * for the whole burst: seconds, past the scope's deadline.
  *
- * <p>Each lane is a linearizable FIFO: work under way a lock-free {@code ConcurrentLinkedQueue}, as
- * the carriers offer there too, often together (a full local queue moves half of itself); new fibers a
- * {@link ChunkedQueue}, with no node allocated per spawn and no chain of nodes for the collector when
- * a spawner runs far ahead of the carriers. {@link #poll}, {@link #isEmpty} and the lane order across
+ * <p>Each lane is a linearizable FIFO ({@link ChunkedQueue}); {@link #poll}, {@link #isEmpty} and the lane order across
  * both are not atomic: they read one lane, then the other, and may report an empty queue while
  * tasks move through it. A task in the queue throughout the call is always seen, and whoever offers
  * one during the call wakes a sleeper after it ({@link IdleCarriers}), so no task is stranded.
  */
 final class InjectQueue {
-    /** Carriers offer here too (overflow, handoff, yield requests), often together: lock-free. */
-    private final ConcurrentLinkedQueue<Runnable> underway = new ConcurrentLinkedQueue<>();
-    /** Offered from outside the carriers, typically by one thread at a time (a main, an acceptor, a dispatcher). */
+    private final ChunkedQueue underway = new ChunkedQueue();
     private final ChunkedQueue fresh = new ChunkedQueue();
 
     /** A submission from outside the carriers: a fiber that has not started is new, any other continuation is under way. */
     void offer(Runnable task) {
-        if (task instanceof FiberTask t && !t.hasStarted()) {
-            fresh.offer(task);
-        } else {
-            underway.offer(task);
-        }
+        (task instanceof FiberTask t && !t.hasStarted() ? fresh : underway).offer(task);
     }
 
     /** A continuation a carrier had taken on (queued locally, or running) and moves to this queue. */
@@ -72,7 +61,7 @@ final class InjectQueue {
         return underway.isEmpty() && fresh.isEmpty();
     }
 
-    /** For statistics only, O(n) in the work under way: the hot paths keep no shared size counter. */
+    /** For statistics: each lane's count is exact only while nothing moves through it. */
     int size() {
         return underway.size() + fresh.size();
     }
