@@ -1,5 +1,7 @@
 package io.fiber.internal.carrier;
 
+import java.util.concurrent.ConcurrentLinkedQueue;
+
 /**
  * The scheduler's global queue: continuations submitted from threads that are not its carriers
  * (spawns from outside, wakeups from JDK timer and poller threads and from platform threads) and
@@ -19,14 +21,14 @@ package io.fiber.internal.carrier;
  * handlers an acceptor fiber spawned. Behind a burst of new fibers from another thread they waited
  * for the whole burst: seconds, past the scope's deadline.
  *
- * <p>Each lane is a linearizable FIFO ({@link ChunkedQueue}); {@link #poll}, {@link #isEmpty} and the lane order across
+ * <p>Each lane is a linearizable FIFO; {@link #poll}, {@link #isEmpty} and the lane order across
  * both are not atomic: they read one lane, then the other, and may report an empty queue while
  * tasks move through it. A task in the queue throughout the call is always seen, and whoever offers
  * one during the call wakes a sleeper after it ({@link IdleCarriers}), so no task is stranded.
  */
 final class InjectQueue {
-    private final ChunkedQueue underway = new ChunkedQueue();
-    private final ChunkedQueue fresh = new ChunkedQueue();
+    private final ConcurrentLinkedQueue<Runnable> underway = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> fresh = new ConcurrentLinkedQueue<>();
 
     /** A submission from outside the carriers: a fiber that has not started is new, any other continuation is under way. */
     void offer(Runnable task) {
@@ -61,7 +63,7 @@ final class InjectQueue {
         return underway.isEmpty() && fresh.isEmpty();
     }
 
-    /** For statistics: each lane's count is exact only while nothing moves through it. */
+    /** O(n): for statistics only. The hot paths keep no size counter, which would bounce between cores on every submit. */
     int size() {
         return underway.size() + fresh.size();
     }

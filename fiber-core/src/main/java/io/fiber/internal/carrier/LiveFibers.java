@@ -1,5 +1,7 @@
 package io.fiber.internal.carrier;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,10 +24,14 @@ import java.util.function.Consumer;
  * while an array is scanned in parallel chunks. With a million outstanding fibers the list made the
  * collector's pauses the largest cost of a spawn.
  *
- * <p>A stripe's lock is a {@link SpinLock}, not its monitor: a fiber removes itself as it finishes,
- * on its virtual thread, while a platform thread spawning from outside adds, and a virtual thread
- * that meets a held monitor is unmounted (see there why that is too dear). The stripes are padded
- * apart, so two of them never share a cache line, and there are at least {@value #MIN_STRIPES}.
+ * <p>Why a spin lock and not the stripe's monitor: a fiber removes itself as it finishes, on its
+ * virtual thread, while a platform thread spawning from outside adds. A virtual thread that meets a
+ * held monitor (JDK 24 and later) is unmounted: its frames are copied to a new stack chunk on the
+ * heap and a JDK thread later submits it again. With one spawner and the carriers finishing fibers
+ * as fast as it spawns, that happened often enough to cost more than everything else a spawn does
+ * (and to fill the young generation with stack chunks); a critical section here is a few field
+ * writes, which a spin of a few iterations outlasts. The stripes are padded apart, so two of them
+ * never share a cache line, and there are at least {@value #MIN_STRIPES} of them.
  *
  * <p>Memory ordering: a spawner adds the fiber (lock CAS, volatile unlock), then reads the
  * scheduler state; a shutdown writes the state, then scans the stripes (lock CAS each). All of
@@ -36,10 +42,27 @@ final class LiveFibers {
     /** Fewest stripes, whatever the carrier count (a power of two): one spawner and two carriers already collided often in 8. */
     static final int MIN_STRIPES = 64;
     private static final int INITIAL_SLOTS = 16;
+    private static final VarHandle LOCK;
 
-    /** One list. Its list methods run with its lock held (taken by the callers beside them). */
+    static {
+        try {
+            LOCK = MethodHandles.lookup().findVarHandle(Stripe.class, "lock", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Before the fields of a {@link Stripe}: a cache line of padding, so no two stripes share one. */
     @SuppressWarnings("unused")
-    private static final class Stripe extends SpinLock {
+    private static class Padding {
+        long p0, p1, p2, p3, p4, p5, p6, p7;
+    }
+
+    /** One list. Its list methods run with its lock held ({@link #lock}/{@link #unlock}, taken by the callers beside them). */
+    @SuppressWarnings("unused")
+    private static final class Stripe extends Padding {
+        /** 0 free, 1 held. */
+        volatile int lock;
         /** The stripe's fibers in slots 0 to size - 1, each knowing its slot ({@link FiberTask#liveSlot}). */
         FiberTask[] fibers = new FiberTask[INITIAL_SLOTS];
         int size;
@@ -66,6 +89,34 @@ final class LiveFibers {
             if (size < fibers.length / 4 && fibers.length > INITIAL_SLOTS) {
                 fibers = Arrays.copyOf(fibers, fibers.length / 2); // a burst's million slots are not kept for good
             }
+        }
+
+        void lock() {
+            if (!LOCK.compareAndSet(this, 0, 1)) {
+                lockContended();
+            }
+        }
+
+        /**
+         * Spins, yielding now and then: the holder may be a platform thread the OS descheduled
+         * inside its few writes, and on a fiber {@code Thread.yield} lets its carrier run that thread's
+         * peers meanwhile rather than spin a whole time slice.
+         */
+        private void lockContended() {
+            for (int spins = 1; ; spins++) {
+                if (lock == 0 && LOCK.compareAndSet(this, 0, 1)) {
+                    return;
+                }
+                if ((spins & 63) == 0) {
+                    Thread.yield();
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+        }
+
+        void unlock() {
+            lock = 0; // a volatile write, not a release: the Dekker pair above needs it ordered before the state read
         }
 
         long q0, q1, q2, q3, q4, q5, q6, q7; // after the fields: the next stripe's lock word is a line away
