@@ -92,9 +92,10 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
     /** Whether this task waits to run somewhere; see "Queued at most once". */
     private volatile boolean queued;
 
-    /** Where the scheduler's {@link LiveFibers} keeps this fiber; guarded by the stripe's lock. */
+    /** Links of the scheduler's {@link LiveFibers} list; guarded by the stripe's monitor. */
     Object liveStripe;
-    int liveSlot = -1;
+    FiberTask liveNext;
+    FiberTask livePrev;
 
     FiberTask(Object owner, Carriers carriers, boolean admitAtStart) {
         this(owner, carriers, admitAtStart, null);

@@ -54,7 +54,7 @@ class LiveFibersLincheckTest {
     @Param(name = "fiber", gen = IntGen.class, conf = "0:2")
     public static class Set {
         private static final int NEW = 0, ADDING = 1, LIVE = 2, REMOVED = 3;
-        private final LiveFibers live = new LiveFibers(1, 2);
+        private final LiveFibers live = new LiveFibers(1);
         private final FiberTask[] fibers = new FiberTask[FIBERS];
         private final AtomicIntegerArray states = new AtomicIntegerArray(FIBERS);
 
@@ -140,7 +140,7 @@ class LiveFibersLincheckTest {
     @Test
     void aSpawnRacingAStopIsRejectedOrCancelled() {
         Lincheck.runConcurrentTest(1000, () -> {
-            LiveFibers live = new LiveFibers(2, 4);
+            LiveFibers live = new LiveFibers(2);
             AtomicInteger state = new AtomicInteger(0); // RUNNING
             FiberTask before = new FiberTask("before", null, false);
             live.add(before);
