@@ -220,11 +220,20 @@ public final class Fiber<T> {
      * (CANCELLED); false if the fiber had already finished or been cancelled.
      */
     public boolean cancel() {
-        if (!CONTROL.compareAndSet(this, LIVE, CANCEL_REQUESTED)) {
+        if (!requestCancel()) {
             return false;
         }
         thread.interrupt();
         return true;
+    }
+
+    /**
+     * The first half of {@link #cancel}: decides the outcome (CANCELLED) without waking the fiber, for
+     * a scheduler that cancels all its fibers and must decide every outcome before any of them runs on
+     * (see {@link FiberScheduler#shutdownNow}).
+     */
+    boolean requestCancel() {
+        return CONTROL.compareAndSet(this, LIVE, CANCEL_REQUESTED);
     }
 
     boolean isCancelRequested() {

@@ -24,7 +24,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A set of carrier event loops that run fibers: JDK virtual threads created with this scheduler as
@@ -277,13 +276,21 @@ public final class FiberScheduler implements AutoCloseable {
 
     /** Like {@link #shutdown}, and cancels every running fiber. Returns how many were cancelled. */
     public int shutdownNow() {
-        AtomicInteger cancelled = new AtomicInteger();
+        // Every outcome is decided before any fiber is woken: a fiber interrupted early could end and
+        // let the next one in its group's line start (a serial lane's next fiber) and run its task
+        // before this loop reached it. A fiber whose cancel is requested finishes as cancelled at its
+        // start, or at its next blocking call once interrupted.
+        List<Fiber<?>> cancelled = new ArrayList<>();
         carriers.stop(owner -> {
-            if (((Fiber<?>) owner).cancel()) {
-                cancelled.incrementAndGet();
+            Fiber<?> fiber = (Fiber<?>) owner;
+            if (fiber.requestCancel()) {
+                cancelled.add(fiber);
             }
         });
-        return cancelled.get();
+        for (Fiber<?> fiber : cancelled) {
+            fiber.thread().interrupt();
+        }
+        return cancelled.size();
     }
 
     public boolean isShutdown() {
