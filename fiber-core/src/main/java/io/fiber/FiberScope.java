@@ -1,5 +1,7 @@
 package io.fiber;
 
+import io.fiber.internal.carrier.Carriers;
+import io.fiber.internal.time.CarrierTimers;
 import io.fiber.internal.time.DeadlineTimer;
 
 import java.time.Duration;
@@ -7,7 +9,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -42,7 +45,7 @@ public final class FiberScope implements AutoCloseable {
     private final FiberScheduler scheduler;
     private final Thread owner;
     private final Duration deadline;
-    private final ScheduledFuture<?> deadlineTimer;
+    private final Future<?> deadlineTimer;
     private final Set<Fiber<?>> running = ConcurrentHashMap.newKeySet();
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicReference<Throwable> firstFailure = new AtomicReference<>();
@@ -54,8 +57,39 @@ public final class FiberScope implements AutoCloseable {
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.owner = Thread.currentThread();
         this.deadline = deadline;
-        this.deadlineTimer = deadline == null ? null
-                : DeadlineTimer.schedule(this::deadlinePassed, deadline);
+        this.deadlineTimer = deadline == null ? null : scheduleDeadline(deadline);
+    }
+
+    /**
+     * Opened by a fiber of this scope's scheduler: the deadline is a timer of the owner's carrier, and
+     * when it fires there the cancellation runs in a fiber spawned on that carrier, so the interrupts
+     * and the owner's wakeup are submitted from the carrier to its own queue. From the runtime's
+     * deadline thread they went to the inject queue's lane of work under way, behind whatever the
+     * carriers had moved there (the overflow of a fiber's burst of spawns: hundreds of milliseconds
+     * past the deadline). Not on the carrier thread itself: interrupting a thread takes a lock fibers
+     * take too, and no carrier may queue for one (docs/design.md section 2).
+     */
+    private Future<?> scheduleDeadline(Duration deadline) {
+        CarrierTimers timers = Carriers.ofCaller() == scheduler.carriers() ? Carriers.timersOfCaller() : null;
+        if (timers == null) {
+            return DeadlineTimer.schedule(this::deadlinePassed, deadline);
+        }
+        long nanos;
+        try {
+            nanos = deadline.toNanos();
+        } catch (ArithmeticException tooLong) {
+            nanos = Long.MAX_VALUE;
+        }
+        return timers.schedule(this::deadlineOnCarrier, nanos);
+    }
+
+    /** On the carrier thread whose timer fired; see {@link #scheduleDeadline}. */
+    private void deadlineOnCarrier() {
+        try {
+            scheduler.spawn(this::deadlinePassed);
+        } catch (RejectedExecutionException | OutOfMemoryError e) {
+            DeadlineTimer.schedule(this::deadlinePassed, Duration.ZERO); // a scheduler shutting down still cancels on time
+        }
     }
 
     /** A scope whose fibers run on {@link FiberScheduler#current()}. */

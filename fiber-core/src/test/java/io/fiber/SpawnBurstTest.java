@@ -115,6 +115,65 @@ class SpawnBurstTest {
      * so the new fibers get their share of the inject queue's batches (at most 4 a batch while the
      * carrier's queue has work), not of all the runs.
      */
+    /**
+     * A fiber spawns 50,000 fibers (all but its carrier's 256 overflow into the inject queue), then
+     * opens a scope with a 5 ms deadline whose fork sleeps for a minute, lets the fork start, and
+     * joins the scope. Counted: the
+     * burst's fibers that ran after the deadline passed and before the fork saw its cancellation.
+     * The deadline is a timer of the owner's carrier, and the cancellation runs in a fiber spawned
+     * there, so the fork's wakeup goes to that carrier's run-next slot: a handful. From the runtime's
+     * deadline thread it went to the inject queue behind the overflowed burst: about 40,000 here,
+     * and hundreds of milliseconds past a scope's deadline in {@code ./run bench burst}.
+     */
+    @Test
+    void aScopeOpenedByAFiberAfterItsBurstIsCancelledOnItsCarrier() throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("burst-then-scope").build()) {
+            AtomicLong deadlineAt = new AtomicLong(Long.MAX_VALUE);
+            AtomicBoolean forkCancelled = new AtomicBoolean();
+            LongAdder ranAfterDeadline = new LongAdder();
+            LongAdder ran = new LongAdder();
+            int burst = 50_000;
+            Fiber<Long> owner = s.spawn(() -> {
+                List<Fiber<Void>> spawned = new ArrayList<>(burst);
+                for (int i = 0; i < burst; i++) {
+                    spawned.add(Fibers.spawn(() -> {
+                        ran.increment();
+                        if (!forkCancelled.get() && System.nanoTime() - deadlineAt.get() > 0) {
+                            ranAfterDeadline.increment();
+                        }
+                    }));
+                }
+                AtomicBoolean forkSleeps = new AtomicBoolean();
+                deadlineAt.set(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5));
+                try (FiberScope scope = FiberScope.open(Duration.ofMillis(5))) {
+                    scope.fork(() -> {
+                        forkSleeps.set(true);
+                        try {
+                            Thread.sleep(60_000);
+                        } finally {
+                            forkCancelled.set(true);
+                        }
+                        return null;
+                    });
+                    while (!forkSleeps.get()) {
+                        Thread.yield(); // the fork waits in this carrier's run-next slot: let it start
+                    }
+                    scope.join();
+                } catch (FiberTimeoutException expected) {
+                    // the deadline passed: what this test waits for
+                }
+                for (Fiber<Void> f : spawned) {
+                    f.join();
+                }
+                return ranAfterDeadline.sum();
+            });
+            long late = result(owner);
+            assertEquals(burst, ran.sum());
+            assertTrue(forkCancelled.get(), "the fork was cancelled at the deadline");
+            assertTrue(late < 1_000, late + " of the burst's fibers ran between the deadline and the fork's cancellation");
+        }
+    }
+
     @Test
     void newFibersStartWhileAnotherThreadKeepsWakingFibers() throws Exception {
         try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("spawn-beside-wakeups").build()) {

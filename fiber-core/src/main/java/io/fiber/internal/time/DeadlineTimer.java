@@ -6,9 +6,10 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The runtime's deadline timer ({@code Timeout}, {@code FiberScope} deadlines, and timers of carriers that exited): one daemon
- * platform thread. Deadlines are rare next to sleeps and socket timeouts, which the JDK times
- * itself; those move to per-carrier timers with the reactor (docs/design.md section 4).
+ * The runtime's deadline timer: one daemon platform thread for {@code Timeout}, the deadlines of
+ * {@code FiberScope}s not opened by a fiber of their scheduler (those are its carrier's timers), and
+ * timers of carriers that exited. Deadlines are rare next to sleeps and socket timeouts, which the
+ * JDK times itself; those move to per-carrier timers with the reactor (docs/design.md section 4).
  */
 public final class DeadlineTimer {
     private static final ScheduledThreadPoolExecutor TIMER;
