@@ -10,7 +10,6 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -61,13 +60,14 @@ public final class FiberScope implements AutoCloseable {
     }
 
     /**
-     * Opened by a fiber of this scope's scheduler: the deadline is a timer of the owner's carrier, and
-     * when it fires there the cancellation runs in a fiber spawned on that carrier, so the interrupts
-     * and the owner's wakeup are submitted from the carrier to its own queue. From the runtime's
-     * deadline thread they went to the inject queue's lane of work under way, behind whatever the
-     * carriers had moved there (the overflow of a fiber's burst of spawns: hundreds of milliseconds
-     * past the deadline). Not on the carrier thread itself: interrupting a thread takes a lock fibers
-     * take too, and no carrier may queue for one (docs/design.md section 2).
+     * Opened by a fiber of this scope's scheduler: the deadline is a timer of the owner's carrier,
+     * which cancels the forks and wakes the owner from that carrier, so their wakeups go to its own
+     * queue. From the runtime's deadline thread they went to the inject queue's lane of work under
+     * way, behind whatever the carriers had moved there (the overflow of a fiber's burst of spawns:
+     * hundreds of milliseconds past the deadline). Interrupting a fiber from the carrier thread takes
+     * the fiber's interrupt lock, which the JDK never lets a virtual thread hold while unmounted, so
+     * the carrier cannot wait on a fiber that needs it (docs/design.md section 2). Not a fiber of its
+     * own: that would count in the scheduler's spawned fibers.
      */
     private Future<?> scheduleDeadline(Duration deadline) {
         CarrierTimers timers = Carriers.ofCaller() == scheduler.carriers() ? Carriers.timersOfCaller() : null;
@@ -80,16 +80,7 @@ public final class FiberScope implements AutoCloseable {
         } catch (ArithmeticException tooLong) {
             nanos = Long.MAX_VALUE;
         }
-        return timers.schedule(this::deadlineOnCarrier, nanos);
-    }
-
-    /** On the carrier thread whose timer fired; see {@link #scheduleDeadline}. */
-    private void deadlineOnCarrier() {
-        try {
-            scheduler.spawn(this::deadlinePassed);
-        } catch (RejectedExecutionException | OutOfMemoryError e) {
-            DeadlineTimer.schedule(this::deadlinePassed, Duration.ZERO); // a scheduler shutting down still cancels on time
-        }
+        return timers.schedule(this::deadlinePassed, nanos);
     }
 
     /** A scope whose fibers run on {@link FiberScheduler#current()}. */

@@ -120,8 +120,8 @@ class SpawnBurstTest {
      * opens a scope with a 5 ms deadline whose fork sleeps for a minute, lets the fork start, and
      * joins the scope. Counted: the
      * burst's fibers that ran after the deadline passed and before the fork saw its cancellation.
-     * The deadline is a timer of the owner's carrier, and the cancellation runs in a fiber spawned
-     * there, so the fork's wakeup goes to that carrier's run-next slot: a handful. From the runtime's
+     * The deadline is a timer of the owner's carrier, which cancels from there, so the fork's wakeup
+     * goes to that carrier's own queue: a handful. From the runtime's
      * deadline thread it went to the inject queue behind the overflowed burst: about 40,000 here,
      * and hundreds of milliseconds past a scope's deadline in {@code ./run bench burst}.
      */
