@@ -107,19 +107,9 @@ class HandoffTest {
     void fibersQueuedBehindTheBlockedOneMoveToTheNewCarrier() throws Exception {
         try (FiberScheduler s = withHandoff("handoff-queued")) {
             AtomicBoolean release = new AtomicBoolean();
-            CountDownLatch holding = new CountDownLatch(1);
-            Fiber<Void> holder = s.spawn(() -> {
-                holding.countDown();
-                while (!release.get()) {
-                    Thread.onSpinWait();
-                }
-            });
-            TestFibers.await(holding);
+            Fiber<Void> holder = holdTheCarrier(s, release);
             AtomicInteger ran = new AtomicInteger();
-            Fiber<?>[] queued = new Fiber<?>[50];
-            for (int i = 0; i < queued.length; i++) {
-                queued[i] = s.spawn(ran::incrementAndGet);
-            }
+            Fiber<?>[] queued = spawnCounting(s, ran, 50);
             for (Fiber<?> f : queued) {
                 result(f); // each ran, though the only carrier thread is still held
             }
@@ -146,19 +136,9 @@ class HandoffTest {
         };
         try (FiberScheduler s = withHandoff("handoff-no-thread")) {
             AtomicBoolean release = new AtomicBoolean();
-            CountDownLatch holding = new CountDownLatch(1);
-            Fiber<Void> holder = s.spawn(() -> {
-                holding.countDown();
-                while (!release.get()) {
-                    Thread.onSpinWait();
-                }
-            });
-            TestFibers.await(holding);
+            Fiber<Void> holder = holdTheCarrier(s, release);
             AtomicInteger ran = new AtomicInteger();
-            Fiber<?>[] queued = new Fiber<?>[50];
-            for (int i = 0; i < queued.length; i++) {
-                queued[i] = s.spawn(ran::incrementAndGet);
-            }
+            Fiber<?>[] queued = spawnCounting(s, ran, 50);
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (attempts.get() < 2 && System.nanoTime() < deadline) {
                 Thread.sleep(5);
@@ -177,6 +157,28 @@ class HandoffTest {
         } finally {
             CarrierLoop.threadStarter = Thread::start;
         }
+    }
+
+    /** A fiber that spins on its (only) carrier until {@code release}; returns once it runs. */
+    private static Fiber<Void> holdTheCarrier(FiberScheduler s, AtomicBoolean release) throws Exception {
+        CountDownLatch holding = new CountDownLatch(1);
+        Fiber<Void> holder = s.spawn(() -> {
+            holding.countDown();
+            while (!release.get()) {
+                Thread.onSpinWait();
+            }
+        });
+        TestFibers.await(holding);
+        return holder;
+    }
+
+    /** {@code n} fibers that each count one in {@code ran}. */
+    private static Fiber<?>[] spawnCounting(FiberScheduler s, AtomicInteger ran, int n) {
+        Fiber<?>[] fibers = new Fiber<?>[n];
+        for (int i = 0; i < n; i++) {
+            fibers[i] = s.spawn(ran::incrementAndGet);
+        }
+        return fibers;
     }
 
     @Test
