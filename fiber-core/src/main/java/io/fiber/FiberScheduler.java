@@ -138,11 +138,8 @@ public final class FiberScheduler implements AutoCloseable {
                 : jdkVirtualThread(fiberName, true, fallbackBody(fiber));
         fiber.bind(thread);
         carriers.admit(fiberTask);
-        if (group != null) {
-            group.spawned();
-            if (!usesOwnCarriers() && group.isBounded()) {
-                fiberTask.enterLine(); // in submission order, before the JDK may run the thread
-            }
+        if (group != null && !usesOwnCarriers() && group.isBounded()) {
+            fiberTask.enterLine(); // in submission order, before the JDK may run the thread
         }
         try {
             thread.start();
@@ -194,12 +191,9 @@ public final class FiberScheduler implements AutoCloseable {
             FiberTask fiberTask = fiber.fiberTask();
             thread = jdkVirtualThread(fiberName, inheritInheritableThreadLocals, () -> {
                 carriers.admit(fiberTask);
-                if (group != null) {
-                    group.spawned();
-                    if (group.isBounded()) {
-                        fiberTask.enterLine();
-                        fiberTask.awaitAdmission();
-                    }
+                if (group != null && group.isBounded()) {
+                    fiberTask.enterLine();
+                    fiberTask.awaitAdmission();
                 }
                 body.run();
             });

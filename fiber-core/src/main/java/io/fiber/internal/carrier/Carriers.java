@@ -168,6 +168,10 @@ public final class Carriers {
             terminateIfDone();
             throw rejected();
         }
+        Group group = fiberTask.group();
+        if (group != null) {
+            group.spawned(); // counted where the live set is, as its twin in finished() (leaveGroup)
+        }
     }
 
     /** Throws {@link RejectedExecutionException}, naming the scheduler and the fix, once shut down. */

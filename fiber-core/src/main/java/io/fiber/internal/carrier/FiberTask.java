@@ -134,9 +134,6 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
         if (continuation == null) {
             if (admitAtStart) {
                 carriers.admit(this);
-                if (group != null) {
-                    group.spawned();
-                }
             }
             continuation = command;
             if (group != null && group.isBounded()) {
