@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.fiber.TestFibers.await;
+import static io.fiber.TestFibers.awaitBlocked;
 import static io.fiber.TestFibers.result;
 import static io.fiber.TestFibers.scheduler;
 import static org.junit.jupiter.api.Assertions.*;
@@ -199,6 +200,9 @@ class FiberGroupTest {
                 return null;
             }));
             await(firstRuns);
+            // Parked, not merely started: a first fiber still between its countDown and its await
+            // when the release comes would never park, and its resumption would not be counted.
+            awaitBlocked(fibers.get(0).thread());
             for (int i = 0; i < 5; i++) {
                 fibers.add(lane.spawn(() -> { }));
             }

@@ -488,7 +488,7 @@ class FiberScopeTest {
                 return null;
             });
             await(started);
-            FiberTest.awaitBlocked(owner.thread());
+            TestFibers.awaitBlocked(owner.thread());
             assertTrue(owner.cancel());
             assertTrue(owner.join(Duration.ofSeconds(20)));
             assertInstanceOf(InterruptedException.class, fromJoin.get());

@@ -220,21 +220,6 @@ class FiberTest {
         }
     }
 
-    /** Waits until {@code t} is blocked (WAITING, TIMED_WAITING, or BLOCKED on a monitor); fails after 10 s. */
-    static void awaitBlocked(Thread t) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        for (;;) {
-            Thread.State st = t.getState();
-            if (st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING || st == Thread.State.BLOCKED) {
-                return;
-            }
-            if (System.nanoTime() - deadline > 0) {
-                fail(t + " never blocked, state " + st);
-            }
-            LockSupport.parkNanos(100_000);
-        }
-    }
-
     @Test
     void cancelBeforeTheBodyRunsSkipsTheBody() throws Exception {
         try (FiberScheduler s = scheduler("cancel-early", 1)) {

@@ -3,6 +3,7 @@ package io.fiber;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -29,6 +30,25 @@ public final class TestFibers {
             fail(f + " did not finish within 20 s");
         }
         return f.get();
+    }
+
+    /**
+     * Waits until {@code t} is blocked (WAITING, TIMED_WAITING, or BLOCKED on a monitor); fails after 20 s.
+     * A latch counted down just before a fiber parks says only that it started: wait for this before a test
+     * relies on the fiber being parked (its resumption counted, a wakeup taken from another thread).
+     */
+    public static void awaitBlocked(Thread t) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        for (;;) {
+            Thread.State st = t.getState();
+            if (st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING || st == Thread.State.BLOCKED) {
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                fail(t + " never blocked, state " + st);
+            }
+            LockSupport.parkNanos(100_000);
+        }
     }
 
     public static void await(CountDownLatch latch) throws InterruptedException {

@@ -435,7 +435,7 @@ class TimeoutTest {
                 }
             });
             assertTrue(blocked.await(20, TimeUnit.SECONDS));
-            FiberTest.awaitBlocked(f.thread());
+            TestFibers.awaitBlocked(f.thread());
             assertTrue(f.cancel());
             assertThrows(CancellationException.class, () -> result(f));
             assertInstanceOf(InterruptedException.class, seen.get(), "a cancel is not a timeout");

@@ -15,10 +15,10 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static io.fiber.channel.TestSupport.awaitParked;
-import static io.fiber.channel.TestSupport.awaitWaiters;
+import static io.fiber.TestFibers.awaitBlocked;
 import static io.fiber.TestFibers.result;
 import static io.fiber.TestFibers.scheduler;
+import static io.fiber.channel.TestSupport.awaitWaiters;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -284,7 +284,7 @@ class ChannelTest {
                 stillInterrupted.set(Thread.currentThread().isInterrupted());
             }
         });
-        awaitParked(t);
+        awaitBlocked(t);
         awaitWaiters(ch, 1);
         t.interrupt();
         t.join(10_000);

@@ -21,14 +21,6 @@ final class TestSupport {
         }
     }
 
-    /** Waits until {@code t} is parked (a fiber or thread blocked in a channel operation). */
-    static void awaitParked(Thread t) {
-        eventually(t + " is parked", () -> {
-            Thread.State s = t.getState();
-            return s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING;
-        });
-    }
-
     /** Waits until {@code ch} has {@code n} parked operations. */
     static void awaitWaiters(Channel<?> ch, int n) {
         eventually(ch + " has " + n + " waiters", () -> ch.waiterCount() == n);
