@@ -1,6 +1,7 @@
 package io.fiber.internal.carrier;
 
 import io.fiber.internal.RuntimeLog;
+import io.fiber.internal.group.Group;
 import io.fiber.internal.group.Groups;
 import io.fiber.internal.io.CarrierReactor;
 import io.fiber.internal.io.Reactors;
@@ -61,9 +62,11 @@ import java.util.function.Consumer;
  * <p>Groups ({@link Groups}): once the scheduler has any, each pick after the periodic visit first
  * asks the groups for a continuation of the group furthest behind in virtual runtime, which runs
  * unless the ungrouped fibers are further behind and have work waiting here or in the inject queue;
- * and a carrier that found no ungrouped work takes grouped work before it steals. Each run is then
- * timed and charged to its fiber's group (or the ungrouped fibers). Without groups, one volatile read
- * per pick and one per run.
+ * and a carrier that found no ungrouped work takes grouped work before it steals. A fiber woken by
+ * a fiber of its own group running here takes the run-next slot instead ({@link #submitWithinGroup}),
+ * within the same streak cap, and the pick is skipped for it. Each run is then timed and charged to
+ * its fiber's group (or the ungrouped fibers). Without groups, one volatile read per pick and one
+ * per run.
  *
  * <p>With nothing found, the carrier sleeps following the {@link IdleCarriers} handshake:
  * blocked in its reactor's {@code epoll_wait} until the earliest timer (or parked, without a
@@ -343,7 +346,7 @@ public final class CarrierLoop implements Runnable {
         }
         Groups groups = carriers.groups;
         boolean grouped = groups.inUse();
-        if (grouped) {
+        if (grouped && !holdsWakeupWithinGroup()) {
             Runnable continuation = groups.poll(runNext != null || !queue.isEmpty() || carriers.injectHasWork());
             if (continuation != null) {
                 return continuation;
@@ -362,19 +365,46 @@ public final class CarrierLoop implements Runnable {
         return continuation != null ? continuation : steal();
     }
 
-    /** The run-next slot (within its streak cap), else the head of the local queue. */
+    /**
+     * The run-next slot (within its streak cap), else the head of the local queue. A fiber of a group
+     * past the cap goes back to its group's queue, where the pick among groups decides again: with
+     * the local queue empty an ungrouped one runs on, but a group's fibers passing messages would
+     * then keep the carrier from every other group.
+     */
     private Runnable takeLocal() {
         Runnable continuation = runNext;
         if (continuation != null) {
             runNext = null;
-            if (runNextStreak < MAX_RUN_NEXT_STREAK || queue.isEmpty()) {
+            if (runNextStreak < MAX_RUN_NEXT_STREAK || (queue.isEmpty() && groupOf(continuation) == null)) {
                 runNextStreak++;
                 return continuation;
             }
-            pushTail(continuation);
+            displace(continuation);
         }
         runNextStreak = 0;
         return queue.poll();
+    }
+
+    /** Whether the run-next slot holds a fiber of a group ({@link #submitWithinGroup}). */
+    private boolean holdsWakeupWithinGroup() {
+        return groupOf(runNext) != null;
+    }
+
+    private static Group groupOf(Runnable continuation) {
+        return continuation instanceof FiberTask t ? t.group() : null;
+    }
+
+    /**
+     * Out of the run-next slot: a fiber of a group back to its group's queue, any other continuation
+     * to the back of the local queue, which the pick among groups counts as ungrouped work.
+     */
+    private void displace(Runnable continuation) {
+        Group group = groupOf(continuation);
+        if (group != null) {
+            carriers.offerToGroup((FiberTask) continuation, group);
+        } else {
+            pushTail(continuation);
+        }
     }
 
     /**
@@ -661,12 +691,29 @@ public final class CarrierLoop implements Runnable {
         }
         Runnable previous = (Runnable) RUN_NEXT.getAndSet(this, continuation); // the watchdog may empty the slot
         if (previous != null) {
-            pushTail(previous);
+            displace(previous);
             VarHandle.fullFence(); // the queue store before the state load below
         }
         if (state == HANDED_OFF) {
             moveQueuedToInject(); // queued after the watchdog emptied this loop
         }
+    }
+
+    /**
+     * Called on this carrier's OS thread when a fiber of {@code group} becomes runnable: if the fiber
+     * running here is of the same group (a message, a lock handed over, the next of a serial lane
+     * admitted), the woken one takes the run-next slot as an ungrouped wakeup does, and the pick
+     * among groups is skipped for it ({@link #findContinuation}): its group is the one being served.
+     * Returns false, and the caller queues it in its group, for any other wakeup, so one group's
+     * fibers cannot jump ahead of the others' by waking each other across groups.
+     */
+    boolean submitWithinGroup(FiberTask woken, Group group) {
+        Runnable running = current;
+        if (running == null || running == woken || groupOf(running) != group) {
+            return false;
+        }
+        submitLocal(woken);
+        return true;
     }
 
     private void pushTail(Runnable continuation) {

@@ -229,9 +229,23 @@ public final class Carriers {
     /**
      * Called by {@link FiberTask#execute} for a fiber of {@code group}: to the group's run queue,
      * which every carrier looks at ({@link Groups#poll}), with the same wakeup handshake as the
-     * inject queue. Never blocks, never throws.
+     * inject queue; or, woken by a fiber of the same group on one of our carriers, to that carrier's
+     * run-next slot ({@link CarrierLoop#submitWithinGroup}). Never blocks, never throws.
      */
     void executeInGroup(FiberTask fiberTask, Group group) {
+        try {
+            Thread carrier = VirtualThreadHook.currentCarrierThread();
+            if (carrier instanceof CarrierThread ct && ct.loop.carriers == this && ct.loop.submitWithinGroup(fiberTask, group)) {
+                return;
+            }
+            offerToGroup(fiberTask, group);
+        } catch (Throwable t) {
+            fallback(fiberTask);
+        }
+    }
+
+    /** To the group's run queue, then the wakeup handshake. */
+    void offerToGroup(FiberTask fiberTask, Group group) {
         try {
             group.offer(fiberTask);
             wakeSleeperIfNeeded();
