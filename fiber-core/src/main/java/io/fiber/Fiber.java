@@ -223,8 +223,17 @@ public final class Fiber<T> {
         if (!requestCancel()) {
             return false;
         }
-        thread.interrupt();
+        wakeCancelled();
         return true;
+    }
+
+    /**
+     * The second half of {@link #cancel}, once the outcome is decided: the interrupt, and a fiber
+     * still waiting for a slot of its bounded group starts now, only to end ({@link FiberTask#releaseFromLine}).
+     */
+    void wakeCancelled() {
+        fiberTask.releaseFromLine();
+        thread.interrupt();
     }
 
     /**
@@ -240,8 +249,15 @@ public final class Fiber<T> {
         return (int) CONTROL.getVolatile(this) == CANCEL_REQUESTED;
     }
 
-    /** Waits until the fiber has ended. */
+    /**
+     * Waits until the fiber has ended.
+     *
+     * @throws IllegalStateException if the caller is a fiber of a serial lane that holds the lane while
+     *                               this fiber waits in line for it: this fiber starts only after the
+     *                               caller ends, so the caller would wait forever
+     */
     public void join() throws InterruptedException {
+        refuseToWaitForever("Fiber.join");
         try {
             thread.join();
         } catch (InterruptedException e) {
@@ -261,6 +277,7 @@ public final class Fiber<T> {
     /**
      * Waits for the fiber, then returns its value.
      *
+     * @throws IllegalStateException as {@link #join()}: the caller holds the serial lane this fiber waits for
      * @throws FiberException        if the fiber failed; the fiber's exception is the cause
      * @throws CancellationException if the fiber was cancelled
      * @throws InterruptedException  if the caller was interrupted while waiting
@@ -321,6 +338,27 @@ public final class Fiber<T> {
 
     public FiberScheduler scheduler() {
         return scheduler;
+    }
+
+    /**
+     * Throws instead of letting the calling fiber wait forever for this one: both of one serial lane,
+     * the caller in its slot, this fiber in line for it ({@link FiberTask#waitsInLineFor}). A fiber
+     * spawned from a lane's fiber joins the lane, so this is how a lane deadlocks by itself, and the
+     * one such wait that is certain from the two fibers alone.
+     */
+    void refuseToWaitForever(String what) {
+        if (fiberTask.group() == null) {
+            return;
+        }
+        Fiber<?> caller = current();
+        if (caller != null && fiberTask.waitsInLineFor(caller.fiberTask)) {
+            String lane = fiberTask.group().name();
+            throw new IllegalStateException(what + ": fiber " + caller.describe() + " would wait forever for fiber " + describe()
+                    + ": both are in serial lane '" + lane + "', which runs one fiber at a time, and "
+                    + describe() + " starts only after " + caller.describe() + " ends. A fiber spawned from a fiber of"
+                    + " the lane joins the lane: spawn what the lane's fiber waits for into another group"
+                    + " (group.spawn, or FiberScope.open(group, deadline) for a scope's forks), or do not wait for it in the lane");
+        }
     }
 
     private String describe() {

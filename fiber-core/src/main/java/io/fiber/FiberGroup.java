@@ -33,8 +33,12 @@ import java.util.concurrent.RejectedExecutionException;
  * is a bound of 1, a serial lane: its fibers never overlap and start in submission order, and each
  * sees everything its predecessors wrote, so an object touched only from the lane needs no lock (an
  * actor). A fiber of a bounded group that waits for another fiber of the same group it spawned can
- * wait forever once the bound is reached (in a serial lane, always): spawn such helpers into another
- * group.
+ * wait forever once the bound is reached: spawn such helpers into another group (for a scope's forks,
+ * {@link FiberScope#open(FiberGroup, java.time.Duration)}). In a serial lane that wait is certain, and
+ * {@link Fiber#join()}, {@link Fiber#get()} and {@link FiberScope#join()} throw
+ * {@link IllegalStateException} instead of waiting. A fiber cancelled while it waits in line leaves
+ * the line and ends at once, without running its task (so closing a scope whose forks wait in line
+ * does not hang).
  *
  * <p><b>Membership.</b> A fiber spawned from a fiber of the group, on the same scheduler
  * ({@link Fibers#spawn}, {@link FiberScheduler#spawn}, {@link FiberScope#fork},

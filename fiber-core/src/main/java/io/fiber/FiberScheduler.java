@@ -282,7 +282,7 @@ public final class FiberScheduler implements AutoCloseable {
             }
         });
         for (Fiber<?> fiber : cancelled) {
-            fiber.thread().interrupt();
+            fiber.wakeCancelled();
         }
         return cancelled.size();
     }

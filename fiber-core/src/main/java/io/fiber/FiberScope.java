@@ -42,6 +42,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class FiberScope implements AutoCloseable {
     private final FiberScheduler scheduler;
+    /** Where forks go when the scope was opened for a group; null: the forking fiber's group, if any. */
+    private final FiberGroup group;
     private final Thread owner;
     private final Duration deadline;
     private final Future<?> deadlineTimer;
@@ -52,8 +54,9 @@ public final class FiberScope implements AutoCloseable {
     private volatile boolean deadlinePassed;
     private volatile boolean closed;
 
-    private FiberScope(FiberScheduler scheduler, Duration deadline) {
+    private FiberScope(FiberScheduler scheduler, FiberGroup group, Duration deadline) {
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        this.group = group;
         this.owner = Thread.currentThread();
         this.deadline = deadline;
         this.deadlineTimer = deadline == null ? null : scheduleDeadline(deadline);
@@ -85,7 +88,7 @@ public final class FiberScope implements AutoCloseable {
 
     /** A scope whose fibers run on {@link FiberScheduler#current()}. */
     public static FiberScope open() {
-        return new FiberScope(FiberScheduler.current(), null);
+        return new FiberScope(FiberScheduler.current(), null, null);
     }
 
     /** A scope that cancels its fibers when {@code deadline} passes. */
@@ -95,10 +98,25 @@ public final class FiberScope implements AutoCloseable {
 
     /** A scope on a given scheduler; {@code deadline} may be null for none. */
     public static FiberScope open(FiberScheduler scheduler, Duration deadline) {
+        checkDeadline(deadline);
+        return new FiberScope(scheduler, null, deadline);
+    }
+
+    /**
+     * A scope whose forks are fibers of {@code group} (on its scheduler), wherever they are forked
+     * from; {@code deadline} may be null for none. Otherwise a fork joins the group of the fiber that
+     * forks it: for a fiber of a serial lane, the lane, where the forks would start only after it ends.
+     */
+    public static FiberScope open(FiberGroup group, Duration deadline) {
+        Objects.requireNonNull(group, "group");
+        checkDeadline(deadline);
+        return new FiberScope(group.scheduler(), group, deadline);
+    }
+
+    private static void checkDeadline(Duration deadline) {
         if (deadline != null && deadline.isNegative()) {
             throw new IllegalArgumentException("deadline must not be negative, got " + deadline);
         }
-        return new FiberScope(scheduler, deadline);
     }
 
     public Fiber<Void> fork(Runnable task) {
@@ -122,7 +140,7 @@ public final class FiberScope implements AutoCloseable {
         pending.incrementAndGet();
         Fiber<T> fiber;
         try {
-            fiber = scheduler.spawn(task);
+            fiber = group != null ? group.spawn(task) : scheduler.spawn(task);
         } catch (RuntimeException | Error e) {
             forkEnded();
             throw e;
@@ -169,9 +187,15 @@ public final class FiberScope implements AutoCloseable {
      * @throws FiberTimeoutException if the scope's deadline passed (or a {@link Timeout} of the owner)
      * @throws InterruptedException  if the owner was interrupted; the fibers keep running until
      *                               {@link #close()}
+     * @throws IllegalStateException if the owner, a fiber of a serial lane, holds the lane while a fork
+     *                               waits in line for it (forked into the lane, they start only after
+     *                               the owner ends): open the scope for another group instead
      */
     public void join() throws InterruptedException {
         checkOwner("join");
+        for (Fiber<?> fiber : running) {
+            fiber.refuseToWaitForever("FiberScope.join");
+        }
         while (pending.get() > 0) {
             LockSupport.park(this);
             if (Thread.interrupted()) {

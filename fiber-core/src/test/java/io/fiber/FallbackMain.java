@@ -95,6 +95,7 @@ public final class FallbackMain {
             print("unstartedFiber", unstartedRan.get() + " " + second.stats().fibersSpawned());
 
             print("serialLane", serialLane(second));
+            print("laneSelfWait", laneSelfWait(second));
 
             print("default.usesOwnCarriers", Fibers.spawn(() -> FiberScheduler.current().usesOwnCarriers()).get());
             print("first.stats.spawned", first.stats().fibersSpawned());
@@ -133,6 +134,30 @@ public final class FallbackMain {
             inOrder &= order.get(i) == i;
         }
         return counter[0] + " overlap " + overlap.get() + " inOrder " + inOrder + " finished " + lane.stats().finished();
+    }
+
+    /**
+     * A lane fiber's wait for a child in the lane is refused, and a fiber cancelled in the lane's line
+     * ends while the holder still holds the lane, on the JDK's scheduler too. Prints what the join
+     * threw, the cancelled fiber's state and whether it ended in time, and the child's result.
+     */
+    private static String laneSelfWait(FiberScheduler scheduler) throws InterruptedException {
+        FiberGroup lane = scheduler.group("self-wait").serial().build();
+        Fiber<String> parent = lane.spawn(() -> {
+            Fiber<String> child = Fibers.spawn(() -> "child ran");
+            String refused;
+            try {
+                child.get();
+                refused = "not refused";
+            } catch (IllegalStateException e) {
+                refused = e.getMessage().contains("serial lane 'self-wait'") ? "refused" : e.getMessage();
+            }
+            Fiber<Void> inLine = lane.spawn(() -> { });
+            inLine.cancel();
+            boolean ended = inLine.join(Duration.ofSeconds(20));
+            return refused + " " + inLine.state() + " " + ended + " " + child.join(Duration.ofMillis(20));
+        });
+        return parent.get();
     }
 
     private static void print(String key, Object value) {

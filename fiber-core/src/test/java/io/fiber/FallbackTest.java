@@ -90,6 +90,8 @@ class FallbackTest {
         assertEquals("16", r.get("first.stats.spawned"), "6 fibers and 10 scope forks" + both);
         assertEquals("100 overlap false inOrder true finished 100", r.get("serialLane"),
                 "a serial lane holds on the JDK's scheduler too" + both);
+        assertEquals("refused CANCELLED true false", r.get("laneSelfWait"),
+                "a lane fiber's wait for its child in the lane refused, a fiber cancelled in line ended, the child still waiting" + both);
         assertEquals("true 4", r.get("unstartedFiber"),
                 "runs as a fiber of its scheduler, counted with the consumer, the deadline fiber and its fork" + both);
 

@@ -277,6 +277,108 @@ class FiberGroupTest {
         }
     }
 
+    /**
+     * A fiber of a serial lane that waits for a fiber it spawned (which joins the lane, and so waits in
+     * line for the slot the spawner holds) would wait forever: {@code get} throws instead, naming
+     * the lane and what to do, and the child still runs once the spawner ends.
+     */
+    @Test
+    void aLaneFiberWaitingForItsOwnChildInTheLaneIsRefused() throws Exception {
+        try (FiberScheduler s = scheduler("lane-self-wait")) {
+            FiberGroup lane = s.group("db").serial().build();
+            AtomicBoolean childRan = new AtomicBoolean();
+            Fiber<Fiber<Boolean>> parent = lane.spawn(() -> {
+                Fiber<Boolean> child = Fibers.spawn(() -> childRan.getAndSet(true));
+                IllegalStateException e = assertThrows(IllegalStateException.class, child::get);
+                assertTrue(e.getMessage().contains("Fiber.join") && e.getMessage().contains("serial lane 'db'")
+                        && e.getMessage().contains("wait forever") && e.getMessage().contains("another group"), e.getMessage());
+                assertThrows(IllegalStateException.class, child::join);
+                assertFalse(child.join(Duration.ofMillis(20)), "a timed join ends, so it is not refused: it times out");
+                assertFalse(childRan.get());
+                return child;
+            });
+            Fiber<Boolean> child = result(parent);
+            assertEquals(false, result(child), "the child ran after its parent left the lane");
+            assertTrue(childRan.get());
+        }
+    }
+
+    /**
+     * The same through a scope: forks of a lane fiber's scope join the lane. {@code join} is refused,
+     * and {@code close} (try-with-resources) cancels the forks still in line, which leave the line and
+     * end at once without running their tasks; they did wait for a slot that only the closing owner's
+     * end would free. A scope opened for another group forks there and joins normally.
+     */
+    @Test
+    void aLaneFibersScopeForkingIntoTheLaneIsRefusedAndClosesWithoutHanging() throws Exception {
+        try (FiberScheduler s = scheduler("lane-scope")) {
+            FiberGroup lane = s.group("db").serial().build();
+            FiberGroup helpers = s.group("helpers").build();
+            AtomicInteger forksRan = new AtomicInteger();
+            Fiber<String> owner = lane.spawn(() -> {
+                List<Fiber<Void>> forks = new ArrayList<>();
+                try (FiberScope scope = FiberScope.open()) {
+                    forks.add(scope.fork(() -> { forksRan.incrementAndGet(); }));
+                    forks.add(scope.fork(() -> { forksRan.incrementAndGet(); }));
+                    IllegalStateException e = assertThrows(IllegalStateException.class, scope::join);
+                    assertTrue(e.getMessage().contains("FiberScope.join") && e.getMessage().contains("'db'"), e.getMessage());
+                }
+                for (Fiber<Void> f : forks) {
+                    assertEquals(Fiber.State.CANCELLED, f.state());
+                }
+                try (FiberScope scope = FiberScope.open(helpers, Duration.ofSeconds(20))) {
+                    Fiber<FiberGroup> a = scope.fork(FiberGroup::current);
+                    Fiber<FiberGroup> b = scope.fork(FiberGroup::current);
+                    scope.join();
+                    return a.get().name() + " " + b.get().name();
+                }
+            });
+            assertEquals("helpers helpers", result(owner));
+            assertEquals(0, forksRan.get(), "the cancelled forks never ran their tasks");
+            assertEquals(0, lane.stats().waiting(), lane.stats().toString());
+            assertEquals(3, lane.stats().finished(), "the owner and its two cancelled forks: " + lane.stats());
+        }
+    }
+
+    /**
+     * A fiber cancelled while it waits in its lane's line ends at once, without running its task and
+     * without the slot: the fiber holding the lane is still alone in it, and the next fiber in line
+     * still waits for it.
+     */
+    @Test
+    void aFiberCancelledInLineEndsAtOnceWithoutItsSlot() throws Exception {
+        try (FiberScheduler s = scheduler("cancel-in-line")) {
+            FiberGroup lane = s.group("lane").serial().build();
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicInteger inside = new AtomicInteger();
+            AtomicBoolean overlap = new AtomicBoolean();
+            List<String> ran = Collections.synchronizedList(new ArrayList<>());
+            Fiber<Void> holder = lane.spawn(() -> {
+                overlap.compareAndSet(false, inside.incrementAndGet() != 1);
+                ran.add("holder");
+                release.await();
+                inside.decrementAndGet();
+                return null;
+            });
+            Fiber<Void> cancelled = lane.spawn(() -> { ran.add("cancelled"); });
+            Fiber<Void> next = lane.spawn(() -> {
+                overlap.compareAndSet(false, inside.incrementAndGet() != 1);
+                ran.add("next");
+                inside.decrementAndGet();
+            });
+            assertTrue(cancelled.cancel());
+            assertTrue(cancelled.join(Duration.ofSeconds(20)), "ended while the holder still holds the lane");
+            assertEquals(Fiber.State.CANCELLED, cancelled.state());
+            assertFalse(next.join(Duration.ofMillis(50)), "the next fiber in line still waits for the holder");
+            assertEquals(1, lane.stats().waiting(), lane.stats().toString());
+            release.countDown();
+            result(holder);
+            result(next);
+            assertEquals(List.of("holder", "next"), ran);
+            assertFalse(overlap.get());
+        }
+    }
+
     @Test
     void statsCountSpawnedRunningWaitingAndFinished() throws Exception {
         try (FiberScheduler s = scheduler("group-stats")) {

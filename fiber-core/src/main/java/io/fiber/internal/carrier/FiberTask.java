@@ -77,13 +77,15 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
     private static final int NOT_IN_LINE = 0;
     private static final int IN_LINE = 1;
     private static final int ADMITTED = 2;
+    /** Taken out of the line, cancelled, to start without a slot and end at once ({@link #releaseFromLine}). */
+    private static final int RELEASED = 3;
 
     private final Object owner;
     private final Carriers carriers;
     private final boolean admitAtStart;
     /** The fiber's group, or null. */
     private final Group group;
-    /** Where the fiber stands in its bounded group's line: NOT_IN_LINE, IN_LINE or ADMITTED. */
+    /** Where the fiber stands in its bounded group's line: NOT_IN_LINE, IN_LINE, then ADMITTED or RELEASED. */
     private volatile int admission;
     private Thread thread;
     private Runnable continuation;
@@ -179,9 +181,14 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
     /** Its turn has come: the continuation is submitted (carriers), or the waiting fiber goes on (fallback). */
     @Override
     public void admitted() {
-        admission = ADMITTED;
+        leaveLine(ADMITTED);
+    }
+
+    /** Out of the line, {@code how} (ADMITTED or RELEASED): the continuation is submitted (carriers), or the waiting fiber goes on (fallback). */
+    private void leaveLine(int how) {
+        admission = how;
         if (carriers.count() > 0) {
-            carriers.executeInGroup(this, group);
+            carriers.executeInGroup(this, group); // counted as queued since it entered the line
         } else {
             LockSupport.unpark(thread);
         }
@@ -194,13 +201,38 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
      */
     public void awaitAdmission() {
         boolean interrupted = false;
-        while (admission != ADMITTED) {
+        while (admission == IN_LINE) {
             LockSupport.park(this);
             interrupted |= Thread.interrupted();
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Called once the fiber's cancellation is decided, so that it cannot run its task: if it still
+     * waits in its bounded group's line, it leaves the line and starts now, without a slot, only to see
+     * the cancellation and end. Nothing of the bound is broken (no task code runs), and nothing waits
+     * for a start that may never come: a scope that its owner, a fiber of a serial lane, closes
+     * cancels forks waiting for the very slot the owner holds until its scope is closed. A fiber
+     * being admitted meanwhile starts with its slot and ends as quickly.
+     */
+    public void releaseFromLine() {
+        if (admission != IN_LINE || !group.admission().withdraw(this)) {
+            return;
+        }
+        leaveLine(RELEASED);
+    }
+
+    /**
+     * Whether this fiber cannot start before {@code holder} ends: both are of one serial lane,
+     * {@code holder} runs in its slot and this fiber waits in line for it. {@code holder} waiting for
+     * this fiber would wait forever. Exact, not a guess: only {@code holder}'s end frees the slot.
+     */
+    public boolean waitsInLineFor(FiberTask holder) {
+        return group != null && group == holder.group && group.isBounded() && group.admission().bound() == 1
+                && admission == IN_LINE && holder.admission == ADMITTED;
     }
 
     /**
@@ -214,16 +246,18 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
         }
         group.finished();
         int state = admission;
-        if (state == NOT_IN_LINE) {
+        if (state == NOT_IN_LINE || state == RELEASED) {
             return;
         }
         if (state == IN_LINE && group.admission().withdraw(this)) {
             return;
         }
-        while (admission != ADMITTED) {
-            Thread.onSpinWait(); // taken from the line, told in a moment
+        while ((state = admission) == IN_LINE) {
+            Thread.onSpinWait(); // taken from the line (admitted or released), told in a moment
         }
-        group.admission().leave();
+        if (state == ADMITTED) {
+            group.admission().leave();
+        }
     }
 
     /** The fiber's next yield takes it to the offload pool (called by the fiber itself, before it yields). */
