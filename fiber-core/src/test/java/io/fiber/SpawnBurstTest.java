@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.LongAdder;
 
+import static io.fiber.TestFibers.await;
 import static io.fiber.TestFibers.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,19 +104,6 @@ class SpawnBurstTest {
     private static final long HANDOFF_LIMIT = 15_000;
 
     /**
-     * The other side of the lanes: a platform thread that keeps waking fibers (a server's dispatcher
-     * handing exchanges to idle pool workers) must not hold up the new fibers it also starts (the
-     * workers the pool adds when none is idle, each holding an exchange). One carrier, kept busy by
-     * 200 workers that compute 100 us per hand-off and then wait for the next, which the thread hands
-     * them at once; then the thread starts 200 new fibers. The wait is counted in hand-offs the
-     * workers complete meanwhile, not in time, so a busy machine does not move it. When work under
-     * way always went first, a new fiber started on every other periodic visit to the inject queue
-     * only: about 25,000 hand-offs (2.7 s) for the 200. With the lanes taking turns, 431 to 7,181:
-     * the workers the thread wakes while they are still parking come back on the carrier's own queue,
-     * so the new fibers get their share of the inject queue's batches (at most 4 a batch while the
-     * carrier's queue has work), not of all the runs.
-     */
-    /**
      * A fiber spawns 50,000 fibers (all but its carrier's 256 overflow into the inject queue), then
      * opens a scope with a 5 ms deadline whose fork sleeps for a minute, lets the fork start, and
      * joins the scope. Counted: the
@@ -174,6 +162,66 @@ class SpawnBurstTest {
         }
     }
 
+    /**
+     * A fiber woken by another thread (the JDK's timer thread ending a {@code Thread.sleep} without the
+     * agent, a platform thread's unpark) while a fiber's burst has overflowed into the inject queue.
+     * One carrier; a fiber spawns 50,000 fibers (all but the local queue's 256 overflow into the
+     * inject queue), then a platform thread unparks a parked fiber. Counted: the burst's fibers that
+     * ran between the unpark and the woken fiber's run. In the lane of work under way, behind the
+     * overflow, it waited for about 10,000 of them; in a lane of its own, taking turns with the
+     * others, for 20 to 200.
+     */
+    @Test
+    void aFiberWokenByAnotherThreadDoesNotWaitBehindABurstsOverflow() throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("wakeup-beside-overflow").build()) {
+            LongAdder ran = new LongAdder();
+            AtomicLong ranAtUnpark = new AtomicLong(-1);
+            CountDownLatch parked = new CountDownLatch(1);
+            int burst = 50_000;
+            Fiber<Long> sleeper = s.spawn(() -> {
+                parked.countDown();
+                while (ranAtUnpark.get() < 0) {
+                    LockSupport.park();
+                }
+                return ran.sum() - ranAtUnpark.get();
+            });
+            await(parked);
+            TestFibers.awaitBlocked(sleeper.thread());
+            CountDownLatch burstSpawned = new CountDownLatch(1);
+            Fiber<Void> spawner = s.spawn(() -> {
+                List<Fiber<Void>> spawned = new ArrayList<>(burst);
+                for (int i = 0; i < burst; i++) {
+                    spawned.add(Fibers.spawn(ran::increment));
+                }
+                burstSpawned.countDown();
+                for (Fiber<Void> f : spawned) {
+                    f.join();
+                }
+                return null;
+            });
+            await(burstSpawned);
+            ranAtUnpark.set(ran.sum());
+            LockSupport.unpark(sleeper.thread());
+            long late = result(sleeper);
+            result(spawner);
+            assertEquals(burst, ran.sum());
+            assertTrue(late < 1_000, late + " of the burst's fibers ran between the wakeup and the woken fiber's run");
+        }
+    }
+
+    /**
+     * The other side of the lanes: a platform thread that keeps waking fibers (a server's dispatcher
+     * handing exchanges to idle pool workers) must not hold up the new fibers it also starts (the
+     * workers the pool adds when none is idle, each holding an exchange). One carrier, kept busy by
+     * 200 workers that compute 100 us per hand-off and then wait for the next, which the thread hands
+     * them at once; then the thread starts 200 new fibers. The wait is counted in hand-offs the
+     * workers complete meanwhile, not in time, so a busy machine does not move it. When work under
+     * way always went first, a new fiber started on every other periodic visit to the inject queue
+     * only: about 25,000 hand-offs (2.7 s) for the 200. With the lanes taking turns, 431 to 7,181:
+     * the workers the thread wakes while they are still parking come back on the carrier's own queue,
+     * so the new fibers get their share of the inject queue's batches (at most 4 a batch while the
+     * carrier's queue has work), not of all the runs.
+     */
     @Test
     void newFibersStartWhileAnotherThreadKeepsWakingFibers() throws Exception {
         try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("spawn-beside-wakeups").build()) {

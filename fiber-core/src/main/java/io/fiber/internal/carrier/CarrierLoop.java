@@ -27,8 +27,8 @@ import java.util.function.Consumer;
  *       a timer late;</li>
  *   <li>every {@value #GLOBAL_QUEUE_INTERVAL}th tick, a batch from the scheduler's {@link InjectQueue}
  *       first, so foreign submissions are never starved by a busy local queue (the first from the
- *       lane whose turn it is, {@link #pollInjectTakingTurns}; the rest work under way, see
- *       {@link #takeInjectBatch});</li>
+ *       lane whose turn it is, {@link #pollInjectTakingTurns}; the rest in turns too, with few new
+ *       fibers while the local queue has work, see {@link #takeInjectBatch});</li>
  *   <li>the run-next slot: a fiber woken by a fiber on this carrier (message passing) runs next,
  *       while it is warm in cache; at most {@value #MAX_RUN_NEXT_STREAK} in a row while other
  *       continuations wait in the local queue, so a ping-pong pair cannot starve them (with the
@@ -167,7 +167,7 @@ public final class CarrierLoop implements Runnable {
     /** A run was preempted since this carrier last took from the inject queue: the next take starts with new fibers. */
     private boolean freshFirstNext;
     /** Which lane of the inject queue this carrier's next take prefers ({@link #pollInjectTakingTurns}). */
-    private boolean freshTurn;
+    private int laneTurn;
     private int tick;
     private long runs;
     /** The run (a {@link #runs} count) the watchdog asked to yield at its next safe point; -1: none. */
@@ -451,7 +451,7 @@ public final class CarrierLoop implements Runnable {
      */
     private Runnable takeInjectBatch() {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
-        Runnable first = freshFirstNext ? carriers.pollInject(true) : pollInjectTakingTurns();
+        Runnable first = freshFirstNext ? carriers.pollInject(InjectQueue.FRESH) : pollInjectTakingTurns();
         freshFirstNext = false;
         if (first == null) {
             return null;
@@ -460,7 +460,7 @@ public final class CarrierLoop implements Runnable {
         int newLeft = queue.isEmpty() ? batch : NEW_PER_BUSY_BATCH;
         int moved = 0;
         for (; moved < batch; moved++) {
-            Runnable next = newLeft > 0 ? pollInjectTakingTurns() : carriers.pollUnderway();
+            Runnable next = newLeft > 0 ? pollInjectTakingTurns() : carriers.pollStarted();
             if (next instanceof FiberTask t && !t.hasStarted()) {
                 newLeft--; // a new fiber (or a fork moved here unstarted, counted the same: the stricter side)
             }
@@ -478,19 +478,20 @@ public final class CarrierLoop implements Runnable {
     }
 
     /**
-     * The next continuation from the inject queue, its two lanes taking turns: work under way (the
-     * wakeups other threads send, what carriers moved off their queues) and new fibers from outside
-     * are both served, each at least every other take, whichever keeps arriving. Under way first
+     * The next continuation from the inject queue, its three lanes taking turns: fibers woken by
+     * other threads, new fibers from outside, and work under way (what carriers moved off their
+     * queues) are all served, each at least every third take, whichever keeps arriving. Under way first
      * always (as this queue once was) left new fibers to the moments a carrier ran dry: a server
      * whose dispatcher thread hands exchanges to a pool of fibers (the JDK's {@code HttpServer} with
      * a converted cached pool) kept making idle workers runnable, and the new workers it started
      * when none was idle, each holding an exchange, waited seconds. New fibers first always would
      * put a scope's forks, moved here by a handoff or an overflow, behind a whole burst of spawns.
-     * The turn is this carrier's own, so taking one costs no shared write.
+     * And woken fibers beside the work under way would wait behind a fiber's whole burst of spawns,
+     * which overflows there. The turn is this carrier's own, so taking one costs no shared write.
      */
     private Runnable pollInjectTakingTurns() {
-        Runnable continuation = carriers.pollInject(freshTurn);
-        freshTurn = !freshTurn;
+        Runnable continuation = carriers.pollInject(laneTurn);
+        laneTurn = laneTurn == InjectQueue.LANES - 1 ? 0 : laneTurn + 1;
         return continuation;
     }
 

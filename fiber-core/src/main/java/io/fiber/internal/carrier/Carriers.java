@@ -275,14 +275,14 @@ public final class Carriers {
         return injectQueue.poll();
     }
 
-    /** From the inject queue's new-fiber lane first if {@code freshFirst}, else from its work under way first. */
-    Runnable pollInject(boolean freshFirst) {
-        return injectQueue.poll(freshFirst);
+    /** From the inject queue's lane {@code firstLane} first ({@link InjectQueue#WOKEN} and the others), then the rest in turn. */
+    Runnable pollInject(int firstLane) {
+        return injectQueue.poll(firstLane);
     }
 
-    /** A continuation of work under way from the inject queue, or null: never a new fiber. */
-    Runnable pollUnderway() {
-        return injectQueue.pollUnderway();
+    /** From the inject queue, never a new fiber: woken ones, then work under way. */
+    Runnable pollStarted() {
+        return injectQueue.pollStarted();
     }
 
     public int injectSize() {

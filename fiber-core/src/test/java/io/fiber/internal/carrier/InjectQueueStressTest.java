@@ -13,13 +13,14 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@link InjectQueue} on real threads: producers offer new fibers and work under way, consumers take
- * with either lane first, as carriers taking turns do, or from the work under way only. Checked: every task is taken exactly once; a
+ * {@link InjectQueue} on real threads: producers offer new fibers, woken fibers and work under way,
+ * consumers take with each lane first in turn, as carriers do, or from the started fibers' lanes only.
+ * Checked: every task is taken exactly once; a
  * consumer sees each producer's tasks of one lane in the order they were offered; and the consumers,
  * which stop only when every task is taken, end (no task stranded behind answers of "empty").
  *
  * <p>Not checked, because it does not hold: an order between the lanes. {@code poll} reads one lane,
- * then the other, so it is neither linearizable nor quiescently consistent: Lincheck's model checker
+ * then the others, so it is neither linearizable nor quiescently consistent: Lincheck's model checker
  * finds, for a poll with new fibers first running beside {@code offer(new fiber)} then
  * {@code offerUnderway(task)}, a poll that returns the task under way (its read of the new fibers'
  * lane came before the first offer, its read of the other lane after the second). The carriers rely
@@ -30,8 +31,8 @@ class InjectQueueStressTest {
     private static final int PER_PRODUCER = 200_000;
     private static final int CONSUMERS = 2;
 
-    /** A task that knows who offered it, in which lane, and its place in that producer's lane. */
-    private record Task(int producer, boolean fresh, int seq, int id) implements Runnable {
+    /** A task that knows who offered it, in which lane ({@link InjectQueue#WOKEN} and the others), and its place in that producer's lane. */
+    private record Task(int producer, int lane, int seq, int id) implements Runnable {
         @Override
         public void run() {
         }
@@ -51,13 +52,12 @@ class InjectQueueStressTest {
         Runnable[] offered = new Runnable[total];
         Map<Runnable, Task> tasks = new IdentityHashMap<>(2 * total);
         for (int p = 0; p < PRODUCERS; p++) {
-            int freshSeq = 0;
-            int underwaySeq = 0;
+            int[] seq = new int[InjectQueue.LANES];
             for (int i = 0; i < PER_PRODUCER; i++) {
                 int id = p * PER_PRODUCER + i;
-                boolean fresh = i % 3 == 0;
-                Task t = new Task(p, fresh, fresh ? freshSeq++ : underwaySeq++, id);
-                offered[id] = fresh ? new FiberTask(null, null, false) : t;
+                int lane = laneOf(i);
+                Task t = new Task(p, lane, seq[lane]++, id);
+                offered[id] = lane == InjectQueue.FRESH ? new FiberTask(null, null, false) : t;
                 tasks.put(offered[id], t);
             }
         }
@@ -67,10 +67,10 @@ class InjectQueueStressTest {
                 await(start);
                 for (int i = 0; i < PER_PRODUCER; i++) {
                     Runnable r = offered[producer * PER_PRODUCER + i];
-                    if (i % 3 == 2) {
+                    if (laneOf(i) == InjectQueue.UNDERWAY) {
                         queue.offerUnderway(r);
                     } else {
-                        queue.offer(r); // a fiber not started goes to the new fibers' lane, any other task is under way
+                        queue.offer(r); // a fiber not started goes to the new fibers' lane, any other task was woken
                     }
                 }
             }, "producer-" + p));
@@ -79,26 +79,25 @@ class InjectQueueStressTest {
             int consumer = c;
             threads.add(new Thread(() -> {
                 await(start);
-                int[][] last = new int[PRODUCERS][2];
+                int[][] last = new int[PRODUCERS][InjectQueue.LANES];
                 for (int[] l : last) {
                     java.util.Arrays.fill(l, -1);
                 }
-                boolean freshFirst = consumer == 0;
+                int turn = consumer % InjectQueue.LANES;
                 int polls = 0;
                 try {
                     while (takenCount.get() < total) {
-                        Runnable r = ++polls % 3 == 0 ? queue.pollUnderway() : queue.poll(freshFirst);
-                        freshFirst = !freshFirst;
+                        Runnable r = ++polls % 4 == 0 ? queue.pollStarted() : queue.poll(turn);
+                        turn = (turn + 1) % InjectQueue.LANES;
                         if (r == null) {
                             Thread.onSpinWait();
                             continue;
                         }
                         Task t = tasks.get(r);
                         assertEquals(0, taken.getAndIncrement(t.id()), "task " + t + " taken twice");
-                        int lane = t.fresh() ? 0 : 1;
-                        assertTrue(t.seq() > last[t.producer()][lane], "producer " + t.producer() + "'s "
-                                + (t.fresh() ? "new fibers" : "work under way") + " out of order: " + t.seq()
-                                + " after " + last[t.producer()][lane]);
+                        int lane = t.lane();
+                        assertTrue(t.seq() > last[t.producer()][lane], "producer " + t.producer() + "'s lane "
+                                + lane + " out of order: " + t.seq() + " after " + last[t.producer()][lane]);
                         last[t.producer()][lane] = t.seq();
                         takenCount.incrementAndGet();
                     }
@@ -121,24 +120,46 @@ class InjectQueueStressTest {
             assertEquals(1, taken.get(i), "task " + i + " taken " + taken.get(i) + " times");
         }
         assertTrue(queue.isEmpty());
-        assertNull(queue.poll(true));
-        assertNull(queue.poll(false));
+        for (int lane = 0; lane < InjectQueue.LANES; lane++) {
+            assertNull(queue.poll(lane));
+        }
+    }
+
+    private static int laneOf(int i) {
+        return i % InjectQueue.LANES;
     }
 
     @Test
-    void eachPollPrefersTheLaneItNamesAndFallsBackToTheOther() {
+    void eachPollPrefersTheLaneItNamesThenTheNextOnes() {
         InjectQueue queue = new InjectQueue();
-        Task underway1 = new Task(0, false, 0, 0);
-        Task underway2 = new Task(0, false, 1, 1);
-        FiberTask fresh1 = new FiberTask(null, null, false);
-        queue.offerUnderway(underway1);
-        queue.offer(fresh1);
-        queue.offer(underway2);
-        assertSame(fresh1, queue.poll(true));
-        assertSame(underway1, queue.poll(true), "the new fibers' lane empty: work under way");
-        assertSame(underway2, queue.poll(false));
-        assertNull(queue.poll(false));
+        Task underway = new Task(0, InjectQueue.UNDERWAY, 0, 0);
+        Task woken1 = new Task(0, InjectQueue.WOKEN, 0, 1);
+        Task woken2 = new Task(0, InjectQueue.WOKEN, 1, 2);
+        FiberTask fresh = new FiberTask(null, null, false);
+        queue.offerUnderway(underway);
+        queue.offer(fresh);
+        queue.offer(woken1);
+        queue.offer(woken2);
+        assertSame(fresh, queue.poll(InjectQueue.FRESH));
+        assertSame(underway, queue.poll(InjectQueue.FRESH), "the new fibers' lane empty: the next, work under way");
+        assertSame(woken1, queue.poll(InjectQueue.UNDERWAY), "then round to the woken fibers");
+        assertSame(woken2, queue.pollStarted());
+        assertNull(queue.poll(InjectQueue.WOKEN));
         assertTrue(queue.isEmpty());
+    }
+
+    @Test
+    void pollStartedNeverTakesANewFiber() {
+        InjectQueue queue = new InjectQueue();
+        Task underway = new Task(0, InjectQueue.UNDERWAY, 0, 0);
+        Task woken = new Task(0, InjectQueue.WOKEN, 0, 1);
+        queue.offer(new FiberTask(null, null, false));
+        queue.offerUnderway(underway);
+        queue.offer(woken);
+        assertSame(woken, queue.pollStarted(), "woken fibers first");
+        assertSame(underway, queue.pollStarted());
+        assertNull(queue.pollStarted(), "only the new fiber is left");
+        assertEquals(1, queue.size());
     }
 
     private static void await(CountDownLatch latch) {
