@@ -9,6 +9,7 @@ import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.group.Group;
 import io.fiber.internal.jdk.VirtualThreadHook;
+import io.fiber.internal.management.ManagementBeans;
 import io.fiber.internal.offload.OffloadPool;
 
 import java.lang.invoke.MethodHandles;
@@ -24,6 +25,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.management.ObjectName;
 
 /**
  * A set of carrier event loops that run fibers: JDK virtual threads created with this scheduler as
@@ -54,6 +56,8 @@ public final class FiberScheduler implements AutoCloseable {
     static final int DEFAULT_MAX_BLOCKING_THREADS = 256;
 
     private final Carriers carriers;
+    /** Its MXBean's place in the platform MBean server ({@link FiberSchedulerMXBean}); null without java.management. */
+    private final ManagementBeans.Registration management;
 
     private FiberScheduler(Builder b) {
         AgentHooks.install(Timeout.socketDeadlines(), OffloadedFamilies.INSTANCE); // before the carriers open their reactors
@@ -63,6 +67,19 @@ public final class FiberScheduler implements AutoCloseable {
             log.warn("Fibers run on the JDK's default virtual thread scheduler, not on fiber carrier loops: {}. "
                     + "Fix: launch with -javaagent:fiber-agent.jar, or pass the JVM option {}",
                     VirtualThreadHook.unavailableReason(), VirtualThreadHook.ADD_OPENS);
+        }
+        management = offerManagement(this, b.name);
+        if (management != null) {
+            carriers.whenTerminated(management::withdraw);
+        }
+    }
+
+    /** Its MXBean, offered for the platform MBean server; null on a runtime without the java.management module. */
+    private static ManagementBeans.Registration offerManagement(FiberScheduler scheduler, String name) {
+        try {
+            return ManagementBeans.offer("FiberScheduler", name, new Management(scheduler));
+        } catch (LinkageError noJavaManagement) {
+            return null; // a jlinked runtime without java.management: nothing could read the bean anyway
         }
     }
 
@@ -329,6 +346,18 @@ public final class FiberScheduler implements AutoCloseable {
 
     // ---- statistics ---------------------------------------------------------------------------
 
+    /**
+     * The name of this scheduler's {@link FiberSchedulerMXBean} in the platform MBean server, where
+     * it is from the moment something has created that server until this scheduler terminates.
+     */
+    public ObjectName managementName() {
+        if (management == null) {
+            throw new IllegalStateException("this Java runtime has no java.management module, so scheduler '" + name()
+                    + "' has no MXBean; run on a runtime that includes java.management (jlink --add-modules java.management)");
+        }
+        return management.name();
+    }
+
     public SchedulerStats stats() {
         List<CarrierStats> perCarrier = new ArrayList<>(carriers.count());
         carriers.forEachLoop(loop -> perCarrier.add(new CarrierStats(loop.name(), loop.queueDepth(), loop.runs(),
@@ -351,6 +380,106 @@ public final class FiberScheduler implements AutoCloseable {
     public String toString() {
         return "FiberScheduler[" + name() + ", " + (usesOwnCarriers() ? carrierCount() + " carriers" : "fallback")
                 + (isTerminated() ? ", terminated" : isShutdown() ? ", shut down" : "") + "]";
+    }
+
+    /** The scheduler's MXBean: each attribute from a fresh {@link #stats()}. */
+    private static final class Management implements FiberSchedulerMXBean {
+        private final FiberScheduler scheduler;
+
+        Management(FiberScheduler scheduler) {
+            this.scheduler = scheduler;
+        }
+
+        @Override
+        public String getName() {
+            return scheduler.name();
+        }
+
+        @Override
+        public boolean isOwnCarriers() {
+            return scheduler.usesOwnCarriers();
+        }
+
+        @Override
+        public int getCarrierCount() {
+            return scheduler.carrierCount();
+        }
+
+        @Override
+        public long getFibersSpawned() {
+            return scheduler.stats().fibersSpawned();
+        }
+
+        @Override
+        public long getFibersAlive() {
+            return scheduler.stats().fibersAlive();
+        }
+
+        @Override
+        public long getParks() {
+            return scheduler.stats().parks();
+        }
+
+        @Override
+        public long getSteals() {
+            return scheduler.stats().steals();
+        }
+
+        @Override
+        public long getIoWaits() {
+            return scheduler.stats().ioWaits();
+        }
+
+        @Override
+        public long getTimersFired() {
+            return scheduler.stats().timers();
+        }
+
+        @Override
+        public long getHandoffs() {
+            return scheduler.stats().carriers().stream().mapToLong(CarrierStats::handoffs).sum();
+        }
+
+        @Override
+        public int getInjectQueueDepth() {
+            return scheduler.stats().injectDepth();
+        }
+
+        @Override
+        public int getQueuedContinuations() {
+            SchedulerStats stats = scheduler.stats();
+            return stats.injectDepth() + stats.carriers().stream().mapToInt(CarrierStats::queueDepth).sum();
+        }
+
+        @Override
+        public long getOffloadedCalls() {
+            return scheduler.stats().blockingCalls();
+        }
+
+        @Override
+        public int getOffloadPoolThreads() {
+            return scheduler.stats().blockingThreads();
+        }
+
+        @Override
+        public boolean isShutdown() {
+            return scheduler.isShutdown();
+        }
+
+        @Override
+        public boolean isTerminated() {
+            return scheduler.isTerminated();
+        }
+
+        @Override
+        public List<CarrierStats> getCarriers() {
+            return scheduler.stats().carriers();
+        }
+
+        @Override
+        public String getSummary() {
+            return scheduler.stats().toString();
+        }
     }
 
     /** The call families the agent option {@code offload=} names, for the agent's hooks. */

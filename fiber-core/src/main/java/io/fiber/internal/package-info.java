@@ -9,6 +9,7 @@
  *   agent      what the agent's patches of the JDK call (the bridge's hooks)
  *   dns        the JDK resolver SPI: lookups offloaded, or over DNS from the fiber
  *   carrier    carrier loops, their queues, the idle handshake, live fibers, the watchdog
+ *   management the runtime's MXBeans in the platform MBean server, registered once it exists
  *   group      groups of fibers: their run queues, the weighted pick, the bounds' admission lines
  *   time       a carrier's timers; the runtime's deadline timer
  *   io         the carriers' reactors (implemented by fiber-io)

@@ -1,5 +1,6 @@
 package io.fiber.internal.carrier;
 
+import io.fiber.internal.RuntimeLog;
 import io.fiber.internal.group.Group;
 import io.fiber.internal.group.Groups;
 import io.fiber.internal.io.CarrierReactor;
@@ -66,6 +67,7 @@ public final class Carriers {
     private static final int SHUTDOWN = 1;
     private static final int STOP = 2;
 
+    private static final RuntimeLog log = RuntimeLog.of(Carriers.class);
     private final String name;
     private final CarrierLoop[] loops;
     final IdleCarriers idle;
@@ -77,6 +79,8 @@ public final class Carriers {
     private volatile boolean terminating;
     private final AtomicInteger carriersRunning;
     private final CountDownLatch terminated = new CountDownLatch(1);
+    /** Run once, as the scheduler terminates; set before it can ({@link #whenTerminated}). */
+    private volatile Runnable onTermination;
     private final OffloadPool offloadPool;
     private final long handoffNanos;
 
@@ -382,7 +386,28 @@ public final class Carriers {
             groups.drainTo(Carriers::fallback);
             offloadPool.shutdown();
             CarrierWatchdog.unregister(this);
-            terminated.countDown();
+            markTerminated();
+        }
+    }
+
+    private void markTerminated() {
+        terminated.countDown();
+        Runnable action = onTermination;
+        if (action != null) {
+            try {
+                action.run();
+            } catch (Throwable t) {
+                log.warn("an action at the termination of scheduler '{}' failed: {}", name, t.toString());
+            }
+        }
+    }
+
+    /** Runs {@code action} as the scheduler terminates; called once, right after the carriers are built. */
+    public void whenTerminated(Runnable action) {
+        assert onTermination == null : "one termination action per scheduler";
+        onTermination = action;
+        if (isTerminated()) {
+            action.run(); // terminated meanwhile (a scheduler with no carriers left): at most run twice, and idempotent
         }
     }
 
@@ -427,7 +452,7 @@ public final class Carriers {
         terminating = true;
         if (loops.length == 0) {
             offloadPool.shutdown();
-            terminated.countDown();
+            markTerminated();
         }
         for (CarrierLoop loop : loops) {
             loop.wake();
