@@ -217,13 +217,18 @@ public final class CarrierWatchdog implements Runnable {
         if (elapsed >= YIELD_REQUEST_AFTER_NANOS && workWaits && !askedToYield) {
             loop.requestYield(s.runs);
             s.yieldRequested = true;
+            CarrierEvents.yieldRequested(loop.running(), loop.thread.getName(), elapsed);
         }
         boolean tookOver = false;
         if (askedToYield && elapsed >= Carriers.NATIVE_HANDOFF_NANOS && handoffOn
                 && !scheduler.isTerminating() && workWaits) {
-            boolean inNative = inNativeCode(loop.running());
+            Runnable running = loop.running();
+            boolean inNative = inNativeCode(running);
             tookOver = elapsed >= scheduler.handoffNanos(inNative) && holdsItsThread(loop, s, now, inNative)
                     && loop.handOff() != null;
+            if (tookOver) {
+                CarrierEvents.handedOff(running, loop.thread.getName(), elapsed, inNative);
+            }
         }
         if (tookOver) {
             handedOff.add(loop);

@@ -1,0 +1,82 @@
+package io.fiber.internal.carrier;
+
+import io.fiber.Fiber;
+import io.fiber.FiberScheduler;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The watchdog's JFR events: a fiber spins on the only carrier while 50 fibers wait behind it; it is
+ * asked to yield (it has no safe point, so it does not) and then handed off. A recording sees both,
+ * naming the fiber and the carrier and how long the run had held it.
+ */
+class CarrierEventsTest {
+
+    @Test
+    void aYieldRequestAndAHandoffAreRecorded(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("carrier-events.jfr");
+        try (Recording recording = new Recording()) {
+            recording.enable("io.fiber.YieldRequest");
+            recording.enable("io.fiber.Handoff");
+            recording.start();
+            try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("jfr-events").build()) {
+                AtomicBoolean release = new AtomicBoolean();
+                CountDownLatch holding = new CountDownLatch(1);
+                Fiber<Void> holder = s.spawn("the-holder", () -> {
+                    holding.countDown();
+                    while (!release.get()) {
+                        Thread.onSpinWait();
+                    }
+                    return null;
+                });
+                assertTrue(holding.await(20, TimeUnit.SECONDS));
+                AtomicInteger ran = new AtomicInteger();
+                for (int i = 0; i < 50; i++) {
+                    s.spawn(ran::incrementAndGet);
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (ran.get() < 50 && System.nanoTime() < deadline) {
+                    Thread.sleep(5); // the handoff's new thread runs them while the holder still spins
+                }
+                assertEquals(50, ran.get(), "handed off: the waiting fibers ran while the holder held its thread; " + s.stats());
+                release.set(true);
+                assertTrue(holder.join(Duration.ofSeconds(20)));
+            }
+            recording.stop();
+            recording.dump(file);
+        }
+        List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+        RecordedEvent request = only(events, "io.fiber.YieldRequest");
+        RecordedEvent handoff = only(events, "io.fiber.Handoff");
+        for (RecordedEvent e : List.of(request, handoff)) {
+            assertEquals("the-holder", e.getThread("fiber").getJavaName(), e.toString());
+            assertTrue(e.getString("carrier").startsWith("jfr-events-carrier-"), e.toString());
+            assertTrue(e.getDuration("heldFor").compareTo(Duration.ofMillis(1)) >= 0, e.toString());
+        }
+        assertFalse(handoff.getBoolean("inNative"), "a spin is not native code: " + handoff);
+        assertTrue(handoff.getDuration("heldFor").compareTo(request.getDuration("heldFor")) > 0,
+                "the handoff comes after the request, at a later look: " + request + handoff);
+    }
+
+    private static RecordedEvent only(List<RecordedEvent> events, String type) {
+        List<RecordedEvent> of = events.stream().filter(e -> e.getEventType().getName().equals(type))
+                .filter(e -> "the-holder".equals(e.getThread("fiber") == null ? null : e.getThread("fiber").getJavaName())).toList();
+        assertEquals(1, of.size(), type + " events of the holder: " + of);
+        return of.getFirst();
+    }
+}
