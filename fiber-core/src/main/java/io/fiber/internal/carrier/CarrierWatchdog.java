@@ -223,11 +223,12 @@ public final class CarrierWatchdog implements Runnable {
         if (askedToYield && elapsed >= Carriers.NATIVE_HANDOFF_NANOS && handoffOn
                 && !scheduler.isTerminating() && workWaits) {
             Runnable running = loop.running();
+            String carrier = loop.thread.getName(); // before the handoff renames the held thread
             boolean inNative = inNativeCode(running);
             tookOver = elapsed >= scheduler.handoffNanos(inNative) && holdsItsThread(loop, s, now, inNative)
                     && loop.handOff() != null;
             if (tookOver) {
-                CarrierEvents.handedOff(running, loop.thread.getName(), elapsed, inNative);
+                CarrierEvents.handedOff(running, carrier, elapsed, inNative);
             }
         }
         if (tookOver) {
