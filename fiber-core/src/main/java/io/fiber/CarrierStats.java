@@ -13,8 +13,12 @@ package io.fiber;
  *                   data came since, so the fiber waited without the read that would have found nothing
  * @param timers     timers it fired: fibers' sleeps and timed parks, rerouted by the agent
  * @param handoffs   times a fiber held this carrier's thread so long that a new thread took over the
- *                   carrier's work (the counts above carry over to the new thread)
+ *                   carrier's work (these counts carry over to the new thread)
+ * @param yieldRequests times the watchdog asked a run that held this carrier, with other work
+ *                   waiting, to yield at its next safe point
+ * @param busyNanos  time the carrier was awake (running fibers or looking for them) since it started
+ * @param idleNanos  time it slept for lack of work; busy plus idle is the time since it started
  */
 public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps, long ioWaits, long skippedReads, long timers,
-                           long handoffs) {
+                           long handoffs, long yieldRequests, long busyNanos, long idleNanos) {
 }

@@ -361,7 +361,8 @@ public final class FiberScheduler implements AutoCloseable {
     public SchedulerStats stats() {
         List<CarrierStats> perCarrier = new ArrayList<>(carriers.count());
         carriers.forEachLoop(loop -> perCarrier.add(new CarrierStats(loop.name(), loop.queueDepth(), loop.runs(),
-                loop.stolen(), loop.sleeps(), loop.ioWaits(), loop.skippedReads(), loop.timersFired(), loop.handoffs())));
+                loop.stolen(), loop.sleeps(), loop.ioWaits(), loop.skippedReads(), loop.timersFired(), loop.handoffs(),
+                loop.yieldRequests(), loop.busyNanos(), loop.idleNanos())));
         long runs = 0;
         for (CarrierStats c : perCarrier) {
             runs += c.runs();

@@ -51,8 +51,10 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
                 name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
                 fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads));
         for (CarrierStats c : carriers) {
-            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  reads skipped %,10d  timers %,9d  handoffs %,7d  queued %d%n",
-                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.skippedReads(), c.timers(), c.handoffs(), c.queueDepth()));
+            sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  reads skipped %,10d  timers %,9d  handoffs %,7d"
+                            + "  yield requests %,7d  busy %,9d ms  idle %,9d ms  queued %d%n",
+                    c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.skippedReads(), c.timers(), c.handoffs(),
+                    c.yieldRequests(), c.busyNanos() / 1_000_000, c.idleNanos() / 1_000_000, c.queueDepth()));
         }
         for (FiberGroupStats g : groups) {
             sb.append("  ").append(g).append(String.format("%n"));

@@ -43,6 +43,8 @@ import java.util.function.ToDoubleFunction;
  *   <tr><td>{@code fiber.carrier.reads.skipped}</td><td>counter</td><td>socket reads its reactor skipped</td></tr>
  *   <tr><td>{@code fiber.carrier.timers.fired}</td><td>counter</td><td>timers it fired</td></tr>
  *   <tr><td>{@code fiber.carrier.handoffs}</td><td>counter</td><td>times a held carrier thread was replaced</td></tr>
+ *   <tr><td>{@code fiber.carrier.yield.requests}</td><td>counter</td><td>times a run holding it was asked to yield</td></tr>
+ *   <tr><td>{@code fiber.carrier.busy.time}, {@code .idle.time}</td><td>counter, seconds</td><td>awake, and asleep for lack of work</td></tr>
  *   <tr><td>{@code fiber.carrier.queue.depth}</td><td>gauge</td><td>continuations in its queue</td></tr>
  *   <tr><td>{@code fiber.group.fibers.spawned}, {@code .finished}</td><td>counter</td><td>a group's fibers</td></tr>
  *   <tr><td>{@code fiber.group.fibers.running}, {@code .waiting}</td><td>gauge</td><td>started, or waiting for a slot</td></tr>
@@ -86,6 +88,13 @@ public final class FiberSchedulerMetrics implements MeterBinder {
             carrierCounter(registry, "fiber.carrier.reads.skipped", "socket reads its reactor skipped", carrierTags, index, CarrierStats::skippedReads);
             carrierCounter(registry, "fiber.carrier.timers.fired", "timers it fired", carrierTags, index, CarrierStats::timers);
             carrierCounter(registry, "fiber.carrier.handoffs", "times a held carrier thread was replaced", carrierTags, index, CarrierStats::handoffs);
+            carrierCounter(registry, "fiber.carrier.yield.requests", "times the watchdog asked a run holding the carrier to yield",
+                    carrierTags, index, CarrierStats::yieldRequests);
+            FunctionCounter.builder("fiber.carrier.busy.time", this, m -> m.carrier(index).busyNanos() / 1e9)
+                    .description("time the carrier was awake, running fibers or looking for them").baseUnit("seconds")
+                    .tags(carrierTags).register(registry);
+            FunctionCounter.builder("fiber.carrier.idle.time", this, m -> m.carrier(index).idleNanos() / 1e9)
+                    .description("time the carrier slept for lack of work").baseUnit("seconds").tags(carrierTags).register(registry);
             Gauge.builder("fiber.carrier.queue.depth", this, m -> m.carrier(index).queueDepth())
                     .description("continuations waiting in its queue and run-next slot").tags(carrierTags).register(registry);
         }

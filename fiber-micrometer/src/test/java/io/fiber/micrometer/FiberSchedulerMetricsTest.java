@@ -53,9 +53,11 @@ class FiberSchedulerMetricsTest {
                 runs += value(text, "fiber_carrier_runs_total", labels);
                 for (String name : List.of("fiber_carrier_steals_total", "fiber_carrier_sleeps_total", "fiber_carrier_io_waits_total",
                         "fiber_carrier_reads_skipped_total", "fiber_carrier_timers_fired_total", "fiber_carrier_handoffs_total",
-                        "fiber_carrier_queue_depth")) {
+                        "fiber_carrier_yield_requests_total", "fiber_carrier_queue_depth")) {
                     value(text, name, labels);
                 }
+                assertTrue(value(text, "fiber_carrier_busy_time_seconds_total", labels)
+                        + value(text, "fiber_carrier_idle_time_seconds_total", labels) > 0, "time since the carrier started\n" + text);
             }
             assertTrue(runs >= 120, "80 starts and 40 resumptions at least: " + runs + "\n" + text);
 

@@ -113,6 +113,9 @@ public final class CarrierLoop implements Runnable {
     private static final VarHandle STOLEN;
     private static final VarHandle SLEEPS;
     private static final VarHandle HANDOFFS;
+    private static final VarHandle YIELD_REQUESTS;
+    private static final VarHandle IDLE_NANOS;
+    private static final VarHandle SLEEPING_SINCE;
     private static final VarHandle STATE;
     private static final VarHandle RUN_NEXT;
     private static final VarHandle YIELD_REQUEST;
@@ -127,6 +130,9 @@ public final class CarrierLoop implements Runnable {
             STOLEN = l.findVarHandle(CarrierLoop.class, "stolen", long.class);
             SLEEPS = l.findVarHandle(CarrierLoop.class, "sleeps", long.class);
             HANDOFFS = l.findVarHandle(CarrierLoop.class, "handoffs", long.class);
+            YIELD_REQUESTS = l.findVarHandle(CarrierLoop.class, "yieldRequests", long.class);
+            IDLE_NANOS = l.findVarHandle(CarrierLoop.class, "idleNanos", long.class);
+            SLEEPING_SINCE = l.findVarHandle(CarrierLoop.class, "sleepingSince", long.class);
             STATE = l.findVarHandle(CarrierLoop.class, "state", int.class);
             RUN_NEXT = l.findVarHandle(CarrierLoop.class, "runNext", Runnable.class);
             YIELD_REQUEST = l.findVarHandle(CarrierLoop.class, "yieldRequest", long.class);
@@ -175,6 +181,14 @@ public final class CarrierLoop implements Runnable {
     private long stolen;
     private long sleeps;
     private long handoffs;
+    /** Yield requests the watchdog made of this loop's runs; written by the watchdog only. */
+    private long yieldRequests;
+    /** When this carrier (its first loop; a replacement keeps it) started, for its busy time. */
+    private long startedNanos = System.nanoTime();
+    /** Time spent asleep in {@link #sleep()}, up to the last wakeup. */
+    private long idleNanos;
+    /** When the sleep going on now began; 0 while awake. */
+    private long sleepingSince;
 
     CarrierLoop(Carriers carriers, int index, String name, boolean daemon) {
         this(carriers, index, new CarrierThread(null, name, daemon), new CarrierTimers(), Reactors.open(name));
@@ -277,6 +291,9 @@ public final class CarrierLoop implements Runnable {
         next.stolen = (long) STOLEN.getOpaque(this);
         next.sleeps = (long) SLEEPS.getOpaque(this);
         next.handoffs = (long) HANDOFFS.getOpaque(this) + 1;
+        next.yieldRequests = (long) YIELD_REQUESTS.getOpaque(this);
+        next.startedNanos = startedNanos;
+        next.idleNanos = (long) IDLE_NANOS.getOpaque(this);
         replacement = next;
         carriers.replace(this, next);
         timers.firedBy(nextThread, wakeNext);
@@ -581,6 +598,8 @@ public final class CarrierLoop implements Runnable {
         }
         SLEEPS.setOpaque(this, sleeps + 1);
         long timeout = timers.nanosUntilNext();
+        long asleepFrom = System.nanoTime();
+        SLEEPING_SINCE.setOpaque(this, asleepFrom);
         if (reactor != null) {
             waking = true;
             try {
@@ -593,6 +612,8 @@ public final class CarrierLoop implements Runnable {
         } else {
             LockSupport.parkNanos(this, timeout);
         }
+        SLEEPING_SINCE.setOpaque(this, 0L);
+        IDLE_NANOS.setOpaque(this, idleNanos + (System.nanoTime() - asleepFrom));
         if (!idle.tryClearIdle(index)) {
             searching = true;
         }
@@ -608,6 +629,7 @@ public final class CarrierLoop implements Runnable {
      */
     void requestYield(long run) {
         YIELD_REQUEST.setOpaque(this, run);
+        YIELD_REQUESTS.setOpaque(this, (long) YIELD_REQUESTS.getOpaque(this) + 1);
     }
 
     /**
@@ -819,6 +841,23 @@ public final class CarrierLoop implements Runnable {
     /** Times this loop's work was handed to a new thread. */
     public long handoffs() {
         return (long) HANDOFFS.getOpaque(this);
+    }
+
+    /** Times the watchdog asked a run of this carrier to yield. */
+    public long yieldRequests() {
+        return (long) YIELD_REQUESTS.getOpaque(this);
+    }
+
+    /** Time this carrier slept for lack of work, the sleep going on now included. */
+    public long idleNanos() {
+        long since = (long) SLEEPING_SINCE.getOpaque(this);
+        long idle = (long) IDLE_NANOS.getOpaque(this);
+        return since == 0 ? idle : idle + Math.max(0, System.nanoTime() - since);
+    }
+
+    /** Time this carrier was awake (running fibers, or looking for them) since it started. */
+    public long busyNanos() {
+        return Math.max(0, System.nanoTime() - startedNanos - idleNanos());
     }
 
 }

@@ -76,7 +76,8 @@ class CarrierEventsTest {
     private static RecordedEvent only(List<RecordedEvent> events, String type) {
         List<RecordedEvent> of = events.stream().filter(e -> e.getEventType().getName().equals(type))
                 .filter(e -> "the-holder".equals(e.getThread("fiber") == null ? null : e.getThread("fiber").getJavaName())).toList();
-        assertEquals(1, of.size(), type + " events of the holder: " + of);
+        assertEquals(1, of.size(), type + " events of the holder: " + of + "; all of that type: "
+                + events.stream().filter(e -> e.getEventType().getName().equals(type)).toList());
         return of.getFirst();
     }
 }
