@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -61,9 +62,25 @@ public final class BlockingCallDetector {
     /** Bit per {@link BlockingCategory} ordinal: allowed everywhere. */
     private volatile int allowedCategories = 1 << BlockingCategory.CONSOLE.ordinal();
     private volatile Duration longRunThreshold = DEFAULT_LONG_RUN;
+    /** Calls flagged so far, by {@link BlockingCategory} ordinal. */
+    private final AtomicLongArray flagged = new AtomicLongArray(BlockingCategory.values().length);
 
     BlockingCallDetector(boolean available) {
         this.available = available;
+    }
+
+    /**
+     * How many calls of {@code category} the detector has flagged in this JVM (in any mode but OFF,
+     * whatever each then led to: a report, an exception), counting repeats of the same call; for
+     * metrics (fiber-micrometer's {@code fiber.detector.calls}).
+     */
+    public long flaggedCount(BlockingCategory category) {
+        return flagged.get(category.ordinal());
+    }
+
+    /** Counts a flagged call; by the check, as it publishes one. */
+    void countFlagged(BlockingCategory category) {
+        flagged.incrementAndGet(category.ordinal());
     }
 
     /** The detector of this JVM. */

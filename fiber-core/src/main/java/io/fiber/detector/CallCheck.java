@@ -180,6 +180,7 @@ final class CallCheck implements FiberBridge.Detector {
      * throw for, such as a long run) the log. Blocking below this frame is allowed.
      */
     void publish(BlockingCall call, BlockingCallDetector.Mode mode) {
+        detector.countFlagged(call.category());
         if (FlightRecorder.isInitialized()) { // no recording before that; loading the event class would start JFR's machinery
             BlockingCallEvent.emit(call);
         }

@@ -4,6 +4,8 @@ import io.fiber.CarrierStats;
 import io.fiber.FiberGroupStats;
 import io.fiber.FiberScheduler;
 import io.fiber.SchedulerStats;
+import io.fiber.detector.BlockingCallDetector;
+import io.fiber.detector.BlockingCategory;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -11,6 +13,7 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
+import java.util.Locale;
 import java.util.Objects;
 import java.util.function.ToDoubleFunction;
 
@@ -46,6 +49,8 @@ import java.util.function.ToDoubleFunction;
  *   <tr><td>{@code fiber.carrier.yield.requests}</td><td>counter</td><td>times a run holding it was asked to yield</td></tr>
  *   <tr><td>{@code fiber.carrier.busy.time}, {@code .idle.time}</td><td>counter, seconds</td><td>awake, and asleep for lack of work</td></tr>
  *   <tr><td>{@code fiber.carrier.queue.depth}</td><td>gauge</td><td>continuations in its queue</td></tr>
+ *   <tr><td>{@code fiber.detector.calls}</td><td>counter</td><td>calls the blocking-call detector flagged, tagged
+ *       {@code category} ({@code file_io}, {@code socket}, {@code long_run}...) and not {@code scheduler}: the detector is the JVM's</td></tr>
  *   <tr><td>{@code fiber.group.fibers.spawned}, {@code .finished}</td><td>counter</td><td>a group's fibers</td></tr>
  *   <tr><td>{@code fiber.group.fibers.running}, {@code .waiting}</td><td>gauge</td><td>started, or waiting for a slot</td></tr>
  *   <tr><td>{@code fiber.group.runs}</td><td>counter</td><td>continuations of its fibers run</td></tr>
@@ -97,6 +102,13 @@ public final class FiberSchedulerMetrics implements MeterBinder {
                     .description("time the carrier slept for lack of work").baseUnit("seconds").tags(carrierTags).register(registry);
             Gauge.builder("fiber.carrier.queue.depth", this, m -> m.carrier(index).queueDepth())
                     .description("continuations waiting in its queue and run-next slot").tags(carrierTags).register(registry);
+        }
+
+        BlockingCallDetector detector = BlockingCallDetector.get();
+        for (BlockingCategory category : BlockingCategory.values()) {
+            FunctionCounter.builder("fiber.detector.calls", detector, d -> d.flaggedCount(category))
+                    .description("calls the blocking-call detector flagged (the whole JVM's, not one scheduler's)")
+                    .tags("category", category.name().toLowerCase(Locale.ROOT)).register(registry);
         }
 
         for (FiberGroupStats group : scheduler.stats().groups()) {

@@ -61,6 +61,11 @@ class FiberSchedulerMetricsTest {
             }
             assertTrue(runs >= 120, "80 starts and 40 resumptions at least: " + runs + "\n" + text);
 
+            for (String category : List.of("file_io", "dns", "socket", "park", "native", "long_run")) {
+                assertEquals(0, value(text, "fiber_detector_calls_total", "category=\"" + category + "\""),
+                        "no detector without the agent, but the meter is there\n" + text);
+            }
+
             String group = "group=\"batch\"";
             assertEquals(40, value(text, "fiber_group_fibers_spawned_total", group), text);
             assertEquals(40, value(text, "fiber_group_fibers_finished_total", group), text);

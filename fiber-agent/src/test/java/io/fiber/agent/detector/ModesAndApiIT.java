@@ -55,6 +55,20 @@ class ModesAndApiIT {
     }
 
     @Test
+    void flaggedCallsAreCountedByCategory() throws Exception {
+        Path f = Files.writeString(dir.resolve("counted.txt"), "counted");
+        long fileBefore = DETECTOR.flaggedCount(BlockingCategory.FILE_IO);
+        long socketBefore = DETECTOR.flaggedCount(BlockingCategory.SOCKET);
+        try (Watch w = new Watch(Mode.REPORT)) {
+            w.inFiber(() -> Files.readString(f));
+            w.inFiber(() -> Files.readString(f));
+        }
+        assertTrue(DETECTOR.flaggedCount(BlockingCategory.FILE_IO) - fileBefore >= 2, "two file reads, each flagged: "
+                + (DETECTOR.flaggedCount(BlockingCategory.FILE_IO) - fileBefore));
+        assertEquals(socketBefore, DETECTOR.flaggedCount(BlockingCategory.SOCKET), "no socket wait was flagged");
+    }
+
+    @Test
     void reportModeRecordsAJfrEvent() throws Exception {
         Path f = Files.writeString(dir.resolve("jfr.txt"), "jfr");
         Path jfr = dir.resolve("calls.jfr");
