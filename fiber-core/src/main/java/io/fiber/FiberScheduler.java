@@ -7,11 +7,13 @@ import io.fiber.internal.agent.AgentHooks;
 import io.fiber.internal.carrier.CarrierLoop;
 import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
+import io.fiber.internal.dump.FiberDump;
 import io.fiber.internal.group.Group;
 import io.fiber.internal.jdk.VirtualThreadHook;
 import io.fiber.internal.management.ManagementBeans;
 import io.fiber.internal.offload.OffloadPool;
 
+import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -347,6 +349,24 @@ public final class FiberScheduler implements AutoCloseable {
     // ---- statistics ---------------------------------------------------------------------------
 
     /**
+     * Writes a dump of this scheduler's live fibers to {@code out}: its carriers and what each runs,
+     * then the fibers grouped as Go's goroutine profile groups them (same state, same object waited
+     * on, same group, same stack: one entry with a count and a few names), largest first, so a
+     * million fibers parked in a handful of places fit on a page. For each entry, what its fibers
+     * wait on: the object they parked on (a lock's synchronizer, a condition, a latch) and the lock's
+     * owner when owners are readable (under the agent, or with
+     * {@code --add-opens java.base/java.util.concurrent.locks=ALL-UNNAMED}); otherwise the wait shows
+     * in the stack (a sleep, a socket read, a join). Also {@link FiberSchedulerMXBean#dumpFibers()}
+     * from outside the process ({@code jconsole}, or any JMX client).
+     *
+     * <p>The fibers are walked once; only the distinct entries are kept, so the dump's memory grows
+     * with the number of different places fibers wait, not with the number of fibers.
+     */
+    public void dumpFibers(Appendable out) throws IOException {
+        FiberDump.write(name(), carriers, out);
+    }
+
+    /**
      * The name of this scheduler's {@link FiberSchedulerMXBean} in the platform MBean server, where
      * it is from the moment something has created that server until this scheduler terminates.
      */
@@ -480,6 +500,17 @@ public final class FiberScheduler implements AutoCloseable {
         @Override
         public String getSummary() {
             return scheduler.stats().toString();
+        }
+
+        @Override
+        public String dumpFibers() {
+            StringBuilder sb = new StringBuilder();
+            try {
+                scheduler.dumpFibers(sb);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e); // a StringBuilder does not throw
+            }
+            return sb.toString();
         }
     }
 

@@ -66,4 +66,7 @@ public interface FiberSchedulerMXBean {
 
     /** What {@link FiberScheduler#stats()} prints: a line for the scheduler, one per carrier and one per group. */
     String getSummary();
+
+    /** An operation: the dump {@link FiberScheduler#dumpFibers(Appendable)} writes, as text. */
+    String dumpFibers();
 }

@@ -119,8 +119,9 @@ public final class FiberAgent {
         try {
             bridge = BootBridge.install(inst);
             Module javaBase = Object.class.getModule();
+            // java.lang: the scheduler hook. java.util.concurrent.locks: a lock's owner, for fiber dumps (LockOwners).
             inst.redefineModule(javaBase, Set.of(bridge), Map.of("sun.nio.ch", Set.of(runtime)),
-                    Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
+                    Map.of("java.lang", Set.of(runtime), "java.util.concurrent.locks", Set.of(runtime)), Set.of(), Map.of());
             // The self-test's lookup below makes the JDK create its resolver through fiber-core's
             // provider: a bad fiber.dns* property is reported here, by name, rather than as a failed self-test entry.
             FiberResolverProvider.checkSystemProperties();

@@ -797,6 +797,11 @@ public final class CarrierLoop implements Runnable {
         return current;
     }
 
+    /** The fiber this carrier runs now, or null (none, or a virtual thread a fiber started); read racily, for a fiber dump. */
+    public Thread runningFiber() {
+        return current instanceof FiberTask task ? task.thread() : null;
+    }
+
     // ---- statistics, read racily from any thread -----------------------------------------------
 
     public String name() {

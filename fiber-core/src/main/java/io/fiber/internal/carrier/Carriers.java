@@ -491,4 +491,9 @@ public final class Carriers {
             action.accept(loop);
         }
     }
+
+    /** Hands {@code action} every live fiber's task (from a snapshot of the live set, outside its locks): for a fiber dump. */
+    public void forEachLiveFiber(Consumer<FiberTask> action) {
+        live.forEach(action);
+    }
 }

@@ -122,7 +122,7 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
     }
 
     /** The fiber's virtual thread. */
-    Thread thread() {
+    public Thread thread() {
         return thread;
     }
 
