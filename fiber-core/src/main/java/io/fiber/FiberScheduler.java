@@ -8,6 +8,7 @@ import io.fiber.internal.carrier.CarrierLoop;
 import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.dump.FiberDump;
+import io.fiber.internal.dump.StallReport;
 import io.fiber.internal.group.Group;
 import io.fiber.internal.jdk.VirtualThreadHook;
 import io.fiber.internal.management.ManagementBeans;
@@ -27,6 +28,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import javax.management.ObjectName;
 
 /**
@@ -56,6 +58,8 @@ public final class FiberScheduler implements AutoCloseable {
     private static final int MAX_BLOCKING_THREADS = 32_768;
     /** Like Tokio's default of 512 blocking threads, halved: each is a platform thread with its own stack. */
     static final int DEFAULT_MAX_BLOCKING_THREADS = 256;
+    /** Long enough that a program waiting on a platform thread's work for a moment is not reported; short enough for a stuck test. */
+    static final Duration DEFAULT_STALL_REPORT_AFTER = Duration.ofSeconds(10);
 
     private final Carriers carriers;
     /** Its MXBean's place in the platform MBean server ({@link FiberSchedulerMXBean}); null without java.management. */
@@ -69,6 +73,9 @@ public final class FiberScheduler implements AutoCloseable {
             log.warn("Fibers run on the JDK's default virtual thread scheduler, not on fiber carrier loops: {}. "
                     + "Fix: launch with -javaagent:fiber-agent.jar, or pass the JVM option {}",
                     VirtualThreadHook.unavailableReason(), VirtualThreadHook.ADD_OPENS);
+        }
+        if (carriers.count() > 0 && !b.stallReportAfter.isZero()) {
+            carriers.observeStalls(new StallReporter(b.name, carriers, b.onStall), b.stallReportAfter.toNanos());
         }
         management = offerManagement(this, b.name);
         if (management != null) {
@@ -403,6 +410,39 @@ public final class FiberScheduler implements AutoCloseable {
                 + (isTerminated() ? ", terminated" : isShutdown() ? ", shut down" : "") + "]";
     }
 
+    /** Turns a quiet scheduler into a stall report, when every fiber is parked where nothing inside can wake it. */
+    private static final class StallReporter implements Carriers.StallObserver {
+        private final String name;
+        private final Carriers carriers;
+        private final Consumer<String> listener;
+        private boolean logged;
+
+        StallReporter(String name, Carriers carriers, Consumer<String> listener) {
+            this.name = name;
+            this.carriers = carriers;
+            this.listener = listener;
+        }
+
+        @Override
+        public void quiet(long quietNanos) {
+            String report = StallReport.of(name, carriers, quietNanos);
+            if (report == null) {
+                return;
+            }
+            if (!logged || report.contains("\nDeadlock: ")) {
+                logged = true;
+                log.warn("{}", report);
+            }
+            if (listener != null) {
+                try {
+                    listener.accept(report);
+                } catch (RuntimeException e) {
+                    log.warn("a stall listener of scheduler '{}' failed: {}", name, e.toString());
+                }
+            }
+        }
+    }
+
     /** The scheduler's MXBean: each attribute from a fresh {@link #stats()}. */
     private static final class Management implements FiberSchedulerMXBean {
         private final FiberScheduler scheduler;
@@ -546,8 +586,33 @@ public final class FiberScheduler implements AutoCloseable {
         private boolean daemon = true;
         private int maxBlockingThreads = DEFAULT_MAX_BLOCKING_THREADS;
         private Duration handoffAfter = Settings.HANDOFF.fromSystemProperty();
+        private Duration stallReportAfter = DEFAULT_STALL_REPORT_AFTER;
+        private Consumer<String> onStall;
 
         private Builder() { }
+
+        /**
+         * How long the scheduler must have been stuck before it reports it (default 10 s;
+         * {@link Duration#ZERO}: never): every live fiber parked untimed on a lock, condition or latch,
+         * or blocked on a monitor, with nothing running, queued, timed or waiting for a socket in the
+         * scheduler. Nothing inside the scheduler can wake such fibers; a thread outside it still can,
+         * and the report says so. Cycles of fibers waiting for each other's locks are named as
+         * deadlocks. The first report, and every one with a deadlock, is logged as a warning, with a
+         * fiber dump; every report goes to {@link #onStall}.
+         */
+        public Builder stallReportAfter(Duration quiet) {
+            if (quiet == null || quiet.isNegative()) {
+                throw new IllegalArgumentException("stallReportAfter must be zero (never) or positive, got " + quiet);
+            }
+            this.stallReportAfter = quiet;
+            return this;
+        }
+
+        /** Also hands every stall report ({@link #stallReportAfter}) to {@code listener}, on the runtime's watchdog thread: it must not block. */
+        public Builder onStall(Consumer<String> listener) {
+            this.onStall = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
 
         /**
          * How long one fiber may hold a carrier's thread without yielding before a new thread takes

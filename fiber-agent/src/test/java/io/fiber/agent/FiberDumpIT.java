@@ -40,6 +40,50 @@ class FiberDumpIT {
         assertTrue(r.out().contains("lock owners unknown: run with the agent, or --add-opens java.base/java.util.concurrent.locks=ALL-UNNAMED"), r.out());
     }
 
+    /**
+     * Under the agent, lock owners are readable, so a stall report names the cycle of two fibers that
+     * each hold the lock the other wants as a deadlock.
+     */
+    @Test
+    void underTheAgentAStallReportNamesTheDeadlockCycle() throws Exception {
+        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent("")), ChildJvm.testClassPath(), DeadlockProgram.class, List.of(), 120);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("looks stuck: all 2 fibers"), r.out());
+        String cycle = r.out().lines().filter(l -> l.startsWith("Deadlock: ")).findFirst().orElse("no Deadlock line in:\n" + r.out());
+        assertTrue(cycle.matches("Deadlock: fiber #\\d+ \"(left|right)\" waits for java\\.util\\.concurrent\\.locks\\.ReentrantLock\\$NonfairSync@\\p{XDigit}+"
+                + " held by fiber #\\d+ \"(left|right)\" waits for .* held by fiber #\\d+ \"(left|right)\"\\."), cycle);
+    }
+
+    /** Two fibers, each holding one lock and wanting the other's; prints the first stall report and exits. */
+    static final class DeadlockProgram {
+        public static void main(String[] args) throws Exception {
+            java.util.concurrent.LinkedBlockingQueue<String> reports = new java.util.concurrent.LinkedBlockingQueue<>();
+            FiberScheduler s = FiberScheduler.builder().carriers(1).name("deadlock-it")
+                    .stallReportAfter(java.time.Duration.ofMillis(300)).onStall(reports::add).build();
+            ReentrantLock a = new ReentrantLock();
+            ReentrantLock b = new ReentrantLock();
+            CountDownLatch both = new CountDownLatch(2);
+            s.spawn("left", () -> lockBoth(a, b, both));
+            s.spawn("right", () -> lockBoth(b, a, both));
+            String report = reports.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+            System.out.println(report);
+            System.exit(report == null ? 1 : 0);
+        }
+
+        private static Void lockBoth(ReentrantLock mine, ReentrantLock theirs, CountDownLatch both) throws InterruptedException {
+            mine.lock();
+            try {
+                both.countDown();
+                both.await();
+                theirs.lockInterruptibly();
+                theirs.unlock();
+            } finally {
+                mine.unlock();
+            }
+            return null;
+        }
+    }
+
     /** Ten fibers wait for a lock that a fiber named "owner" holds; prints the scheduler's dump. */
     static final class DumpProgram {
         public static void main(String[] args) throws Exception {

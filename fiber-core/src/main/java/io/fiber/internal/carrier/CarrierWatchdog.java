@@ -174,6 +174,11 @@ public final class CarrierWatchdog implements Runnable {
                     RuntimeLog.of(CarrierWatchdog.class).error("carrier watchdog: {} failed", loop.thread.getName(), e);
                 }
             }
+            try {
+                scheduler.checkStall(now);
+            } catch (RuntimeException | Error e) {
+                RuntimeLog.of(CarrierWatchdog.class).error("carrier watchdog: the stall check failed", e);
+            }
         }
         if (!handedOff.isEmpty()) {
             handedOff.removeIf(loop -> {

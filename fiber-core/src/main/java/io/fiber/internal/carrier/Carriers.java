@@ -492,6 +492,70 @@ public final class Carriers {
         }
     }
 
+    // ---- stalls ---------------------------------------------------------------------------------
+
+    /**
+     * Told once per stall: the scheduler has fibers, and for {@code quietNanos} none of its carriers
+     * ran anything, nothing was queued, and no carrier had a timer or a socket wait pending, so only
+     * a thread outside the scheduler could still wake its fibers. Called on the watchdog's thread.
+     */
+    public interface StallObserver {
+        void quiet(long quietNanos);
+    }
+
+    private volatile StallObserver stallObserver;
+    private volatile long stallNanos;
+    /** The watchdog's: when the quiet began (-1: not quiet), the runs then, and whether it was told. */
+    private long quietSince = -1;
+    private long runsWhenQuiet;
+    private boolean stallTold;
+
+    /** Tells {@code observer} of every stall of {@code afterNanos} or longer; null: none. */
+    public void observeStalls(StallObserver observer, long afterNanos) {
+        stallNanos = afterNanos;
+        stallObserver = observer;
+    }
+
+    /** The watchdog's look for a stall, {@code now} in nanoseconds; cheap unless one is found. */
+    void checkStall(long now) {
+        StallObserver observer = stallObserver;
+        if (observer == null) {
+            return;
+        }
+        if (!looksQuiet()) {
+            quietSince = -1;
+            return;
+        }
+        long runs = 0;
+        for (CarrierLoop loop : loops) {
+            runs += loop.runs();
+        }
+        if (quietSince < 0 || runs != runsWhenQuiet) {
+            quietSince = now;
+            runsWhenQuiet = runs;
+            stallTold = false;
+            return;
+        }
+        if (!stallTold && now - quietSince >= stallNanos) {
+            stallTold = true;
+            observer.quiet(now - quietSince);
+        }
+    }
+
+    /** Fibers alive, and nothing to run or wake them from inside the scheduler: no run, queue, timer or socket wait. */
+    private boolean looksQuiet() {
+        if (live.isEmpty() || hasQueuedWork()) {
+            return false;
+        }
+        for (CarrierLoop loop : loops) {
+            if (loop.running() != null || loop.queueDepth() > 0 || loop.timers.size() > 0
+                    || (loop.reactor != null && loop.reactor.hasWaiters())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Hands {@code action} every live fiber's task (from a snapshot of the live set, outside its locks): for a fiber dump. */
     public void forEachLiveFiber(Consumer<FiberTask> action) {
         live.forEach(action);
