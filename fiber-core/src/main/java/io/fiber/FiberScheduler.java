@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -410,6 +411,20 @@ public final class FiberScheduler implements AutoCloseable {
                 + (isTerminated() ? ", terminated" : isShutdown() ? ", shut down" : "") + "]";
     }
 
+    /** Listeners of every scheduler's stall reports ({@link #addStallListener}). */
+    private static final CopyOnWriteArrayList<Consumer<String>> STALL_LISTENERS = new CopyOnWriteArrayList<>();
+
+    /**
+     * Hands {@code listener} the stall report of any scheduler (see {@link Builder#stallReportAfter})
+     * until the returned handle is closed: fiber-junit's {@code @FailOnStall} fails a test with it.
+     * Called on the runtime's watchdog thread: it must not block.
+     */
+    public static AutoCloseable addStallListener(Consumer<String> listener) {
+        Objects.requireNonNull(listener, "listener");
+        STALL_LISTENERS.add(listener);
+        return () -> STALL_LISTENERS.remove(listener);
+    }
+
     /** Turns a quiet scheduler into a stall report, when every fiber is parked where nothing inside can wake it. */
     private static final class StallReporter implements Carriers.StallObserver {
         private final String name;
@@ -434,11 +449,18 @@ public final class FiberScheduler implements AutoCloseable {
                 log.warn("{}", report);
             }
             if (listener != null) {
-                try {
-                    listener.accept(report);
-                } catch (RuntimeException e) {
-                    log.warn("a stall listener of scheduler '{}' failed: {}", name, e.toString());
-                }
+                tell(listener, report);
+            }
+            for (Consumer<String> any : STALL_LISTENERS) {
+                tell(any, report);
+            }
+        }
+
+        private void tell(Consumer<String> listener, String report) {
+            try {
+                listener.accept(report);
+            } catch (RuntimeException e) {
+                log.warn("a stall listener of scheduler '{}' failed: {}", name, e.toString());
             }
         }
     }
