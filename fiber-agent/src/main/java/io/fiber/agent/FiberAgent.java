@@ -119,7 +119,9 @@ public final class FiberAgent {
         try {
             bridge = BootBridge.install(inst);
             Module javaBase = Object.class.getModule();
-            inst.redefineModule(javaBase, Set.of(bridge), Map.of("sun.nio.ch", Set.of(runtime)),
+            // sun.net: a fiber's socket read throws the JDK's own ConnectionResetException, which
+            // NioSocketImpl remembers, as its native read does (fiber-io's SocketCalls).
+            inst.redefineModule(javaBase, Set.of(bridge), Map.of("sun.nio.ch", Set.of(runtime), "sun.net", Set.of(runtime)),
                     Map.of("java.lang", Set.of(runtime)), Set.of(), Map.of());
             // The self-test's lookup below makes the JDK create its resolver through fiber-core's
             // provider: a bad fiber.dns* property is reported here, by name, rather than as a failed self-test entry.
