@@ -40,6 +40,8 @@ public class SocketCallCosts {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final FunctionDescriptor CALL = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
+    /** The calls' errno: one thread, as a carrier thread's own array in the runtime. */
+    private static final int[] ERRNO = new int[1];
     private static final MethodHandle RECV = critical("recv", CALL);
     private static final MethodHandle SEND = critical("send", CALL);
     private static final MethodHandle READ = critical("read", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
@@ -51,15 +53,15 @@ public class SocketCallCosts {
     }
 
     private static long recv(int fd, byte[] b, int len) throws Throwable {
-        return (long) RECV.invokeExact(MemorySegment.ofArray(new int[1]), fd, MemorySegment.ofArray(b), (long) len, 0);
+        return (long) RECV.invokeExact(MemorySegment.ofArray(ERRNO), fd, MemorySegment.ofArray(b), (long) len, 0);
     }
 
     private static long send(int fd, byte[] b, int len) throws Throwable {
-        return (long) SEND.invokeExact(MemorySegment.ofArray(new int[1]), fd, MemorySegment.ofArray(b), (long) len, 0);
+        return (long) SEND.invokeExact(MemorySegment.ofArray(ERRNO), fd, MemorySegment.ofArray(b), (long) len, 0);
     }
 
     private static long read(int fd, byte[] b, int len) throws Throwable {
-        return (long) READ.invokeExact(MemorySegment.ofArray(new int[1]), fd, MemorySegment.ofArray(b), (long) len);
+        return (long) READ.invokeExact(MemorySegment.ofArray(ERRNO), fd, MemorySegment.ofArray(b), (long) len);
     }
 
     public static void main(String[] args) throws Throwable {

@@ -8,7 +8,6 @@ import java.io.FileDescriptor;
 
 import static io.fiber.agent.Patch.arg;
 import static io.fiber.agent.Patch.ownStatic;
-import static io.fiber.agent.Patch.returned;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

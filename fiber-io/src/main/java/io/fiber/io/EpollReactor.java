@@ -320,21 +320,21 @@ final class EpollReactor implements CarrierReactor {
     }
 
     @Override
-    public int read(int fd, byte[] b, int off, int len) throws IOException {
+    public int read(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
         if (!SOCKET_CALLS) {
             return FiberBridge.NOT_HANDLED;
         }
         if (beginRead(fd)) {
             return SocketCalls.UNAVAILABLE;
         }
-        int got = SocketCalls.read(fd, b, off, len);
+        int got = SocketCalls.read(fd, b, off, len, callState);
         endRead(fd, len, got);
         return got;
     }
 
     @Override
-    public int write(int fd, byte[] b, int off, int len) throws IOException {
-        return SOCKET_CALLS ? SocketCalls.write(fd, b, off, len) : FiberBridge.NOT_HANDLED;
+    public int write(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
+        return SOCKET_CALLS ? SocketCalls.write(fd, b, off, len, callState) : FiberBridge.NOT_HANDLED;
     }
 
     /**

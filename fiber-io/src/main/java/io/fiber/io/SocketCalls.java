@@ -21,8 +21,9 @@ import java.lang.invoke.MethodType;
  * no thread-state transition, the heap array passed as it is) to {@code recv(2)} or {@code send(2)},
  * the socket calls Netty makes. The call never blocks ({@code MSG_DONTWAIT}; the JDK has made the
  * socket non-blocking for a virtual thread anyway), so holding off a safepoint for it is as short as
- * the call. {@code errno} is captured into a small array of each call, so no state is shared between
- * carriers or with a handed-off carrier's old thread.
+ * the call. {@code errno} is captured into an {@code int[1]} of the calling carrier thread's own
+ * (a new array per call would be garbage per call, since an array passed to native code escapes),
+ * so no state is shared between carriers or with a handed-off carrier's old thread.
  *
  * <p>What the JDK returns and throws, kept exactly ({@code SocketDispatcher.read0}, {@code write0}
  * and {@code convertReturnVal}): bytes moved; for a read, -1 ({@code IOStatus.EOF}) at end of
@@ -90,9 +91,11 @@ final class SocketCalls {
         return UNAVAILABLE_BECAUSE;
     }
 
-    /** {@code NioSocketImpl.tryRead}'s result for up to {@code len} bytes of {@code fd} into {@code b} at {@code off}. */
-    static int read(int fd, byte[] b, int off, int len) throws IOException {
-        int[] errno = new int[1];
+    /**
+     * {@code NioSocketImpl.tryRead}'s result for up to {@code len} bytes of {@code fd} into {@code b} at
+     * {@code off}; {@code errno}: an {@code int[1]} only this thread uses.
+     */
+    static int read(int fd, byte[] b, int off, int len, int[] errno) throws IOException {
         long n;
         try {
             n = (long) RECV.invokeExact(MemorySegment.ofArray(errno), fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len,
@@ -113,9 +116,8 @@ final class SocketCalls {
         return failed(error);
     }
 
-    /** {@code NioSocketImpl.tryWrite}'s result for {@code len} bytes of {@code b} at {@code off} to {@code fd}. */
-    static int write(int fd, byte[] b, int off, int len) throws IOException {
-        int[] errno = new int[1];
+    /** {@code NioSocketImpl.tryWrite}'s result for {@code len} bytes of {@code b} at {@code off} to {@code fd}, as {@link #read}. */
+    static int write(int fd, byte[] b, int off, int len, int[] errno) throws IOException {
         long n;
         try {
             n = (long) SEND.invokeExact(MemorySegment.ofArray(errno), fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len,

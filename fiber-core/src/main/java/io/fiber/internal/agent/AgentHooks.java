@@ -121,14 +121,16 @@ public final class AgentHooks implements FiberBridge.Hooks {
     @Override
     public int tryRead(int fd, byte[] b, int off, int len) throws IOException {
         CarrierLoop.yieldIfRequested(); // a safe point: a reader of a socket that always has data lets others run
-        CarrierReactor reactor = reactorForSocketCall();
-        return reactor == null ? FiberBridge.NOT_HANDLED : reactor.read(fd, b, off, len);
+        CarrierThread carrier = carrierForSocketCall();
+        CarrierReactor reactor = carrier == null ? null : Carriers.reactorOf(carrier);
+        return reactor == null ? FiberBridge.NOT_HANDLED : reactor.read(fd, b, off, len, carrier.callState());
     }
 
     @Override
     public int tryWrite(int fd, byte[] b, int off, int len) throws IOException {
-        CarrierReactor reactor = reactorForSocketCall();
-        return reactor == null ? FiberBridge.NOT_HANDLED : reactor.write(fd, b, off, len);
+        CarrierThread carrier = carrierForSocketCall();
+        CarrierReactor reactor = carrier == null ? null : Carriers.reactorOf(carrier);
+        return reactor == null ? FiberBridge.NOT_HANDLED : reactor.write(fd, b, off, len, carrier.callState());
     }
 
     @Override
@@ -141,9 +143,9 @@ public final class AgentHooks implements FiberBridge.Hooks {
         CarrierLoop.yieldIfRequested(); // an accept loop draining a burst finds a connection every time and never waits
     }
 
-    /** {@link #reactorForWait}, cheaply null for platform threads, which read and write on every socket. */
-    private CarrierReactor reactorForSocketCall() {
-        return Thread.currentThread().isVirtual() ? reactorForWait() : null;
+    /** The caller's carrier as {@link #reactorForWait} finds it, cheaply null for platform threads, which read and write on every socket. */
+    private static CarrierThread carrierForSocketCall() {
+        return Thread.currentThread().isVirtual() ? Carriers.carrierOfCaller() : null;
     }
 
     @Override

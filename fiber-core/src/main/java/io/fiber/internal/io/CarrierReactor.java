@@ -35,14 +35,15 @@ public interface CarrierReactor extends FiberBridge.Reactor {
      * this reactor knows would find nothing (an earlier read came back short and no input event has
      * come since) returns -2 without its system call, so the caller waits at once (the {@code EAGAIN}
      * read a blocking-style program makes after each message). {@link FiberBridge#NOT_HANDLED}
-     * leaves the read to the JDK.
+     * leaves the read to the JDK. {@code callState}: an {@code int[1]} of the calling carrier
+     * thread's own, where the call's {@code errno} goes.
      */
-    default int read(int fd, byte[] b, int off, int len) throws IOException {
+    default int read(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
         return FiberBridge.NOT_HANDLED;
     }
 
     /** A fiber's socket write, in place of the body of {@code NioSocketImpl.tryWrite}, as {@link #read}. */
-    default int write(int fd, byte[] b, int off, int len) throws IOException {
+    default int write(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
         return FiberBridge.NOT_HANDLED;
     }
 
