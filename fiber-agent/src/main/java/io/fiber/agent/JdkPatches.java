@@ -53,7 +53,7 @@ final class JdkPatches {
                     "atTryWrite", ownStatic("fdVal", FD_VAL, 0), arg(1), arg(2), arg(3)),
             // A blocking SocketChannel read, through the channel or its socket adaptor's stream: a safe
             // point for a yield request, before any lock, as the Socket reads above have in
-            // beginRead, so a reader of a channel that always has data lets other fibers run.
+            // atTryRead, so a reader of a channel that always has data lets other fibers run.
             Patch.call("sun.nio.ch.SocketChannelImpl", "read", "(Ljava/nio/ByteBuffer;)I", "beginChannelRead"),
             Patch.call("sun.nio.ch.SocketChannelImpl", "read", "([Ljava/nio/ByteBuffer;II)J", "beginChannelRead"),
             Patch.call("sun.nio.ch.SocketChannelImpl", "blockingRead", "([BIIJ)I", "beginChannelRead"),
