@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * compiler the first time a run needs each: server (f), {@value #SERVER} (a plain C epoll echo server
  * on one thread, the reference ceiling for the JVM servers, measured in the same run as they are
  * rather than quoted), and the C load driver, {@value #DRIVER} ({@code --driver c}: the load of
- * {@link EchoLoadDriver} at a fraction of its CPU, so the driver's core does not cap the servers).
+ * {@link EchoLoadDriver} without its JVM's user-space work).
  */
 final class CPrograms {
     static final String SERVER = "echo_epoll.c";

@@ -143,8 +143,9 @@ public final class EchoBenchmark {
 
     /**
      * What loads the servers. Both run the same closed loop, check every echo byte for byte and record
-     * latencies in the same histogram; the C one costs a fraction of the Java one's CPU per round trip,
-     * so with one core for the driver it is the server that limits the rate.
+     * latencies in the same histogram. The C one spends no CPU on a JVM (JIT, collector, selector
+     * bookkeeping); most of a driver's CPU per round trip is the kernel's loopback TCP either way, as
+     * it is a server's, so on a core of its own a driver can still cap a server as cheap as the C one.
      */
     enum Driver {
         /** {@code echo_load.c} ({@link CPrograms}), one epoll loop on one thread. */
@@ -177,7 +178,7 @@ public final class EchoBenchmark {
                                    (c) JDK virtual threads, (d) a platform thread per connection, (e) Netty with native epoll,
                                    (f) a C epoll server, one thread (the reference ceiling; needs cc)
                   --driver c|java  the load driver: c, echo_load.c on one epoll thread (default; needs cc), or java,
-                                   EchoLoadDriver's NIO selector loops, which on one core can cap the faster servers
+                                   EchoLoadDriver's NIO selector loops, whose JVM adds to the driver's CPU
                   --read-buffer BYTES  the blocking servers' read buffer per connection (default 1024); Netty and C size their own
                   --no-pin         do not pin the server to core 0 and the driver to core 1 with taskset
                   --agent JAR      the fiber agent for (a) and (a-off) (default fiber-agent/target/fiber-agent.jar)""";

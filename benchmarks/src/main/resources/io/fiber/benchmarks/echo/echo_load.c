@@ -1,7 +1,7 @@
 /*
  * The echo benchmark's C load driver (`./run bench echo --driver c`): the same load, protocol, check,
- * output lines and latency histogram as EchoLoadDriver, at a fraction of its CPU per round trip, so
- * that on a machine with one core for the driver it is the server, not the driver, that limits the rate.
+ * output lines and latency histogram as EchoLoadDriver, without a JVM's user-space work per round trip
+ * (its kernel work, the loopback TCP of a send and a receive, is most of a driver's CPU either way).
  *
  * Each active connection has one 64-byte message in flight: bytes 0-7 a sequence number (big-endian,
  * as Java's ByteBuffer.putLong writes it), bytes 8-63 the connection's pattern ((id * 31 + i) & 0xff).
