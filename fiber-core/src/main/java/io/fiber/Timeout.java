@@ -74,6 +74,13 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Timeout implements AutoCloseable {
     private static final ThreadLocal<Timeout> INNERMOST = new ThreadLocal<>();
+    /**
+     * Timeouts open in the whole JVM. Every socket wait of a fiber asks whether its thread has one
+     * ({@link #socketWaitBegins}); with none open anywhere, one volatile read answers, where the
+     * thread-local lookup was a measurable share of a wait. A thread's own Timeout is counted before
+     * it is in {@link #INNERMOST}, by that thread, so the thread never reads 0 while it has one.
+     */
+    private static final AtomicInteger OPEN = new AtomicInteger();
 
     private static final int ARMED = 0;
     private static final int FIRING = 1;
@@ -103,7 +110,13 @@ public final class Timeout implements AutoCloseable {
         this.duration = duration;
         this.outer = INNERMOST.get();
         this.reactorWait = outer == null ? new AtomicReference<>() : outer.reactorWait;
-        this.timer = DeadlineTimer.schedule(this::fire, duration);
+        OPEN.incrementAndGet();
+        try {
+            this.timer = DeadlineTimer.schedule(this::fire, duration);
+        } catch (RuntimeException | Error e) {
+            OPEN.decrementAndGet();
+            throw e;
+        }
         INNERMOST.set(this);
     }
 
@@ -174,6 +187,9 @@ public final class Timeout implements AutoCloseable {
      * token for {@link #socketWaitEnds}.
      */
     static Object socketWaitBegins() {
+        if (OPEN.get() == 0) {
+            return null;
+        }
         Timeout t = INNERMOST.get();
         if (t == null) {
             return null;
@@ -224,6 +240,11 @@ public final class Timeout implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** How many Timeouts are open in this JVM ({@link #OPEN}); for tests. */
+    static int openCount() {
+        return OPEN.get();
     }
 
     /** {@link #socketWaitBegins} and {@link #socketWaitEnds}, for the agent's hooks. */
@@ -318,6 +339,7 @@ public final class Timeout implements AutoCloseable {
         } else {
             INNERMOST.set(outer);
         }
+        OPEN.decrementAndGet();
         if (state.compareAndSet(ARMED, CLOSED)) {
             timer.cancel(false);
             return;

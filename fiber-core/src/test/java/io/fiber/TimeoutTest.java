@@ -66,6 +66,37 @@ class TimeoutTest {
     // ---- blocking calls ------------------------------------------------------------------------
 
     /** A deadline too far away for nanoseconds is simply never reached; nothing is left on the thread. */
+    /**
+     * The JVM-wide count of open Timeouts, which lets a socket wait skip the thread-local lookup when
+     * it is 0, comes back to where it was however Timeouts end: closed in time, nested, expired and
+     * reported by close(), closed twice, and through call(); and it is above 0 while one is open,
+     * even after an inner one closed.
+     */
+    @Test
+    void theOpenCountFollowsEveryWayATimeoutEnds() throws Exception {
+        int before = Timeout.openCount();
+        try (Timeout outer = Timeout.after(Duration.ofSeconds(30))) {
+            try (Timeout inner = Timeout.after(Duration.ofSeconds(30))) {
+                assertTrue(Timeout.openCount() >= before + 2);
+            }
+            assertTrue(Timeout.openCount() >= before + 1, "the outer Timeout is still open");
+            assertNotNull(Timeout.socketWaitBegins(), "a socket wait under the outer Timeout is marked");
+            Timeout.socketWaitEnds(Timeout.socketWaitBegins());
+        }
+        Timeout expired = Timeout.after(Duration.ofMillis(1));
+        spinUntilExpired(expired);
+        assertThrows(FiberTimeoutException.class, expired::close);
+        expired.close(); // closed already: nothing happens, and nothing is counted twice
+        assertThrows(FiberTimeoutException.class, () -> Timeout.call(Duration.ofMillis(1), () -> {
+            Thread.sleep(5_000);
+            return null;
+        }));
+        assertEquals(before, Timeout.openCount());
+        if (before == 0) {
+            assertNull(Timeout.socketWaitBegins(), "no Timeout open anywhere: nothing to mark");
+        }
+    }
+
     @Test
     void hugeDurationsAreAcceptedAndLeaveNothingBehind() throws Exception {
         try (Timeout t = Timeout.after(Duration.ofDays(365L * 1000))) {

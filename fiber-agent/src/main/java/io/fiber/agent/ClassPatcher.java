@@ -32,6 +32,7 @@ import java.util.stream.Stream;
  *   CONTINUE           FiberBridge.entry(operands);
  *   RETURN_IF_TRUE     if (FiberBridge.entry(operands)) return [skipValue];
  *   RETURN_IF_NONNULL  r = FiberBridge.entry(operands); if (r != null) return r;
+ *   RETURN_UNLESS      r = FiberBridge.entry(operands); if (r != skipValue) return r;
  *   KEEP               kept = FiberBridge.entry(operands); try { body } catch (Throwable t) { FiberBridge.exit(kept); throw t; }
  * </pre>
  * (nothing, for a patch without an entry call), and with an exit call, {@code FiberBridge.exit(operands)} before every return of the body (taking
@@ -294,6 +295,17 @@ final class ClassPatcher implements ClassFileTransformer {
                     mv.visitLabel(body);
                     Object[] locals = initialLocals();
                     mv.visitFrame(Opcodes.F_NEW, locals.length, locals, 1, new Object[] {returnType.getInternalName()});
+                    mv.visitInsn(Opcodes.POP);
+                }
+                case RETURN_UNLESS -> {
+                    Label body = new Label();
+                    mv.visitInsn(Opcodes.DUP);
+                    mv.visitLdcInsn(patch.skipValue());
+                    mv.visitJumpInsn(Opcodes.IF_ICMPEQ, body);
+                    mv.visitInsn(Opcodes.IRETURN);
+                    mv.visitLabel(body);
+                    Object[] locals = initialLocals();
+                    mv.visitFrame(Opcodes.F_NEW, locals.length, locals, 1, new Object[] {Opcodes.INTEGER});
                     mv.visitInsn(Opcodes.POP);
                 }
                 case KEEP -> {

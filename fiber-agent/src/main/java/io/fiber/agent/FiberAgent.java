@@ -119,8 +119,11 @@ public final class FiberAgent {
         try {
             bridge = BootBridge.install(inst);
             Module javaBase = Object.class.getModule();
-            // java.lang: the scheduler hook. java.util.concurrent.locks: a lock's owner, for fiber dumps (LockOwners).
-            inst.redefineModule(javaBase, Set.of(bridge), Map.of("sun.nio.ch", Set.of(runtime)),
+            // Exports: sun.net, so a fiber's socket read throws the JDK's own ConnectionResetException,
+            // which NioSocketImpl remembers, as its native read does (fiber-io's SocketCalls).
+            // Opens: java.lang, the scheduler hook; java.util.concurrent.locks, a lock's owner for
+            // fiber dumps and deadlock reports (LockOwners).
+            inst.redefineModule(javaBase, Set.of(bridge), Map.of("sun.nio.ch", Set.of(runtime), "sun.net", Set.of(runtime)),
                     Map.of("java.lang", Set.of(runtime), "java.util.concurrent.locks", Set.of(runtime)), Set.of(), Map.of());
             // The self-test's lookup below makes the JDK create its resolver through fiber-core's
             // provider: a bad fiber.dns* property is reported here, by name, rather than as a failed self-test entry.

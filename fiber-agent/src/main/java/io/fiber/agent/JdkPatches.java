@@ -1,5 +1,7 @@
 package io.fiber.agent;
 
+import io.fiber.internal.bridge.FiberBridge;
+
 import java.lang.instrument.Instrumentation;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
@@ -41,15 +43,17 @@ final class JdkPatches {
             Patch.call("sun.nio.ch.UnixDispatcher", "implPreClose", "(Ljava/io/FileDescriptor;JJ)V", "atFdClose", arg(0)),
             // A selector's epoll fd is closed by a JNI call of its own (FileDispatcherImpl.closeIntFD).
             Patch.call("sun.nio.ch.EPollSelectorImpl", "implClose", "()V", "atSelectorClose", thisField("epfd", "I")),
-            // The read of a java.net.Socket stream, which its caller follows with a wait when it returns
-            // IOStatus.UNAVAILABLE (-2): a read the reactor knows would find nothing returns that at
-            // once, without its system call. The fd number comes from the class's own fdVal, a field
-            // read, where IOUtil.fdVal would be a JNI call, twice a read.
-            Patch.returnIfTrue("sun.nio.ch.NioSocketImpl", "tryRead", "(Ljava/io/FileDescriptor;[BII)I", -2,
-                    "beginRead", ownStatic("fdVal", FD_VAL, 0)).atExit("endRead", returned(), ownStatic("fdVal", FD_VAL, 0), arg(3)),
+            // The read and the write of a java.net.Socket stream: a fiber's reactor makes the system call
+            // on the caller's array, or answers "nothing to read" (IOStatus.UNAVAILABLE, -2, which the
+            // caller follows with a wait) without one when it knows the input is drained. The fd number
+            // comes from the class's own fdVal, a field read, where IOUtil.fdVal would be a JNI call.
+            Patch.returnUnless("sun.nio.ch.NioSocketImpl", "tryRead", "(Ljava/io/FileDescriptor;[BII)I", FiberBridge.NOT_HANDLED,
+                    "atTryRead", ownStatic("fdVal", FD_VAL, 0), arg(1), arg(2), arg(3)),
+            Patch.returnUnless("sun.nio.ch.NioSocketImpl", "tryWrite", "(Ljava/io/FileDescriptor;[BII)I", FiberBridge.NOT_HANDLED,
+                    "atTryWrite", ownStatic("fdVal", FD_VAL, 0), arg(1), arg(2), arg(3)),
             // A blocking SocketChannel read, through the channel or its socket adaptor's stream: a safe
             // point for a yield request, before any lock, as the Socket reads above have in
-            // beginRead, so a reader of a channel that always has data lets other fibers run.
+            // atTryRead, so a reader of a channel that always has data lets other fibers run.
             Patch.call("sun.nio.ch.SocketChannelImpl", "read", "(Ljava/nio/ByteBuffer;)I", "beginChannelRead"),
             Patch.call("sun.nio.ch.SocketChannelImpl", "read", "([Ljava/nio/ByteBuffer;II)J", "beginChannelRead"),
             Patch.call("sun.nio.ch.SocketChannelImpl", "blockingRead", "([BIIJ)I", "beginChannelRead"),

@@ -18,7 +18,8 @@ import java.util.List;
  *
  * @param entry  the bridge method called at entry, or null for none ({@link #filterReturn})
  * @param then   what the method does with what {@code entry} returned
- * @param skipValue  for {@link Then#RETURN_IF_TRUE} on an {@code int} method, the value it then returns
+ * @param skipValue  for {@link Then#RETURN_IF_TRUE} on an {@code int} method, the value it then returns; for
+ *                   {@link Then#RETURN_UNLESS}, the bridge's result that lets the body run
  * @param exit   the bridge method called before each return, or null; after {@link Then#KEEP} also
  *               when the method throws
  */
@@ -33,6 +34,8 @@ record Patch(String owner, String method, String descriptor, String entry, List<
         RETURN_IF_TRUE,
         /** The bridge method returns the method's own return type; a non-null result is returned at once. */
         RETURN_IF_NONNULL,
+        /** The bridge method returns the ({@code int}) method's result, which is returned at once unless it is {@code skipValue}. */
+        RETURN_UNLESS,
         /** The bridge method returns a boolean, kept for {@code exit}, which then runs on every return and throw. */
         KEEP
     }
@@ -112,6 +115,11 @@ record Patch(String owner, String method, String descriptor, String entry, List<
         return new Patch(owner, method, descriptor, entry, List.of(operands), Then.RETURN_IF_TRUE, value, null, null);
     }
 
+    /** Calls {@code entry}; unless it returns {@code bodyValue}, the ({@code int}) method returns what it returned at once. */
+    static Patch returnUnless(String owner, String method, String descriptor, int bodyValue, String entry, Operand... operands) {
+        return new Patch(owner, method, descriptor, entry, List.of(operands), Then.RETURN_UNLESS, bodyValue, null, null);
+    }
+
     /** Calls {@code entry}; when it returns non-null, the method returns that at once. */
     static Patch returnIfNonNull(String owner, String method, String descriptor, String entry, Operand... operands) {
         return new Patch(owner, method, descriptor, entry, List.of(operands), Then.RETURN_IF_NONNULL, 0, null, null);
@@ -149,7 +157,7 @@ record Patch(String owner, String method, String descriptor, String entry, List<
         String returns = switch (then) {
             case CONTINUE -> "V";
             case RETURN_IF_TRUE, KEEP -> "Z";
-            case RETURN_IF_NONNULL -> Type.getReturnType(descriptor).getDescriptor();
+            case RETURN_IF_NONNULL, RETURN_UNLESS -> Type.getReturnType(descriptor).getDescriptor();
         };
         return descriptorOf(entryOperands, returns);
     }
@@ -195,6 +203,9 @@ record Patch(String owner, String method, String descriptor, String entry, List<
         Type returnType = Type.getReturnType(descriptor);
         if (then == Then.RETURN_IF_TRUE && returnType.getSort() != Type.VOID && returnType.getSort() != Type.INT) {
             throw new IllegalStateException(this + ": a skipped method must return void or int");
+        }
+        if (then == Then.RETURN_UNLESS && returnType.getSort() != Type.INT) {
+            throw new IllegalStateException(this + ": only a method returning an int can return the bridge's result unless it is a value");
         }
         if (then == Then.RETURN_IF_NONNULL && returnType.getSort() != Type.OBJECT) {
             throw new IllegalStateException(this + ": only a method returning an object can return the bridge's result");

@@ -1,12 +1,13 @@
 package io.fiber.agent;
 
+import io.fiber.internal.bridge.FiberBridge;
+
 import org.junit.jupiter.api.Test;
 
 import java.io.FileDescriptor;
 
 import static io.fiber.agent.Patch.arg;
 import static io.fiber.agent.Patch.ownStatic;
-import static io.fiber.agent.Patch.returned;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,11 +30,14 @@ class PatchTest {
         private int tryRead(FileDescriptor fd, byte[] b, int off, int len) {
             return 0;
         }
+
+        private String describe() {
+            return "";
+        }
     }
 
     private static Patch readPatch(Patch.Operand fd) {
-        return Patch.returnIfTrue(SocketLike.class.getName(), "tryRead", READ, -2, "beginRead", fd)
-                .atExit("endRead", returned(), fd, arg(3));
+        return Patch.returnUnless(SocketLike.class.getName(), "tryRead", READ, FiberBridge.NOT_HANDLED, "atTryRead", fd, arg(1), arg(2), arg(3));
     }
 
     @Test
@@ -41,7 +45,18 @@ class PatchTest {
         readPatch(ownStatic("fdVal", FD_VAL, 0)).check(SocketLike.class);
         // The bridge takes the number: passing the FileDescriptor itself names no bridge method.
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> readPatch(arg(0)).check(SocketLike.class));
-        assertTrue(e.getMessage().contains("beginRead(Ljava/io/FileDescriptor;)Z"), e.getMessage());
+        assertTrue(e.getMessage().contains("atTryRead(Ljava/io/FileDescriptor;[BII)I"), e.getMessage());
+    }
+
+    /** The bridge's result is returned in place of the method's unless it is the value that lets the body run: an int method only. */
+    @Test
+    void returningTheBridgesResultNeedsAnIntMethod() {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> Patch.returnUnless(SocketLike.class.getName(), "fdValue", FD_VAL, 0, "atTryRead", arg(0)).check(SocketLike.class));
+        assertTrue(e.getMessage().contains("atTryRead"), e.getMessage());
+        e = assertThrows(IllegalStateException.class,
+                () -> Patch.returnUnless(SocketLike.class.getName(), "describe", "()Ljava/lang/String;", 0, "atTryRead").check(SocketLike.class));
+        assertTrue(e.getMessage().contains("only a method returning an int"), e.getMessage());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.fiber.io;
 
+import io.fiber.internal.bridge.FiberBridge;
 import io.fiber.internal.io.CarrierReactor;
 import io.netty.channel.epoll.NettyEpoll;
 import io.netty.channel.unix.FileDescriptor;
@@ -43,10 +44,11 @@ import java.util.concurrent.locks.LockSupport;
  * {@code EAGAIN} before the fiber waits, one system call per message that an event loop does not
  * make (Netty stops reading when a read comes back short). A trusted input registration lets us do
  * the same: a short read drained the socket, and any data after it brings an input edge, so until
- * that edge is dispatched the next read is skipped and the fiber waits at once ({@link #beginRead},
- * {@link #endRead}; the race with an edge during the read is closed in {@link FdTable}). Only one
- * read is skipped per short read, so the read after a wait always goes to the kernel, whatever
- * ended the wait.
+ * that edge is dispatched the next read is skipped and the fiber waits at once ({@link #read}; the
+ * race with an edge during the read is closed in {@link FdTable}). Only one read is skipped per
+ * short read, so the read after a wait always goes to the kernel, whatever ended the wait. The reads
+ * and writes themselves are {@link SocketCalls}: {@code recv} and {@code send} on the caller's
+ * array, without the JDK's temporary buffers and JNI call.
  *
  * <h2>Rescue</h2>
  * The owner polls between fibers. A fiber pinned in a park blocks the owner's thread itself, and
@@ -79,6 +81,8 @@ final class EpollReactor implements CarrierReactor {
     private static final int MAX_EVENTS = 128;
     /** {@link #beginWait}'s token for a wait that registered afresh, so the recheck does not end it. */
     private static final long UNTRUSTED_WAIT = 0;
+    /** Whether reads and writes are this reactor's system calls ({@link SocketCalls}), or stay with the JDK. */
+    private static final boolean SOCKET_CALLS = SocketCalls.unavailableBecause() == null;
 
     private final String name;
     private final FileDescriptor epoll;
@@ -316,7 +320,28 @@ final class EpollReactor implements CarrierReactor {
     }
 
     @Override
-    public boolean beginRead(int fd) {
+    public int read(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
+        if (!SOCKET_CALLS) {
+            return FiberBridge.NOT_HANDLED;
+        }
+        if (beginRead(fd)) {
+            return SocketCalls.UNAVAILABLE;
+        }
+        int got = SocketCalls.read(fd, b, off, len, callState);
+        endRead(fd, len, got);
+        return got;
+    }
+
+    @Override
+    public int write(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
+        return SOCKET_CALLS ? SocketCalls.write(fd, b, off, len, callState) : FiberBridge.NOT_HANDLED;
+    }
+
+    /**
+     * A read of {@code fd} begins: true when it would find nothing (an earlier read came back short
+     * and no input event has come since), so it is skipped. Otherwise {@link #endRead} follows it.
+     */
+    boolean beginRead(int fd) {
         if (table.beginRead(fd)) {
             skippedReads.increment();
             return true;
@@ -329,8 +354,8 @@ final class EpollReactor implements CarrierReactor {
         return skippedReads.sum();
     }
 
-    @Override
-    public void endRead(int fd, int asked, int got) {
+    /** The read {@link #beginRead} let go ahead returned {@code got} (below 0: the JDK's {@code IOStatus} codes) of {@code asked} bytes. */
+    void endRead(int fd, int asked, int got) {
         table.endRead(fd, got > 0 && got < asked);
     }
 

@@ -51,12 +51,14 @@ class EpollReactorTest {
         public void selectorClosing(int epfd) { }
 
         @Override
-        public boolean beginRead(int fd) {
-            return false;
+        public int tryRead(int fd, byte[] b, int off, int len) {
+            return FiberBridge.NOT_HANDLED;
         }
 
         @Override
-        public void endRead(int fd, int asked, int got) { }
+        public int tryWrite(int fd, byte[] b, int off, int len) {
+            return FiberBridge.NOT_HANDLED;
+        }
 
         @Override
         public void beginChannelRead() { }

@@ -25,11 +25,12 @@ import java.util.regex.Pattern;
 
 /**
  * The echo benchmark runner ({@code ./run bench echo}): every server of {@link Server} under every
- * {@link Scenario}, in one run, each server in a JVM of its own and the load driver in another, then
+ * {@link Scenario}, in one run, each server in a process of its own and the load driver in another, then
  * markdown tables of the results ({@link EchoReport}).
  *
  * <p>For one server and scenario it starts the server pinned to core 0 ({@code taskset -c 0}) and
- * waits for its ready line, starts {@link EchoLoadDriver} pinned to core 1, and reads the server's and
+ * waits for its ready line, starts the load driver ({@link Driver}: the C one, or {@link EchoLoadDriver}) pinned
+ * to core 1, and reads the server's and
  * the driver's CPU time from {@code /proc} when the driver says the measured period starts and ends
  * ({@link ProcessStats}), and the whole machine's, to show how much other processes ran meanwhile
  * (the machine may be shared). At the end it also reads the server's resident memory, while every connection
@@ -67,7 +68,7 @@ public final class EchoBenchmark {
         VTHREAD("c", "JDK virtual threads", Mode.VTHREAD),
         PLATFORM("d", "platform thread per connection", Mode.PLATFORM),
         NETTY("e", "Netty, native epoll", Mode.NETTY),
-        /** Not a JVM: {@code echo_epoll.c} (a resource of this package, {@link CEchoServer}), the reference ceiling; null mode. */
+        /** Not a JVM: {@code echo_epoll.c} (a resource of this package, {@link CPrograms}), the reference ceiling; null mode. */
         C_EPOLL("f", "C epoll, one thread (reference)", null);
 
         final String letter;
@@ -140,11 +141,31 @@ public final class EchoBenchmark {
         }
     }
 
+    /**
+     * What loads the servers. Both run the same closed loop, check every echo byte for byte and record
+     * latencies in the same histogram. The C one spends no CPU on a JVM (JIT, collector, selector
+     * bookkeeping); most of a driver's CPU per round trip is the kernel's loopback TCP either way, as
+     * it is a server's, so on a core of its own a driver can still cap a server as cheap as the C one.
+     */
+    enum Driver {
+        /** {@code echo_load.c} ({@link CPrograms}), one epoll loop on one thread. */
+        C("c"),
+        /** {@link EchoLoadDriver}: NIO selector loops, one per available processor, on the load harness. */
+        JAVA("java");
+
+        final String argument;
+
+        Driver(String argument) {
+            this.argument = argument;
+        }
+    }
+
     /** The runner's command line. */
     record Options(Duration warmup, Duration duration, int rounds, List<Scenario> scenarios, List<Server> servers, boolean pin,
-                   Path agentJar) {
+                   Path agentJar, Driver driver, int readBuffer) {
         static final String USAGE = """
-                usage: ./run bench echo [--quick] [--warmup S] [--duration S] [--rounds N] [--scenarios LIST] [--servers LIST] [--no-pin] [--agent JAR]
+                usage: ./run bench echo [--quick] [--warmup S] [--duration S] [--rounds N] [--scenarios LIST] [--servers LIST] [--driver c|java]
+                                        [--read-buffer BYTES] [--no-pin] [--agent JAR]
                   --quick          1 s warm-up and 2 s measured per run (a smoke test); default 10 s and 15 s
                   --warmup S       seconds of load before the measured period (fractions allowed)
                   --duration S     seconds measured
@@ -156,16 +177,26 @@ public final class EchoBenchmark {
                                    (a-off) the same with detector=off, (b) fibers without the agent,
                                    (c) JDK virtual threads, (d) a platform thread per connection, (e) Netty with native epoll,
                                    (f) a C epoll server, one thread (the reference ceiling; needs cc)
+                  --driver c|java  the load driver: c, echo_load.c on one epoll thread (default; needs cc), or java,
+                                   EchoLoadDriver's NIO selector loops, whose JVM adds to the driver's CPU
+                  --read-buffer BYTES  the blocking servers' read buffer per connection (default 1024); Netty and C size their own
                   --no-pin         do not pin the server to core 0 and the driver to core 1 with taskset
                   --agent JAR      the fiber agent for (a) and (a-off) (default fiber-agent/target/fiber-agent.jar)""";
 
         static Options parse(String[] args) {
             CommandLine line = CommandLine.parse(args,
-                    Set.of("--warmup", "--duration", "--rounds", "--scenarios", "--servers", "--agent"), Set.of("--quick", "--no-pin"));
+                    Set.of("--warmup", "--duration", "--rounds", "--scenarios", "--servers", "--agent", "--driver", "--read-buffer"), Set.of("--quick", "--no-pin"));
             boolean quick = line.flag("--quick");
             int rounds = line.integer("--rounds", 1);
             if (rounds < 1) {
                 throw new IllegalArgumentException("option --rounds needs 1 or more, not " + rounds);
+            }
+            int readBuffer = line.integer("--read-buffer", EchoBenchmarkServer.READ_BUFFER_SIZE);
+            if (readBuffer < 1) {
+                throw new IllegalArgumentException("option --read-buffer needs 1 or more, not " + readBuffer);
+            }
+            if (line.string("--driver", "c").contains(",")) {
+                throw new IllegalArgumentException("option --driver takes one of c, java");
             }
             return new Options(
                     line.seconds("--warmup", quick ? QUICK_WARMUP : DEFAULT_WARMUP),
@@ -174,7 +205,9 @@ public final class EchoBenchmark {
                     pick(line.string("--scenarios", null), Scenario.values(), s -> s.argument, "scenario"),
                     pick(line.string("--servers", null), Server.values(), s -> s.letter, "server"),
                     !line.flag("--no-pin"),
-                    Path.of(line.string("--agent", "fiber-agent/target/fiber-agent.jar")).toAbsolutePath());
+                    Path.of(line.string("--agent", "fiber-agent/target/fiber-agent.jar")).toAbsolutePath(),
+                    pick(line.string("--driver", Driver.C.argument), Driver.values(), d -> d.argument, "driver").getFirst(),
+                    readBuffer);
         }
 
         /** The named choices in the order of {@code all}; all of them when {@code list} is null. */
@@ -335,22 +368,27 @@ public final class EchoBenchmark {
     private List<String> serverCommand(Server server) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(pinTo(SERVER_CPU));
         if (server == Server.C_EPOLL) {
-            command.addAll(List.of(CEchoServer.binary(log).toString(), "0"));
+            command.addAll(List.of(CPrograms.binary(CPrograms.SERVER, log).toString(), "0"));
             return command;
         }
         command.add(java);
         command.addAll(COMMON_JVM_OPTIONS);
         command.addAll(server.jvmOptions(options.agentJar()));
-        command.addAll(List.of("-cp", classPath, EchoBenchmarkServer.class.getName(), server.mode.argument(), "0"));
+        command.addAll(List.of("-cp", classPath, EchoBenchmarkServer.class.getName(), server.mode.argument(), "0",
+                Integer.toString(options.readBuffer())));
         return command;
     }
 
-    private List<String> driverCommand(Scenario scenario, int port) {
+    private List<String> driverCommand(Scenario scenario, int port) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(pinTo(DRIVER_CPU));
-        command.add(java);
-        command.addAll(COMMON_JVM_OPTIONS);
-        command.addAll(List.of("-cp", classPath, EchoLoadDriver.class.getName(),
-                "--port", Integer.toString(port), "--connections", Integer.toString(scenario.active),
+        if (options.driver() == Driver.C) {
+            command.add(CPrograms.binary(CPrograms.DRIVER, log).toString());
+        } else {
+            command.add(java);
+            command.addAll(COMMON_JVM_OPTIONS);
+            command.addAll(List.of("-cp", classPath, EchoLoadDriver.class.getName()));
+        }
+        command.addAll(List.of("--port", Integer.toString(port), "--connections", Integer.toString(scenario.active),
                 "--idle", Integer.toString(scenario.idle), "--warmup", seconds(options.warmup()),
                 "--duration", seconds(options.duration()), "--hold-until-stdin-eof"));
         return command;
@@ -381,15 +419,19 @@ public final class EchoBenchmark {
                 : "none (" + (options.pin() ? "taskset or a second core is missing" : "--no-pin") + "); server and driver share all cores")
                 .append('\n');
         s.append("- per run: ").append(seconds(options.warmup())).append(" s warm-up, ").append(seconds(options.duration()))
-                .append(" s measured; 64-byte messages, closed loop, 1 message in flight per active connection\n");
+                .append(" s measured; 64-byte messages, closed loop, 1 message in flight per active connection; blocking servers read through ")
+                .append(options.readBuffer()).append(" bytes per connection\n");
         if (options.rounds() > 1) {
             s.append("- rounds: ").append(options.rounds()).append(" per scenario, each running every server once, in turn;"
                     + " a ratio is the median of its same-round ratios\n");
         }
-        s.append("- JVM options, every server and the driver: ").append(String.join(" ", COMMON_JVM_OPTIONS)).append('\n');
+        s.append("- load driver: ").append(options.driver() == Driver.C ? CPrograms.DRIVER_DESCRIPTION
+                : "EchoLoadDriver (Java NIO selector loops)").append('\n');
+        s.append("- JVM options, every server").append(options.driver() == Driver.JAVA ? " and the driver" : "").append(": ")
+                .append(String.join(" ", COMMON_JVM_OPTIONS)).append('\n');
         for (Server server : options.servers()) {
             List<String> extra = server.jvmOptions(options.agentJar());
-            s.append("- ").append(server.label()).append(": ").append(server.mode == null ? CEchoServer.DESCRIPTION : "mode " + server.mode.argument())
+            s.append("- ").append(server.label()).append(": ").append(server.mode == null ? CPrograms.SERVER_DESCRIPTION : "mode " + server.mode.argument())
                     .append(extra.isEmpty() ? "" : ", " + ChildProcess.portable(String.join(" ", extra))).append('\n');
         }
         return s.toString();

@@ -19,7 +19,7 @@ import java.util.concurrent.Executor;
  * The blocking modes read through a buffer, as blocking protocol code does.
  *
  * <pre>
- * java -cp benchmarks.jar io.fiber.benchmarks.echo.EchoBenchmarkServer MODE PORT    (PORT 0: any free port)
+ * java -cp benchmarks.jar io.fiber.benchmarks.echo.EchoBenchmarkServer MODE PORT [READ_BUFFER]    (PORT 0: any free port)
  * </pre>
  *
  * The modes differ only in what runs a connection:
@@ -40,9 +40,11 @@ import java.util.concurrent.Executor;
  */
 public final class EchoBenchmarkServer implements AutoCloseable {
     /**
-     * The blocking modes' read buffer: big enough that a message is a short read, as in any buffered
-     * protocol reader, and small enough (10 MB for 10,000 idle connections) that the idle scenario
-     * still measures the runtimes rather than the buffers.
+     * The blocking modes' default read buffer: big enough that a message is a short read, as in any
+     * buffered protocol reader, and small enough (10 MB for 10,000 idle connections) that the idle
+     * scenario still measures the runtimes rather than the buffers. A third argument sets another
+     * (the JDK's default for a {@code BufferedInputStream} is 8 KiB; a server that reads through
+     * 16 KiB holds 160 MB of buffers for 10,000 idle connections, on every runtime alike).
      */
     static final int READ_BUFFER_SIZE = 1024;
     /** The first word of the line a server process prints once it accepts connections. */
@@ -85,8 +87,16 @@ public final class EchoBenchmarkServer implements AutoCloseable {
         this.stopper = stopper;
     }
 
-    /** Starts a server listening on {@code port} on all local addresses (0: any free port). */
+    /** Starts a server listening on {@code port} on all local addresses (0: any free port), with the default read buffer. */
     public static EchoBenchmarkServer start(Mode mode, int port) throws IOException, InterruptedException {
+        return start(mode, port, READ_BUFFER_SIZE);
+    }
+
+    /** Starts a server whose blocking modes read through {@code readBuffer} bytes per connection (Netty sizes its own). */
+    public static EchoBenchmarkServer start(Mode mode, int port, int readBuffer) throws IOException, InterruptedException {
+        if (readBuffer < 1) {
+            throw new IllegalArgumentException("the read buffer needs at least 1 byte, not " + readBuffer);
+        }
         return switch (mode) {
             case FIBER -> {
                 FiberScheduler scheduler = Fibers.defaultScheduler();
@@ -94,24 +104,25 @@ public final class EchoBenchmarkServer implements AutoCloseable {
                     throw new IllegalStateException("mode fiber needs the fiber hook: launch with -javaagent:fiber-agent.jar"
                             + " or --add-opens java.base/java.lang=ALL-UNNAMED (else fibers run on the JDK's scheduler)");
                 }
-                yield startBlocking(port, task -> Fibers.spawn(task), "one fiber per connection, " + scheduler);
+                yield startBlocking(port, readBuffer, task -> Fibers.spawn(task), "one fiber per connection, " + scheduler);
             }
-            case VTHREAD -> startBlocking(port, task -> Thread.ofVirtual().start(task),
+            case VTHREAD -> startBlocking(port, readBuffer, task -> Thread.ofVirtual().start(task),
                     "one JDK virtual thread per connection, default scheduler");
-            case PLATFORM -> startBlocking(port, task -> Thread.ofPlatform().daemon().stackSize(PLATFORM_STACK_SIZE).start(task),
+            case PLATFORM -> startBlocking(port, readBuffer, task -> Thread.ofPlatform().daemon().stackSize(PLATFORM_STACK_SIZE).start(task),
                     "one platform thread per connection, " + PLATFORM_STACK_SIZE / 1024 + " KiB stacks");
             case NETTY -> NettyEchoServer.start(port);
         };
     }
 
     /** Accepts on a task of {@code spawner}'s kind and serves each connection on a new one. */
-    private static EchoBenchmarkServer startBlocking(int port, Executor spawner, String description) throws IOException {
+    private static EchoBenchmarkServer startBlocking(int port, int readBuffer, Executor spawner, String description) throws IOException {
         ServerSocket serverSocket = new ServerSocket(port, ACCEPT_BACKLOG);
-        spawner.execute(() -> acceptUntilClosed(serverSocket, spawner));
-        return new EchoBenchmarkServer(serverSocket.getLocalPort(), description, serverSocket::close);
+        spawner.execute(() -> acceptUntilClosed(serverSocket, readBuffer, spawner));
+        return new EchoBenchmarkServer(serverSocket.getLocalPort(), description + ", " + readBuffer + "-byte read buffer",
+                serverSocket::close);
     }
 
-    private static void acceptUntilClosed(ServerSocket serverSocket, Executor spawner) {
+    private static void acceptUntilClosed(ServerSocket serverSocket, int readBuffer, Executor spawner) {
         while (true) {
             Socket connection;
             try {
@@ -122,20 +133,20 @@ public final class EchoBenchmarkServer implements AutoCloseable {
                 }
                 return;
             }
-            spawner.execute(() -> echoUntilClosed(connection));
+            spawner.execute(() -> echoUntilClosed(connection, readBuffer));
         }
     }
 
     /**
      * The one connection handler of the blocking modes: echoes whole messages until the peer closes.
      * It reads through a buffer, as blocking protocol code does (JDBC drivers, HTTP parsers): each
-     * socket read asks for up to {@value #READ_BUFFER_SIZE} bytes, as Netty's and the C server's
-     * ask for more than a message.
+     * socket read asks for up to {@code readBuffer} bytes, as Netty's and the C server's ask for
+     * more than a message.
      */
-    static void echoUntilClosed(Socket connection) {
+    static void echoUntilClosed(Socket connection, int readBuffer) {
         try (connection) {
             connection.setTcpNoDelay(true);
-            InputStream in = new BufferedInputStream(connection.getInputStream(), READ_BUFFER_SIZE);
+            InputStream in = new BufferedInputStream(connection.getInputStream(), readBuffer);
             OutputStream out = connection.getOutputStream();
             byte[] message = new byte[EchoConnection.MESSAGE_SIZE];
             while (in.readNBytes(message, 0, message.length) == message.length) {
@@ -164,19 +175,22 @@ public final class EchoBenchmarkServer implements AutoCloseable {
     public static void main(String[] args) throws Exception {
         Mode mode;
         int port;
+        int readBuffer;
         try {
-            if (args.length != 2) {
-                throw new IllegalArgumentException("expected 2 arguments, got " + args.length);
+            if (args.length != 2 && args.length != 3) {
+                throw new IllegalArgumentException("expected 2 or 3 arguments, got " + args.length);
             }
             mode = Mode.parse(args[0]);
             port = Integer.parseInt(args[1]);
+            readBuffer = args.length == 3 ? Integer.parseInt(args[2]) : READ_BUFFER_SIZE;
         } catch (IllegalArgumentException e) {   // NumberFormatException included
             System.err.println("echo server: " + e.getMessage());
-            System.err.println("usage: EchoBenchmarkServer fiber|vthread|platform|netty PORT   (PORT 0: any free port)");
+            System.err.println("usage: EchoBenchmarkServer fiber|vthread|platform|netty PORT [READ_BUFFER]   (PORT 0: any free port;"
+                    + " READ_BUFFER: bytes per connection of the blocking modes, default " + READ_BUFFER_SIZE + ")");
             System.exit(2);
             return;
         }
-        try (EchoBenchmarkServer server = start(mode, port)) {
+        try (EchoBenchmarkServer server = start(mode, port, readBuffer)) {
             System.out.println(READY + " port=" + server.port() + " mode=" + mode.argument()
                     + " cpus=" + Runtime.getRuntime().availableProcessors() + " pid=" + ProcessHandle.current().pid()
                     + " (" + server.description() + ")");

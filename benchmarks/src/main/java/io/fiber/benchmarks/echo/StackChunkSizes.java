@@ -50,7 +50,7 @@ public final class StackChunkSizes {
                         Socket connection = server.accept();
                         spawner.execute(() -> {
                             handlers.add(Thread.currentThread());
-                            EchoBenchmarkServer.echoUntilClosed(connection);
+                            EchoBenchmarkServer.echoUntilClosed(connection, EchoBenchmarkServer.READ_BUFFER_SIZE);
                         });
                     }
                 } catch (IOException closed) {

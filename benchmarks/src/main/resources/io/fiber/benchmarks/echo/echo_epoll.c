@@ -5,7 +5,7 @@
  * buffer would not take wait, with EPOLLOUT armed instead of EPOLLIN, until they are written.
  *
  * Usage: echo_epoll PORT (0: any free port). Prints "ready port=P mode=c-epoll" once it listens,
- * the line EchoBenchmark waits for; CEchoServer builds it with the machine's C compiler.
+ * the line EchoBenchmark waits for; CPrograms builds it with the machine's C compiler.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -36,6 +36,19 @@ class EchoBenchmarkOptionsTest {
     }
 
     @Test
+    void theCDriverAndTheOneKibibyteBufferAreTheDefaults() {
+        Options defaults = Options.parse(new String[0]);
+        assertEquals(EchoBenchmark.Driver.C, defaults.driver());
+        assertEquals(EchoBenchmarkServer.READ_BUFFER_SIZE, defaults.readBuffer());
+        Options java = Options.parse(new String[] {"--driver", "java", "--read-buffer", "16384"});
+        assertEquals(EchoBenchmark.Driver.JAVA, java.driver());
+        assertEquals(16384, java.readBuffer());
+        assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--driver", "rust"}));
+        assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--driver", "c,java"}));
+        assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--read-buffer", "0"}));
+    }
+
+    @Test
     void byDefaultEveryServerRunsIncludingAOff() {
         assertEquals(List.of(Server.values()), Options.parse(new String[0]).servers());
         assertTrue(Options.parse(new String[0]).servers().contains(Server.FIBER_AGENT_DETECTOR_OFF));

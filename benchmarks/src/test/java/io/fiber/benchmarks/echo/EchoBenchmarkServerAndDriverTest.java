@@ -9,12 +9,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -71,11 +73,72 @@ class EchoBenchmarkServerAndDriverTest {
     void theCServerBuildsAndEchoes() throws Exception {
         assumeTrue(hasCompiler(), "no cc on this machine");
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-        try (ChildProcess server = ChildProcess.start("server f", List.of(CEchoServer.binary(quiet).toString(), "0"), quiet)) {
+        try (ChildProcess server = ChildProcess.start("server f", List.of(CPrograms.binary(CPrograms.SERVER, quiet).toString(), "0"), quiet)) {
             Matcher port = Pattern.compile("\\bport=(\\d+)").matcher(server.awaitLine(EchoBenchmarkServer.READY, Duration.ofSeconds(10)));
             assertTrue(port.find());
             Result result = EchoLoadDriver.run(config(Integer.parseInt(port.group(1)), 10, 5), quiet);
             assertTrue(result.roundTrips() > 0, "no round trip in " + result);
+        }
+    }
+
+    /**
+     * The C load driver, where the machine has a C compiler: under both of its shapes (a blocking
+     * ping-pong beside idle connections, and an epoll loop over 10 connections) it prints the lines
+     * the runner waits for, in order, and a result line that parses, with round trips.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 10})
+    void theCDriverLoadsAServer(int connections) throws Exception {
+        assumeTrue(hasCompiler(), "no cc on this machine");
+        try (EchoBenchmarkServer server = EchoBenchmarkServer.start(Mode.VTHREAD, 0);
+             ChildProcess driver = cDriver(server.port(), connections, 5)) {
+            driver.awaitLine(EchoLoadDriver.CONNECTED, Duration.ofSeconds(10));
+            driver.awaitLine(EchoLoadDriver.MEASURE_START, Duration.ofSeconds(10));
+            driver.awaitLine(EchoLoadDriver.MEASURE_END, Duration.ofSeconds(10));
+            Result result = Result.parse(driver.awaitLine(EchoLoadDriver.RESULT, Duration.ofSeconds(10)));
+            assertTrue(result.roundTrips() > 0, "no round trip in " + result);
+            assertTrue(result.p50Nanos() > 0 && result.p50Nanos() <= result.p99Nanos() && result.p99Nanos() <= result.maxNanos(),
+                    "percentiles out of order in " + result);
+        }
+    }
+
+    /** The C driver checks every echo: a server that answers with other bytes fails its run before any result. */
+    @Test
+    void theCDriverFailsOnAWrongEcho() throws Exception {
+        assumeTrue(hasCompiler(), "no cc on this machine");
+        try (ServerSocket corrupting = new ServerSocket(0)) {
+            Thread.ofVirtual().start(() -> echoWithOneByteFlipped(corrupting));
+            try (ChildProcess driver = cDriver(corrupting.getLocalPort(), 2, 0)) {
+                IOException failure = assertThrows(IOException.class, () -> driver.awaitLine(EchoLoadDriver.RESULT, Duration.ofSeconds(10)));
+                assertTrue(failure.getMessage().contains("exited (status 1)"), failure.getMessage());
+            }
+        }
+    }
+
+    private static ChildProcess cDriver(int port, int connections, int idle) throws IOException, InterruptedException {
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        return ChildProcess.start("driver", List.of(CPrograms.binary(CPrograms.DRIVER, quiet).toString(), "--port", Integer.toString(port),
+                "--connections", Integer.toString(connections), "--idle", Integer.toString(idle), "--warmup", "0.2", "--duration", "0.8"), quiet);
+    }
+
+    private static void echoWithOneByteFlipped(ServerSocket serverSocket) {
+        while (!serverSocket.isClosed()) {
+            try {
+                Socket connection = serverSocket.accept();
+                Thread.ofVirtual().start(() -> {
+                    try (connection) {
+                        byte[] message = new byte[64];
+                        while (connection.getInputStream().readNBytes(message, 0, 64) == 64) {
+                            message[63] ^= 1;
+                            connection.getOutputStream().write(message);
+                        }
+                    } catch (IOException e) {
+                        // the driver hung up
+                    }
+                });
+            } catch (IOException e) {
+                return;
+            }
         }
     }
 

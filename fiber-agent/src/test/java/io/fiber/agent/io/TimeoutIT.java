@@ -301,6 +301,31 @@ class TimeoutIT {
         }
     }
 
+    /**
+     * A read under the outer deadline after an inner one closed: the wait is still the outer
+     * deadline's (a socket wait skips the thread-local lookup only when no Timeout is open at all).
+     */
+    @OnEachKind
+    void readUnderTheOuterTimeoutAfterAnInnerOneClosed(Kind kind) throws Exception {
+        try (Loopback.Sockets s = Loopback.sockets()) {
+            InputStream in = s.near().getInputStream();
+            AtomicBoolean interrupted = new AtomicBoolean();
+            Outcome<Integer> outcome = underTimeout(kind, interrupted, () -> {
+                try (Timeout inner = Timeout.after(Duration.ofSeconds(30))) {
+                    inner.duration();
+                }
+                return in.read();
+            });
+            assertFalse(interrupted.get(), "no interrupt is left behind");
+            if (inReactor(kind)) {
+                assertSocketTimeout(outcome);
+                assertFalse(s.near().isClosed());
+            } else {
+                assertClosedByInterrupt(outcome, SocketException.class, "Closed by interrupt");
+            }
+        }
+    }
+
     /** A cancel of a fiber blocked in a read under a Timeout is an interrupt, and closes the socket, as without one. */
     @Test
     void cancelUnderATimeoutStillClosesTheSocket() throws Exception {

@@ -30,9 +30,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       in between. A pinned fiber's park blocks its carrier, so that carrier cannot poll its own
  *       reactor then; the carrier watchdog rescues a reactor left unpolled.</li>
  *   <li>{@code Poller.stopPoll}: every open reactor wakes whoever waits on the fd.</li>
- *   <li>{@code NioSocketImpl.tryRead}: the fiber's reactor may know the read would find nothing
- *       (its input was drained by a short read, and no edge came since); the read is skipped and
- *       the fiber waits at once.</li>
+ *   <li>{@code NioSocketImpl.tryRead} and {@code tryWrite}: the fiber's reactor makes the system
+ *       call itself, on the caller's array, and may know that a read would find nothing (its input
+ *       was drained by a short read, and no edge came since): the read is skipped and the fiber
+ *       waits at once.</li>
  *   <li>{@code SocketChannelImpl}'s reads, {@code NioSocketImpl.accept} and
  *       {@code ServerSocketChannelImpl.accept()}: safe points, where a fiber the carrier watchdog
  *       asked to yield does so (a reader that always finds data, an acceptor that always finds a
@@ -118,18 +119,18 @@ public final class AgentHooks implements FiberBridge.Hooks {
     }
 
     @Override
-    public boolean beginRead(int fd) {
+    public int tryRead(int fd, byte[] b, int off, int len) throws IOException {
         CarrierLoop.yieldIfRequested(); // a safe point: a reader of a socket that always has data lets others run
-        CarrierReactor reactor = reactorForRead();
-        return reactor != null && reactor.beginRead(fd);
+        CarrierThread carrier = carrierForSocketCall();
+        CarrierReactor reactor = carrier == null ? null : Carriers.reactorOf(carrier);
+        return reactor == null ? FiberBridge.NOT_HANDLED : reactor.read(fd, b, off, len, carrier.callState());
     }
 
     @Override
-    public void endRead(int fd, int asked, int got) {
-        CarrierReactor reactor = reactorForRead();
-        if (reactor != null) {
-            reactor.endRead(fd, asked, got);
-        }
+    public int tryWrite(int fd, byte[] b, int off, int len) throws IOException {
+        CarrierThread carrier = carrierForSocketCall();
+        CarrierReactor reactor = carrier == null ? null : Carriers.reactorOf(carrier);
+        return reactor == null ? FiberBridge.NOT_HANDLED : reactor.write(fd, b, off, len, carrier.callState());
     }
 
     @Override
@@ -142,9 +143,9 @@ public final class AgentHooks implements FiberBridge.Hooks {
         CarrierLoop.yieldIfRequested(); // an accept loop draining a burst finds a connection every time and never waits
     }
 
-    /** {@link #reactorForWait}, cheaply null for platform threads, which read on every socket. */
-    private CarrierReactor reactorForRead() {
-        return Thread.currentThread().isVirtual() ? reactorForWait() : null;
+    /** The caller's carrier as {@link #reactorForWait} finds it, cheaply null for platform threads, which read and write on every socket. */
+    private static CarrierThread carrierForSocketCall() {
+        return Thread.currentThread().isVirtual() ? Carriers.carrierOfCaller() : null;
     }
 
     @Override

@@ -65,15 +65,17 @@ public final class FiberBridge {
         void selectorClosing(int epfd);
 
         /**
-         * {@code NioSocketImpl.tryRead}, a blocking-mode socket read of fd number {@code fd}: true
-         * when the caller's reactor knows the read would find nothing, and the read then returns
-         * {@code IOStatus.UNAVAILABLE} without its system call, so the JDK waits for input at once.
-         * Otherwise {@link #endRead} follows the read.
+         * {@code NioSocketImpl.tryRead}, a socket read of up to {@code len} bytes of fd number
+         * {@code fd} into {@code b} at {@code off}: for a fiber on one of our carriers, the read
+         * made by the caller's reactor, with the JDK's result and exceptions (bytes, or its
+         * {@code IOStatus} codes: -1 end of stream, -2 nothing to read, -3 interrupted; when the
+         * reactor knows the socket is drained, -2 without a system call). {@link #NOT_HANDLED} lets
+         * the JDK's body read.
          */
-        boolean beginRead(int fd);
+        int tryRead(int fd, byte[] b, int off, int len) throws IOException;
 
-        /** The read after {@link #beginRead} returned {@code got} of {@code asked} bytes (JDK {@code IOStatus} codes below 0). */
-        void endRead(int fd, int asked, int got);
+        /** {@code NioSocketImpl.tryWrite}, as {@link #tryRead}: bytes written, -2 when none fit, -3 interrupted, or {@link #NOT_HANDLED}. */
+        int tryWrite(int fd, byte[] b, int off, int len) throws IOException;
 
         /** A {@code SocketChannel} read begins, holding no lock yet: a safe point where the caller may yield. */
         void beginChannelRead();
@@ -373,19 +375,19 @@ public final class FiberBridge {
         }
     }
 
-    /** At the entry of {@code NioSocketImpl.tryRead}: true skips the read, which then returns {@code IOStatus.UNAVAILABLE}. */
-    public static boolean beginRead(int fd) {
+    /** What {@link #atTryRead} and {@link #atTryWrite} return to let the JDK's own body run: no read or write returns it. */
+    public static final int NOT_HANDLED = Integer.MIN_VALUE;
+
+    /** At the entry of {@code NioSocketImpl.tryRead}: its result, or {@link #NOT_HANDLED} to run its body. */
+    public static int atTryRead(int fd, byte[] b, int off, int len) throws IOException {
         Hooks h = hooks;
-        return h != null && h.beginRead(fd);
+        return h == null ? NOT_HANDLED : h.tryRead(fd, b, off, len);
     }
 
-    /** At every return of {@code NioSocketImpl.tryRead} that was not skipped; returns {@code got}, the method's result. */
-    public static int endRead(int got, int fd, int asked) {
+    /** At the entry of {@code NioSocketImpl.tryWrite}: its result, or {@link #NOT_HANDLED} to run its body. */
+    public static int atTryWrite(int fd, byte[] b, int off, int len) throws IOException {
         Hooks h = hooks;
-        if (h != null) {
-            h.endRead(fd, asked, got);
-        }
-        return got;
+        return h == null ? NOT_HANDLED : h.tryWrite(fd, b, off, len);
     }
 
     /** At the entry of {@code VirtualThread.schedule}: a timer the method returns at once, or null to run the JDK's body. */

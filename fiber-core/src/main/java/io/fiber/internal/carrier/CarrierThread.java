@@ -23,6 +23,12 @@ public final class CarrierThread extends Thread {
 
     /** Set once, before the thread starts. */
     CarrierLoop loop;
+    /**
+     * Room for the {@code errno} of a system call that a fiber mounted on this thread makes (fiber-io's
+     * socket reads and writes capture it here). Only code running on this thread writes and reads it,
+     * so no two calls share it; an array per call would be garbage per read and write.
+     */
+    private final int[] callState = new int[1];
     /** The kernel's id of this thread, for {@link OsThreadState}; -1 until it runs, or where unknown. */
     volatile int nativeTid = -1;
 
@@ -40,6 +46,11 @@ public final class CarrierThread extends Thread {
         super(null, null, name, 0, false);
         this.loop = loop;
         setDaemon(daemon);
+    }
+
+    /** {@link #callState}; only for calls made on this thread. */
+    public int[] callState() {
+        return callState;
     }
 
     /** A thread for a handoff's replacement loop: once started, it waits for {@link #release} or {@link #abandon}. */

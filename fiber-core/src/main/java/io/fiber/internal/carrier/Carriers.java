@@ -347,8 +347,18 @@ public final class Carriers {
      * then takes the wait: the thread is about to leave the carrier's work behind).
      */
     public static CarrierReactor reactorOfCaller() {
-        return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct && !ct.loop.isHandedOff()
-                ? ct.loop.reactor : null;
+        CarrierThread carrier = carrierOfCaller();
+        return carrier == null ? null : carrier.loop.reactor;
+    }
+
+    /** The carrier thread the caller runs on, when it is one of ours and its loop was not handed off; else null. */
+    public static CarrierThread carrierOfCaller() {
+        return VirtualThreadHook.currentCarrierThread() instanceof CarrierThread ct && !ct.loop.isHandedOff() ? ct : null;
+    }
+
+    /** The reactor of {@code carrier}'s loop, or null. */
+    public static CarrierReactor reactorOf(CarrierThread carrier) {
+        return carrier.loop.reactor;
     }
 
     /** The timers of the caller's carrier, or null when the caller is not on one of our carriers. */

@@ -2,6 +2,8 @@ package io.fiber.internal.io;
 
 import io.fiber.internal.bridge.FiberBridge;
 
+import java.io.IOException;
+
 /**
  * A carrier loop's I/O event source (fiber-io's epoll reactor). Not an application API.
  *
@@ -27,21 +29,25 @@ public interface CarrierReactor extends FiberBridge.Reactor {
     }
 
     /**
-     * A fiber on the owning carrier is about to read {@code fd}, a socket in blocking mode whose
-     * read waits with {@link FiberBridge#atPoll} when it finds nothing. Returns true when this reactor knows
-     * the read would find nothing: an earlier read came back short and no input event has come
-     * since. The caller then skips the read's system call and waits (the {@code EAGAIN} read a
-     * blocking-style program makes after each message). Otherwise the read goes ahead, and
-     * {@link #endRead} must follow it.
+     * A fiber's socket read, in place of the body of {@code NioSocketImpl.tryRead} (up to {@code len}
+     * bytes of {@code fd} into {@code b} at {@code off}), with its results and exceptions: bytes
+     * read, or -1 at end of stream, -2 when there is nothing to read, -3 when interrupted. A read
+     * this reactor knows would find nothing (an earlier read came back short and no input event has
+     * come since) returns -2 without its system call, so the caller waits at once (the {@code EAGAIN}
+     * read a blocking-style program makes after each message). {@link FiberBridge#NOT_HANDLED}
+     * leaves the read to the JDK. {@code callState}: an {@code int[1]} of the calling carrier
+     * thread's own, where the call's {@code errno} goes.
      */
-    default boolean beginRead(int fd) {
-        return false;
+    default int read(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
+        return FiberBridge.NOT_HANDLED;
     }
 
-    /** The read announced by {@link #beginRead} returned {@code got} (the JDK's {@code IOStatus} codes below 0) of {@code asked} bytes. */
-    default void endRead(int fd, int asked, int got) { }
+    /** A fiber's socket write, in place of the body of {@code NioSocketImpl.tryWrite}, as {@link #read}. */
+    default int write(int fd, byte[] b, int off, int len, int[] callState) throws IOException {
+        return FiberBridge.NOT_HANDLED;
+    }
 
-    /** Reads {@link #beginRead} found would find nothing, so far, for statistics. */
+    /** Reads {@link #read} skipped because they would have found nothing, so far, for statistics. */
     default long skippedReads() {
         return 0;
     }
