@@ -63,7 +63,7 @@ import java.util.concurrent.locks.LockSupport;
  * mode the JDK schedules the thread, so the spawner enters the line before the start and the fiber's
  * first act is to wait for its turn ({@link #awaitAdmission}).
  */
-public final class FiberTask implements Executor, Runnable, Admission.Member {
+public class FiberTask implements Executor, Runnable, Admission.Member {
     private static final VarHandle QUEUED;
 
     static {
@@ -74,17 +74,20 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
         }
     }
 
-    private static final int NOT_IN_LINE = 0;
-    private static final int IN_LINE = 1;
-    private static final int ADMITTED = 2;
+    private static final byte NOT_IN_LINE = 0;
+    private static final byte IN_LINE = 1;
+    private static final byte ADMITTED = 2;
 
+    // Fields are counted: every fiber keeps this object (and its subclass's fields) until it is joined,
+    // so a burst of spawns is copied by each young collection with it. Small fields are bytes, and
+    // nothing is kept that can be derived (the live set's stripe comes from the thread's id).
     private final Object owner;
     private final Carriers carriers;
-    private final boolean admitAtStart;
+    private final boolean asThread;
     /** The fiber's group, or null. */
     private final Group group;
     /** Where the fiber stands in its bounded group's line: NOT_IN_LINE, IN_LINE or ADMITTED. */
-    private volatile int admission;
+    private volatile byte admission;
     private Thread thread;
     private Runnable continuation;
     private boolean started;
@@ -92,47 +95,62 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
     /** Whether this task waits to run somewhere; see "Queued at most once". */
     private volatile boolean queued;
 
-    /** Links of the scheduler's {@link LiveFibers} list; guarded by the stripe's monitor. */
-    Object liveStripe;
+    /** Links of the scheduler's {@link LiveFibers} list; guarded by the monitor of the thread's stripe. */
     FiberTask liveNext;
     FiberTask livePrev;
 
-    FiberTask(Object owner, Carriers carriers, boolean admitAtStart) {
-        this(owner, carriers, admitAtStart, null);
+    FiberTask(Object owner, Carriers carriers, boolean asThread) {
+        this(owner, carriers, asThread, null);
     }
 
-    FiberTask(Object owner, Carriers carriers, boolean admitAtStart, Group group) {
+    /**
+     * The task of {@code owner}, a fiber of {@code group} (null: none). With {@code asThread} the fiber
+     * was handed out as a plain {@link Thread} ({@code FiberScheduler.unstartedFiber}): it is counted
+     * in by its thread's {@code start()} ({@link #execute}) rather than by the spawner
+     * ({@link Carriers#admit}).
+     */
+    protected FiberTask(Object owner, Carriers carriers, boolean asThread, Group group) {
         this.owner = owner;
         this.carriers = carriers;
-        this.admitAtStart = admitAtStart;
+        this.asThread = asThread;
         this.group = group;
     }
 
     /** The API's fiber object this task runs. */
-    public Object owner() {
+    public final Object owner() {
         return owner;
     }
 
+    /** The carriers this fiber runs on (none in the fallback mode). */
+    public final Carriers carriers() {
+        return carriers;
+    }
+
+    /** Whether the fiber was handed out as a plain thread; see the constructor. */
+    public final boolean asThread() {
+        return asThread;
+    }
+
     /** Once, before the thread starts. */
-    public void bind(Thread thread) {
+    public final void bind(Thread thread) {
         assert this.thread == null : "a fiber's task is bound to one thread";
         this.thread = thread;
     }
 
-    /** The fiber's virtual thread. */
-    Thread thread() {
+    /** The fiber's virtual thread; null until {@link #bind}. */
+    public final Thread thread() {
         return thread;
     }
 
     /** The fiber's group, or null. */
-    public Group group() {
+    public final Group group() {
         return group;
     }
 
     @Override
     public void execute(Runnable command) {
         if (continuation == null) {
-            if (admitAtStart) {
+            if (asThread) {
                 carriers.admit(this);
             }
             continuation = command;
@@ -213,7 +231,7 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
             return;
         }
         group.finished();
-        int state = admission;
+        byte state = admission;
         if (state == NOT_IN_LINE) {
             return;
         }
@@ -231,6 +249,11 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
         toOffloadPool = move;
     }
 
+    /**
+     * Runs the queued continuation: what a carrier, the offload pool, or the JDK's scheduler after a
+     * shutdown does with this task. A subclass that is also the fiber's body (the API's) tells the
+     * two apart by the calling thread, which is never the fiber's own here.
+     */
     @Override
     public void run() {
         assert queued : "a run of " + thread + " that was not queued: it was queued twice";
