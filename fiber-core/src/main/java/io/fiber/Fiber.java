@@ -49,11 +49,7 @@ public final class Fiber<T> {
     /** A completion callback, in a Treiber stack kept in the outcome's place until the outcome is known. */
     private record Callback(Runnable action, Callback next) { }
 
-    /**
-     * Everything this fiber is, in its one internal object. This handle is all the API shows of it;
-     * a handle with one field costs a fiber the 16 bytes of an object, where the state kept here
-     * would make every {@code Fiber} expose the executor and {@code run()} the JDK needs.
-     */
+    /** Everything this fiber is, in its one internal object: this class is a handle on it (see {@link Body}). */
     private final Body body;
 
     /** A fiber of {@code group} (null: none), which is one of {@code scheduler}'s; see {@link FiberTask}'s constructor for {@code asThread}. */
@@ -94,13 +90,14 @@ public final class Fiber<T> {
     }
 
     /**
-     * A fiber's one internal object (docs/design.md section 1): the carriers' {@link FiberTask} (the
-     * fiber's executor, its queue entry, its place among the live fibers), the {@link Runnable} its
-     * virtual thread runs, and its outcome. Every fiber is kept until it is joined, and a burst of
-     * spawns is copied by each young collection while it lasts, so the fiber adds two objects to the
-     * JDK's thread, this and its {@link Fiber} handle (a handle of one field), rather than a handle
-     * with the state, a task and a body. The handle stays apart because what the JDK needs of this
-     * object (an {@code Executor}, a {@code run()}) would otherwise be public on {@code Fiber}.
+     * A fiber's one internal object (docs/design.md section 1, "What a fiber costs in memory"): the
+     * carriers' {@link FiberTask} (the fiber's executor, its queue entry, its place among the live
+     * fibers), the {@link Runnable} its virtual thread runs, and its outcome. Every fiber is kept
+     * until it is joined, and each young collection during a burst of spawns copies it, so a fiber
+     * adds two objects to the JDK's thread: this, and the {@link Fiber} handle of one field. The
+     * handle stays a separate object because what the JDK needs of this one (an {@code Executor}'s
+     * {@code execute}, a {@code run()}) would be public on {@code Fiber} if it were the same object
+     * or extended the same internal class.
      *
      * <p>{@link #run} is both: the carriers call it to run the queued continuation, on a carrier (or
      * pool) thread; the fiber's virtual thread calls it as its task, on that virtual thread. The

@@ -2,6 +2,7 @@ package io.fiber.internal.carrier;
 
 import io.fiber.internal.group.Admission;
 import io.fiber.internal.group.Group;
+import io.fiber.internal.jdk.VirtualThreadHook;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -22,7 +23,7 @@ import java.util.concurrent.locks.LockSupport;
  * thread that a fiber creates inherits the fiber's executor (JDK 21-25); its continuation is a
  * different object and is queued as it is.
  *
- * <p>Offload by remounting (the agent's offloaded calls): the fiber sets {@code toOffloadPool}
+ * <p>Offload by remounting (the agent's offloaded calls): the fiber sets {@code TO_OFFLOAD_POOL}
  * on its own thread and yields; the JDK then hands the continuation back here, on the same OS
  * thread, and it goes to the scheduler's offload pool instead of a carrier, where a pool thread
  * mounts it. The flag is read and cleared only by the thread the fiber runs on.
@@ -78,20 +79,34 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
     private static final byte IN_LINE = 1;
     private static final byte ADMITTED = 2;
 
+    /** {@link #flags}: handed out as a thread (see the constructor); never changes. */
+    private static final byte AS_THREAD = 1;
+    /** {@link #flags}: the first submission (from {@code Thread.start}) has come. */
+    private static final byte SUBMITTED = 2;
+    /** {@link #flags}: a carrier has run the fiber. */
+    private static final byte STARTED = 4;
+    /** {@link #flags}: the fiber's next yield takes it to the offload pool. */
+    private static final byte TO_OFFLOAD_POOL = 8;
+
     // Fields are counted: every fiber keeps this object (and its subclass's fields) until it is joined,
     // so a burst of spawns is copied by each young collection with it. Small fields are bytes, and
-    // nothing is kept that can be derived (the live set's stripe comes from the thread's id).
+    // nothing is kept that can be derived: the live set's stripe comes from the thread's id, the
+    // continuation from the thread (VirtualThreadHook.continuationOf).
     private final Object owner;
     private final Carriers carriers;
-    private final boolean asThread;
     /** The fiber's group, or null. */
     private final Group group;
+    private Thread thread;
     /** Where the fiber stands in its bounded group's line: NOT_IN_LINE, IN_LINE or ADMITTED. */
     private volatile byte admission;
-    private Thread thread;
-    private Runnable continuation;
-    private boolean started;
-    private boolean toOffloadPool;
+    /**
+     * AS_THREAD, SUBMITTED, STARTED, TO_OFFLOAD_POOL. Written by one thread at a time, each write
+     * ordered after the one before: AS_THREAD by the constructor, SUBMITTED by the first submission
+     * (before the fiber is queued anywhere), STARTED by the first run, TO_OFFLOAD_POOL by the fiber
+     * itself and cleared by the submission of its yield, on the same OS thread. Other threads only
+     * read it (a stale STARTED only costs a place in line).
+     */
+    private byte flags;
     /** Whether this task waits to run somewhere; see "Queued at most once". */
     private volatile boolean queued;
 
@@ -112,7 +127,7 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
     protected FiberTask(Object owner, Carriers carriers, boolean asThread, Group group) {
         this.owner = owner;
         this.carriers = carriers;
-        this.asThread = asThread;
+        this.flags = asThread ? AS_THREAD : 0;
         this.group = group;
     }
 
@@ -128,7 +143,7 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
 
     /** Whether the fiber was handed out as a plain thread; see the constructor. */
     public final boolean asThread() {
-        return asThread;
+        return (flags & AS_THREAD) != 0;
     }
 
     /** Once, before the thread starts. */
@@ -149,11 +164,13 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
 
     @Override
     public void execute(Runnable command) {
-        if (continuation == null) {
-            if (asThread) {
+        byte f = flags;
+        if ((f & SUBMITTED) == 0) {
+            if ((f & AS_THREAD) != 0) {
                 carriers.admit(this);
             }
-            continuation = command;
+            flags = (byte) (f | SUBMITTED);
+            assert command == VirtualThreadHook.continuationOf(thread) : "the first submission of " + thread + " is its own";
             if (group != null && group.isBounded()) {
                 boolean first = QUEUED.compareAndSet(this, false, true);
                 assert first : "the first submission of " + thread + " found it queued";
@@ -161,15 +178,15 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
                 return;
             }
         }
-        if (command != continuation) {
+        if (command != VirtualThreadHook.continuationOf(thread)) {
             carriers.execute(command); // an inherited virtual thread's continuation
             return;
         }
         if (!QUEUED.compareAndSet(this, false, true)) {
             return; // already waiting to run, and that run comes after this submission
         }
-        if (toOffloadPool) {
-            toOffloadPool = false;
+        if ((flags & TO_OFFLOAD_POOL) != 0) {
+            flags &= ~TO_OFFLOAD_POOL;
             carriers.offloadPool().execute(this, group == null ? carriers::execute : this::executeInGroup);
             return;
         }
@@ -246,7 +263,7 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
 
     /** The fiber's next yield takes it to the offload pool (called by the fiber itself, before it yields). */
     public void moveToOffloadPoolOnYield(boolean move) {
-        toOffloadPool = move;
+        flags = (byte) (move ? flags | TO_OFFLOAD_POOL : flags & ~TO_OFFLOAD_POOL);
     }
 
     /**
@@ -258,12 +275,15 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
     public void run() {
         assert queued : "a run of " + thread + " that was not queued: it was queued twice";
         queued = false; // before the continuation reads its state: a submission from now on queues another run
-        started = true;
-        continuation.run();
+        byte f = flags;
+        if ((f & STARTED) == 0) {
+            flags = (byte) (f | STARTED);
+        }
+        VirtualThreadHook.continuationOf(thread).run();
     }
 
     /** Whether a carrier has run this fiber yet; a stale false only costs a place in line. */
     boolean hasStarted() {
-        return started;
+        return (flags & STARTED) != 0;
     }
 }
