@@ -27,16 +27,16 @@ public final class Fiber<T> {
 
     private static final ScopedValue<Fiber<?>> CURRENT = ScopedValue.newInstance();
     private static final VarHandle CONTROL;
-    private static final VarHandle CALLBACKS;
-    private static final int LIVE = 0;
-    private static final int CANCEL_REQUESTED = 1;
-    private static final int COMPLETED = 2;
+    private static final VarHandle OUTCOME;
+    private static final byte LIVE = 0;
+    private static final byte CANCEL_REQUESTED = 1;
+    private static final byte COMPLETED = 2;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            CONTROL = l.findVarHandle(Fiber.class, "control", int.class);
-            CALLBACKS = l.findVarHandle(Fiber.class, "callbacks", Callback.class);
+            CONTROL = l.findVarHandle(Body.class, "control", byte.class);
+            OUTCOME = l.findVarHandle(Body.class, "outcome", Object.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -46,35 +46,20 @@ public final class Fiber<T> {
     private record Cancelled(Throwable cause) { }
     private static final Object NULL_VALUE = new Object();
 
-    /** A completion callback, in a Treiber stack; {@link #DONE} marks that callbacks have run. */
+    /** A completion callback, in a Treiber stack kept in the outcome's place until the outcome is known. */
     private record Callback(Runnable action, Callback next) { }
-    private static final Callback DONE = new Callback(null, null);
 
-    private final FiberScheduler scheduler;
-    /** What the carriers know of this fiber: its executor, queue entry and place among the live fibers. */
-    private final FiberTask fiberTask;
-    /** A {@code Callable<T>}, or a {@code Runnable} for a {@code Fiber<Void>} (no wrapper allocated per spawn). */
-    private final Object task;
-    /** A fiber handed out as a plain thread ({@link FiberScheduler#unstartedFiber}): its failure also goes to the thread's handler. */
-    private final boolean failsLikeAThread;
-    private Thread thread;
-    private volatile int control;
-    private volatile Object outcome;
-    @SuppressWarnings("unused") private volatile Callback callbacks;
-    Fiber(FiberScheduler scheduler, Object task, boolean failsLikeAThread) {
-        this(scheduler, task, failsLikeAThread, null);
+    /** Everything this fiber is, in its one internal object: this class is a handle on it (see {@link Body}). */
+    private final Body body;
+
+    /** A fiber of {@code group} (null: none), which is one of {@code scheduler}'s; see {@link FiberTask}'s constructor for {@code asThread}. */
+    Fiber(FiberScheduler scheduler, Object task, boolean asThread, Group group) {
+        this.body = new Body(this, scheduler.carriers(), task, asThread, group);
     }
 
-    /** A fiber of {@code group} (null: none), which is one of {@code scheduler}'s. */
-    Fiber(FiberScheduler scheduler, Object task, boolean failsLikeAThread, Group group) {
-        this.scheduler = scheduler;
-        this.task = task;
-        this.failsLikeAThread = failsLikeAThread;
-        this.fiberTask = scheduler.carriers().newTask(this, failsLikeAThread, group);
-    }
-
-    FiberTask fiberTask() {
-        return fiberTask;
+    /** The fiber's internal object: the carriers' task and the body its thread runs. */
+    Body body() {
+        return body;
     }
 
     /**
@@ -93,108 +78,137 @@ public final class Fiber<T> {
         return CURRENT.isBound() ? CURRENT.get() : null;
     }
 
+    /** In the fallback mode, the thread made for the body; on carriers, making the thread bound it. */
     void bind(Thread thread) {
-        this.thread = thread;
-        if (!scheduler.usesOwnCarriers()) {
-            fiberTask.bind(thread); // on carriers, making the thread bound it
+        if (!usesOwnCarriers()) {
+            body.bind(thread);
         }
     }
 
-    /** What the fiber's virtual thread runs. */
-    Runnable body() {
-        return new Body(this);
+    private boolean usesOwnCarriers() {
+        return body.carriers().count() > 0;
     }
 
     /**
-     * The task, then the outcome. Every parked fiber keeps the frames under its task in its stack
-     * chunk on the heap, so this frame is the only one of ours there and is kept small: a class of
-     * its own rather than a method reference (which adds a hidden frame), the task called directly,
-     * and everything before and after it in methods that have returned or not yet begun while the
-     * task runs. In the fallback mode (JDK scheduler) the task runs bound to {@link #CURRENT}, one
-     * frame deeper.
+     * A fiber's one internal object (docs/design.md section 1, "What a fiber costs in memory"): the
+     * carriers' {@link FiberTask} (the fiber's executor, its queue entry, its place among the live
+     * fibers), the {@link Runnable} its virtual thread runs, and its outcome. Every fiber is kept
+     * until it is joined, and each young collection during a burst of spawns copies it, so a fiber
+     * adds two objects to the JDK's thread: this, and the {@link Fiber} handle of one field. The
+     * handle stays a separate object because what the JDK needs of this one (an {@code Executor}'s
+     * {@code execute}, a {@code run()}) would be public on {@code Fiber} if it were the same object
+     * or extended the same internal class.
+     *
+     * <p>{@link #run} is both: the carriers call it to run the queued continuation, on a carrier (or
+     * pool) thread; the fiber's virtual thread calls it as its task, on that virtual thread. The
+     * calling thread tells them apart.
+     *
+     * <p>The body: the task, then the outcome. Every parked fiber keeps the frames under its task in
+     * its stack chunk on the heap, so this frame is the only one of ours there and is kept small: a
+     * class of its own rather than a method reference (which adds a hidden frame), the task called
+     * directly, and everything before and after it in methods that have returned or not yet begun
+     * while the task runs. In the fallback mode (JDK scheduler) the task runs bound to
+     * {@link #CURRENT}, one frame deeper.
      */
-    private static final class Body implements Runnable {
-        private final Fiber<?> fiber;
+    static final class Body extends FiberTask {
+        /** A {@code Callable<T>}, or a {@code Runnable} for a {@code Fiber<Void>} (no wrapper allocated per spawn). */
+        private final Object task;
+        /** LIVE, then CANCEL_REQUESTED or COMPLETED, whichever CAS wins. */
+        private volatile byte control;
+        /**
+         * Null, or the completion callbacks ({@link Callback}), until the outcome replaces them: the
+         * value ({@link #NULL_VALUE} for null), a {@link Failure} or a {@link Cancelled}. A user's
+         * value is never a {@code Callback}, a private type, so one field holds both.
+         */
+        private volatile Object outcome;
 
-        Body(Fiber<?> fiber) {
-            this.fiber = fiber;
+        Body(Fiber<?> fiber, Carriers carriers, Object task, boolean asThread, Group group) {
+            super(fiber, carriers, asThread, group);
+            this.task = task;
         }
 
         @Override
         public void run() {
-            Fiber<?> f = fiber;
-            if (f.control == CANCEL_REQUESTED) { // a plain volatile read: VarHandle code inlined here would widen the frame
-                f.complete(new Cancelled(null));
+            if (Thread.currentThread() != thread()) {
+                super.run(); // the queued continuation, run by a carrier
+                return;
+            }
+            if (control == CANCEL_REQUESTED) { // a plain volatile read: VarHandle code inlined here would widen the frame
+                complete(new Cancelled(null));
                 return;
             }
             Object value = null;
             Throwable failure = null;
             try {
-                if (!f.scheduler.usesOwnCarriers()) {
-                    value = f.callBound();
-                } else if (f.task instanceof Callable<?> callable) {
+                if (carriers().count() == 0) {
+                    value = callBound();
+                } else if (task instanceof Callable<?> callable) {
                     value = callable.call();
                 } else {
-                    ((Runnable) f.task).run();
+                    ((Runnable) task).run();
                 }
             } catch (Throwable t) {
                 failure = t;
             }
-            f.finish(value, failure);
+            finish(value, failure);
         }
-    }
 
-    /** The body's end: the outcome, unless a cancel won the race, then the callbacks. Too large for C1 to inline into the body. */
-    private void finish(Object value, Throwable failure) {
-        if (failure != null && failsLikeAThread) {
-            dispatchUncaught(failure);
+        /** The body's end: the outcome, unless a cancel won the race, then the callbacks. Too large for C1 to inline into the body. */
+        private void finish(Object value, Throwable failure) {
+            if (failure != null && asThread()) {
+                dispatchUncaught(failure);
+            }
+            Object result = failure != null ? new Failure(failure) : value == null ? NULL_VALUE : value;
+            complete(CONTROL.compareAndSet(this, LIVE, COMPLETED) ? result : new Cancelled(failure));
         }
-        Object result = failure != null ? new Failure(failure) : value == null ? NULL_VALUE : value;
-        complete(CONTROL.compareAndSet(this, LIVE, COMPLETED) ? result : new Cancelled(failure));
-    }
 
-    /** What the JVM does with a thread's uncaught exception; an exception of the handler itself is ignored, as there. */
-    private void dispatchUncaught(Throwable failure) {
-        try {
-            thread.getUncaughtExceptionHandler().uncaughtException(thread, failure);
-        } catch (Throwable ignored) {
-            // the JVM ignores it too
+        /** What the JVM does with a thread's uncaught exception; an exception of the handler itself is ignored, as there. */
+        private void dispatchUncaught(Throwable failure) {
+            Thread thread = thread();
+            try {
+                thread.getUncaughtExceptionHandler().uncaughtException(thread, failure);
+            } catch (Throwable ignored) {
+                // the JVM ignores it too
+            }
         }
-    }
 
-    /** The fallback mode's task, bound to {@link #CURRENT}. */
-    private Object callBound() throws Exception {
-        return ScopedValue.where(CURRENT, this).call(this::callTask);
+        /** The fallback mode's task, bound to {@link #CURRENT}. */
+        private Object callBound() throws Exception {
+            return ScopedValue.where(CURRENT, (Fiber<?>) owner()).call(this::callTask);
+        }
+
+        private Object callTask() throws Exception {
+            if (task instanceof Callable<?> callable) {
+                return callable.call();
+            }
+            ((Runnable) task).run();
+            return null;
+        }
+
+        private void complete(Object result) {
+            Object waiting = OUTCOME.getAndSet(this, result);
+            for (Callback c = (Callback) waiting; c != null; c = c.next) {
+                c.action.run();
+            }
+            carriers().finished(this);
+        }
     }
 
     /** The fiber's group, or null. */
     FiberGroup group() {
-        Group group = fiberTask.group();
+        Group group = body.group();
         return group == null ? null : (FiberGroup) group.owner();
-    }
-
-    @SuppressWarnings("unchecked")
-    private T callTask() throws Exception {
-        if (task instanceof Callable<?> callable) {
-            return (T) callable.call();
-        }
-        ((Runnable) task).run();
-        return null;
     }
 
     /** The spawn failed after the fiber was registered: finish it so nothing waits for it forever. */
     void failToStart(Throwable t) {
-        CONTROL.set(this, COMPLETED);
-        complete(new Failure(t));
+        CONTROL.set(body, COMPLETED);
+        body.complete(new Failure(t));
     }
 
-    private void complete(Object result) {
-        outcome = result;
-        Callback stack = (Callback) CALLBACKS.getAndSet(this, DONE);
-        for (Callback c = stack; c != null && c != DONE; c = c.next) {
-            c.action.run();
-        }
-        scheduler.fiberFinished(this);
+    /** Whether the outcome is known: {@code outcome} is neither null nor callbacks waiting for it. */
+    private static boolean known(Object outcome) {
+        return outcome != null && !(outcome instanceof Callback);
     }
 
     /**
@@ -203,12 +217,12 @@ public final class Fiber<T> {
      */
     void onComplete(Runnable action) {
         for (;;) {
-            Callback head = (Callback) CALLBACKS.getVolatile(this);
-            if (head == DONE) {
+            Object head = OUTCOME.getVolatile(body);
+            if (known(head)) {
                 action.run();
                 return;
             }
-            if (CALLBACKS.compareAndSet(this, head, new Callback(action, head))) {
+            if (OUTCOME.compareAndSet(body, head, new Callback(action, (Callback) head))) {
                 return;
             }
         }
@@ -232,8 +246,8 @@ public final class Fiber<T> {
      * still waiting for a slot of its bounded group starts now, only to end ({@link FiberTask#releaseFromLine}).
      */
     void wakeCancelled() {
-        fiberTask.releaseFromLine();
-        thread.interrupt();
+        body.releaseFromLine();
+        body.thread().interrupt();
     }
 
     /**
@@ -242,11 +256,11 @@ public final class Fiber<T> {
      * (see {@link FiberScheduler#shutdownNow}).
      */
     boolean requestCancel() {
-        return CONTROL.compareAndSet(this, LIVE, CANCEL_REQUESTED);
+        return CONTROL.compareAndSet(body, LIVE, CANCEL_REQUESTED);
     }
 
     boolean isCancelRequested() {
-        return (int) CONTROL.getVolatile(this) == CANCEL_REQUESTED;
+        return (byte) CONTROL.getVolatile(body) == CANCEL_REQUESTED;
     }
 
     /**
@@ -259,7 +273,7 @@ public final class Fiber<T> {
     public void join() throws InterruptedException {
         refuseToWaitForever("Fiber.join");
         try {
-            thread.join();
+            body.thread().join();
         } catch (InterruptedException e) {
             throw Timeout.interrupted(e);
         }
@@ -268,7 +282,7 @@ public final class Fiber<T> {
     /** Waits at most {@code timeout} for the fiber to end; true if it ended. */
     public boolean join(Duration timeout) throws InterruptedException {
         try {
-            return thread.join(timeout);
+            return body.thread().join(timeout);
         } catch (InterruptedException e) {
             throw Timeout.interrupted(e);
         }
@@ -285,7 +299,7 @@ public final class Fiber<T> {
     @SuppressWarnings("unchecked")
     public T get() throws InterruptedException {
         join();
-        Object result = outcome;
+        Object result = body.outcome; // known: the thread ends after its body completed
         if (result instanceof Failure f) {
             throw new FiberException("fiber " + describe() + " failed: " + f.cause, f.cause);
         }
@@ -300,8 +314,8 @@ public final class Fiber<T> {
     }
 
     public State state() {
-        Object result = outcome;
-        if (result == null) {
+        Object result = body.outcome;
+        if (!known(result)) {
             return State.RUNNING;
         }
         if (result instanceof Failure) {
@@ -311,33 +325,33 @@ public final class Fiber<T> {
     }
 
     public boolean isDone() {
-        return outcome != null;
+        return known(body.outcome);
     }
 
     public boolean isCancelled() {
-        return outcome instanceof Cancelled;
+        return body.outcome instanceof Cancelled;
     }
 
     public boolean isFailed() {
-        return outcome instanceof Failure;
+        return body.outcome instanceof Failure;
     }
 
     /** The exception the fiber failed with, or null if it did not fail. */
     public Throwable failure() {
-        return outcome instanceof Failure f ? f.cause : null;
+        return body.outcome instanceof Failure f ? f.cause : null;
     }
 
     /** The fiber's thread: a virtual thread. */
     public Thread thread() {
-        return thread;
+        return body.thread();
     }
 
     public String name() {
-        return thread.getName();
+        return body.thread().getName();
     }
 
     public FiberScheduler scheduler() {
-        return scheduler;
+        return (FiberScheduler) body.carriers().owner();
     }
 
     /**
@@ -347,12 +361,12 @@ public final class Fiber<T> {
      * one such wait that is certain from the two fibers alone.
      */
     void refuseToWaitForever(String what) {
-        if (fiberTask.group() == null) {
+        if (body.group() == null) {
             return;
         }
         Fiber<?> caller = current();
-        if (caller != null && fiberTask.waitsInLineFor(caller.fiberTask)) {
-            String lane = fiberTask.group().name();
+        if (caller != null && body.waitsInLineFor(caller.body)) {
+            String lane = body.group().name();
             throw new IllegalStateException(what + ": fiber " + caller.describe() + " would wait forever for fiber " + describe()
                     + ": both are in serial lane '" + lane + "', which runs one fiber at a time, and "
                     + describe() + " starts only after " + caller.describe() + " ends. A fiber spawned from a fiber of"
@@ -362,12 +376,13 @@ public final class Fiber<T> {
     }
 
     private String describe() {
+        Thread thread = body.thread();
         String n = thread.getName();
         return "#" + thread.threadId() + (n.isEmpty() ? "" : " '" + n + "'");
     }
 
     @Override
     public String toString() {
-        return "Fiber[" + describe() + ", " + state() + ", " + scheduler.name() + "]";
+        return "Fiber[" + describe() + ", " + state() + ", " + scheduler().name() + "]";
     }
 }

@@ -70,6 +70,7 @@ public final class FiberScheduler implements AutoCloseable {
         AgentHooks.install(Timeout.socketDeadlines(), OffloadedFamilies.INSTANCE); // before the carriers open their reactors
         carriers = new Carriers(b.name, b.carriers, b.daemon, b.maxBlockingThreads, b.handoffAfter.toNanos(),
                 AgentHooks.offloadsAny());
+        carriers.owner(this);
         if (carriers.count() == 0 && FALLBACK_WARNED.compareAndSet(false, true)) {
             log.warn("Fibers run on the JDK's default virtual thread scheduler, not on fiber carrier loops: {}. "
                     + "Fix: launch with -javaagent:fiber-agent.jar, or pass the JVM option {}",
@@ -152,21 +153,21 @@ public final class FiberScheduler implements AutoCloseable {
             return null;
         }
         Fiber<?> parent = Fiber.current();
-        return parent != null && parent.scheduler() == this ? parent.fiberTask().group() : null;
+        return parent != null && parent.scheduler() == this ? parent.body().group() : null;
     }
 
     /** {@link #start(String, Object)} into {@code group} (null: none), one of this scheduler's. */
     <T> Fiber<T> start(Group group, String fiberName, Object task) {
         carriers.rejectIfShutDown();
         Fiber<T> fiber = new Fiber<>(this, task, false, group);
-        FiberTask fiberTask = fiber.fiberTask();
+        Fiber.Body body = fiber.body();
         Thread thread = usesOwnCarriers()
-                ? carriers.newThread(fiberTask, fiberName, true, fiber.body())
-                : jdkVirtualThread(fiberName, true, fallbackBody(fiber));
+                ? carriers.newThread(body, fiberName, true)
+                : jdkVirtualThread(fiberName, true, fallbackBody(body));
         fiber.bind(thread);
-        carriers.admit(fiberTask);
+        carriers.admit(body);
         if (group != null && !usesOwnCarriers() && group.isBounded()) {
-            fiberTask.enterLine(); // in submission order, before the JDK may run the thread
+            body.enterLine(); // in submission order, before the JDK may run the thread
         }
         try {
             thread.start();
@@ -212,15 +213,14 @@ public final class FiberScheduler implements AutoCloseable {
         Fiber<Void> fiber = new Fiber<>(this, task, true, group);
         Thread thread;
         if (usesOwnCarriers()) {
-            thread = carriers.newThread(fiber.fiberTask(), fiberName, inheritInheritableThreadLocals, fiber.body());
+            thread = carriers.newThread(fiber.body(), fiberName, inheritInheritableThreadLocals);
         } else {
-            Runnable body = fiber.body();
-            FiberTask fiberTask = fiber.fiberTask();
+            Fiber.Body body = fiber.body();
             thread = jdkVirtualThread(fiberName, inheritInheritableThreadLocals, () -> {
-                carriers.admit(fiberTask);
+                carriers.admit(body);
                 if (group != null && group.isBounded()) {
-                    fiberTask.enterLine();
-                    fiberTask.awaitAdmission();
+                    body.enterLine();
+                    body.awaitAdmission();
                 }
                 body.run();
             });
@@ -233,15 +233,13 @@ public final class FiberScheduler implements AutoCloseable {
      * What the fallback mode's thread of a spawned fiber runs: its body, after its turn has come if
      * its group has a bound (on carriers the turn is the start of the continuation itself).
      */
-    private static Runnable fallbackBody(Fiber<?> fiber) {
-        Runnable body = fiber.body();
-        FiberTask fiberTask = fiber.fiberTask();
-        Group group = fiberTask.group();
+    private static Runnable fallbackBody(Fiber.Body body) {
+        Group group = body.group();
         if (group == null || !group.isBounded()) {
             return body;
         }
         return () -> {
-            fiberTask.awaitAdmission();
+            body.awaitAdmission();
             body.run();
         };
     }
@@ -250,11 +248,6 @@ public final class FiberScheduler implements AutoCloseable {
     private static Thread jdkVirtualThread(String fiberName, boolean inheritThreadLocals, Runnable body) {
         Thread.Builder.OfVirtual builder = Thread.ofVirtual().inheritInheritableThreadLocals(inheritThreadLocals);
         return (fiberName == null ? builder : builder.name(fiberName)).unstarted(body);
-    }
-
-    /** Called by every fiber of this scheduler as it finishes. */
-    void fiberFinished(Fiber<?> fiber) {
-        carriers.finished(fiber.fiberTask());
     }
 
     // ---- groups -------------------------------------------------------------------------------

@@ -25,7 +25,9 @@
  *   <dt>continuation</dt><dd>the JDK's frozen stack of a virtual thread: what a carrier mounts and
  *       runs, and what the run queues hold.</dd>
  *   <dt>fiber task</dt><dd>({@code internal.carrier.FiberTask}) the fiber's own executor and
- *       queue entry: how a carrier knows which fiber a continuation belongs to.</dd>
+ *       queue entry: how a carrier knows which fiber a continuation belongs to. A fiber's task is
+ *       also the body its thread runs and holds its outcome ({@code Fiber.Body}); a {@link Fiber}
+ *       is a handle on it.</dd>
  *   <dt>carrier</dt><dd>a carrier loop: a platform thread that runs continuations from its queues,
  *       owns a reactor and timers, and sleeps in its reactor when idle.</dd>
  *   <dt>scheduler</dt><dd>a set of carriers and what they share (inject queue, idle set, live

@@ -83,6 +83,8 @@ public final class Carriers {
     private volatile Runnable onTermination;
     private final OffloadPool offloadPool;
     private final long handoffNanos;
+    /** The API's scheduler object, opaque here; set once, before the first fiber. */
+    private Object owner;
 
     /**
      * Starts {@code carriers} loops (none without the JDK hook) named {@code name-carrier-i}.
@@ -122,6 +124,20 @@ public final class Carriers {
         return name;
     }
 
+    /**
+     * The API's scheduler object these carriers run, which a fiber reaches through its task rather
+     * than keep a pointer of its own ({@link FiberTask}: every field there is kept per fiber).
+     */
+    public Object owner() {
+        return owner;
+    }
+
+    /** Once, by the API's scheduler as it is built, before any of its fibers exists. */
+    public void owner(Object owner) {
+        assert this.owner == null : "a scheduler's carriers have one owner";
+        this.owner = owner;
+    }
+
     /** The number of carrier loops; 0 in the fallback mode. */
     public int count() {
         return loops.length;
@@ -129,18 +145,9 @@ public final class Carriers {
 
     // ---- fibers -------------------------------------------------------------------------------
 
-    /**
-     * A fiber's task, for the API's fiber object {@code owner}. With {@code admitAtStart} the fiber
-     * is counted in by its thread's {@code start()} ({@link FiberTask#execute}) rather than by the
-     * spawner ({@link #admit}).
-     */
-    public FiberTask newTask(Object owner, boolean admitAtStart) {
-        return new FiberTask(owner, this, admitAtStart);
-    }
-
-    /** {@link #newTask(Object, boolean)} for a fiber of {@code group} (null: none). */
-    public FiberTask newTask(Object owner, boolean admitAtStart, Group group) {
-        return new FiberTask(owner, this, admitAtStart, group);
+    /** A fiber's task, for the API's fiber object {@code owner}; see {@link FiberTask}'s constructor for {@code asThread}. */
+    public FiberTask newTask(Object owner, boolean asThread) {
+        return new FiberTask(owner, this, asThread);
     }
 
     /** This scheduler's groups. */
@@ -149,12 +156,13 @@ public final class Carriers {
     }
 
     /**
-     * An unstarted virtual thread of ours running {@code body}, whose continuation goes through
-     * {@code fiberTask}; see {@link VirtualThreadHook#newVirtualThread} for {@code inheritThreadLocals}.
+     * An unstarted virtual thread of ours whose continuation goes through {@code fiberTask}, which is
+     * also the body the thread runs (the API's subclass runs its task when called on its own thread);
+     * see {@link VirtualThreadHook#newVirtualThread} for {@code inheritThreadLocals}.
      */
-    public Thread newThread(FiberTask fiberTask, String threadName, boolean inheritThreadLocals, Runnable body) {
+    public Thread newThread(FiberTask fiberTask, String threadName, boolean inheritThreadLocals) {
         assert loops.length > 0 : "the fallback mode has no carriers to run " + threadName;
-        Thread thread = VirtualThreadHook.newVirtualThread(fiberTask, threadName, inheritThreadLocals, body);
+        Thread thread = VirtualThreadHook.newVirtualThread(fiberTask, threadName, inheritThreadLocals, fiberTask);
         fiberTask.bind(thread);
         return thread;
     }

@@ -2,6 +2,7 @@ package io.fiber.internal.carrier;
 
 import io.fiber.internal.group.Admission;
 import io.fiber.internal.group.Group;
+import io.fiber.internal.jdk.VirtualThreadHook;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -22,7 +23,7 @@ import java.util.concurrent.locks.LockSupport;
  * thread that a fiber creates inherits the fiber's executor (JDK 21-25); its continuation is a
  * different object and is queued as it is.
  *
- * <p>Offload by remounting (the agent's offloaded calls): the fiber sets {@code toOffloadPool}
+ * <p>Offload by remounting (the agent's offloaded calls): the fiber sets {@code TO_OFFLOAD_POOL}
  * on its own thread and yields; the JDK then hands the continuation back here, on the same OS
  * thread, and it goes to the scheduler's offload pool instead of a carrier, where a pool thread
  * mounts it. The flag is read and cleared only by the thread the fiber runs on.
@@ -63,7 +64,7 @@ import java.util.concurrent.locks.LockSupport;
  * mode the JDK schedules the thread, so the spawner enters the line before the start and the fiber's
  * first act is to wait for its turn ({@link #awaitAdmission}).
  */
-public final class FiberTask implements Executor, Runnable, Admission.Member {
+public class FiberTask implements Executor, Runnable, Admission.Member {
     private static final VarHandle QUEUED;
 
     static {
@@ -74,70 +75,104 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
         }
     }
 
-    private static final int NOT_IN_LINE = 0;
-    private static final int IN_LINE = 1;
-    private static final int ADMITTED = 2;
+    private static final byte NOT_IN_LINE = 0;
+    private static final byte IN_LINE = 1;
+    private static final byte ADMITTED = 2;
     /** Taken out of the line, cancelled, to start without a slot and end at once ({@link #releaseFromLine}). */
-    private static final int RELEASED = 3;
+    private static final byte RELEASED = 3;
 
+    /** {@link #flags}: handed out as a thread (see the constructor); never changes. */
+    private static final byte AS_THREAD = 1;
+    /** {@link #flags}: the first submission (from {@code Thread.start}) has come. */
+    private static final byte SUBMITTED = 2;
+    /** {@link #flags}: a carrier has run the fiber. */
+    private static final byte STARTED = 4;
+    /** {@link #flags}: the fiber's next yield takes it to the offload pool. */
+    private static final byte TO_OFFLOAD_POOL = 8;
+
+    // Fields are counted: every fiber keeps this object (and its subclass's fields) until it is joined,
+    // so a burst of spawns is copied by each young collection with it. Small fields are bytes, and
+    // nothing is kept that can be derived: the live set's stripe comes from the thread's id, the
+    // continuation from the thread (VirtualThreadHook.continuationOf).
     private final Object owner;
     private final Carriers carriers;
-    private final boolean admitAtStart;
     /** The fiber's group, or null. */
     private final Group group;
-    /** Where the fiber stands in its bounded group's line: NOT_IN_LINE, IN_LINE, then ADMITTED or RELEASED. */
-    private volatile int admission;
     private Thread thread;
-    private Runnable continuation;
-    private boolean started;
-    private boolean toOffloadPool;
+    /** Where the fiber stands in its bounded group's line: NOT_IN_LINE, IN_LINE, then ADMITTED or RELEASED. */
+    private volatile byte admission;
+    /**
+     * AS_THREAD, SUBMITTED, STARTED, TO_OFFLOAD_POOL. Written by one thread at a time, each write
+     * ordered after the one before: AS_THREAD by the constructor, SUBMITTED by the first submission
+     * (before the fiber is queued anywhere), STARTED by the first run, TO_OFFLOAD_POOL by the fiber
+     * itself and cleared by the submission of its yield, on the same OS thread. Other threads only
+     * read it (a stale STARTED only costs a place in line).
+     */
+    private byte flags;
     /** Whether this task waits to run somewhere; see "Queued at most once". */
     private volatile boolean queued;
 
-    /** Links of the scheduler's {@link LiveFibers} list; guarded by the stripe's monitor. */
-    Object liveStripe;
+    /** Links of the scheduler's {@link LiveFibers} list; guarded by the monitor of the thread's stripe. */
     FiberTask liveNext;
     FiberTask livePrev;
 
-    FiberTask(Object owner, Carriers carriers, boolean admitAtStart) {
-        this(owner, carriers, admitAtStart, null);
+    FiberTask(Object owner, Carriers carriers, boolean asThread) {
+        this(owner, carriers, asThread, null);
     }
 
-    FiberTask(Object owner, Carriers carriers, boolean admitAtStart, Group group) {
+    /**
+     * The task of {@code owner}, a fiber of {@code group} (null: none). With {@code asThread} the fiber
+     * was handed out as a plain {@link Thread} ({@code FiberScheduler.unstartedFiber}): it is counted
+     * in by its thread's {@code start()} ({@link #execute}) rather than by the spawner
+     * ({@link Carriers#admit}).
+     */
+    protected FiberTask(Object owner, Carriers carriers, boolean asThread, Group group) {
         this.owner = owner;
         this.carriers = carriers;
-        this.admitAtStart = admitAtStart;
+        this.flags = asThread ? AS_THREAD : 0;
         this.group = group;
     }
 
     /** The API's fiber object this task runs. */
-    public Object owner() {
+    public final Object owner() {
         return owner;
     }
 
+    /** The carriers this fiber runs on (none in the fallback mode). */
+    public final Carriers carriers() {
+        return carriers;
+    }
+
+    /** Whether the fiber was handed out as a plain thread; see the constructor. */
+    public final boolean asThread() {
+        return (flags & AS_THREAD) != 0;
+    }
+
     /** Once, before the thread starts. */
-    public void bind(Thread thread) {
+    public final void bind(Thread thread) {
         assert this.thread == null : "a fiber's task is bound to one thread";
         this.thread = thread;
     }
 
-    /** The fiber's virtual thread. */
-    public Thread thread() {
+    /** The fiber's virtual thread; null until {@link #bind}. */
+    public final Thread thread() {
         return thread;
     }
 
     /** The fiber's group, or null. */
-    public Group group() {
+    public final Group group() {
         return group;
     }
 
     @Override
     public void execute(Runnable command) {
-        if (continuation == null) {
-            if (admitAtStart) {
+        byte f = flags;
+        if ((f & SUBMITTED) == 0) {
+            if ((f & AS_THREAD) != 0) {
                 carriers.admit(this);
             }
-            continuation = command;
+            flags = (byte) (f | SUBMITTED);
+            assert command == VirtualThreadHook.continuationOf(thread) : "the first submission of " + thread + " is its own";
             if (group != null && group.isBounded()) {
                 boolean first = QUEUED.compareAndSet(this, false, true);
                 assert first : "the first submission of " + thread + " found it queued";
@@ -145,15 +180,15 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
                 return;
             }
         }
-        if (command != continuation) {
+        if (command != VirtualThreadHook.continuationOf(thread)) {
             carriers.execute(command); // an inherited virtual thread's continuation
             return;
         }
         if (!QUEUED.compareAndSet(this, false, true)) {
             return; // already waiting to run, and that run comes after this submission
         }
-        if (toOffloadPool) {
-            toOffloadPool = false;
+        if ((flags & TO_OFFLOAD_POOL) != 0) {
+            flags &= ~TO_OFFLOAD_POOL;
             carriers.offloadPool().execute(this, group == null ? carriers::execute : this::executeInGroup);
             return;
         }
@@ -185,7 +220,7 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
     }
 
     /** Out of the line, {@code how} (ADMITTED or RELEASED): the continuation is submitted (carriers), or the waiting fiber goes on (fallback). */
-    private void leaveLine(int how) {
+    private void leaveLine(byte how) {
         admission = how;
         if (carriers.count() > 0) {
             carriers.executeInGroup(this, group); // counted as queued since it entered the line
@@ -245,7 +280,7 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
             return;
         }
         group.finished();
-        int state = admission;
+        byte state = admission;
         if (state == NOT_IN_LINE || state == RELEASED) {
             return;
         }
@@ -262,19 +297,27 @@ public final class FiberTask implements Executor, Runnable, Admission.Member {
 
     /** The fiber's next yield takes it to the offload pool (called by the fiber itself, before it yields). */
     public void moveToOffloadPoolOnYield(boolean move) {
-        toOffloadPool = move;
+        flags = (byte) (move ? flags | TO_OFFLOAD_POOL : flags & ~TO_OFFLOAD_POOL);
     }
 
+    /**
+     * Runs the queued continuation: what a carrier, the offload pool, or the JDK's scheduler after a
+     * shutdown does with this task. A subclass that is also the fiber's body (the API's) tells the
+     * two apart by the calling thread, which is never the fiber's own here.
+     */
     @Override
     public void run() {
         assert queued : "a run of " + thread + " that was not queued: it was queued twice";
         queued = false; // before the continuation reads its state: a submission from now on queues another run
-        started = true;
-        continuation.run();
+        byte f = flags;
+        if ((f & STARTED) == 0) {
+            flags = (byte) (f | STARTED);
+        }
+        VirtualThreadHook.continuationOf(thread).run();
     }
 
     /** Whether a carrier has run this fiber yet; a stale false only costs a place in line. */
     boolean hasStarted() {
-        return started;
+        return (flags & STARTED) != 0;
     }
 }

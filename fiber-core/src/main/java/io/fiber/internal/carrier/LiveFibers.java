@@ -2,7 +2,6 @@ package io.fiber.internal.carrier;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
@@ -12,8 +11,10 @@ import java.util.function.Consumer;
  * <p>Spawning and finishing are the hottest paths of a fiber runtime, so this is neither a
  * concurrent hash set (hashing every fiber) nor a global counter (one contended cache line): it is
  * a power-of-two array of stripes, each an intrusive doubly-linked list threaded through
- * {@link FiberTask#liveNext}/{@link FiberTask#livePrev}, guarded by the stripe's monitor. A fiber goes to a
- * random stripe and remembers it, so add and remove are O(1) and rarely contended.
+ * {@link FiberTask#liveNext}/{@link FiberTask#livePrev}, guarded by the stripe's monitor. A fiber's
+ * stripe follows from its thread's id, so add and remove are O(1), and the fiber keeps no pointer to
+ * its stripe (every fiber is kept until it is joined, and each young collection during a burst
+ * copies it). Threads get consecutive ids, so consecutive spawns spread over the stripes.
  *
  * <p>Memory ordering: a spawner adds the fiber (monitor exit), then reads the scheduler state; a
  * shutdown writes the state, then scans the stripes (monitor enter). Monitor actions and volatile
@@ -62,25 +63,31 @@ final class LiveFibers {
     }
 
     private final Stripe[] stripes;
+    private final int mask;
 
     LiveFibers(int carriers) {
         int n = Integer.highestOneBit(Math.max(1, carriers) * 4 - 1) << 1;
         stripes = new Stripe[Math.min(n, 256)];
+        mask = stripes.length - 1;
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new Stripe();
         }
     }
 
+    /** The stripe of a fiber, whose thread must be bound. */
+    private Stripe stripeOf(FiberTask fiber) {
+        return stripes[(int) fiber.thread().threadId() & mask];
+    }
+
     void add(FiberTask fiber) {
-        Stripe stripe = stripes[ThreadLocalRandom.current().nextInt() & (stripes.length - 1)];
-        fiber.liveStripe = stripe;
+        Stripe stripe = stripeOf(fiber);
         synchronized (stripe) {
             stripe.push(fiber);
         }
     }
 
     void remove(FiberTask fiber) {
-        Stripe stripe = (Stripe) fiber.liveStripe;
+        Stripe stripe = stripeOf(fiber);
         synchronized (stripe) {
             stripe.unlink(fiber);
         }

@@ -3,6 +3,7 @@ package io.fiber.internal.jdk;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.Executor;
 
 /**
@@ -18,6 +19,9 @@ import java.util.concurrent.Executor;
  *       where {@code currentThread()} is the fiber, not the carrier.</li>
  *   <li>{@code VirtualThread.defaultScheduler()}: where continuations go after our scheduler has
  *       terminated, so that no late wakeup is ever dropped.</li>
+ *   <li>{@code VirtualThread.runContinuation}, the field holding what a virtual thread submits to its
+ *       executor each time it becomes runnable (one object for the thread's life): a fiber's task
+ *       reads it from the thread rather than keep a copy of its own, one field fewer per fiber.</li>
  *   <li>{@code Thread.asyncGetStackTrace()}, called non-virtually on a virtual thread: the stack of
  *       the thread only if it is mounted, read in a handshake with its carrier, else null. The
  *       override {@code VirtualThread.asyncGetStackTrace()} behind {@code getStackTrace()} would
@@ -25,7 +29,7 @@ import java.util.concurrent.Executor;
  *       (JDK 25: {@code tryGetStackTrace}), which the carrier watchdog must not provoke.</li>
  * </ul>
  *
- * All four need {@code java.base/java.lang} opened to this module: the agent does it with
+ * All five need {@code java.base/java.lang} opened to this module: the agent does it with
  * {@code Instrumentation.redefineModule}, or the user passes
  * {@code --add-opens java.base/java.lang=ALL-UNNAMED}. Without it {@link #isAvailable()} is false
  * and {@link #unavailableReason()} says why.
@@ -36,6 +40,7 @@ public final class VirtualThreadHook {
 
     private static final MethodHandle NEW_VIRTUAL_THREAD;
     private static final MethodHandle CURRENT_CARRIER_THREAD;
+    private static final VarHandle RUN_CONTINUATION;
     private static final Executor JDK_DEFAULT_SCHEDULER;
     /** {@code Thread.asyncGetStackTrace} bound non-virtually; null where this JDK lacks it (then stacks are unknown). */
     private static final MethodHandle MOUNTED_STACK_TRACE;
@@ -44,6 +49,7 @@ public final class VirtualThreadHook {
     static {
         MethodHandle newVirtualThread = null;
         MethodHandle currentCarrier = null;
+        VarHandle runContinuation = null;
         Executor defaultScheduler = null;
         MethodHandle mountedStackTrace = null;
         String reason = null;
@@ -55,6 +61,8 @@ public final class VirtualThreadHook {
             currentCarrier = lookup.findStatic(Thread.class, "currentCarrierThread",
                     MethodType.methodType(Thread.class));
             Class<?> virtualThread = Class.forName("java.lang.VirtualThread");
+            runContinuation = MethodHandles.privateLookupIn(virtualThread, MethodHandles.lookup())
+                    .findVarHandle(virtualThread, "runContinuation", Runnable.class);
             defaultScheduler = (Executor) lookup.findStatic(virtualThread, "defaultScheduler",
                     MethodType.methodType(Executor.class)).invoke();
             // A probe: fails here, not at the first spawn, when continuations are off (-XX:-VMContinuations).
@@ -76,9 +84,11 @@ public final class VirtualThreadHook {
         if (reason != null) {
             newVirtualThread = null;
             currentCarrier = null;
+            runContinuation = null;
         }
         NEW_VIRTUAL_THREAD = newVirtualThread;
         CURRENT_CARRIER_THREAD = currentCarrier;
+        RUN_CONTINUATION = runContinuation;
         JDK_DEFAULT_SCHEDULER = defaultScheduler;
         MOUNTED_STACK_TRACE = mountedStackTrace;
         UNAVAILABLE_REASON = reason;
@@ -120,6 +130,14 @@ public final class VirtualThreadHook {
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * What virtual thread {@code thread}, made by {@link #newVirtualThread}, submits to its executor
+     * whenever it becomes runnable: the same object for its whole life.
+     */
+    public static Runnable continuationOf(Thread thread) {
+        return (Runnable) RUN_CONTINUATION.get(thread);
     }
 
     /** The platform thread the caller runs on: the caller itself, or the carrier of a virtual thread. */

@@ -32,6 +32,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class LiveFibersLincheckTest {
     static final int FIBERS = 3;
 
+    /** {@code task} bound to an unstarted thread, as a fiber's task is before it joins the live set (its stripe follows from the thread's id). */
+    static FiberTask withThread(FiberTask task) {
+        task.bind(Thread.ofVirtual().unstarted(() -> { }));
+        return task;
+    }
+
     @Test
     void modelChecking() {
         new ModelCheckingOptions().iterations(10).invocationsPerIteration(200)
@@ -60,7 +66,7 @@ class LiveFibersLincheckTest {
 
         public Set() {
             for (int i = 0; i < FIBERS; i++) {
-                fibers[i] = new FiberTask(i, null, false);
+                fibers[i] = withThread(new FiberTask(i, null, false));
             }
         }
 
@@ -142,9 +148,9 @@ class LiveFibersLincheckTest {
         Lincheck.runConcurrentTest(1000, () -> {
             LiveFibers live = new LiveFibers(2);
             AtomicInteger state = new AtomicInteger(0); // RUNNING
-            FiberTask before = new FiberTask("before", null, false);
+            FiberTask before = withThread(new FiberTask("before", null, false));
             live.add(before);
-            FiberTask racing = new FiberTask("racing", null, false);
+            FiberTask racing = withThread(new FiberTask("racing", null, false)); // the next thread id: the next stripe
             AtomicBoolean rejected = new AtomicBoolean();
             java.util.Set<Object> cancelled = java.util.concurrent.ConcurrentHashMap.newKeySet();
             Thread spawner = new Thread(() -> {

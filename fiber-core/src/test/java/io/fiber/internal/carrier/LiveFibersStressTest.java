@@ -34,7 +34,7 @@ class LiveFibersStressTest {
                     if (window[slot] != null) {
                         live.remove(window[slot]);
                     }
-                    window[slot] = new FiberTask(id, null, false);
+                    window[slot] = LiveFibersLincheckTest.withThread(new FiberTask(id, null, false));
                     live.add(window[slot]);
                 }
                 for (FiberTask f : window) {
@@ -70,7 +70,7 @@ class LiveFibersStressTest {
                 spawners.add(new Thread(() -> {
                     RunQueueStressTest.await(start);
                     for (int i = 0; ; i++) {
-                        FiberTask task = carriers.newTask(new Object(), false);
+                        FiberTask task = LiveFibersLincheckTest.withThread(carriers.newTask(new Object(), false));
                         try {
                             carriers.admit(task);
                         } catch (RejectedExecutionException e) {
