@@ -9,12 +9,14 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 
@@ -40,7 +42,8 @@ final class HttpLoad {
     private static final int SOCKET_TIMEOUT_MILLIS = 30_000;
 
     /** What a measurement saw: requests answered and failed in the window, and their latencies. */
-    record Result(long answered, long failed, long from, long to, LatencyHistogram latency, String firstFailure, long sentInAll, long passedInAll) {
+    record Result(long answered, long failed, long from, long to, LatencyHistogram latency, String firstFailure, long sentInAll, long passedInAll,
+                  long[] answeredBySecond) {
         /** The measured window's length. */
         double seconds() {
             return (to - from) / 1e9;
@@ -67,11 +70,23 @@ final class HttpLoad {
         /** Every request sent and every answer that passed the check, in or out of the window. */
         final AtomicLong sent = new AtomicLong();
         final AtomicLong passed = new AtomicLong();
+        /** The answers counted, by the second of the window they ended in: how the rate ramps up while the server warms. */
+        final AtomicLongArray bySecond;
         volatile String firstFailure;
 
         Window(long from, long to) {
             this.from = from;
             this.to = to;
+            bySecond = new AtomicLongArray((int) Math.max(1, (to - from + 999_999_999) / 1_000_000_000));
+        }
+
+        /** Records a passed answer's latency in {@code record} and its second, if the window counts it. */
+        void answered(long start, long end, LongConsumer record) {
+            passed.incrementAndGet();
+            if (counts(start, end)) {
+                record.accept(end - start);
+                bySecond.incrementAndGet((int) ((end - from) / 1_000_000_000));
+            }
         }
 
         /** Whether a request that ended at {@code end} counts: its start may precede the window (a server behind its load answers late). */
@@ -91,7 +106,9 @@ final class HttpLoad {
         Result result() {
             LatencyHistogram all = new LatencyHistogram();
             histograms.forEach(all::add);
-            return new Result(all.count(), failed.get(), from, to, all, firstFailure, sent.get(), passed.get());
+            long[] seconds = new long[bySecond.length()];
+            Arrays.setAll(seconds, bySecond::get);
+            return new Result(all.count(), failed.get(), from, to, all, firstFailure, sent.get(), passed.get(), seconds);
         }
     }
 
@@ -172,10 +189,7 @@ final class HttpLoad {
                             + (answer == null ? "the connection closed" : answer.substring(0, Math.min(200, answer.length())).replace("\r\n", "\\r\\n")));
                     return false;
                 }
-                window.passed.incrementAndGet();
-                if (window.counts(begun, end)) {
-                    record.accept(end - begun);
-                }
+                window.answered(begun, end, record);
             }
         } catch (IOException e) {
             window.failed(begun, System.nanoTime(), (n == 0 ? "connecting: " : "n=" + n + ": ") + e);
@@ -241,10 +255,7 @@ final class HttpLoad {
             String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             long end = System.nanoTime();
             if (answer.startsWith("HTTP/1.1 200 ") && answer.contains("\r\n\r\nn=" + n + " downstream=delayed " + n + " ")) {
-                window.passed.incrementAndGet();
-                if (window.counts(begun, end)) {
-                    record.accept(end - begun);
-                }
+                window.answered(begun, end, record);
                 return;
             }
             why = "unexpected answer to n=" + n + ": " + answer.substring(0, Math.min(200, answer.length())).replace("\r\n", "\\r\\n");

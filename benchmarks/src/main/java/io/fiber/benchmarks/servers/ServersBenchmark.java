@@ -74,7 +74,7 @@ public final class ServersBenchmark {
 
     public static void main(String[] args) throws Exception {
         CommandLine options = CommandLine.parse(args, Set.of("--servers", "--closed", "--connections", "--rate", "--rounds", "--warmup",
-                "--duration", "--heap", "--agent-options", "--jvm-options", "--server-classpath", "--agent"), Set.of("--no-pin"));
+                "--duration", "--heap", "--agent-options", "--jvm-options", "--server-classpath", "--agent"), Set.of("--no-pin", "--jit"));
         List<String> servers = List.of(options.string("--servers", String.join(",", concat(PLATFORM_SERVERS, VIRTUAL_SERVERS))).split(","));
         int rounds = options.integer("--rounds", 3);
         int rate = options.integer("--rate", 1000);
@@ -84,7 +84,9 @@ public final class ServersBenchmark {
         String heap = options.string("--heap", "1g"); // the servers' -Xmx, the same on both sides
         String extraAgentOptions = options.string("--agent-options", ""); // added to the agent side's, e.g. detector=off
         List<String> jvmOptions = Arrays.stream(options.string("--jvm-options", "").split(" ")).filter(o -> !o.isBlank()).toList(); // both sides
-        List<Integer> heldConnections = Arrays.stream(options.string("--connections", "1000,10000").split(",")).map(Integer::parseInt).toList();
+        String held = options.string("--connections", "1000,10000"); // "none": the closed loop alone
+        List<Integer> heldConnections = held.equals("none") ? List.of() : Arrays.stream(held.split(",")).map(Integer::parseInt).toList();
+        boolean jit = options.flag("--jit"); // what the server's JIT did during each load
         boolean pin = !options.flag("--no-pin"); // ./run bench servers passes --no-pin without taskset or a second core
         String classPath = Files.readString(Path.of(required(options, "--server-classpath"))).trim();
         String agentJar = Path.of(required(options, "--agent")).toAbsolutePath().toString();
@@ -125,12 +127,12 @@ public final class ServersBenchmark {
                                 "io.fiber.examples.AtScaleServer", server, String.valueOf(delayPort), String.valueOf(most),
                                 Files.createTempDirectory(dir, server).toString()));
                         // Each scenario in a fresh server process: the peaks of one must not carry into the next.
-                        run(figures, new Key(server, side.label(), "closed-" + closed), command, stats, out, "closed loop of " + closed + " clients",
+                        run(figures, new Key(server, side.label(), "closed-" + closed), command, stats, jit, out, "closed loop of " + closed + " clients",
                                 load -> load.closedLoop(closed, warmup, measure));
                         for (int connections : heldConnections) {
                             int n = Math.min(connections, fitting);
                             Duration think = Duration.ofNanos(n * 1_000_000_000L / rate);
-                            run(figures, new Key(server, side.label(), "held-" + connections), command, stats, out,
+                            run(figures, new Key(server, side.label(), "held-" + connections), command, stats, jit, out,
                                     n + " kept-alive connections, a request every " + think.toMillis() + " ms each",
                                     load -> load.held(n, think, warmup.plus(think), measure));
                         }
@@ -146,11 +148,16 @@ public final class ServersBenchmark {
     }
 
     /** Starts the server with {@code command}, runs {@code load} against it, records the figures and stops it. */
-    private static void run(Map<Key, List<Figures>> figures, Key key, List<String> command, ProcessStats stats, PrintStream out, String what,
-                            Load load) throws Exception {
+    private static void run(Map<Key, List<Figures>> figures, Key key, List<String> command, ProcessStats stats, boolean jit, PrintStream out,
+                            String what, Load load) throws Exception {
         try (ChildProcess child = ChildProcess.start(key.server(), command, out)) {
             HttpLoad http = new HttpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), port(child.awaitLine("port ", START_LIMIT))));
+            JitCounters before = jit ? JitCounters.of(child.pid(), stats) : null;
             record(figures, key, measure(stats, child, () -> load.run(http), out, what));
+            if (jit) {
+                out.println("  JIT during the load (server pid " + child.pid() + "): " + JitCounters.of(child.pid(), stats).minus(before).describe()
+                        + "; before it: " + before.describe());
+            }
         }
     }
 
@@ -189,6 +196,7 @@ public final class ServersBenchmark {
                         + " (%d sent, %d answered in all)%s%n",
                 what, f.perSecond(), f.p99Millis(), f.failed(), f.cpuMicrosPerRequest(), f.serverCpuPercent(), f.peakThreads(), f.peakRssMib(),
                 result.sentInAll(), result.passedInAll(), f.firstFailure() == null ? "" : "; first failure: " + f.firstFailure());
+        out.println("  answered per second of the window: " + Arrays.toString(result.answeredBySecond()));
         return f;
     }
 

@@ -59,6 +59,8 @@ class HttpLoadTest {
         // 20 clients, each at most one request per 10 ms: under 2,000 in the one-second window.
         assertTrue(result.answered() > 50 && result.answered() < 2_000, "answered " + result.answered());
         assertEquals(result.answered(), result.latency().count());
+        assertEquals(1, result.answeredBySecond().length, "one second measured");
+        assertEquals(result.answered(), java.util.Arrays.stream(result.answeredBySecond()).sum(), "each answer counted in its second");
         assertTrue(result.latency().percentile(50) >= 10_000_000L, "no answer comes before the server's 10 ms");
         assertEquals(1.0, result.seconds(), 1e-9);
     }
@@ -93,5 +95,17 @@ class HttpLoadTest {
         assertEquals("threads=fibers", ServersBenchmark.withExtra("threads=fibers", ""));
         assertEquals(2.5, io.fiber.benchmarks.runner.Medians.median(new double[] {4, 1, 2, 3}));
         assertEquals(3, io.fiber.benchmarks.runner.Medians.median(new double[] {3, 9, 1}));
+    }
+
+    @Test
+    void theJitCountersOfAProcessAreReadFromOutsideIt() throws Exception {
+        long pid = ProcessHandle.current().pid(); // this test JVM, which has compiled something by now
+        io.fiber.benchmarks.runner.ProcessStats stats = io.fiber.benchmarks.runner.ProcessStats.create();
+        JitCounters before = JitCounters.of(pid, stats);
+        JitCounters after = JitCounters.of(pid, stats);
+        assertTrue(before.compiles() > 0 && before.loadedClasses() > 0 && before.uptimeSeconds() > 0, before.describe());
+        JitCounters between = after.minus(before);
+        assertTrue(between.compiles() >= 0 && between.uptimeSeconds() >= 0, between.describe());
+        assertTrue(before.describe().contains(before.compiles() + " compilations"), before.describe());
     }
 }
