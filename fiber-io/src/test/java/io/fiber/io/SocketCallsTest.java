@@ -98,13 +98,19 @@ class SocketCallsTest {
         for (int i = 0; i < 300_000; i++) {
             SocketCalls.read(fd, into, 8, 32, ERRNO); // nothing to read: EAGAIN, the cheapest call
         }
-        long before = threads.getCurrentThreadAllocatedBytes();
-        int calls = 100_000;
-        for (int i = 0; i < calls; i++) {
-            SocketCalls.read(fd, into, 8, 32, ERRNO);
+        // Measured in rounds until one allocates nothing: C2 compiles in the background, and on a
+        // loaded machine the first rounds may still run code compiled without escape analysis. A
+        // read that allocates (an errno array per call) never gets there.
+        double perCall = Double.MAX_VALUE;
+        for (int round = 0; round < 30 && perCall >= 8; round++) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            int calls = 100_000;
+            for (int i = 0; i < calls; i++) {
+                SocketCalls.read(fd, into, 8, 32, ERRNO);
+            }
+            perCall = (threads.getCurrentThreadAllocatedBytes() - before) / (double) calls;
         }
-        double perCall = (threads.getCurrentThreadAllocatedBytes() - before) / (double) calls;
-        assertTrue(perCall < 8, perCall + " bytes allocated per read");
+        assertTrue(perCall < 8, perCall + " bytes allocated per read, in the last of 30 rounds of 100,000");
     }
 
     @Test
