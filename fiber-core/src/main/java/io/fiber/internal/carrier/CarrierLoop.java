@@ -172,7 +172,7 @@ public final class CarrierLoop implements Runnable {
     private boolean freshFirstAfterPreemption;
     /** A run was preempted since this carrier last took from the inject queue: the next take starts with new fibers. */
     private boolean freshFirstNext;
-    /** Which lane of the inject queue this carrier's next take prefers ({@link #pollInjectTakingTurns}). */
+    /** This carrier's place in {@link #LANE_TURNS}: which lane of the inject queue its next take prefers. */
     private int laneTurn;
     private int tick;
     private long runs;
@@ -495,9 +495,9 @@ public final class CarrierLoop implements Runnable {
     }
 
     /**
-     * The next continuation from the inject queue, its three lanes taking turns: fibers woken by
-     * other threads, new fibers from outside, and work under way (what carriers moved off their
-     * queues) are all served, each at least every third take, whichever keeps arriving. Under way first
+     * The next continuation from the inject queue, its three lanes taking turns: new fibers from
+     * outside at every other take, fibers woken by other threads and work under way (what carriers
+     * moved off their queues) at every fourth ({@link #LANE_TURNS}), whichever keeps arriving. Under way first
      * always (as this queue once was) left new fibers to the moments a carrier ran dry: a server
      * whose dispatcher thread hands exchanges to a pool of fibers (the JDK's {@code HttpServer} with
      * a converted cached pool) kept making idle workers runnable, and the new workers it started
@@ -507,10 +507,18 @@ public final class CarrierLoop implements Runnable {
      * which overflows there. The turn is this carrier's own, so taking one costs no shared write.
      */
     private Runnable pollInjectTakingTurns() {
-        Runnable continuation = carriers.pollInject(laneTurn);
-        laneTurn = laneTurn == InjectQueue.LANES - 1 ? 0 : laneTurn + 1;
+        Runnable continuation = carriers.pollInject(LANE_TURNS[laneTurn]);
+        laneTurn = laneTurn == LANE_TURNS.length - 1 ? 0 : laneTurn + 1;
         return continuation;
     }
+
+    /**
+     * The lanes' turns: new fibers every other take, as when there were two lanes (with a turn in
+     * three, a thread that kept waking fibers held the new ones it started back for as long as work
+     * under way always first had: about 26,000 hand-offs in {@code SpawnBurstTest}), and the woken
+     * fibers and the work under way share the other takes.
+     */
+    private static final int[] LANE_TURNS = {InjectQueue.FRESH, InjectQueue.WOKEN, InjectQueue.FRESH, InjectQueue.UNDERWAY};
 
     private Runnable steal() {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
