@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 import static io.fiber.TestFibers.result;
@@ -70,15 +71,22 @@ class QueuedOnceTest {
      * The issue's fairness loop: with the watchdog sampling runs (handoff on), every fiber gets a
      * fair share. Repeated: a duplicate needs the watchdog to catch a run across two looks, which
      * about half of the one-second runs did when it took stack traces with {@code getStackTrace()}.
+     * The shares are counted from the moment all fibers have started: the first fiber runs alone
+     * until the carrier takes the others from the inject queue, and when the spawning thread is
+     * descheduled meanwhile that head start reached a third of a second's share (seen in CI).
      */
     @RepeatedTest(5)
     void yieldingFibersShareOneCarrierEvenly() throws Exception {
         try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("queued-once-fair")
                 .handoffAfter(Settings.DEFAULT_HANDOFF).build()) {
             Yielders yielders = Yielders.spawn(s);
+            long[] before = yielders.iterationsSoFar(); // the first fibers ran alone while the rest were spawned
             Thread.sleep(1000);
             int entries = queuedEntries(s);
             long[] counts = yielders.stop();
+            for (int i = 0; i < FIBERS; i++) {
+                counts[i] -= before[i];
+            }
             long[] sorted = counts.clone();
             Arrays.sort(sorted);
             long median = sorted[FIBERS / 2];
@@ -144,13 +152,18 @@ class QueuedOnceTest {
                 sorted[sorted.length - 1], Arrays.stream(counts).sum());
     }
 
-    /** {@value #FIBERS} fibers that loop on a little computation and {@code Thread.yield()}, each counting its iterations. */
-    private record Yielders(List<Fiber<Long>> fibers, AtomicBoolean stopFlag) {
+    /**
+     * {@value #FIBERS} fibers that loop on a little computation and {@code Thread.yield()}, each counting its
+     * iterations (also published, so the test can subtract what the first ones did before the last started).
+     */
+    private record Yielders(List<Fiber<Long>> fibers, AtomicBoolean stopFlag, AtomicLongArray published) {
         static Yielders spawn(FiberScheduler s) throws InterruptedException {
             AtomicBoolean stop = new AtomicBoolean();
+            AtomicLongArray published = new AtomicLongArray(FIBERS);
             CountDownLatch started = new CountDownLatch(FIBERS);
             List<Fiber<Long>> fibers = new ArrayList<>();
             for (int i = 0; i < FIBERS; i++) {
+                int index = i;
                 fibers.add(s.spawn(() -> {
                     started.countDown();
                     long iterations = 0;
@@ -160,13 +173,22 @@ class QueuedOnceTest {
                             x = x * 6364136223846793005L + 1442695040888963407L;
                         }
                         iterations++;
+                        published.lazySet(index, iterations);
                         Thread.yield();
                     }
                     return x == 42 ? -iterations : iterations; // x used, so the computation stays
                 }));
             }
             TestFibers.await(started);
-            return new Yielders(fibers, stop);
+            return new Yielders(fibers, stop, published);
+        }
+
+        long[] iterationsSoFar() {
+            long[] counts = new long[FIBERS];
+            for (int i = 0; i < FIBERS; i++) {
+                counts[i] = published.get(i);
+            }
+            return counts;
         }
 
         long[] stop() throws InterruptedException {
