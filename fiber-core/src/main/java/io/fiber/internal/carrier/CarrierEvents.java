@@ -23,12 +23,8 @@ import jdk.jfr.Timespan;
 final class CarrierEvents {
     private CarrierEvents() { }
 
-    @Name("io.fiber.YieldRequest")
-    @Label("Yield Request")
-    @Category({"Fiber"})
-    @Description("The watchdog asked a fiber's run to yield at its next safe point: it had held its carrier while other work waited")
-    @StackTrace(false)
-    static final class YieldRequest extends Event {
+    /** What the watchdog's events share: the fiber whose run held a carrier, the carrier, and for how long. */
+    abstract static class HeldCarrier extends Event {
         @Label("Fiber")
         Thread fiber;
         @Label("Carrier")
@@ -38,19 +34,20 @@ final class CarrierEvents {
         long heldFor;
     }
 
+    @Name("io.fiber.YieldRequest")
+    @Label("Yield Request")
+    @Category({"Fiber"})
+    @Description("The watchdog asked a fiber's run to yield at its next safe point: it had held its carrier while other work waited")
+    @StackTrace(false)
+    static final class YieldRequest extends HeldCarrier {
+    }
+
     @Name("io.fiber.Handoff")
     @Label("Handoff")
     @Category({"Fiber"})
     @Description("A fiber's run held its carrier's thread so long, with other work waiting, that a new thread took over the carrier")
     @StackTrace(false)
-    static final class Handoff extends Event {
-        @Label("Fiber")
-        Thread fiber;
-        @Label("Carrier")
-        String carrier;
-        @Label("Held For")
-        @Timespan
-        long heldFor;
+    static final class Handoff extends HeldCarrier {
         @Label("In Native Code")
         boolean inNative;
     }
@@ -61,14 +58,7 @@ final class CarrierEvents {
     @Description("A fiber ran without leaving its carrier for 10 ms or more (timed by the watchdog, to within its 1 ms period): "
             + "a computation or a call that blocks the thread; whatever was queued on that carrier waited")
     @StackTrace(false)
-    static final class LongRun extends Event {
-        @Label("Fiber")
-        Thread fiber;
-        @Label("Carrier")
-        String carrier;
-        @Label("Held For")
-        @Timespan
-        long heldFor;
+    static final class LongRun extends HeldCarrier {
     }
 
     @Name("io.fiber.FiberRun")
@@ -132,15 +122,15 @@ final class CarrierEvents {
 
     /** The watchdog saw the run of {@code running} on {@code carrier} end after at least {@code heldFor} ns. */
     static void longRun(Runnable running, String carrier, long heldFor) {
-        if (!FlightRecorder.isInitialized() || !Registered.ready()) {
-            return;
+        if (FlightRecorder.isInitialized() && Registered.ready()) {
+            commit(new LongRun(), running, carrier, heldFor);
         }
-        LongRun event = new LongRun();
-        if (event.shouldCommit()) {
-            event.fiber = fiberOf(running);
-            event.carrier = carrier;
-            event.heldFor = heldFor;
-            event.commit();
+    }
+
+    /** Registers the event classes now, if Flight Recorder is up (otherwise the watchdog's next look does, once it is). */
+    static void registerNow() {
+        if (FlightRecorder.isInitialized()) {
+            Registered.ready();
         }
     }
 
@@ -168,29 +158,25 @@ final class CarrierEvents {
 
     /** The watchdog asked the run of {@code running} on {@code carrier} to yield after {@code heldFor} ns. */
     static void yieldRequested(Runnable running, String carrier, long heldFor) {
-        if (!FlightRecorder.isInitialized() || !Registered.ready()) {
-            return;
-        }
-        YieldRequest event = new YieldRequest();
-        if (event.shouldCommit()) {
-            event.fiber = fiberOf(running);
-            event.carrier = carrier;
-            event.heldFor = heldFor;
-            event.commit();
+        if (FlightRecorder.isInitialized() && Registered.ready()) {
+            commit(new YieldRequest(), running, carrier, heldFor);
         }
     }
 
     /** The watchdog handed off {@code carrier}, whose run of {@code running} had held it {@code heldFor} ns. */
     static void handedOff(Runnable running, String carrier, long heldFor, boolean inNative) {
-        if (!FlightRecorder.isInitialized() || !Registered.ready()) {
-            return;
+        if (FlightRecorder.isInitialized() && Registered.ready()) {
+            Handoff event = new Handoff();
+            event.inNative = inNative;
+            commit(event, running, carrier, heldFor);
         }
-        Handoff event = new Handoff();
+    }
+
+    private static void commit(HeldCarrier event, Runnable running, String carrier, long heldFor) {
         if (event.shouldCommit()) {
             event.fiber = fiberOf(running);
             event.carrier = carrier;
             event.heldFor = heldFor;
-            event.inNative = inNative;
             event.commit();
         }
     }

@@ -642,7 +642,10 @@ public final class CarrierLoop implements Runnable {
             LockSupport.parkNanos(this, timeout);
         }
         SLEEPING_SINCE.setOpaque(this, 0L);
-        IDLE_NANOS.setOpaque(this, idleNanos + (System.nanoTime() - asleepFrom));
+        long awake = System.nanoTime();
+        IDLE_NANOS.setOpaque(this, idleNanos + (awake - asleepFrom));
+        StateClock.tick(awake); // the watchdog looks every 10 ms while carriers sleep: stamps after a wakeup are not that stale
+
         if (!idle.tryClearIdle(index)) {
             searching = true;
         }

@@ -101,6 +101,12 @@ public final class CarrierWatchdog implements Runnable {
         long cpuSinceNanos;
         /** The continuation of the run being watched (for its event once it ends long). */
         Runnable running;
+        /**
+         * When that run began, as well as known: its fiber's state stamp (to within the clock this
+         * watchdog advances), or this look. Not moved by the pause compensation that {@link #since} gets:
+         * a run that a pause made long did hold its carrier that long.
+         */
+        long runStarted;
     }
 
     private final Map<CarrierLoop, Sample> samples = new IdentityHashMap<>();
@@ -251,15 +257,24 @@ public final class CarrierWatchdog implements Runnable {
         return true;
     }
 
+    /** When the run of {@code running}, first seen at {@code now}, began: its fiber's stamp of the run's start, if earlier. */
+    private static long runStarted(Runnable running, long now) {
+        long age = running instanceof FiberTask task ? task.nanosInState(now) : -1;
+        return age > 0 ? now - age : now;
+    }
+
     /** Updates the sample; true when the same run was already going on at an earlier sample. */
     private static boolean updateRun(CarrierLoop loop, Sample s, long now) {
         Runnable running = loop.running();
         long runs = loop.runs();
-        if (running == null || runs != s.runs) {
-            if (s.running != null && now - s.since >= CarrierEvents.LONG_RUN_NANOS) {
-                CarrierEvents.longRun(s.running, loop.thread.getName(), now - s.since); // it ended since the last look
+        // A run's count moves when it ends, so the first run after an idle look has the idle look's
+        // count: it is new because the continuation is (none was running then).
+        if (running == null || runs != s.runs || running != s.running) {
+            if (s.running != null && now - s.runStarted >= CarrierEvents.LONG_RUN_NANOS) {
+                CarrierEvents.longRun(s.running, loop.thread.getName(), now - s.runStarted); // it ended since the last look
             }
             s.running = running;
+            s.runStarted = runStarted(running, now);
             s.runs = runs;
             s.since = now;
             s.reported = false;
