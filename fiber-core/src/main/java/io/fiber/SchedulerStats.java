@@ -17,10 +17,12 @@ import java.util.List;
  * @param blockingThreads threads alive in the offload pool now
  * @param carriers       one entry per carrier loop
  * @param groups         one entry per {@link FiberGroup}, in the order they were built; empty without groups
+ * @param admission      the bound on live fibers and what it did ({@link FiberScheduler.Builder#maxLiveFibers});
+ *                       {@link AdmissionStats#bounded()} false without one
  */
 public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawned, long fibersAlive,
                              long parks, int injectDepth, long blockingCalls, int blockingThreads,
-                             List<CarrierStats> carriers, List<FiberGroupStats> groups) {
+                             List<CarrierStats> carriers, List<FiberGroupStats> groups, AdmissionStats admission) {
 
     /** Continuations stolen between carriers, summed over all carriers. */
     public long steals() {
@@ -50,6 +52,9 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
                         + "%d offloaded calls (%d pool threads)%n",
                 name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
                 fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads));
+        if (admission.bounded()) {
+            sb.append("  admission: ").append(admission).append(String.format("%n"));
+        }
         for (CarrierStats c : carriers) {
             sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  reads skipped %,10d  timers %,9d  handoffs %,7d"
                             + "  yield requests %,7d  busy %,9d ms  idle %,9d ms  queued %d%n",
