@@ -1,6 +1,7 @@
 package io.fiber;
 
 import io.fiber.internal.group.Group;
+import io.fiber.internal.group.LiveLimit;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -59,9 +60,12 @@ public final class FiberGroup {
     private final FiberScheduler scheduler;
     private final Group group;
 
-    private FiberGroup(FiberScheduler scheduler, String name, int weight, int maxConcurrent) {
+    private FiberGroup(FiberScheduler scheduler, String name, int weight, int maxConcurrent, int maxLiveFibers,
+                       AdmissionPolicy policy) {
         this.scheduler = scheduler;
-        this.group = scheduler.carriers().groups().create(this, name, weight, maxConcurrent);
+        LiveLimit liveLimit = maxLiveFibers == 0 ? null : new LiveLimit(maxLiveFibers, policy.maxWaitNanos(),
+                new FiberScheduler.Refusals(scheduler.carriers(), "group '" + name + "' of scheduler '" + scheduler.name() + "'", name));
+        this.group = scheduler.carriers().groups().create(this, name, weight, maxConcurrent, liveLimit);
     }
 
     /**
@@ -85,6 +89,18 @@ public final class FiberGroup {
     /** How many of its fibers may run at once; {@link Integer#MAX_VALUE} when it has no bound. */
     public int maxConcurrent() {
         return group.isBounded() ? group.admission().bound() : Integer.MAX_VALUE;
+    }
+
+    /** The bound on its live fibers ({@link Builder#maxLiveFibers}); {@link Integer#MAX_VALUE} when none. */
+    public int maxLiveFibers() {
+        LiveLimit limit = group.liveLimit();
+        return limit == null ? Integer.MAX_VALUE : limit.bound();
+    }
+
+    /** What a spawn into the group does at {@link #maxLiveFibers()}; null when there is no bound. */
+    public AdmissionPolicy admissionPolicy() {
+        LiveLimit limit = group.liveLimit();
+        return limit == null ? null : AdmissionPolicy.ofMaxWaitNanos(limit.maxWaitNanos());
     }
 
     /** Whether it is a serial lane: at most one of its fibers runs at once. */
@@ -122,13 +138,16 @@ public final class FiberGroup {
         int waiting = group.waitingCount();
         return new FiberGroupStats(group.name(), group.weight(), maxConcurrent(), spawned,
                 Math.max(0, spawned - finished - waiting), waiting, finished, group.runs(),
-                Duration.ofNanos(group.runNanos()), Duration.ofNanos(group.virtualRuntimeNanos()), group.queueDepth());
+                Duration.ofNanos(group.runNanos()), Duration.ofNanos(group.virtualRuntimeNanos()), group.queueDepth(),
+                FiberScheduler.admissionStats(group.liveLimit()));
     }
 
     @Override
     public String toString() {
         return "FiberGroup[" + name() + ", weight " + weight()
-                + (group.isBounded() ? ", at most " + maxConcurrent() + " at once" : "") + ", " + scheduler.name() + "]";
+                + (group.isBounded() ? ", at most " + maxConcurrent() + " at once" : "")
+                + (group.liveLimit() != null ? ", at most " + maxLiveFibers() + " live (" + admissionPolicy() + ")" : "")
+                + ", " + scheduler.name() + "]";
     }
 
     /** Settings for a new {@link FiberGroup}; from {@link FiberScheduler#group(String)}. */
@@ -137,6 +156,8 @@ public final class FiberGroup {
         private final String name;
         private int weight = Group.DEFAULT_WEIGHT;
         private int maxConcurrent;
+        private int maxLiveFibers;
+        private AdmissionPolicy admissionPolicy = AdmissionPolicy.WAIT;
 
         Builder(FiberScheduler scheduler, String name) {
             this.scheduler = scheduler;
@@ -170,6 +191,32 @@ public final class FiberGroup {
             return this;
         }
 
+        /**
+         * At most {@code maxLiveFibers} of its fibers alive at once (spawned and not finished, running
+         * or waiting for a {@link #maxConcurrent} slot); a spawn beyond waits until one ends
+         * ({@link AdmissionPolicy#WAIT}). Default: no bound. See {@link #maxLiveFibers(int, AdmissionPolicy)}.
+         */
+        public Builder maxLiveFibers(int maxLiveFibers) {
+            return maxLiveFibers(maxLiveFibers, AdmissionPolicy.WAIT);
+        }
+
+        /**
+         * At most {@code maxLiveFibers} of its fibers alive at once; at the bound a spawn into the group
+         * (including a fiber spawned from one of its fibers, which joins it) does what {@code policy}
+         * says, as for the scheduler's bound ({@link FiberScheduler.Builder#maxLiveFibers(int, AdmissionPolicy)}),
+         * which holds as well: a spawn takes a slot of both. Unlike {@link #maxConcurrent}, whose extra
+         * fibers exist and wait in line, this bounds how many fibers exist: the spawner waits or is refused.
+         */
+        public Builder maxLiveFibers(int maxLiveFibers, AdmissionPolicy policy) {
+            if (maxLiveFibers < 1) {
+                throw new IllegalArgumentException("group '" + name + "': maxLiveFibers must be at least 1, got "
+                        + maxLiveFibers + "; for no bound, do not call it");
+            }
+            this.maxLiveFibers = maxLiveFibers;
+            this.admissionPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
         /** A serial lane: {@code maxConcurrent(1)}. Its fibers never overlap and start in submission order. */
         public Builder serial() {
             return maxConcurrent(1);
@@ -186,7 +233,7 @@ public final class FiberGroup {
                 throw new RejectedExecutionException("cannot build group '" + name + "' on scheduler '" + scheduler.name()
                         + "': it is shut down. Build groups on a running scheduler, before its shutdown.");
             }
-            return new FiberGroup(scheduler, name, weight, maxConcurrent);
+            return new FiberGroup(scheduler, name, weight, maxConcurrent, maxLiveFibers, admissionPolicy);
         }
     }
 }

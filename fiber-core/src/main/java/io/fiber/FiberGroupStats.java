@@ -19,9 +19,12 @@ import java.time.Duration;
  * @param virtualRuntime its run time weighted by default weight / weight: what carriers compare to pick
  *                      the next group (it only grows, and an idle group's is raised when it returns)
  * @param queueDepth    continuations of its fibers waiting for a carrier
+ * @param admission     the bound on its live fibers and what it did ({@link FiberGroup.Builder#maxLiveFibers});
+ *                      {@link AdmissionStats#bounded()} false without one
  */
 public record FiberGroupStats(String name, int weight, int maxConcurrent, long spawned, long running, int waiting,
-                              long finished, long runs, Duration runTime, Duration virtualRuntime, int queueDepth) {
+                              long finished, long runs, Duration runTime, Duration virtualRuntime, int queueDepth,
+                              AdmissionStats admission) {
 
     /** One line, for logs. */
     @Override
@@ -29,6 +32,7 @@ public record FiberGroupStats(String name, int weight, int maxConcurrent, long s
         return String.format("group %-12s weight %,6d  %s  spawned %,10d  running %,7d  waiting %,9d  finished %,10d"
                         + "  runs %,12d  run time %,9d ms  vruntime %,9d ms  queued %d",
                 name, weight, maxConcurrent == Integer.MAX_VALUE ? "unbounded " : String.format("at most %,d", maxConcurrent),
-                spawned, running, waiting, finished, runs, runTime.toMillis(), virtualRuntime.toMillis(), queueDepth);
+                spawned, running, waiting, finished, runs, runTime.toMillis(), virtualRuntime.toMillis(), queueDepth)
+                + (admission.bounded() ? "  admission " + admission : "");
     }
 }

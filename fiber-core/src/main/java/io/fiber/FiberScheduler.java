@@ -11,6 +11,7 @@ import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.dump.FiberDump;
 import io.fiber.internal.dump.StallReport;
 import io.fiber.internal.group.Group;
+import io.fiber.internal.group.LiveLimit;
 import io.fiber.internal.jdk.VirtualThreadHook;
 import io.fiber.internal.management.ManagementBeans;
 import io.fiber.internal.offload.OffloadPool;
@@ -72,6 +73,10 @@ public final class FiberScheduler implements AutoCloseable {
         carriers = new Carriers(b.name, b.carriers, b.daemon, b.maxBlockingThreads, b.handoffAfter.toNanos(),
                 AgentHooks.offloadsAny());
         carriers.owner(this);
+        if (b.maxLiveFibers > 0) {
+            carriers.limitLiveFibers(new LiveLimit(b.maxLiveFibers, b.admissionPolicy.maxWaitNanos(),
+                    new Refusals(carriers, "scheduler '" + b.name + "'", null)));
+        }
         if (carriers.count() == 0 && FALLBACK_WARNED.compareAndSet(false, true)) {
             log.warn("Fibers run on the JDK's default virtual thread scheduler, not on fiber carrier loops: {}. "
                     + "Fix: launch with -javaagent:fiber-agent.jar, or pass the JVM option {}",
@@ -123,6 +128,24 @@ public final class FiberScheduler implements AutoCloseable {
         return carriers.count() > 0;
     }
 
+    /** The bound on this scheduler's live fibers ({@link Builder#maxLiveFibers}); {@link Integer#MAX_VALUE} when none. */
+    public int maxLiveFibers() {
+        LiveLimit limit = carriers.liveLimit();
+        return limit == null ? Integer.MAX_VALUE : limit.bound();
+    }
+
+    /** What a spawn does at {@link #maxLiveFibers()}; null when there is no bound. */
+    public AdmissionPolicy admissionPolicy() {
+        LiveLimit limit = carriers.liveLimit();
+        return limit == null ? null : AdmissionPolicy.ofMaxWaitNanos(limit.maxWaitNanos());
+    }
+
+    /**
+     * Starts a fiber running {@code task}.
+     *
+     * @throws RejectedExecutionException if this scheduler is shut down; a {@link FiberRejectedException}
+     *                                    if a bound on live fibers refuses ({@link Builder#maxLiveFibers})
+     */
     public Fiber<Void> spawn(Runnable task) {
         return start(null, Objects.requireNonNull(task, "task"));
     }
@@ -160,12 +183,21 @@ public final class FiberScheduler implements AutoCloseable {
     /** {@link #start(String, Object)} into {@code group} (null: none), one of this scheduler's. */
     <T> Fiber<T> start(Group group, String fiberName, Object task) {
         carriers.rejectIfShutDown();
-        Fiber<T> fiber = new Fiber<>(this, task, false, group);
-        Fiber.Body body = fiber.body();
-        Thread thread = usesOwnCarriers()
-                ? carriers.newThread(body, fiberName, true)
-                : jdkVirtualThread(fiberName, true, fallbackBody(body));
-        fiber.bind(thread);
+        carriers.acquireSlots(group); // under a bound on live fibers: waits or throws before the fiber is made
+        Fiber<T> fiber;
+        Fiber.Body body;
+        Thread thread;
+        try {
+            fiber = new Fiber<>(this, task, false, group);
+            body = fiber.body();
+            thread = usesOwnCarriers()
+                    ? carriers.newThread(body, fiberName, true)
+                    : jdkVirtualThread(fiberName, true, fallbackBody(body));
+            fiber.bind(thread);
+        } catch (Throwable t) { // an OutOfMemoryError, say: the slots go back
+            carriers.releaseSlots(group);
+            throw t;
+        }
         carriers.admit(body);
         if (group != null && !usesOwnCarriers() && group.isBounded()) {
             body.enterLine(); // in submission order, before the JDK may run the thread
@@ -195,6 +227,14 @@ public final class FiberScheduler implements AutoCloseable {
      * and if that moment comes after a shutdown, {@code task} does not run and the rejection goes to
      * the uncaught exception handler.
      *
+     * <p>Under a bound on live fibers ({@link Builder#maxLiveFibers}) its {@code start()} takes a slot
+     * as a spawn does: it waits for one, or throws {@link FiberRejectedException}, as the policy says,
+     * and the thread then ends without running {@code task}. A starter that is itself a fiber waits
+     * pinned to its carrier there (the JDK calls the scheduler with it pinned) unless the agent runs,
+     * which takes the slot at the entry of {@code start()} instead. In the fallback mode the new fiber
+     * waits for its slot itself, before {@code task}, and a refusal goes to the uncaught exception
+     * handler.
+     *
      * @param fiberName the thread's name; null for none, as for {@link #spawn(String, Callable)}
      */
     public Thread unstartedFiber(String fiberName, Runnable task) {
@@ -218,6 +258,7 @@ public final class FiberScheduler implements AutoCloseable {
         } else {
             Fiber.Body body = fiber.body();
             thread = jdkVirtualThread(fiberName, inheritInheritableThreadLocals, () -> {
+                carriers.acquireSlots(group); // the fiber itself waits here, or ends refused: see the javadoc
                 carriers.admit(body);
                 if (group != null && group.isBounded()) {
                     body.enterLine();
@@ -397,7 +438,17 @@ public final class FiberScheduler implements AutoCloseable {
         }
         return new SchedulerStats(name(), usesOwnCarriers(), spawned, carriers.fibersAlive(),
                 Math.max(0, runs - spawned), carriers.injectSize(), carriers.offloadPool().calls(),
-                carriers.offloadPool().threads(), carriers.offloadPool().queued(), List.copyOf(perCarrier), List.copyOf(groups));
+                carriers.offloadPool().threads(), carriers.offloadPool().queued(), List.copyOf(perCarrier), List.copyOf(groups),
+                admissionStats(carriers.liveLimit()));
+    }
+
+    /** The figures of a bound on live fibers, the scheduler's or a group's (null: none). */
+    static AdmissionStats admissionStats(LiveLimit limit) {
+        if (limit == null) {
+            return AdmissionStats.NONE;
+        }
+        return new AdmissionStats(limit.bound(), AdmissionPolicy.ofMaxWaitNanos(limit.maxWaitNanos()), limit.holders(),
+                limit.waiting(), limit.waited(), Duration.ofNanos(limit.waitNanos()), limit.rejected());
     }
 
     private static DelayHistogram delayHistogram(DelayRecorder r) {
@@ -461,6 +512,52 @@ public final class FiberScheduler implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("a stall listener of scheduler '{}' failed: {}", name, e.toString());
             }
+        }
+    }
+
+    /**
+     * What a bound on live fibers throws, the scheduler's or a group's ({@code groupName} not null):
+     * each message names the owner, the bound and the fixes.
+     */
+    static final class Refusals implements LiveLimit.Refusals {
+        private final Carriers carriers;
+        private final String owner;
+        private final String groupName;
+
+        Refusals(Carriers carriers, String owner, String groupName) {
+            this.carriers = carriers;
+            this.owner = owner;
+            this.groupName = groupName;
+        }
+
+        private String setting(LiveLimit limit) {
+            return (groupName == null ? "FiberScheduler.builder()" : "scheduler.group(\"" + groupName + "\")")
+                    + ".maxLiveFibers(" + limit.bound() + ", " + AdmissionPolicy.ofMaxWaitNanos(limit.maxWaitNanos()) + ")";
+        }
+
+        @Override
+        public RuntimeException full(LiveLimit limit, long waitedNanos) {
+            String waited = waitedNanos == 0 ? "" : " for " + TimeUnit.NANOSECONDS.toMillis(waitedNanos) + " ms";
+            return new FiberRejectedException("cannot spawn a fiber on " + owner + ": it has " + limit.bound()
+                    + " live fibers, its bound (" + setting(limit) + "), and none ended" + waited + ". Raise the bound"
+                    + (groupName == null ? " (or the agent option max-fibers=N for the default scheduler)" : "")
+                    + ", let spawners wait (AdmissionPolicy.WAIT or waitAtMost(...)), or spawn less"
+                    + " (answer 'busy' to the request that asked for this one)", limit.bound(), null);
+        }
+
+        @Override
+        public RuntimeException shutDown() {
+            return carriers.rejected();
+        }
+
+        @Override
+        public RuntimeException interrupted(LiveLimit limit) {
+            InterruptedException cause = new InterruptedException("interrupted while waiting for one of the "
+                    + limit.bound() + " live fibers of " + owner + " to end");
+            Timeout.interrupted(cause); // the FiberTimeoutException of the caller's passed Timeout, if any
+            return new FiberRejectedException("a spawn on " + owner + " was interrupted while it waited for one of its "
+                    + limit.bound() + " live fibers to end (" + setting(limit) + "); no fiber was made, and the"
+                    + " interrupt status is kept", limit.bound(), cause);
         }
     }
 
@@ -541,6 +638,37 @@ public final class FiberScheduler implements AutoCloseable {
         @Override
         public int getOffloadPoolThreads() {
             return scheduler.stats().blockingThreads();
+        }
+
+        @Override
+        public int getMaxLiveFibers() {
+            return scheduler.maxLiveFibers();
+        }
+
+        @Override
+        public String getAdmissionPolicy() {
+            AdmissionPolicy policy = scheduler.admissionPolicy();
+            return policy == null ? "" : policy.toString();
+        }
+
+        @Override
+        public int getSpawnersWaiting() {
+            return scheduler.stats().admission().waiting();
+        }
+
+        @Override
+        public long getSpawnsWaited() {
+            return scheduler.stats().admission().waited();
+        }
+
+        @Override
+        public long getSpawnWaitMillis() {
+            return scheduler.stats().admission().waitTime().toMillis();
+        }
+
+        @Override
+        public long getSpawnsRejected() {
+            return scheduler.stats().admission().rejected();
         }
 
         @Override
@@ -639,8 +767,39 @@ public final class FiberScheduler implements AutoCloseable {
         private Duration handoffAfter = Settings.HANDOFF.fromSystemProperty();
         private Duration stallReportAfter = DEFAULT_STALL_REPORT_AFTER;
         private Consumer<String> onStall;
+        private int maxLiveFibers;
+        private AdmissionPolicy admissionPolicy = AdmissionPolicy.WAIT;
 
         private Builder() { }
+
+        /**
+         * At most {@code maxLiveFibers} fibers of the scheduler alive at once (spawned and not
+         * finished); a spawn beyond waits until one ends ({@link AdmissionPolicy#WAIT}). Default: no
+         * bound. See {@link #maxLiveFibers(int, AdmissionPolicy)}.
+         */
+        public Builder maxLiveFibers(int maxLiveFibers) {
+            return maxLiveFibers(maxLiveFibers, AdmissionPolicy.WAIT);
+        }
+
+        /**
+         * At most {@code maxLiveFibers} fibers of the scheduler alive at once (spawned and not finished,
+         * in or out of groups, started by any means: spawn, fork, {@link FiberPool}, a fiber handed out as a thread);
+         * at the bound a spawn does what {@code policy} says: wait for a fiber to end (back pressure
+         * on the spawner), wait at most a while, or throw {@link FiberRejectedException} at once. Fibers
+         * that end for any reason (returned, failed, cancelled, {@link FiberScheduler#shutdownNow}) free
+         * their slots; {@link FiberScheduler#shutdown} refuses the waiting spawners. The count is exact:
+         * the scheduler never has more live fibers than the bound. Below the bound a spawn pays one CAS;
+         * without a bound, one read. Statistics: {@link SchedulerStats#admission()}.
+         */
+        public Builder maxLiveFibers(int maxLiveFibers, AdmissionPolicy policy) {
+            if (maxLiveFibers < 1) {
+                throw new IllegalArgumentException("maxLiveFibers must be at least 1, got " + maxLiveFibers
+                        + "; for no bound, do not call it");
+            }
+            this.maxLiveFibers = maxLiveFibers;
+            this.admissionPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
 
         /**
          * How long the scheduler must have been stuck before it reports it (default 10 s;

@@ -57,6 +57,24 @@ public interface FiberSchedulerMXBean {
 
     int getOffloadPoolThreads();
 
+    /** The bound on live fibers ({@link FiberScheduler.Builder#maxLiveFibers}); {@link Integer#MAX_VALUE} when none. */
+    int getMaxLiveFibers();
+
+    /** What a spawn does at the bound ({@link AdmissionPolicy#toString()}: WAIT, REJECT, waitAtMost(...)); empty when none. */
+    String getAdmissionPolicy();
+
+    /** Spawners waiting for a live fiber to end, now. */
+    int getSpawnersWaiting();
+
+    /** Spawns that had to wait for a live fiber to end, since the build. */
+    long getSpawnsWaited();
+
+    /** Time spawners spent waiting at the bound, summed, in milliseconds. */
+    long getSpawnWaitMillis();
+
+    /** Spawns the bound refused ({@link FiberRejectedException}), since the build. */
+    long getSpawnsRejected();
+
     /** Calls waiting for an offload pool thread now. */
     int getOffloadQueuedCalls();
 

@@ -31,6 +31,10 @@ public final class Fibers {
             if (carriers != null) {
                 builder.carriers(carriers);
             }
+            Settings.FiberBound bound = Settings.MAX_FIBERS.fromSystemProperty(); // the agent option max-fibers=N[:policy]
+            if (bound != null) {
+                builder.maxLiveFibers(bound.max(), AdmissionPolicy.ofMaxWaitNanos(bound.maxWaitNanos()));
+            }
             return builder.build();
         }
     }

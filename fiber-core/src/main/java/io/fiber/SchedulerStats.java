@@ -18,10 +18,12 @@ import java.util.List;
  * @param blockingQueued calls (and fibers remounted for one) waiting for an offload pool thread now
  * @param carriers       one entry per carrier loop
  * @param groups         one entry per {@link FiberGroup}, in the order they were built; empty without groups
+ * @param admission      the bound on live fibers and what it did ({@link FiberScheduler.Builder#maxLiveFibers});
+ *                       {@link AdmissionStats#bounded()} false without one
  */
 public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawned, long fibersAlive,
                              long parks, int injectDepth, long blockingCalls, int blockingThreads, int blockingQueued,
-                             List<CarrierStats> carriers, List<FiberGroupStats> groups) {
+                             List<CarrierStats> carriers, List<FiberGroupStats> groups, AdmissionStats admission) {
 
     /**
      * How long fibers waited between becoming runnable and running, over all carriers (sampled:
@@ -75,6 +77,9 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
                 fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads, blockingQueued));
         if (ownCarriers) {
             sb.append(String.format("  scheduling delay: %s%n", schedulingDelay()));
+        }
+        if (admission.bounded()) {
+            sb.append("  admission: ").append(admission).append(String.format("%n"));
         }
         for (CarrierStats c : carriers) {
             sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  reads skipped %,10d  timers %,9d  handoffs %,7d"

@@ -400,7 +400,7 @@ class FiberGroupTest {
             }
             FiberGroupStats during = lane.stats();
             assertEquals(new FiberGroupStats("stats-lane", 300, 1, 6, 1, 5, 0, during.runs(), during.runTime(),
-                    during.virtualRuntime(), 0), during);
+                    during.virtualRuntime(), 0, AdmissionStats.NONE), during);
             assertTrue(s.stats().toString().contains("group stats-lane"), s.stats().toString());
             assertEquals(List.of(during.name()), s.stats().groups().stream().map(FiberGroupStats::name).toList());
             release.countDown();

@@ -1,7 +1,12 @@
 package io.fiber.examples;
 
+import com.sun.net.httpserver.Filter;
+import com.sun.net.httpserver.HttpContext;
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import io.fiber.AdmissionPolicy;
+import io.fiber.FiberRejectedException;
 import io.fiber.FiberScheduler;
 import io.fiber.Fibers;
 
@@ -37,7 +42,18 @@ import javax.sql.DataSource;
  *   <li>{@code GET /file}: answers with a small file the server wrote at start, read with
  *       {@code Files.readString} in the fiber: file I/O holds the carrier, and this is the handler
  *       the blocking-call detector flags (the demo's {@code --show-detector}).</li>
+ *   <li>{@code GET /work?ms=M&kb=K}: a request that costs something while in flight: it holds a
+ *       buffer of K KiB (0 to 65,536) and computes over it for about M ms of CPU (0 to 10,000), in
+ *       slices of about 1 ms with a yield between them, so requests in flight share the carriers;
+ *       answers {@code worked M ms over K KiB}. What {@code ./run bench overload} loads.</li>
  * </ul>
+ *
+ * <p>With {@code --max-fibers N} (a scheduler built with {@code maxLiveFibers}) at most N exchanges
+ * are in flight. At the bound the policy decides: {@code N:reject} (the default here) answers
+ * {@code 503 Service Unavailable} at once, written by the JDK's dispatcher thread itself, so a
+ * refused client gets a clean answer; {@code N:wait} makes the dispatcher wait for an exchange to end
+ * (back pressure: new connections then wait in the kernel's accept queue); {@code N:wait=Tms} waits
+ * at most T ms, then answers 503.
  *
  * The server's dispatcher, a platform thread of the JDK's, accepts connections and waits for each
  * request to arrive; the fiber then reads the request, runs the handler and writes the response.
@@ -56,7 +72,12 @@ public final class HttpServerExample implements AutoCloseable {
 
     static final String FILE_CONTENT = "served by a handler that blocks its carrier on file I/O\n";
 
-    static final String USAGE = "usage: HttpServerExample [port] [" + DemoDatabase.Settings.OPTIONS + "]";
+    static final String USAGE = "usage: HttpServerExample [port] [--max-fibers N[:reject|:wait|:wait=Tms]] ["
+            + DemoDatabase.Settings.OPTIONS + "]";
+    static final int MAX_WORK_MS = 10_000;
+    static final int MAX_WORK_KB = 65_536;
+    /** Set on the dispatcher thread while it answers an exchange that the bound on live fibers refused. */
+    private static final ThreadLocal<FiberRejectedException> REFUSED = new ThreadLocal<>();
 
     private final FiberScheduler scheduler;
     private final DataSource database;
@@ -81,9 +102,16 @@ public final class HttpServerExample implements AutoCloseable {
     public static void main(String[] args) throws IOException {
         int port = 0;
         DemoDatabase.Settings settings = DemoDatabase.Settings.IN_MEMORY_H2;
+        String maxFibers = null;
         try {
             for (int i = 0; i < args.length; i++) {
-                if (DemoDatabase.Settings.isOption(args[i])) {
+                if (args[i].equals("--max-fibers")) {
+                    if (i + 1 == args.length) {
+                        throw new IllegalArgumentException("option --max-fibers needs a value");
+                    }
+                    maxFibers = args[++i];
+                    boundedScheduler(maxFibers).close(); // checks the value now
+                } else if (DemoDatabase.Settings.isOption(args[i])) {
                     if (i + 1 == args.length) {
                         throw new IllegalArgumentException("option " + args[i] + " needs a value");
                     }
@@ -105,17 +133,41 @@ public final class HttpServerExample implements AutoCloseable {
             System.exit(1);
             return;
         }
-        FiberScheduler scheduler = Fibers.defaultScheduler();
+        FiberScheduler scheduler = maxFibers == null ? Fibers.defaultScheduler() : boundedScheduler(maxFibers);
         HttpServerExample server = new HttpServerExample(scheduler, db.dataSource());
         port = server.start(port);
         System.out.println("HTTP server listening on http://127.0.0.1:" + port + "/ (/hello, /sleep?ms=N, POST /echo,"
-                + " /file, /db?id=1.." + DemoDatabase.ROWS + " on " + db.description() + "), one fiber per exchange;"
-                + " Ctrl-C stops it");
+                + " /file, /work?ms=M&kb=K, /db?id=1.." + DemoDatabase.ROWS + " on " + db.description() + "), one fiber per exchange"
+                + (maxFibers == null ? "" : ", at most " + scheduler.maxLiveFibers() + " at once (" + scheduler.admissionPolicy() + ")")
+                + "; Ctrl-C stops it");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.stop();
             db.close();
             System.out.print("HTTP server stopped\n" + scheduler.stats());
         }));
+    }
+
+    /** A scheduler with the bound of {@code --max-fibers N[:reject|:wait|:wait=Tms]}; reject when no policy is given. */
+    static FiberScheduler boundedScheduler(String value) {
+        String[] parts = value.split(":", 2);
+        int max;
+        try {
+            max = Integer.parseInt(parts[0]);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--max-fibers " + value + ": N must be a whole number");
+        }
+        String policy = parts.length == 1 ? "reject" : parts[1];
+        AdmissionPolicy admission;
+        if (policy.equals("reject")) {
+            admission = AdmissionPolicy.REJECT;
+        } else if (policy.equals("wait")) {
+            admission = AdmissionPolicy.WAIT;
+        } else if (policy.matches("wait=[0-9]{1,7}ms")) {
+            admission = AdmissionPolicy.waitAtMost(Duration.ofMillis(Long.parseLong(policy.substring(5, policy.length() - 2))));
+        } else {
+            throw new IllegalArgumentException("--max-fibers " + value + ": the policy must be reject, wait or wait=Tms");
+        }
+        return FiberScheduler.builder().name("http").maxLiveFibers(max, admission).build();
     }
 
     /**
@@ -128,18 +180,63 @@ public final class HttpServerExample implements AutoCloseable {
             throw new IllegalStateException("HTTP server already started on port " + server.getAddress().getPort());
         }
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
-        server.setExecutor(exchange -> scheduler.spawn(exchange));
-        server.createContext("/hello", HttpServerExample::hello);
-        server.createContext("/sleep", HttpServerExample::sleep);
-        server.createContext("/echo", HttpServerExample::echo);
-        server.createContext("/db", this::lookUp);
+        server.setExecutor(exchange -> {
+            try {
+                scheduler.spawn(exchange);
+            } catch (FiberRejectedException refused) {
+                refuse(exchange, refused);
+            }
+        });
+        context("/hello", HttpServerExample::hello);
+        context("/sleep", HttpServerExample::sleep);
+        context("/echo", HttpServerExample::echo);
+        context("/db", this::lookUp);
+        context("/work", HttpServerExample::work);
         file = Files.createTempFile("fiber-http-example", ".txt");
         Files.writeString(file, FILE_CONTENT);
         Path served = file;
-        server.createContext("/file", exchange -> respond(exchange, 200, Files.readString(served)));
+        context("/file", exchange -> respond(exchange, 200, Files.readString(served)));
+        WorkUnit.calibrate();
         warmUpDateHeader();
         server.start();
         return server.getAddress().getPort();
+    }
+
+    /** A context whose exchanges, when the bound on live fibers refused them, are answered 503 instead. */
+    private void context(String path, HttpHandler handler) {
+        HttpContext context = server.createContext(path, handler);
+        context.getFilters().add(new Filter() {
+            @Override
+            public void doFilter(HttpExchange exchange, Chain chain) throws IOException {
+                FiberRejectedException refused = REFUSED.get();
+                if (refused == null) {
+                    chain.doFilter(exchange);
+                    return;
+                }
+                exchange.getResponseHeaders().set("Connection", "close");
+                exchange.getResponseHeaders().set("Retry-After", "1");
+                respond(exchange, 503, "busy: " + refused.maxLiveFibers() + " requests in flight already; try again\n");
+            }
+
+            @Override
+            public String description() {
+                return "503 for exchanges the bound on live fibers refused";
+            }
+        });
+    }
+
+    /**
+     * Answers an exchange the bound refused, on the dispatcher thread that handed it over: the
+     * request is read and answered 503 by the filter above, a few microseconds of work, so the
+     * client learns at once rather than from a connection dropped or a timeout.
+     */
+    private static void refuse(Runnable exchange, FiberRejectedException refused) {
+        REFUSED.set(refused);
+        try {
+            exchange.run();
+        } finally {
+            REFUSED.remove();
+        }
     }
 
     /**
@@ -190,6 +287,79 @@ public final class HttpServerExample implements AutoCloseable {
             throw new InterruptedIOException("sleep interrupted: the server is stopping");
         }
         respond(exchange, 200, "slept " + ms + " ms\n");
+    }
+
+    private static void work(HttpExchange exchange) throws IOException {
+        int ms = queryParameter(exchange.getRequestURI().getQuery(), "ms");
+        int kb = queryParameter(exchange.getRequestURI().getQuery(), "kb");
+        if (ms < 0 || ms > MAX_WORK_MS || kb < 0 || kb > MAX_WORK_KB) {
+            respond(exchange, 400, "usage: /work?ms=M&kb=K with M from 0 to " + MAX_WORK_MS + " and K from 0 to " + MAX_WORK_KB + "\n");
+            return;
+        }
+        byte[] held = new byte[kb * 1024];
+        long sum = 0;
+        for (int i = 0; i < ms; i++) {
+            sum += WorkUnit.run(held, i);
+            Thread.yield(); // a fiber's yield: requests in flight share the carriers
+        }
+        respond(exchange, 200, "worked " + ms + " ms over " + kb + " KiB" + (sum == 42 ? "!" : "") + "\n");
+    }
+
+    /** About 1 ms of CPU over a buffer: a hash of its bytes, repeated as often as a millisecond took at start. */
+    static final class WorkUnit {
+        private static volatile int rounds = 1;
+
+        private WorkUnit() { }
+
+        /** Measures, on the starting thread, how many rounds of the hash take about 1 ms here. */
+        static void calibrate() {
+            byte[] sample = new byte[4096];
+            long warm = System.nanoTime();
+            for (int i = 0; System.nanoTime() - warm < 300_000_000; i++) { // until the JIT has compiled it
+                hash(sample, i);
+            }
+            long start = System.nanoTime();
+            int n = 0;
+            while (System.nanoTime() - start < 20_000_000) {
+                hash(sample, n++);
+            }
+            rounds = Math.max(1, n / 20);
+        }
+
+        /** One unit: touches every page of {@code held} (so it is resident) and hashes 4 KiB {@code rounds} times. */
+        static long run(byte[] held, int salt) {
+            for (int i = 0; i < held.length; i += 4096) {
+                held[i] = (byte) (held[i] + salt);
+            }
+            byte[] block = new byte[4096];
+            long sum = 0;
+            for (int r = 0; r < rounds; r++) {
+                sum += hash(block, salt + r);
+            }
+            return sum;
+        }
+
+        private static long hash(byte[] block, int salt) {
+            long h = salt;
+            for (byte b : block) {
+                h = h * 31 + b;
+            }
+            block[salt & (block.length - 1)] = (byte) h;
+            return h;
+        }
+    }
+
+    /** The number N of {@code name=N} among a query's {@code &}-separated parameters, or -1. */
+    static int queryParameter(String query, String name) {
+        if (query == null) {
+            return -1;
+        }
+        for (String part : query.split("&")) {
+            if (part.startsWith(name + "=")) {
+                return queryNumber(part, name + "=");
+            }
+        }
+        return -1;
     }
 
     /** N of a query {@code ms=N}, or -1 when the query is missing, malformed or out of range. */

@@ -68,6 +68,11 @@ final class AgentOptions {
     }
 
     /** Whether the platform threads application code starts become fibers ({@code threads=fibers}). */
+    /** Whether {@code max-fibers} bounds the default scheduler's live fibers. */
+    boolean boundsLiveFibers() {
+        return given.containsKey(Settings.MAX_FIBERS);
+    }
+
     boolean applicationThreadsAsFibers() {
         String threads = given.get(Settings.THREADS);
         return threads != null && Settings.THREADS.parse(threads, Settings.Source.AGENT_OPTION).equals("fibers");

@@ -140,15 +140,18 @@ public final class FiberAgent {
             if (options.applicationThreadsAsFibers()) {
                 applicationThreads = new ApplicationThreads(options.threadsExcluded(), options.threadsOnly());
                 patches.addAll(JdkPatches.APPLICATION_THREADS);
+            } else if (options.boundsLiveFibers()) {
+                patches.add(JdkPatches.VIRTUAL_THREAD_START); // a fiber starting a thread waits for a slot unpinned
             }
             ClassPatcher patcher = JdkPatches.install(inst, patches);
             BlockingMethodsSelfTest.run(blocking);
             MethodPatcher.install(inst, patcher, DefinitionPatcher.install(inst));
             enableNativeAccess(runtime);
             BlockingCallDetector.get(); // starts it: its mode, its integrations, its check in the bridge
-            if (options.virtualThreadsAsFibers() || applicationThreads != null) {
+            if (options.virtualThreadsAsFibers() || applicationThreads != null || options.boundsLiveFibers()) {
                 // last: from here on, virtual threads are fibers (and, with threads=fibers, application threads)
-                FiberThreads.install(options.virtualThreadsAsFibers(), applicationThreads);
+                FiberThreads.install(options.virtualThreadsAsFibers(), applicationThreads,
+                        options.boundsLiveFibers() || applicationThreads != null); // wherever VirtualThread.start is patched
             }
             if (applicationThreads != null) {
                 ThreadCallSites.install(inst, applicationThreads); // classes defined from now on

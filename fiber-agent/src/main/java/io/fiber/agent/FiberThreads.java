@@ -3,6 +3,7 @@ package io.fiber.agent;
 import io.fiber.FiberScheduler;
 import io.fiber.Fibers;
 import io.fiber.internal.bridge.FiberBridge;
+import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.jdk.JdkPollers;
 import io.fiber.internal.jdk.VirtualThreadHook;
 
@@ -35,10 +36,13 @@ import java.util.Map;
 final class FiberThreads implements FiberBridge.Threads {
     private final boolean virtualThreads;
     private final ApplicationThreads applicationThreads;
+    /** With {@code max-fibers}: a fiber that starts a fiber handed out as a thread takes its slot at the start's entry. */
+    private final boolean boundsLiveFibers;
 
-    private FiberThreads(boolean virtualThreads, ApplicationThreads applicationThreads) {
+    private FiberThreads(boolean virtualThreads, ApplicationThreads applicationThreads, boolean boundsLiveFibers) {
         this.virtualThreads = virtualThreads;
         this.applicationThreads = applicationThreads;
+        this.boundsLiveFibers = boundsLiveFibers;
     }
 
     /**
@@ -47,8 +51,8 @@ final class FiberThreads implements FiberBridge.Threads {
      * loader holds the bridge: code that names the bridge's types must not load before that, or the
      * application loader would load copies of its own (so {@link FiberAgent} calls here instead of naming them).
      */
-    static void install(boolean virtualThreads, ApplicationThreads applicationThreads) {
-        FiberBridge.setThreads(new FiberThreads(virtualThreads, applicationThreads));
+    static void install(boolean virtualThreads, ApplicationThreads applicationThreads, boolean boundsLiveFibers) {
+        FiberBridge.setThreads(new FiberThreads(virtualThreads, applicationThreads, boundsLiveFibers));
     }
 
     /**
@@ -89,8 +93,19 @@ final class FiberThreads implements FiberBridge.Threads {
         }
     }
 
+    /**
+     * A virtual thread is about to start. Under a bound on live fibers ({@code max-fibers}, or a
+     * scheduler's own {@code maxLiveFibers}) a fiber of ours started by a fiber takes its slot here,
+     * where the starter can park: the JDK submits a starting thread with the starter pinned to its
+     * carrier, so waiting there would hold the carrier's OS thread. A refusal is thrown from
+     * {@code Thread.start}, as the scheduler's would be, before the thread is marked started.
+     */
     @Override
     public void starting(Thread thread) {
+        if (boundsLiveFibers && Thread.currentThread().isVirtual()
+                && VirtualThreadHook.schedulerOf(thread) instanceof FiberTask fiber) {
+            fiber.takeSlotsBeforeStart();
+        }
         if (applicationThreads != null) {
             applicationThreads.starting(thread);
         }

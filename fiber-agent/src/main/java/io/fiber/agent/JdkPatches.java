@@ -80,6 +80,15 @@ final class JdkPatches {
             "atNewVirtualThread", arg(0), arg(1), arg(2), arg(3));
 
     /**
+     * The start of every virtual thread, on the starting thread, before the JDK submits it (which it
+     * does with a starting virtual thread pinned): with {@code threads=fibers} (in
+     * {@link #APPLICATION_THREADS}) and with {@code max-fibers}, where a starter that is a fiber
+     * waits for a slot under a bound on live fibers unpinned ({@link FiberThreads#starting}).
+     */
+    static final Patch VIRTUAL_THREAD_START = Patch.call("java.lang.VirtualThread", "start",
+            "(Ljdk/internal/vm/ThreadContainer;)V", "atVirtualThreadStart", receiver());
+
+    /**
      * With {@code threads=fibers}: where the JDK makes the platform threads of {@code Thread.ofPlatform()}
      * (its {@code unstarted}, which {@code start} calls, and its {@code factory()}) and of the default
      * thread factory ({@code Executors.defaultThreadFactory()}, behind {@code ThreadPoolExecutor}, the
@@ -99,7 +108,7 @@ final class JdkPatches {
             // its threads from JDK code later, an HttpServer's dispatcher feeding it exchanges.
             Patch.filterReturn("java.util.concurrent.Executors", "defaultThreadFactory",
                     "()Ljava/util/concurrent/ThreadFactory;", "atNewDefaultThreadFactory", returned()),
-            Patch.call("java.lang.VirtualThread", "start", "(Ljdk/internal/vm/ThreadContainer;)V", "atVirtualThreadStart", receiver()),
+            VIRTUAL_THREAD_START,
             // A platform thread's run() runs its task in the caller (code calls it, or passes the thread as a
             // Runnable); a virtual thread's does nothing, so a converted thread's runs its task here.
             Patch.returnIfTrue("java.lang.VirtualThread", "run", "()V", "atVirtualThreadRun", receiver()));

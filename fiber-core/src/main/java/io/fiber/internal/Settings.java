@@ -105,6 +105,23 @@ public final class Settings {
             "SELECTOR+SELECTOR", "with threads=fibers, the only application threads that become fibers",
             THREAD_SELECTOR_GRAMMAR, Settings::threadSelectors);
 
+    /** The largest bound {@link #MAX_FIBERS} takes. */
+    public static final int MAX_MAX_FIBERS = 100_000_000;
+
+    /**
+     * A bound on the default scheduler's live fibers and what a spawn at the bound does
+     * ({@code FiberScheduler.Builder.maxLiveFibers}): at most {@code max} live fibers; a spawner waits
+     * {@code maxWaitNanos} for one to end (-1: as long as it takes; 0: refused at once).
+     */
+    public record FiberBound(int max, long maxWaitNanos) { }
+
+    /** At most N live fibers on the default scheduler (under the agent, the program's threads that are fibers); null (unset): no bound. */
+    public static final Setting<FiberBound> MAX_FIBERS = Setting.agentOption("max-fibers", null,
+            "N[:wait|:wait=Tms|:reject]", "at most N live fibers on the default scheduler; at the bound a spawn or"
+                    + " thread start waits for one to end (default), waits at most T ms, or is refused; default no bound",
+            "a whole number from 1 to " + MAX_MAX_FIBERS + ", optionally followed by :wait, :wait=Tms (T from 1 to "
+                    + MAX_HANDOFF_MILLIS + ") or :reject, such as 10000 or 10000:reject", Settings::fiberBound);
+
     /** Why {@link #THREADS_EXCLUDE} or {@link #THREADS_ONLY} given without {@code threads=fibers} is refused. */
     public static String threadSelectorsNeedFibers(Setting<?> given) {
         return "option " + given.key() + " selects application threads to make fibers, which only threads=fibers does;"
@@ -130,7 +147,7 @@ public final class Settings {
 
     /** The agent's options, in the order its usage line lists them. */
     public static final List<Setting<?>> AGENT_OPTIONS = List.of(CARRIERS, DETECTOR, HANDOFF, OFFLOAD, DNS, VIRTUAL,
-            THREADS, THREADS_EXCLUDE, THREADS_ONLY);
+            THREADS, THREADS_EXCLUDE, THREADS_ONLY, MAX_FIBERS);
 
     private Settings() { }
 
@@ -262,6 +279,27 @@ public final class Settings {
             return Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2)));
         }
         return null;
+    }
+
+    /** {@code 10000}, {@code 10000:wait}, {@code 10000:wait=250ms} or {@code 10000:reject}. */
+    private static FiberBound fiberBound(String text) {
+        int colon = text.indexOf(':');
+        Integer max = wholeNumber(1, MAX_MAX_FIBERS).apply(colon < 0 ? text : text.substring(0, colon));
+        if (max == null) {
+            return null;
+        }
+        String policy = colon < 0 ? "wait" : text.substring(colon + 1);
+        if (policy.equals("wait")) {
+            return new FiberBound(max, -1);
+        }
+        if (policy.equals("reject")) {
+            return new FiberBound(max, 0);
+        }
+        if (policy.matches("wait=[1-9][0-9]{0,6}ms")) {
+            return new FiberBound(max, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+                    Long.parseLong(policy.substring("wait=".length(), policy.length() - 2))));
+        }
+        throw new IllegalArgumentException("'" + policy + "' is not a policy (wait, wait=Tms or reject)");
     }
 
     private static Set<String> offload(String text) {

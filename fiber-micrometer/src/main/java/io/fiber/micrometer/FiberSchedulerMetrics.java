@@ -1,5 +1,6 @@
 package io.fiber.micrometer;
 
+import io.fiber.AdmissionStats;
 import io.fiber.CarrierStats;
 import io.fiber.DelayHistogram;
 import io.fiber.FiberGroupStats;
@@ -19,6 +20,7 @@ import java.math.BigDecimal;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -70,6 +72,16 @@ import java.util.function.ToDoubleFunction;
  *   <tr><td>{@code fiber.group.runs}</td><td>counter</td><td>continuations of its fibers run</td></tr>
  *   <tr><td>{@code fiber.group.run.time}</td><td>counter, seconds</td><td>carrier time its fibers ran</td></tr>
  *   <tr><td>{@code fiber.group.queue.depth}</td><td>gauge</td><td>continuations waiting in its queue</td></tr>
+ *   <tr><td>{@code fiber.scheduler.admission.limit}, {@code fiber.group.admission.limit}</td><td>gauge</td><td>the bound on
+ *       live fibers ({@code maxLiveFibers}); these five meters exist only for a scheduler or group with one</td></tr>
+ *   <tr><td>{@code fiber.scheduler.admission.waiting}, {@code fiber.group.admission.waiting}</td><td>gauge</td><td>spawners
+ *       waiting at the bound now</td></tr>
+ *   <tr><td>{@code fiber.scheduler.admission.waited}, {@code fiber.group.admission.waited}</td><td>counter</td><td>spawns
+ *       that waited at the bound</td></tr>
+ *   <tr><td>{@code fiber.scheduler.admission.wait.time}, {@code fiber.group.admission.wait.time}</td><td>counter,
+ *       seconds</td><td>time spawners waited at the bound, summed</td></tr>
+ *   <tr><td>{@code fiber.scheduler.admission.rejected}, {@code fiber.group.admission.rejected}</td><td>counter</td><td>spawns
+ *       the bound refused</td></tr>
  * </table>
  * Groups are bound as they are when {@link #bindTo} runs; a group built later is bound by calling
  * {@code bindTo} again (meters already registered are kept as they are).
@@ -108,6 +120,10 @@ public final class FiberSchedulerMetrics implements MeterBinder {
         }
         Gauge.builder("fiber.scheduling.delay.max", this, m -> m.stats().schedulingDelay().maxNanos() / 1e9)
                 .description("the largest scheduling delay timed").baseUnit("seconds").tags(tags).register(registry);
+
+        if (scheduler.stats().admission().bounded()) {
+            admission(registry, "fiber.scheduler", tags, m -> m.scheduler.stats().admission());
+        }
 
         int carriers = scheduler.stats().carriers().size();
         for (int i = 0; i < carriers; i++) {
@@ -152,7 +168,24 @@ public final class FiberSchedulerMetrics implements MeterBinder {
             FunctionCounter.builder("fiber.group.run.time", this, m -> m.group(name).runTime().toNanos() / 1e9)
                     .description("carrier time its fibers ran").baseUnit("seconds").tags(groupTags).register(registry);
             groupGauge(registry, "fiber.group.queue.depth", "continuations of its fibers waiting for a carrier", groupTags, name, FiberGroupStats::queueDepth);
+            if (group.admission().bounded()) {
+                admission(registry, "fiber.group", groupTags, m -> m.group(name).admission());
+            }
         }
+    }
+
+    /** The meters of a bound on live fibers, the scheduler's ({@code prefix} fiber.scheduler) or a group's. */
+    private void admission(MeterRegistry registry, String prefix, Tags tags, Function<FiberSchedulerMetrics, AdmissionStats> stats) {
+        Gauge.builder(prefix + ".admission.limit", this, m -> stats.apply(m).maxLiveFibers())
+                .description("the bound on live fibers (maxLiveFibers)").tags(tags).register(registry);
+        Gauge.builder(prefix + ".admission.waiting", this, m -> stats.apply(m).waiting())
+                .description("spawners waiting at the bound on live fibers").tags(tags).register(registry);
+        FunctionCounter.builder(prefix + ".admission.waited", this, m -> stats.apply(m).waited())
+                .description("spawns that waited at the bound on live fibers").tags(tags).register(registry);
+        FunctionCounter.builder(prefix + ".admission.wait.time", this, m -> stats.apply(m).waitTime().toNanos() / 1e9)
+                .description("time spawners waited at the bound on live fibers").baseUnit("seconds").tags(tags).register(registry);
+        FunctionCounter.builder(prefix + ".admission.rejected", this, m -> stats.apply(m).rejected())
+                .description("spawns the bound on live fibers refused").tags(tags).register(registry);
     }
 
     private void counter(MeterRegistry registry, String name, String description, Tags tags, ToDoubleFunction<SchedulerStats> value) {

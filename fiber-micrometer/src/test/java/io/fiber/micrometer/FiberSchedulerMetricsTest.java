@@ -1,8 +1,10 @@
 package io.fiber.micrometer;
 
+import io.fiber.AdmissionPolicy;
 import io.fiber.DelayHistogram;
 import io.fiber.Fiber;
 import io.fiber.FiberGroup;
+import io.fiber.FiberRejectedException;
 import io.fiber.FiberScheduler;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -11,10 +13,13 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -90,6 +95,48 @@ class FiberSchedulerMetricsTest {
             assertTrue(value(text, "fiber_group_runs_total", group) >= 80, "a start and a resumption per fiber\n" + text);
             assertTrue(value(text, "fiber_group_run_time_seconds_total", group) > 0, text);
             assertEquals(0, value(text, "fiber_group_queue_depth", group), text);
+            assertFalse(text.contains("admission"), "no bound on live fibers, no admission meters\n" + text);
+        }
+    }
+
+    @Test
+    void theBoundsOnLiveFibersAreScraped() throws Exception {
+        try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("bounded")
+                .maxLiveFibers(3, AdmissionPolicy.waitAtMost(Duration.ofMillis(5))).build()) {
+            FiberGroup lane = s.group("lane").maxLiveFibers(1, AdmissionPolicy.REJECT).build();
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new FiberSchedulerMetrics(s).bindTo(registry);
+            CountDownLatch release = new CountDownLatch(1);
+            List<Fiber<?>> held = new ArrayList<>();
+            held.add(lane.spawn(() -> {
+                release.await();
+                return null;
+            }));
+            assertThrows(FiberRejectedException.class, () -> lane.spawn(() -> null));
+            for (int i = 0; i < 2; i++) {
+                held.add(s.spawn(() -> {
+                    release.await();
+                    return null;
+                }));
+            }
+            assertThrows(FiberRejectedException.class, () -> s.spawn(() -> null)); // after a wait of 5 ms
+            String text = registry.scrape();
+            String sched = "scheduler=\"bounded\"";
+            assertEquals(3, value(text, "fiber_scheduler_admission_limit", sched), text);
+            assertEquals(0, value(text, "fiber_scheduler_admission_waiting", sched), text);
+            assertEquals(1, value(text, "fiber_scheduler_admission_waited_total", sched), text);
+            assertTrue(value(text, "fiber_scheduler_admission_wait_time_seconds_total", sched) >= 0.005, text);
+            assertEquals(1, value(text, "fiber_scheduler_admission_rejected_total", sched), text);
+            String group = "group=\"lane\"";
+            assertEquals(1, value(text, "fiber_group_admission_limit", group), text);
+            assertEquals(0, value(text, "fiber_group_admission_waiting", group), text);
+            assertEquals(0, value(text, "fiber_group_admission_waited_total", group), text);
+            assertEquals(0, value(text, "fiber_group_admission_wait_time_seconds_total", group), text);
+            assertEquals(1, value(text, "fiber_group_admission_rejected_total", group), text);
+            release.countDown();
+            for (Fiber<?> f : held) {
+                assertTrue(f.join(Duration.ofSeconds(20)), f.toString());
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package io.fiber.internal.carrier;
 import io.fiber.internal.RuntimeLog;
 import io.fiber.internal.group.Group;
 import io.fiber.internal.group.Groups;
+import io.fiber.internal.group.LiveLimit;
 import io.fiber.internal.io.CarrierReactor;
 import io.fiber.internal.jdk.JdkPollers;
 import io.fiber.internal.jdk.VirtualThreadHook;
@@ -85,6 +86,8 @@ public final class Carriers {
     private final long handoffNanos;
     /** The API's scheduler object, opaque here; set once, before the first fiber. */
     private Object owner;
+    /** The bound on live fibers, or null; set once, before the first fiber ({@link #limitLiveFibers}). */
+    private LiveLimit liveLimit;
 
     /**
      * Starts {@code carriers} loops (none without the JDK hook) named {@code name-carrier-i}.
@@ -138,6 +141,17 @@ public final class Carriers {
         this.owner = owner;
     }
 
+    /** Once, by the API's scheduler as it is built, before any of its fibers exists: the bound on its live fibers. */
+    public void limitLiveFibers(LiveLimit limit) {
+        assert this.liveLimit == null : "a scheduler's live fibers have one bound";
+        this.liveLimit = limit;
+    }
+
+    /** The bound on live fibers, or null when there is none. */
+    public LiveLimit liveLimit() {
+        return liveLimit;
+    }
+
     /** The number of carrier loops; 0 in the fallback mode. */
     public int count() {
         return loops.length;
@@ -168,15 +182,68 @@ public final class Carriers {
     }
 
     /**
+     * Takes the slots a new fiber of {@code group} (null: none) needs under the bounds on live
+     * fibers, the group's and then the scheduler's, waiting or refused as their policies say; with
+     * no bound, two reads. The caller hands them to {@link #admit}, which gives them back if it
+     * refuses; every fiber admitted holds them until {@link #finished}.
+     *
+     * @throws RuntimeException the scheduler's refusal (the API's exceptions) when a bound refuses
+     */
+    public void acquireSlots(Group group) {
+        LiveLimit groupLimit = group == null ? null : group.liveLimit();
+        if (groupLimit != null) {
+            groupLimit.acquire(); // first, so a spawner waiting for its group holds no slot of the scheduler
+        }
+        LiveLimit limit = liveLimit;
+        if (limit != null) {
+            try {
+                limit.acquire();
+            } catch (Throwable t) {
+                if (groupLimit != null) {
+                    groupLimit.release();
+                }
+                throw t;
+            }
+        }
+    }
+
+    /** Whether a new fiber of {@code group} (null: none) must take a slot under a bound on live fibers. */
+    boolean hasLiveLimits(Group group) {
+        return liveLimit != null || group != null && group.liveLimit() != null;
+    }
+
+    /** Gives back the slots {@link #acquireSlots} took for {@code fiberTask}: it finished, or was never admitted. */
+    private void releaseSlots(FiberTask fiberTask) {
+        releaseSlots(fiberTask.group());
+    }
+
+    /** Gives back the slots {@link #acquireSlots} took for a fiber of {@code group} (null: none) that was not made after all. */
+    public void releaseSlots(Group group) {
+        LiveLimit limit = liveLimit;
+        if (limit != null) {
+            limit.release();
+        }
+        LiveLimit groupLimit = group == null ? null : group.liveLimit();
+        if (groupLimit != null) {
+            groupLimit.release();
+        }
+    }
+
+    /**
      * Adds a fiber about to start to the live set, or throws {@link RejectedExecutionException} when
      * shut down. Called by the spawner before the thread starts, and for a fiber counted in at start
-     * from its {@code Thread.start()}.
+     * from its {@code Thread.start()}, with the fiber's slots taken ({@link #acquireSlots}); a
+     * refusal gives them back.
      */
     public void admit(FiberTask fiberTask) {
-        rejectIfShutDown();
+        if (state.get() != RUNNING) {
+            releaseSlots(fiberTask);
+            throw rejected();
+        }
         live.add(fiberTask);
         if (state.get() != RUNNING) { // a shutdown raced this start: it may not have seen the fiber
             live.remove(fiberTask);
+            releaseSlots(fiberTask);
             terminateIfDone();
             throw rejected();
         }
@@ -193,7 +260,8 @@ public final class Carriers {
         }
     }
 
-    private RejectedExecutionException rejected() {
+    /** The rejection of a spawn once shut down, for the API's bounds on live fibers too. */
+    public RejectedExecutionException rejected() {
         return new RejectedExecutionException("cannot spawn a fiber on scheduler '" + name
                 + "': it is shut down. Spawn on a running scheduler (FiberScheduler.builder().build()) instead.");
     }
@@ -202,6 +270,7 @@ public final class Carriers {
     public void finished(FiberTask fiberTask) {
         fiberTask.leaveGroup(); // before it leaves the live set: the next in line is live already
         live.remove(fiberTask);
+        releaseSlots(fiberTask); // a spawner waiting for a slot may go on now
         if (state.get() != RUNNING) {
             terminateIfDone();
         }
@@ -486,7 +555,21 @@ public final class Carriers {
     /** No new fibers; the running ones finish, then the carriers exit. Idempotent. */
     public void shutdown() {
         state.compareAndSet(RUNNING, SHUTDOWN);
+        closeLiveLimits();
         terminateIfDone();
+    }
+
+    /** Spawners waiting for a slot, and any that come, are refused as for a shut-down scheduler. */
+    private void closeLiveLimits() {
+        LiveLimit limit = liveLimit;
+        if (limit != null) {
+            limit.close();
+        }
+        for (Group group : groups.all()) {
+            if (group.liveLimit() != null) {
+                group.liveLimit().close();
+            }
+        }
     }
 
     /**
@@ -495,6 +578,7 @@ public final class Carriers {
      */
     public void stop(Consumer<Object> cancel) {
         state.set(STOP);
+        closeLiveLimits();
         live.forEach(fiberTask -> cancel.accept(fiberTask.owner()));
         terminateIfDone();
     }

@@ -89,6 +89,8 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
     private static final byte STARTED = 4;
     /** {@link #flags}: the fiber's next yield takes it to the offload pool. */
     private static final byte TO_OFFLOAD_POOL = 8;
+    /** {@link #flags}: a fiber handed out as a thread whose slots under the bounds on live fibers were taken before its start ({@link #takeSlotsBeforeStart}). */
+    private static final byte SLOTS_TAKEN = 16;
 
     // Fields are counted: every fiber keeps this object (and its subclass's fields) until it is joined,
     // so a burst of spawns is copied by each young collection with it. Small fields are bytes, and
@@ -175,6 +177,9 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
         byte f = flags;
         if ((f & SUBMITTED) == 0) {
             if ((f & AS_THREAD) != 0) {
+                if ((f & SLOTS_TAKEN) == 0) {
+                    carriers.acquireSlots(group); // a starter that must wait for a slot waits here, in its Thread.start()
+                }
                 carriers.admit(this);
             }
             flags = (byte) (f | SUBMITTED);
@@ -203,6 +208,26 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
         } else {
             carriers.execute(this);
         }
+    }
+
+    /**
+     * For a fiber handed out as a thread, on the thread about to start it: takes its slots under the
+     * bounds on live fibers now, before {@code Thread.start} reaches {@link #execute}, where the JDK
+     * calls with a starting virtual thread pinned to its carrier, so a starter that is a fiber and
+     * must wait would hold its carrier's OS thread (a platform thread just waits in {@link #execute}). Called by the agent at the entry of
+     * {@code VirtualThread.start} (docs/design.md section 2, "Admission control"). Does nothing when
+     * the scheduler has no bound, the thread is started already, or its slots are taken.
+     *
+     * @throws RuntimeException the scheduler's refusal, as {@link #execute} would throw it from {@code Thread.start}
+     */
+    public final void takeSlotsBeforeStart() {
+        byte f = flags;
+        if ((f & AS_THREAD) == 0 || (f & (SUBMITTED | SLOTS_TAKEN)) != 0 || !Thread.currentThread().isVirtual()
+                || thread.getState() != Thread.State.NEW || !carriers.hasLiveLimits(group)) {
+            return;
+        }
+        carriers.acquireSlots(group);
+        flags = (byte) (f | SLOTS_TAKEN);
     }
 
     private void executeInGroup(Runnable self) {

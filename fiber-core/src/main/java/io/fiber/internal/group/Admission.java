@@ -2,6 +2,7 @@ package io.fiber.internal.group;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * A group's bound on how many of its fibers run at once: fibers beyond it wait in line, in the order
@@ -53,6 +54,27 @@ public final class Admission {
         admitWhileFree();
     }
 
+    /**
+     * Takes a slot without joining the line, when nobody waits in line and one is free: the fast
+     * path of {@link LiveLimit}, whose spawners need no place in line below the bound. Not in line
+     * order against a member entering at the same moment, which then simply waits for the next
+     * slot; a slot taken here is given back with {@link #leave}.
+     */
+    public boolean tryTake() {
+        if (!line.isEmpty()) {
+            return false;
+        }
+        for (;;) {
+            int h = holders.get();
+            if (h >= bound) {
+                return false;
+            }
+            if (holders.compareAndSet(h, h + 1)) {
+                return true;
+            }
+        }
+    }
+
     /** An admitted member leaves, freeing its slot for the next in line. */
     public void leave() {
         int left = holders.decrementAndGet();
@@ -67,6 +89,18 @@ public final class Admission {
             return true;
         }
         return false;
+    }
+
+    /**
+     * Takes every member still in line out of it, without a slot, and hands each to {@code action}:
+     * what a shutdown does with {@link LiveLimit}'s waiting spawners. A member admitted meanwhile
+     * keeps its slot.
+     */
+    public void withdrawAll(Consumer<Member> action) {
+        for (Member m; (m = line.poll()) != null; ) {
+            waiting.decrementAndGet();
+            action.accept(m);
+        }
     }
 
     private void admitWhileFree() {

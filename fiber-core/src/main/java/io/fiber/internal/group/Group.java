@@ -35,6 +35,8 @@ public final class Group {
     private final int weight;
     /** Null when the group has no bound. */
     private final Admission admission;
+    /** Null when the group has no bound on its live fibers. */
+    private final LiveLimit liveLimit;
     private final ConcurrentLinkedQueue<Runnable> runQueue = new ConcurrentLinkedQueue<>();
     /** Nanoseconds its fibers ran, times {@link #DEFAULT_WEIGHT} / {@link #weight}: what the pick compares. */
     private volatile long vruntime;
@@ -47,6 +49,14 @@ public final class Group {
      * @param maxConcurrent at most this many of its fibers run at once; 0 for no bound
      */
     Group(Object owner, String name, int weight, int maxConcurrent) {
+        this(owner, name, weight, maxConcurrent, null);
+    }
+
+    /**
+     * @param maxConcurrent at most this many of its fibers run at once; 0 for no bound
+     * @param liveLimit     the bound on its live fibers, or null
+     */
+    Group(Object owner, String name, int weight, int maxConcurrent, LiveLimit liveLimit) {
         if (weight < 1 || weight > MAX_WEIGHT) {
             throw new IllegalArgumentException("weight must be between 1 and " + MAX_WEIGHT + ", got " + weight);
         }
@@ -54,6 +64,7 @@ public final class Group {
         this.name = name;
         this.weight = weight;
         this.admission = maxConcurrent == 0 ? null : new Admission(maxConcurrent);
+        this.liveLimit = liveLimit;
     }
 
     /** The API's group object. */
@@ -77,6 +88,11 @@ public final class Group {
     /** The group's bound, or null when it has none. */
     public Admission admission() {
         return admission;
+    }
+
+    /** The bound on the group's live fibers (spawners wait or are refused), or null when it has none. */
+    public LiveLimit liveLimit() {
+        return liveLimit;
     }
 
     // ---- the run queue, for the carriers ------------------------------------------------------

@@ -52,14 +52,19 @@ public final class Groups {
      *
      * @param maxConcurrent at most this many of its fibers run at once; 0 for no bound
      */
-    public synchronized Group create(Object owner, String name, int weight, int maxConcurrent) {
+    public Group create(Object owner, String name, int weight, int maxConcurrent) {
+        return create(owner, name, weight, maxConcurrent, null);
+    }
+
+    /** {@link #create(Object, String, int, int)} with a bound on its live fibers ({@code liveLimit}; null: none). */
+    public synchronized Group create(Object owner, String name, int weight, int maxConcurrent, LiveLimit liveLimit) {
         for (Group g : groups) {
             if (g.name().equals(name)) {
                 throw new IllegalArgumentException("a group named '" + name + "' exists on this scheduler already:"
                         + " keep the FiberGroup it returned and spawn through it, or give the new group another name");
             }
         }
-        Group group = new Group(owner, name, weight, maxConcurrent);
+        Group group = new Group(owner, name, weight, maxConcurrent, liveLimit);
         Group[] grown = Arrays.copyOf(groups, groups.length + 1);
         grown[groups.length] = group;
         groups = grown;

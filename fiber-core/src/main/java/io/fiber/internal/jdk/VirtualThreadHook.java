@@ -41,6 +41,7 @@ public final class VirtualThreadHook {
     private static final MethodHandle NEW_VIRTUAL_THREAD;
     private static final MethodHandle CURRENT_CARRIER_THREAD;
     private static final VarHandle RUN_CONTINUATION;
+    private static final VarHandle SCHEDULER;
     private static final Executor JDK_DEFAULT_SCHEDULER;
     /** {@code Thread.asyncGetStackTrace} bound non-virtually; null where this JDK lacks it (then stacks are unknown). */
     private static final MethodHandle MOUNTED_STACK_TRACE;
@@ -50,6 +51,7 @@ public final class VirtualThreadHook {
         MethodHandle newVirtualThread = null;
         MethodHandle currentCarrier = null;
         VarHandle runContinuation = null;
+        VarHandle scheduler = null;
         Executor defaultScheduler = null;
         MethodHandle mountedStackTrace = null;
         String reason = null;
@@ -63,6 +65,8 @@ public final class VirtualThreadHook {
             Class<?> virtualThread = Class.forName("java.lang.VirtualThread");
             runContinuation = MethodHandles.privateLookupIn(virtualThread, MethodHandles.lookup())
                     .findVarHandle(virtualThread, "runContinuation", Runnable.class);
+            scheduler = MethodHandles.privateLookupIn(virtualThread, MethodHandles.lookup())
+                    .findVarHandle(virtualThread, "scheduler", Executor.class);
             defaultScheduler = (Executor) lookup.findStatic(virtualThread, "defaultScheduler",
                     MethodType.methodType(Executor.class)).invoke();
             // A probe: fails here, not at the first spawn, when continuations are off (-XX:-VMContinuations).
@@ -85,10 +89,12 @@ public final class VirtualThreadHook {
             newVirtualThread = null;
             currentCarrier = null;
             runContinuation = null;
+            scheduler = null;
         }
         NEW_VIRTUAL_THREAD = newVirtualThread;
         CURRENT_CARRIER_THREAD = currentCarrier;
         RUN_CONTINUATION = runContinuation;
+        SCHEDULER = scheduler;
         JDK_DEFAULT_SCHEDULER = defaultScheduler;
         MOUNTED_STACK_TRACE = mountedStackTrace;
         UNAVAILABLE_REASON = reason;
@@ -138,6 +144,11 @@ public final class VirtualThreadHook {
      */
     public static Runnable continuationOf(Thread thread) {
         return (Runnable) RUN_CONTINUATION.get(thread);
+    }
+
+    /** The executor virtual thread {@code thread} submits its continuation to: a fiber's own task, for one of ours. */
+    public static Executor schedulerOf(Thread thread) {
+        return (Executor) SCHEDULER.get(thread);
     }
 
     /** The platform thread the caller runs on: the caller itself, or the carrier of a virtual thread. */
