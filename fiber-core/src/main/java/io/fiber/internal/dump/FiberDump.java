@@ -1,6 +1,5 @@
 package io.fiber.internal.dump;
 
-import io.fiber.internal.carrier.CarrierLoop;
 import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.group.Group;
@@ -43,11 +42,23 @@ public final class FiberDump {
         final List<String> names = new ArrayList<>();
     }
 
-    /** Writes the dump of {@code carriers}' fibers, a scheduler named {@code scheduler}, to {@code out}. */
-    public static void write(String scheduler, Carriers carriers, Appendable out) throws IOException {
+    /** One walk over the live fibers: the carriers' lines, the distinct entries and how many fibers were seen. */
+    private record Walk(List<String> carrierLines, List<CarrierState> carrierStates, Map<Key, Entry> entries, long fibers) { }
+
+    private static Walk walk(Carriers carriers) {
         Map<Thread, String> runningOn = new HashMap<>();
         List<String> carrierLines = new ArrayList<>();
-        carriers.forEachLoop(loop -> carrierLines.add(describe(loop, runningOn)));
+        List<CarrierState> carrierStates = new ArrayList<>();
+        carriers.forEachLoop(loop -> {
+            Thread fiber = loop.runningFiber();
+            if (fiber != null) {
+                runningOn.put(fiber, loop.name());
+            }
+            CarrierState carrier = new CarrierState(loop.name(), fiber == null ? null : name(fiber), loop.queueDepth());
+            carrierStates.add(carrier);
+            carrierLines.add("carrier " + carrier.name() + ": " + (fiber != null ? "runs " + carrier.running() : "no fiber running")
+                    + ", " + carrier.queued() + " queued");
+        });
         Map<Key, Entry> entries = new HashMap<>();
         long[] fibers = {0};
         carriers.forEachLiveFiber(task -> {
@@ -69,30 +80,68 @@ public final class FiberDump {
                 entry.names.add(name(thread));
             }
         });
+        return new Walk(carrierLines, carrierStates, entries, fibers[0]);
+    }
 
+    private static List<Map.Entry<Key, Entry>> largestFirst(Map<Key, Entry> entries) {
+        List<Map.Entry<Key, Entry>> sorted = new ArrayList<>(entries.entrySet());
+        sorted.sort(Comparator.comparingLong((Map.Entry<Key, Entry> e) -> e.getValue().count).reversed());
+        return sorted;
+    }
+
+    /** Writes the dump of {@code carriers}' fibers, a scheduler named {@code scheduler}, to {@code out}. */
+    public static void write(String scheduler, Carriers carriers, Appendable out) throws IOException {
+        Walk walk = walk(carriers);
         out.append("Fibers of scheduler '").append(scheduler).append("' at ").append(Instant.now().toString())
-                .append(": ").append(String.format("%,d", fibers[0])).append(" alive, ")
-                .append(String.format("%,d", entries.size())).append(" distinct\n");
-        for (String line : carrierLines) {
+                .append(": ").append(String.format("%,d", walk.fibers())).append(" alive, ")
+                .append(String.format("%,d", walk.entries().size())).append(" distinct\n");
+        for (String line : walk.carrierLines()) {
             out.append("  ").append(line).append('\n');
         }
         if (!LockOwners.isAvailable()) {
             out.append("  (lock owners unknown: run with the agent, or --add-opens java.base/java.util.concurrent.locks=ALL-UNNAMED)\n");
         }
-        List<Map.Entry<Key, Entry>> sorted = new ArrayList<>(entries.entrySet());
-        sorted.sort(Comparator.comparingLong((Map.Entry<Key, Entry> e) -> e.getValue().count).reversed());
-        for (Map.Entry<Key, Entry> e : sorted) {
+        for (Map.Entry<Key, Entry> e : largestFirst(walk.entries())) {
             writeEntry(e.getKey(), e.getValue(), out);
         }
     }
 
-    private static String describe(CarrierLoop loop, Map<Thread, String> runningOn) {
-        Thread fiber = loop.runningFiber();
-        if (fiber != null) {
-            runningOn.put(fiber, loop.name());
+    /** A carrier at the moment of a dump: its name, the fiber it runs (null: none) and its queue's depth. */
+    public record CarrierState(String name, String running, int queued) { }
+
+    /**
+     * Fibers alike in a dump: {@code count} fibers in {@code state}, waiting on {@code waitsOn} (null:
+     * nothing named; "running on CARRIER" for a running one), in {@code group} (null: none), with
+     * this stack (innermost first, at most {@value #MAX_FRAMES} frames) and up to
+     * {@value #MAX_NAMES} of their names.
+     */
+    public record Alike(long count, Thread.State state, String waitsOn, String group, List<String> names,
+                        List<StackTraceElement> frames) { }
+
+    /**
+     * The dump as data, for the live console: {@code alive} fibers seen in {@code distinct} entries,
+     * of which {@code largest} holds the largest ones (at most the {@code top} asked for).
+     */
+    public record Summary(String scheduler, Instant time, long alive, int distinct, List<CarrierState> carriers,
+                          boolean lockOwnersKnown, List<Alike> largest) { }
+
+    /**
+     * The dump of {@code carriers}' fibers as data, its {@code top} largest entries: the same walk as
+     * {@link #write}, which keeps only the distinct entries, so its memory grows with the places
+     * fibers wait, not with the fibers; and only {@code top} of those are handed out.
+     */
+    public static Summary summary(String scheduler, Carriers carriers, int top) {
+        Walk walk = walk(carriers);
+        List<Alike> largest = new ArrayList<>(Math.min(top, walk.entries().size()));
+        for (Map.Entry<Key, Entry> e : largestFirst(walk.entries())) {
+            if (largest.size() == top) {
+                break;
+            }
+            Key k = e.getKey();
+            largest.add(new Alike(e.getValue().count, k.state(), k.waitsOn(), k.group(), List.copyOf(e.getValue().names), k.frames()));
         }
-        return "carrier " + loop.name() + ": " + (fiber != null ? "runs " + name(fiber) : "no fiber running")
-                + ", " + loop.queueDepth() + " queued";
+        return new Summary(scheduler, Instant.now(), walk.fibers(), walk.entries().size(), List.copyOf(walk.carrierStates()),
+                LockOwners.isAvailable(), List.copyOf(largest));
     }
 
     private static void writeEntry(Key key, Entry entry, Appendable out) throws IOException {
