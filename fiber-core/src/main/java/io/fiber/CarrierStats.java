@@ -18,7 +18,11 @@ package io.fiber;
  *                   waiting, to yield at its next safe point
  * @param busyNanos  time the carrier was awake (running fibers or looking for them) since it started
  * @param idleNanos  time it slept for lack of work; busy plus idle is the time since it started
+ * @param wakeups    times another thread woke it from its sleep (work for it, or a timer due sooner)
+ * @param pendingTimers timers waiting to fire on it now
+ * @param schedulingDelay how long the fibers it ran had waited to run, sampled ({@link DelayHistogram})
  */
 public record CarrierStats(String name, int queueDepth, long runs, long stolen, long sleeps, long ioWaits, long skippedReads, long timers,
-                           long handoffs, long yieldRequests, long busyNanos, long idleNanos) {
+                           long handoffs, long yieldRequests, long busyNanos, long idleNanos, long wakeups, int pendingTimers,
+                           DelayHistogram schedulingDelay) {
 }

@@ -21,8 +21,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 /**
  * The live console: a small web page that shows every scheduler of this JVM as it runs (its
  * carriers with their queues and busy time, its groups, its fibers by state and grouped by stack),
- * the blocking-call detector's reports, handoffs, and plots of throughput and carrier load, updating
- * by itself (docs/observability.md, "Live console").
+ * the blocking-call detector's reports, handoffs, and plots of throughput, scheduling delay and
+ * carrier load, updating by itself (docs/observability.md, "Live console").
  * <pre>{@code
  * FiberConsole console = FiberConsole.start(8700);      // http://127.0.0.1:8700/
  * }</pre>
@@ -218,13 +218,16 @@ public final class FiberConsole implements AutoCloseable {
             out.field("injectDepth", stats.injectDepth());
             out.field("offloadedCalls", stats.blockingCalls());
             out.field("offloadThreads", stats.blockingThreads());
+            out.field("offloadQueued", stats.blockingQueued());
+            histogram("schedulingDelay", stats.schedulingDelay(), out);
             out.name("carriers").beginArray();
             for (CarrierStats c : stats.carriers()) {
                 out.beginObject().field("name", c.name()).field("queueDepth", c.queueDepth()).field("runs", c.runs())
                         .field("stolen", c.stolen()).field("sleeps", c.sleeps()).field("ioWaits", c.ioWaits())
                         .field("skippedReads", c.skippedReads()).field("timers", c.timers()).field("handoffs", c.handoffs())
                         .field("yieldRequests", c.yieldRequests()).field("busyNanos", c.busyNanos())
-                        .field("idleNanos", c.idleNanos()).endObject();
+                        .field("idleNanos", c.idleNanos()).field("wakeups", c.wakeups()).field("pendingTimers", c.pendingTimers())
+                        .field("delayP99Nanos", c.schedulingDelay().percentileNanos(99)).endObject();
             }
             out.endArray();
             out.name("groups").beginArray();
@@ -234,6 +237,28 @@ public final class FiberConsole implements AutoCloseable {
                         .field("spawned", g.spawned()).field("running", g.running()).field("waiting", g.waiting())
                         .field("finished", g.finished()).field("runs", g.runs()).field("runNanos", g.runTime().toNanos())
                         .field("queueDepth", g.queueDepth()).endObject();
+            }
+            out.endArray();
+            out.endObject();
+        }
+
+        /**
+         * A scheduling-delay histogram as it is, counts since the start: the page subtracts the
+         * previous snapshot's for each interval's percentiles ({@link DelayHistogram#minus}).
+         */
+        private static void histogram(String name, DelayHistogram h, Json out) {
+            out.name(name).beginObject();
+            out.field("sampleEvery", DelayHistogram.SAMPLE_EVERY);
+            out.field("totalNanos", h.totalNanos()).field("maxNanos", h.maxNanos());
+            out.field("p50Nanos", h.percentileNanos(50)).field("p99Nanos", h.percentileNanos(99));
+            out.name("upperBoundsNanos").beginArray();
+            for (long bound : DelayHistogram.upperBoundsNanos()) {
+                out.value(bound);
+            }
+            out.endArray();
+            out.name("counts").beginArray();
+            for (long count : h.counts()) {
+                out.value(count);
             }
             out.endArray();
             out.endObject();
@@ -302,6 +327,7 @@ public final class FiberConsole implements AutoCloseable {
             out.name("largest").beginArray();
             for (FiberDump.Alike alike : dump.largest()) {
                 out.beginObject().field("count", alike.count()).field("state", String.valueOf(alike.state()))
+                        .field("minAgeNanos", alike.minAgeNanos()).field("maxAgeNanos", alike.maxAgeNanos())
                         .field("waitsOn", alike.waitsOn()).field("group", alike.group());
                 out.name("names").beginArray();
                 for (String n : alike.names()) {

@@ -6,6 +6,7 @@ import io.fiber.internal.Settings;
 import io.fiber.internal.agent.AgentHooks;
 import io.fiber.internal.carrier.CarrierLoop;
 import io.fiber.internal.carrier.Carriers;
+import io.fiber.internal.carrier.DelayRecorder;
 import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.dump.FiberDump;
 import io.fiber.internal.dump.StallReport;
@@ -402,7 +403,8 @@ public final class FiberScheduler implements AutoCloseable {
         List<CarrierStats> perCarrier = new ArrayList<>(carriers.count());
         carriers.forEachLoop(loop -> perCarrier.add(new CarrierStats(loop.name(), loop.queueDepth(), loop.runs(),
                 loop.stolen(), loop.sleeps(), loop.ioWaits(), loop.skippedReads(), loop.timersFired(), loop.handoffs(),
-                loop.yieldRequests(), loop.busyNanos(), loop.idleNanos())));
+                loop.yieldRequests(), loop.busyNanos(), loop.idleNanos(), loop.wakeups(), loop.pendingTimers(),
+                delayHistogram(loop.schedulingDelay()))));
         long runs = 0;
         for (CarrierStats c : perCarrier) {
             runs += c.runs();
@@ -414,7 +416,11 @@ public final class FiberScheduler implements AutoCloseable {
         }
         return new SchedulerStats(name(), usesOwnCarriers(), spawned, carriers.fibersAlive(),
                 Math.max(0, runs - spawned), carriers.injectSize(), carriers.offloadPool().calls(),
-                carriers.offloadPool().threads(), List.copyOf(perCarrier), List.copyOf(groups));
+                carriers.offloadPool().threads(), carriers.offloadPool().queued(), List.copyOf(perCarrier), List.copyOf(groups));
+    }
+
+    private static DelayHistogram delayHistogram(DelayRecorder r) {
+        return new DelayHistogram(r.counts(), r.totalNanos(), r.maxNanos());
     }
 
     @Override
@@ -554,6 +560,36 @@ public final class FiberScheduler implements AutoCloseable {
         @Override
         public int getOffloadPoolThreads() {
             return scheduler.stats().blockingThreads();
+        }
+
+        @Override
+        public int getOffloadQueuedCalls() {
+            return scheduler.stats().blockingQueued();
+        }
+
+        @Override
+        public long getCarrierWakeups() {
+            return scheduler.stats().wakeups();
+        }
+
+        @Override
+        public int getPendingTimers() {
+            return scheduler.stats().pendingTimers();
+        }
+
+        @Override
+        public DelayHistogram getSchedulingDelay() {
+            return scheduler.stats().schedulingDelay();
+        }
+
+        @Override
+        public long getSchedulingDelayP50Micros() {
+            return scheduler.stats().schedulingDelay().percentileNanos(50) / 1_000;
+        }
+
+        @Override
+        public long getSchedulingDelayP99Micros() {
+            return scheduler.stats().schedulingDelay().percentileNanos(99) / 1_000;
         }
 
         @Override

@@ -57,6 +57,24 @@ public interface FiberSchedulerMXBean {
 
     int getOffloadPoolThreads();
 
+    /** Calls waiting for an offload pool thread now. */
+    int getOffloadQueuedCalls();
+
+    /** Times carriers were woken from their sleep by another thread. */
+    long getCarrierWakeups();
+
+    /** Timers waiting to fire on the carriers. */
+    int getPendingTimers();
+
+    /** How long fibers waited to run once runnable, since the scheduler started (sampled: {@link DelayHistogram}). */
+    DelayHistogram getSchedulingDelay();
+
+    /** The median of {@link #getSchedulingDelay()}, at most this many microseconds. */
+    long getSchedulingDelayP50Micros();
+
+    /** The 99th percentile of {@link #getSchedulingDelay()}, at most this many microseconds. */
+    long getSchedulingDelayP99Micros();
+
     boolean isShutdown();
 
     boolean isTerminated();

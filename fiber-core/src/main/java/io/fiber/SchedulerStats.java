@@ -15,12 +15,35 @@ import java.util.List;
  * @param injectDepth    continuations waiting in the global inject queue
  * @param blockingCalls  calls run on the offload pool ({@link Fibers#blocking}) since the scheduler was built
  * @param blockingThreads threads alive in the offload pool now
+ * @param blockingQueued calls (and fibers remounted for one) waiting for an offload pool thread now
  * @param carriers       one entry per carrier loop
  * @param groups         one entry per {@link FiberGroup}, in the order they were built; empty without groups
  */
 public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawned, long fibersAlive,
-                             long parks, int injectDepth, long blockingCalls, int blockingThreads,
+                             long parks, int injectDepth, long blockingCalls, int blockingThreads, int blockingQueued,
                              List<CarrierStats> carriers, List<FiberGroupStats> groups) {
+
+    /**
+     * How long fibers waited between becoming runnable and running, over all carriers (sampled:
+     * {@link DelayHistogram}); empty in the fallback mode, where the JDK's scheduler runs them.
+     */
+    public DelayHistogram schedulingDelay() {
+        DelayHistogram all = DelayHistogram.empty();
+        for (CarrierStats c : carriers) {
+            all = all.plus(c.schedulingDelay());
+        }
+        return all;
+    }
+
+    /** Times carriers were woken from their sleep by another thread, summed over all carriers. */
+    public long wakeups() {
+        return carriers.stream().mapToLong(CarrierStats::wakeups).sum();
+    }
+
+    /** Timers waiting to fire on the carriers, summed. */
+    public int pendingTimers() {
+        return carriers.stream().mapToInt(CarrierStats::pendingTimers).sum();
+    }
 
     /** Continuations stolen between carriers, summed over all carriers. */
     public long steals() {
@@ -47,14 +70,18 @@ public record SchedulerStats(String name, boolean ownCarriers, long fibersSpawne
     public String toString() {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("scheduler %s: %s, %d fibers spawned, %d alive, %d parks, %d steals, inject queue %d, "
-                        + "%d offloaded calls (%d pool threads)%n",
+                        + "%d offloaded calls (%d pool threads, %d queued)%n",
                 name, ownCarriers ? carriers.size() + " carrier loops" : "JDK default scheduler (fallback)",
-                fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads));
+                fibersSpawned, fibersAlive, parks, steals(), injectDepth, blockingCalls, blockingThreads, blockingQueued));
+        if (ownCarriers) {
+            sb.append(String.format("  scheduling delay: %s%n", schedulingDelay()));
+        }
         for (CarrierStats c : carriers) {
             sb.append(String.format("  %-16s runs %,12d  stolen %,10d  sleeps %,9d  io waits %,10d  reads skipped %,10d  timers %,9d  handoffs %,7d"
-                            + "  yield requests %,7d  busy %,9d ms  idle %,9d ms  queued %d%n",
+                            + "  yield requests %,7d  busy %,9d ms  idle %,9d ms  wakeups %,9d  timers pending %,7d  queued %d%n",
                     c.name(), c.runs(), c.stolen(), c.sleeps(), c.ioWaits(), c.skippedReads(), c.timers(), c.handoffs(),
-                    c.yieldRequests(), c.busyNanos() / 1_000_000, c.idleNanos() / 1_000_000, c.queueDepth()));
+                    c.yieldRequests(), c.busyNanos() / 1_000_000, c.idleNanos() / 1_000_000, c.wakeups(), c.pendingTimers(),
+                    c.queueDepth()));
         }
         for (FiberGroupStats g : groups) {
             sb.append("  ").append(g).append(String.format("%n"));

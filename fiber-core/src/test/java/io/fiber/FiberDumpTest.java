@@ -81,6 +81,8 @@ class FiberDumpTest {
 
             String waiters = entry(dump, "1,000 fibers WAITING");
             assertTrue(waiters.contains("parked on java.util.concurrent.locks.ReentrantLock$NonfairSync@"), waiters);
+            assertTrue(waiters.matches("(?s)1,000 fibers WAITING for (<1 ms|\\d+ ms|\\d+\\.\\d s)( to (\\d+ ms|\\d+\\.\\d s))?, parked on .*"),
+                    "how long they have waited: " + waiters);
             assertTrue(waiters.contains("group 'db'"), waiters);
             assertTrue(waiters.contains("\"waiter-") && waiters.contains(" more"), "a few names, then a count: " + waiters);
             assertTrue(waiters.contains("at java.base/java.util.concurrent.locks.ReentrantLock.lock("), waiters);
@@ -89,8 +91,8 @@ class FiberDumpTest {
             String sleepers = entry(dump, "300 fibers TIMED_WAITING");
             assertTrue(sleepers.contains("java.lang.Thread.sleep("), sleepers);
 
-            String running = entry(dump, "1 fiber RUNNABLE, running on dumped-carrier-");
-            assertTrue(running.contains("\"spinner\""), running);
+            String running = entry(dump, "1 fiber RUNNABLE");
+            assertTrue(running.contains(", running on dumped-carrier-") && running.contains("\"spinner\""), running);
             assertTrue(dump.contains("runs #" + spinner.thread().threadId() + " \"spinner\""), "the carrier's line: " + dump);
 
             String held = entry(dump, "1 fiber WAITING");

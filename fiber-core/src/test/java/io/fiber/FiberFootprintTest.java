@@ -20,16 +20,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * one instance of each of our classes with an instance per fiber, so fibers of other tests running
  * meanwhile change the counts but not the sizes.
  *
- * <p>The bound is {@code Fiber} (a handle of one field, 16 bytes) and {@code Fiber.Body} (48 bytes),
+ * <p>The bound is {@code Fiber} (a handle of one field, 16 bytes) and {@code Fiber.Body} (56 bytes),
  * with the JVM's default layout: compressed class pointers and oops, 12-byte headers. A field added
- * to either crosses it, at the next 8 bytes; a new object per fiber (a lambda, a record) too.
+ * to either crosses it, at the next 8 bytes; a new object per fiber (a lambda, a record) too. The
+ * body was 48 bytes until it took the state stamp ({@code FiberTask.since}: the fiber dump's time
+ * in state and the scheduling-delay histogram's samples), which no other field could make room for.
  */
 class FiberFootprintTest {
     private static final int FIBERS = 20_000;
-    private static final long MAX_BYTES_PER_FIBER = 64;
+    private static final long MAX_BYTES_PER_FIBER = 72;
 
     @Test
-    void anEndedFiberKeepsAtMost64BytesOfOurs() throws Exception {
+    void anEndedFiberKeepsAtMost72BytesOfOurs() throws Exception {
         assumeTrue(VirtualThreadHook.isAvailable(), "carriers only: the fallback mode's fibers are the same objects, on the JDK's scheduler");
         assumeTrue(vmOption("UseCompressedOops").equals("true") && vmOption("UseCompactObjectHeaders").equals("false"),
                 "the bound is for the default object layout");

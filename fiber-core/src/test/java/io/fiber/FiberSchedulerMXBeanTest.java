@@ -48,6 +48,13 @@ class FiberSchedulerMXBeanTest {
             assertTrue(bean.getSummary().contains("scheduler mx-visible"), bean.getSummary());
             assertFalse(bean.isShutdown());
             assertEquals(0, server.getAttribute(name, "InjectQueueDepth"), "plain JMX attributes, as jconsole reads them");
+            assertTrue(server.getAttribute(name, "SchedulingDelay") instanceof javax.management.openmbean.CompositeData,
+                    "the delay histogram, a composite value");
+            assertEquals(DelayHistogram.upperBoundsNanos().length + 1, bean.getSchedulingDelay().counts().length);
+            assertTrue(server.getAttribute(name, "SchedulingDelayP99Micros") instanceof Long);
+            assertTrue((Long) server.getAttribute(name, "CarrierWakeups") >= 0);
+            assertEquals(0, server.getAttribute(name, "PendingTimers"));
+            assertEquals(0, server.getAttribute(name, "OffloadQueuedCalls"));
         }
         eventually("unregistered after termination", () -> !server.isRegistered(name));
     }

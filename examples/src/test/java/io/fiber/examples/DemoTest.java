@@ -41,6 +41,7 @@ class DemoTest {
         assertTrue(r.out.contains("demo-carrier-0") && r.out.contains("demo-carrier-1"), "per-carrier table:\n" + r.out);
         assertTrue(r.out.contains("OK: every count adds up"), r.out);
         assertTrue(!r.out.contains("FAILED"), r.out);
+        assertTrue(r.out.startsWith("live console while the demo runs: http://127.0.0.1:"), "its address first:\n" + r.out);
         assertTrue(r.out.lines().count() < 20, "the summary stays short:\n" + r.out);
         assertTrue(!r.out.contains("load:"), "--load-seconds 0 skips the load run:\n" + r.out);
     }

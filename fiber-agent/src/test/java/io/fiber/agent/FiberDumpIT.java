@@ -24,10 +24,15 @@ class FiberDumpIT {
     void underTheAgentTheDumpNamesTheLocksOwner() throws Exception {
         ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent("")), ChildJvm.testClassPath(), DumpProgram.class, List.of(), 120);
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("10 fibers WAITING, parked on java.util.concurrent.locks.ReentrantLock$NonfairSync@"), r.out());
+        assertTrue(r.out().matches("(?s).*10 fibers WAITING for [^,]+, parked on java\\.util\\.concurrent\\.locks\\.ReentrantLock\\$NonfairSync@.*"), r.out());
         assertTrue(r.out().contains(" held by #"), r.out());
         assertTrue(r.out().contains("\"owner\""), r.out());
         assertFalse(r.out().contains("lock owners unknown"), r.out());
+        // How long each has waited, and (the agent's reactor and timers) the socket and the timer.
+        assertTrue(r.out().matches("(?s).*10 fibers WAITING for (\\d+ ms|\\d+\\.\\d s)( to (\\d+ ms|\\d+\\.\\d s))?, parked on .*"), r.out());
+        assertTrue(r.out().contains("1 fiber WAITING for ") && r.out().contains(", waiting to read a socket in the reactor of dump-it-carrier-"), r.out());
+        assertTrue(r.out().matches("(?s).*#\\d+ \"reader\" fd \\d+.*"), r.out());
+        assertTrue(r.out().matches("(?s).*3 fibers TIMED_WAITING for [^,]+, timer on dump-it-carrier-0, due in (\\d+\\.\\d|\\d+) s.*"), r.out());
     }
 
     @Test
@@ -35,7 +40,7 @@ class FiberDumpIT {
         ChildJvm.Run r = ChildJvm.run(List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED"), ChildJvm.testClassPath(),
                 DumpProgram.class, List.of(), 120);
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("10 fibers WAITING, parked on java.util.concurrent.locks.ReentrantLock$NonfairSync@"), r.out());
+        assertTrue(r.out().matches("(?s).*10 fibers WAITING for [^,]+, parked on java\\.util\\.concurrent\\.locks\\.ReentrantLock\\$NonfairSync@.*"), r.out());
         assertFalse(r.out().contains(" held by #"), r.out());
         assertTrue(r.out().contains("lock owners unknown: run with the agent, or --add-opens java.base/java.util.concurrent.locks=ALL-UNNAMED"), r.out());
     }
@@ -110,16 +115,43 @@ class FiberDumpIT {
                         return null;
                     }));
                 }
+                // A fiber reading a socket with no data, and three sleeping a minute.
+                java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.getLocalPort());
+                java.net.Socket accepted = server.accept();
+                Fiber<Integer> reader = s.spawn("reader", () -> client.getInputStream().read());
+                List<Fiber<Void>> sleepers = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    sleepers.add(s.spawn("sleeper-" + i, () -> {
+                        Thread.sleep(60_000);
+                        return null;
+                    }));
+                }
                 for (Fiber<Void> w : waiters) {
                     while (w.thread().getState() != Thread.State.WAITING) {
                         Thread.sleep(1);
                     }
                 }
+                for (Fiber<Void> w : sleepers) {
+                    while (w.thread().getState() != Thread.State.TIMED_WAITING) {
+                        Thread.sleep(1);
+                    }
+                }
+                while (reader.thread().getState() != Thread.State.WAITING) {
+                    Thread.sleep(1);
+                }
+                Thread.sleep(300); // so the waits have lasted a while
                 StringBuilder dump = new StringBuilder();
                 s.dumpFibers(dump);
                 System.out.println(dump);
                 release.countDown();
                 owner.join();
+                sleepers.forEach(Fiber::cancel);
+                accepted.getOutputStream().write(1);
+                reader.join();
+                accepted.close();
+                client.close();
+                server.close();
             }
         }
     }

@@ -371,6 +371,11 @@ final class EpollReactor implements CarrierReactor {
 
     /** Never blocks, so a fiber may call it from any carrier; does nothing once closed. */
     @Override
+    public void forEachWaiter(WaiterVisitor visitor) {
+        table.forEachWaiter(visitor);
+    }
+
+    @Override
     public void wakeup() {
         for (int gate = wakeGate.get(); ; gate = wakeGate.get()) {
             if ((gate & CLOSED) != 0) {

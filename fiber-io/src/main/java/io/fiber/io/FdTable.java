@@ -1,5 +1,7 @@
 package io.fiber.io;
 
+import io.fiber.internal.io.CarrierReactor;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -315,6 +317,22 @@ final class FdTable {
     long trustedSince(int fd) {
         Page page = page(fd);
         return page == null ? 0 : (long) SINCE.getVolatile(page.trustedSince, slot(fd));
+    }
+
+    /** Passes each waiter of each fd to {@code visitor}, reading without taking: for the fiber dump. */
+    void forEachWaiter(CarrierReactor.WaiterVisitor visitor) {
+        for (int p = 0, n = pagesInUse.get(); p < n; p++) {
+            Page page = (Page) PAGES.getAcquire(pages, p);
+            if (page == null) {
+                continue;
+            }
+            for (int i = 0; i < 2 * PAGE_SIZE; i++) {
+                Thread waiter = (Thread) WAITERS.getVolatile(page.waiters, i);
+                if (waiter != null) {
+                    visitor.waiting(waiter, (p << PAGE_BITS) + i / 2, i % 2 == WRITE);
+                }
+            }
+        }
     }
 
     /**

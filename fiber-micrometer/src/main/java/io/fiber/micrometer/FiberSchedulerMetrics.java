@@ -1,19 +1,23 @@
 package io.fiber.micrometer;
 
 import io.fiber.CarrierStats;
+import io.fiber.DelayHistogram;
 import io.fiber.FiberGroupStats;
 import io.fiber.FiberScheduler;
 import io.fiber.SchedulerStats;
 import io.fiber.detector.BlockingCallDetector;
 import io.fiber.detector.BlockingCategory;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
+import java.math.BigDecimal;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.Objects;
 import java.util.function.ToDoubleFunction;
 
@@ -27,8 +31,9 @@ import java.util.function.ToDoubleFunction;
  * <p>Every meter is tagged {@code scheduler=<name>}; a carrier's also {@code carrier=<index>} (its
  * place, which a handoff keeps: the counts carry over to the new thread), a group's
  * {@code group=<name>}. Counters only grow; gauges are read when the registry publishes. Nothing is
- * recorded on the scheduler's own paths: each meter reads {@link FiberScheduler#stats()}, so binding
- * costs the carriers nothing between scrapes.
+ * recorded on the scheduler's own paths: each meter reads {@link FiberScheduler#stats()} (one snapshot
+ * serves every meter read within {@value #SNAPSHOT_MILLIS} ms, so a scrape takes one or a few), and
+ * binding costs the carriers nothing between scrapes.
  *
  * <table>
  *   <caption>Meters</caption>
@@ -39,6 +44,13 @@ import java.util.function.ToDoubleFunction;
  *   <tr><td>{@code fiber.scheduler.inject.queue.depth}</td><td>gauge</td><td>continuations in the global queue</td></tr>
  *   <tr><td>{@code fiber.scheduler.offload.calls}</td><td>counter</td><td>calls run on the offload pool</td></tr>
  *   <tr><td>{@code fiber.scheduler.offload.threads}</td><td>gauge</td><td>the offload pool's threads</td></tr>
+ *   <tr><td>{@code fiber.scheduler.offload.queued}</td><td>gauge</td><td>calls waiting for an offload pool thread</td></tr>
+ *   <tr><td>{@code fiber.scheduling.delay}</td><td>function timer, seconds</td><td>time from runnable to running, sampled
+ *       ({@link io.fiber.DelayHistogram}): count and sum, so a dashboard's rate gives the mean</td></tr>
+ *   <tr><td>{@code fiber.scheduling.delay.buckets}</td><td>counter, tagged {@code le}</td><td>the same delays at or below each
+ *       bucket's bound in seconds, cumulative as Prometheus histograms are ({@code le="+Inf"} is the count), so
+ *       {@code histogram_quantile(0.99, rate(fiber_scheduling_delay_buckets_total[1m]))} is the p99 of the last minute</td></tr>
+ *   <tr><td>{@code fiber.scheduling.delay.max}</td><td>gauge, seconds</td><td>the largest delay timed since the start</td></tr>
  *   <tr><td>{@code fiber.carrier.runs}</td><td>counter</td><td>continuations a carrier ran</td></tr>
  *   <tr><td>{@code fiber.carrier.steals}</td><td>counter</td><td>continuations it took from other carriers</td></tr>
  *   <tr><td>{@code fiber.carrier.sleeps}</td><td>counter</td><td>times it slept for lack of work</td></tr>
@@ -49,6 +61,8 @@ import java.util.function.ToDoubleFunction;
  *   <tr><td>{@code fiber.carrier.yield.requests}</td><td>counter</td><td>times a run holding it was asked to yield</td></tr>
  *   <tr><td>{@code fiber.carrier.busy.time}, {@code .idle.time}</td><td>counter, seconds</td><td>awake, and asleep for lack of work</td></tr>
  *   <tr><td>{@code fiber.carrier.queue.depth}</td><td>gauge</td><td>continuations in its queue</td></tr>
+ *   <tr><td>{@code fiber.carrier.wakeups}</td><td>counter</td><td>times another thread woke it from its sleep</td></tr>
+ *   <tr><td>{@code fiber.carrier.timers.pending}</td><td>gauge</td><td>timers waiting to fire on it</td></tr>
  *   <tr><td>{@code fiber.detector.calls}</td><td>counter</td><td>calls the blocking-call detector flagged, tagged
  *       {@code category} ({@code file_io}, {@code socket}, {@code long_run}...) and not {@code scheduler}: the detector is the JVM's</td></tr>
  *   <tr><td>{@code fiber.group.fibers.spawned}, {@code .finished}</td><td>counter</td><td>a group's fibers</td></tr>
@@ -81,6 +95,19 @@ public final class FiberSchedulerMetrics implements MeterBinder {
         gauge(registry, "fiber.scheduler.inject.queue.depth", "continuations waiting in the global inject queue", tags, SchedulerStats::injectDepth);
         counter(registry, "fiber.scheduler.offload.calls", "calls run on the offload pool", tags, SchedulerStats::blockingCalls);
         gauge(registry, "fiber.scheduler.offload.threads", "threads of the offload pool", tags, SchedulerStats::blockingThreads);
+        gauge(registry, "fiber.scheduler.offload.queued", "calls waiting for an offload pool thread", tags, SchedulerStats::blockingQueued);
+        FunctionTimer.builder("fiber.scheduling.delay", this, m -> m.stats().schedulingDelay().count(),
+                        m -> m.stats().schedulingDelay().totalNanos(), TimeUnit.NANOSECONDS)
+                .description("time from runnable to running, sampled").tags(tags).register(registry);
+        long[] bounds = DelayHistogram.upperBoundsNanos();
+        for (int i = 0; i <= bounds.length; i++) {
+            int upTo = i;
+            String le = i == bounds.length ? "+Inf" : BigDecimal.valueOf(bounds[i], 9).stripTrailingZeros().toPlainString();
+            FunctionCounter.builder("fiber.scheduling.delay.buckets", this, m -> cumulative(m.stats().schedulingDelay(), upTo))
+                    .description("sampled scheduling delays at or below le seconds").tags(tags.and("le", le)).register(registry);
+        }
+        Gauge.builder("fiber.scheduling.delay.max", this, m -> m.stats().schedulingDelay().maxNanos() / 1e9)
+                .description("the largest scheduling delay timed").baseUnit("seconds").tags(tags).register(registry);
 
         int carriers = scheduler.stats().carriers().size();
         for (int i = 0; i < carriers; i++) {
@@ -102,6 +129,9 @@ public final class FiberSchedulerMetrics implements MeterBinder {
                     .description("time the carrier slept for lack of work").baseUnit("seconds").tags(carrierTags).register(registry);
             Gauge.builder("fiber.carrier.queue.depth", this, m -> m.carrier(index).queueDepth())
                     .description("continuations waiting in its queue and run-next slot").tags(carrierTags).register(registry);
+            carrierCounter(registry, "fiber.carrier.wakeups", "times another thread woke it from its sleep", carrierTags, index, CarrierStats::wakeups);
+            Gauge.builder("fiber.carrier.timers.pending", this, m -> m.carrier(index).pendingTimers())
+                    .description("timers waiting to fire on it").tags(carrierTags).register(registry);
         }
 
         BlockingCallDetector detector = BlockingCallDetector.get();
@@ -126,11 +156,11 @@ public final class FiberSchedulerMetrics implements MeterBinder {
     }
 
     private void counter(MeterRegistry registry, String name, String description, Tags tags, ToDoubleFunction<SchedulerStats> value) {
-        FunctionCounter.builder(name, this, m -> value.applyAsDouble(m.scheduler.stats())).description(description).tags(tags).register(registry);
+        FunctionCounter.builder(name, this, m -> value.applyAsDouble(m.stats())).description(description).tags(tags).register(registry);
     }
 
     private void gauge(MeterRegistry registry, String name, String description, Tags tags, ToDoubleFunction<SchedulerStats> value) {
-        Gauge.builder(name, this, m -> value.applyAsDouble(m.scheduler.stats())).description(description).tags(tags).register(registry);
+        Gauge.builder(name, this, m -> value.applyAsDouble(m.stats())).description(description).tags(tags).register(registry);
     }
 
     private void carrierCounter(MeterRegistry registry, String name, String description, Tags tags, int index, ToDoubleFunction<CarrierStats> value) {
@@ -145,16 +175,47 @@ public final class FiberSchedulerMetrics implements MeterBinder {
         Gauge.builder(name, this, m -> value.applyAsDouble(m.group(group))).description(description).tags(tags).register(registry);
     }
 
+    /** How long one {@link FiberScheduler#stats()} snapshot serves the meters read after it. */
+    static final long SNAPSHOT_MILLIS = 100;
+
+    private SchedulerStats snapshot;
+    private long snapshotAt;
+
+    /** A recent snapshot: a scrape reads dozens of meters, and a snapshot walks every carrier's queue and histogram. */
+    private synchronized SchedulerStats stats() {
+        long now = System.nanoTime();
+        if (snapshot == null || now - snapshotAt > TimeUnit.MILLISECONDS.toNanos(SNAPSHOT_MILLIS)) {
+            snapshot = scheduler.stats();
+            snapshotAt = now;
+        }
+        return snapshot;
+    }
+
+    private static double cumulative(DelayHistogram h, int upTo) {
+        long[] counts = h.counts();
+        long sum = 0;
+        for (int i = 0; i <= upTo; i++) {
+            sum += counts[i];
+        }
+        return sum;
+    }
+
     private CarrierStats carrier(int index) {
-        return scheduler.stats().carriers().get(index);
+        return stats().carriers().get(index);
     }
 
     private FiberGroupStats group(String name) {
-        for (FiberGroupStats g : scheduler.stats().groups()) {
-            if (g.name().equals(name)) {
-                return g;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            for (FiberGroupStats g : stats().groups()) {
+                if (g.name().equals(name)) {
+                    return g;
+                }
+            }
+            synchronized (this) {
+                snapshot = null; // a group built since the snapshot (bindTo again after a new group)
             }
         }
         throw new IllegalStateException("scheduler '" + scheduler.name() + "' has no group '" + name + "'"); // groups are never removed
     }
+
 }

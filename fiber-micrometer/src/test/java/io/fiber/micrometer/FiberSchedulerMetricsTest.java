@@ -1,5 +1,6 @@
 package io.fiber.micrometer;
 
+import io.fiber.DelayHistogram;
 import io.fiber.Fiber;
 import io.fiber.FiberGroup;
 import io.fiber.FiberScheduler;
@@ -47,13 +48,28 @@ class FiberSchedulerMetricsTest {
             assertEquals(0, value(text, "fiber_scheduler_inject_queue_depth", sched), text);
             value(text, "fiber_scheduler_offload_calls_total", sched);
             value(text, "fiber_scheduler_offload_threads", sched);
+            assertEquals(0, value(text, "fiber_scheduler_offload_queued", sched), text);
+            // The scheduling delay: a timer's count and sum, and cumulative buckets ending at +Inf = the count.
+            double timed = value(text, "fiber_scheduling_delay_seconds_count", sched);
+            assertTrue(timed >= 80 / DelayHistogram.SAMPLE_EVERY, "the spawns from this thread alone give " + 80 / DelayHistogram.SAMPLE_EVERY + "\n" + text);
+            assertTrue(value(text, "fiber_scheduling_delay_seconds_sum", sched) > 0, text);
+            assertTrue(value(text, "fiber_scheduling_delay_max_seconds", sched) > 0, text);
+            double previous = 0;
+            for (long bound : DelayHistogram.upperBoundsNanos()) {
+                String le = "le=\"" + java.math.BigDecimal.valueOf(bound, 9).stripTrailingZeros().toPlainString() + "\"";
+                double atOrBelow = value(text, "fiber_scheduling_delay_buckets_total", le);
+                assertTrue(atOrBelow >= previous, "cumulative buckets: " + le + "\n" + text);
+                previous = atOrBelow;
+            }
+            assertEquals(timed, value(text, "fiber_scheduling_delay_buckets_total", "le=\"+Inf\""), text);
             double runs = 0;
             for (String carrier : List.of("0", "1")) {
                 String labels = "carrier=\"" + carrier + "\"";
                 runs += value(text, "fiber_carrier_runs_total", labels);
                 for (String name : List.of("fiber_carrier_steals_total", "fiber_carrier_sleeps_total", "fiber_carrier_io_waits_total",
                         "fiber_carrier_reads_skipped_total", "fiber_carrier_timers_fired_total", "fiber_carrier_handoffs_total",
-                        "fiber_carrier_yield_requests_total", "fiber_carrier_queue_depth")) {
+                        "fiber_carrier_yield_requests_total", "fiber_carrier_queue_depth", "fiber_carrier_wakeups_total",
+                        "fiber_carrier_timers_pending")) {
                     value(text, name, labels);
                 }
                 assertTrue(value(text, "fiber_carrier_busy_time_seconds_total", labels)

@@ -206,10 +206,10 @@ public final class AgentHooks implements FiberBridge.Hooks {
 
     @Override
     public Future<?> schedule(Executor scheduler, Runnable task, long delay, TimeUnit unit) {
-        if (scheduler instanceof FiberTask) {
+        if (scheduler instanceof FiberTask fiber) {
             CarrierTimers timers = Carriers.timersOfCaller();
             if (timers != null) {
-                return timers.schedule(task, unit.toNanos(delay));
+                return timers.schedule(task, unit.toNanos(delay), fiber.thread());
             }
         }
         return null;

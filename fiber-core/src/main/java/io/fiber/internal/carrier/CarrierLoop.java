@@ -116,6 +116,7 @@ public final class CarrierLoop implements Runnable {
     private static final VarHandle YIELD_REQUESTS;
     private static final VarHandle IDLE_NANOS;
     private static final VarHandle SLEEPING_SINCE;
+    private static final VarHandle WAKEUPS;
     private static final VarHandle STATE;
     private static final VarHandle RUN_NEXT;
     private static final VarHandle YIELD_REQUEST;
@@ -130,6 +131,7 @@ public final class CarrierLoop implements Runnable {
             STOLEN = l.findVarHandle(CarrierLoop.class, "stolen", long.class);
             SLEEPS = l.findVarHandle(CarrierLoop.class, "sleeps", long.class);
             HANDOFFS = l.findVarHandle(CarrierLoop.class, "handoffs", long.class);
+            WAKEUPS = l.findVarHandle(CarrierLoop.class, "wakeups", long.class);
             YIELD_REQUESTS = l.findVarHandle(CarrierLoop.class, "yieldRequests", long.class);
             IDLE_NANOS = l.findVarHandle(CarrierLoop.class, "idleNanos", long.class);
             SLEEPING_SINCE = l.findVarHandle(CarrierLoop.class, "sleepingSince", long.class);
@@ -189,6 +191,12 @@ public final class CarrierLoop implements Runnable {
     private long idleNanos;
     /** When the sleep going on now began; 0 while awake. */
     private long sleepingSince;
+    /** Scheduling delays of the fibers run here; a replacement after a handoff takes it over. */
+    private DelayRecorder delays = new DelayRecorder();
+    /** Submissions from this carrier's thread until the next one is timed ({@link #timesNextSubmission}). */
+    private int sampleCountdown = DelayRecorder.SAMPLE_EVERY;
+    /** Times another thread woke this carrier from its sleep. */
+    private long wakeups;
 
     CarrierLoop(Carriers carriers, int index, String name, boolean daemon) {
         this(carriers, index, new CarrierThread(null, name, daemon), new CarrierTimers(), Reactors.open(name));
@@ -233,9 +241,14 @@ public final class CarrierLoop implements Runnable {
         assert Thread.currentThread() == thread : "loop code of " + thread.getName() + " on " + Thread.currentThread();
         current = continuation;
         safePointsSinceRequest = 0;
+        FiberTask task = continuation instanceof FiberTask t ? t : null;
+        if (task != null) {
+            task.markRunning(delays);
+        }
         Groups groups = carriers.groups;
         boolean timed = groups.inUse();
         long start = timed ? System.nanoTime() : 0;
+        Object runEvent = CarrierEvents.fiberRunsWanted ? CarrierEvents.runBegins(continuation, thread.getName()) : null;
         STATE.setRelease(this, IN_RUN);
         try {
             continuation.run();
@@ -243,6 +256,12 @@ public final class CarrierLoop implements Runnable {
             log.error("fiber continuation failed on carrier {}; the carrier goes on", thread.getName(), t);
         } finally {
             current = null;
+            if (task != null) {
+                task.markUnmounted();
+            }
+            if (runEvent != null) {
+                CarrierEvents.runEnded(runEvent);
+            }
             RUNS.setOpaque(this, runs + 1);
             if (timed) {
                 groups.charge(continuation instanceof FiberTask t ? t.group() : null, System.nanoTime() - start);
@@ -294,6 +313,8 @@ public final class CarrierLoop implements Runnable {
         next.yieldRequests = (long) YIELD_REQUESTS.getOpaque(this);
         next.startedNanos = startedNanos;
         next.idleNanos = (long) IDLE_NANOS.getOpaque(this);
+        next.delays = delays;
+        next.wakeups = (long) WAKEUPS.getOpaque(this);
         replacement = next;
         carriers.replace(this, next);
         timers.firedBy(nextThread, wakeNext);
@@ -674,7 +695,10 @@ public final class CarrierLoop implements Runnable {
         CarrierLoop next = replacement;
         if (next != null) {
             next.wake();
-        } else if (reactor != null) {
+            return;
+        }
+        WAKEUPS.getAndAddRelease(this, 1L); // wakers are few (the idle handshake wakes one carrier at a time)
+        if (reactor != null) {
             reactor.wakeup();
         } else {
             LockSupport.unpark(thread);
@@ -866,6 +890,43 @@ public final class CarrierLoop implements Runnable {
         long since = (long) SLEEPING_SINCE.getOpaque(this);
         long idle = (long) IDLE_NANOS.getOpaque(this);
         return since == 0 ? idle : idle + Math.max(0, System.nanoTime() - since);
+    }
+
+    /**
+     * Whether this carrier's thread times the submission it is making ({@link DelayRecorder#SAMPLE_EVERY}):
+     * called on this thread only, also by a fiber pinned here or still running on a handed-off loop.
+     */
+    boolean timesNextSubmission() {
+        int left = sampleCountdown - 1;
+        sampleCountdown = left <= 0 ? DelayRecorder.SAMPLE_EVERY : left;
+        return left <= 0;
+    }
+
+    /** The scheduling delays of the fibers this carrier ran. */
+    public DelayRecorder schedulingDelay() {
+        return delays;
+    }
+
+    /** Times another thread woke this carrier from its sleep (an eventfd write or an unpark). */
+    public long wakeups() {
+        return (long) WAKEUPS.getOpaque(this);
+    }
+
+    /** Passes every thread waiting in this carrier's reactor (none without one) to {@code visitor}: for the fiber dump. */
+    public void forEachSocketWaiter(CarrierReactor.WaiterVisitor visitor) {
+        if (reactor != null) {
+            reactor.forEachWaiter(visitor);
+        }
+    }
+
+    /** Passes every timer pending on this carrier to {@code action}: for the fiber dump. */
+    public void forEachPendingTimer(java.util.function.Consumer<CarrierTimers.Timer> action) {
+        timers.forEachPending(action);
+    }
+
+    /** Timers waiting to fire on this carrier. */
+    public int pendingTimers() {
+        return timers.size();
     }
 
     /** Time this carrier was awake (running fibers, or looking for them) since it started. */

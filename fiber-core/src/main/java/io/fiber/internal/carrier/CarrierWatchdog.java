@@ -99,6 +99,8 @@ public final class CarrierWatchdog implements Runnable {
         long cpuSince = -1;
         /** When {@link #cpuSince} was read. */
         long cpuSinceNanos;
+        /** The continuation of the run being watched (for its event once it ends long). */
+        Runnable running;
     }
 
     private final Map<CarrierLoop, Sample> samples = new IdentityHashMap<>();
@@ -152,6 +154,8 @@ public final class CarrierWatchdog implements Runnable {
         LongRunObserver observer = OBSERVER;
         long threshold = observer == null ? 0 : Math.max(0, observer.thresholdNanos());
         long now = System.nanoTime();
+        StateClock.tick(now);
+        CarrierEvents.refresh(now);
         long late = now - lastLook - period;
         lastLook = now;
         if (late > BUSY_PERIOD_NANOS) {
@@ -252,6 +256,10 @@ public final class CarrierWatchdog implements Runnable {
         Runnable running = loop.running();
         long runs = loop.runs();
         if (running == null || runs != s.runs) {
+            if (s.running != null && now - s.since >= CarrierEvents.LONG_RUN_NANOS) {
+                CarrierEvents.longRun(s.running, loop.thread.getName(), now - s.since); // it ended since the last look
+            }
+            s.running = running;
             s.runs = runs;
             s.since = now;
             s.reported = false;

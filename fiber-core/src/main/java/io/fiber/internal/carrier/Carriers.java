@@ -225,8 +225,14 @@ public final class Carriers {
         try {
             Thread carrier = VirtualThreadHook.currentCarrierThread();
             if (carrier instanceof CarrierThread ct && ct.loop.carriers == this) {
+                if (continuation instanceof FiberTask t) {
+                    t.markReady(ct.loop.timesNextSubmission());
+                }
                 ct.loop.submitLocal(continuation);
                 return;
+            }
+            if (continuation instanceof FiberTask t) {
+                t.markReady(timesNextOutsideSubmission());
             }
             injectQueue.offer(continuation);
             wakeSleeperIfNeeded();
@@ -247,12 +253,42 @@ public final class Carriers {
     void executeInGroup(FiberTask fiberTask, Group group) {
         try {
             Thread carrier = VirtualThreadHook.currentCarrierThread();
-            if (carrier instanceof CarrierThread ct && ct.loop.carriers == this && ct.loop.submitWithinGroup(fiberTask, group)) {
-                return;
+            if (carrier instanceof CarrierThread ct && ct.loop.carriers == this) {
+                fiberTask.markReady(ct.loop.timesNextSubmission());
+                if (ct.loop.submitWithinGroup(fiberTask, group)) {
+                    return;
+                }
+            } else {
+                fiberTask.markReady(timesNextOutsideSubmission());
             }
             offerToGroup(fiberTask, group);
         } catch (Throwable t) {
             fallback(fiberTask);
+        }
+    }
+
+    /**
+     * Whether to time this submission from a thread that is not one of our carriers
+     * ({@link DelayRecorder#SAMPLE_EVERY}). The countdown is shared by every such thread without
+     * synchronization (a lost update only moves the next sample), in an object of its own so its
+     * writes do not invalidate the line of the fields carriers read on every pick.
+     */
+    private boolean timesNextOutsideSubmission() {
+        return outsideSamples.next();
+    }
+
+    private final OutsideSamples outsideSamples = new OutsideSamples();
+
+    @SuppressWarnings("unused") // the padding keeps the countdown off its neighbours' cache lines
+    private static final class OutsideSamples {
+        long p0, p1, p2, p3, p4, p5, p6;
+        int countdown = DelayRecorder.SAMPLE_EVERY;
+        long q0, q1, q2, q3, q4, q5, q6;
+
+        boolean next() {
+            int left = countdown - 1;
+            countdown = left <= 0 ? DelayRecorder.SAMPLE_EVERY : left;
+            return left <= 0;
         }
     }
 

@@ -111,6 +111,12 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
     private byte flags;
     /** Whether this task waits to run somewhere; see "Queued at most once". */
     private volatile boolean queued;
+    /**
+     * When the fiber last became runnable, began a run or left its carrier ({@link StateClock}).
+     * Written by whoever submits or runs it, racily at the end of a run (which may follow the next
+     * submission from another thread by a moment): a stamp or a sample may be lost, never an int torn.
+     */
+    private int since;
 
     /** Links of the scheduler's {@link LiveFibers} list; guarded by the monitor of the thread's stripe. */
     FiberTask liveNext;
@@ -319,5 +325,31 @@ public class FiberTask implements Executor, Runnable, Admission.Member {
     /** Whether a carrier has run this fiber yet; a stale false only costs a place in line. */
     boolean hasStarted() {
         return (flags & STARTED) != 0;
+    }
+
+    /** Submitted: runnable from now, with a precise stamp if this submission's delay is timed. */
+    final void markReady(boolean timed) {
+        since = timed ? StateClock.preciseStamp() : StateClock.coarseStamp();
+    }
+
+    /** About to run on a carrier: a timed submission's delay goes to {@code delays}. */
+    final void markRunning(DelayRecorder delays) {
+        int stamp = since;
+        if (StateClock.isPrecise(stamp)) {
+            delays.record(StateClock.nanosBetween(stamp, StateClock.preciseStamp()));
+        }
+        since = StateClock.coarseStamp();
+    }
+
+    /** Its run ended (parked, yielded or finished), unless it is already queued again. */
+    final void markUnmounted() {
+        if (!queued) {
+            since = StateClock.coarseStamp();
+        }
+    }
+
+    /** How long the fiber has been in its present state (runnable, running, or off its carrier) at {@code nowNanos}; -1 if unknown. */
+    public final long nanosInState(long nowNanos) {
+        return StateClock.ageNanos(since, nowNanos);
     }
 }

@@ -24,8 +24,12 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>What a fiber waits on: the object it parked on ({@code LockSupport.getBlocker}: a lock's
  * synchronizer, a condition, a latch), with the lock's owner when it has one and owners are
- * readable ({@link LockOwners}); otherwise the wait shows in the stack's top frames (a sleep, a
- * socket read, a join). A fiber running at the moment of the dump is listed with its carrier.
+ * readable ({@link LockOwners}); a socket it waits for in a carrier's reactor (the fd with each
+ * name, the direction in the entry); a timer of a carrier's that wakes it (a sleep, a timed park),
+ * with when it is due. Otherwise the wait shows in the stack's top frames (a join, a wait on the
+ * JDK's own poller or timer without the agent). Each entry says how long its fibers have been in
+ * their state ({@code FiberTask#nanosInState}, to within the watchdog's 1 to 10 ms clock). A fiber
+ * running at the moment of the dump is listed with its carrier.
  */
 public final class FiberDump {
     /** Frames printed per entry; deeper ones are counted. */
@@ -35,32 +39,84 @@ public final class FiberDump {
 
     private FiberDump() { }
 
+    /**
+     * Socket waits and timers are collected for at most this many fibers each (a map entry per
+     * fiber); past it the dump says so, so a million sleeping fibers cost no more than that.
+     */
+    static final int MAX_WAITS_COLLECTED = 200_000;
+
     private record Key(Thread.State state, String waitsOn, String group, List<StackTraceElement> frames) { }
+
+    /** A fiber waiting in a carrier's reactor. */
+    private record SocketWait(String carrier, int fd, boolean forWrite) { }
+
+    /** A fiber's pending timer: the carrier that fires it, and when ({@link System#nanoTime} scale). */
+    private record TimerWait(String carrier, long deadline) { }
 
     private static final class Entry {
         long count;
         final List<String> names = new ArrayList<>();
+        long minAge = Long.MAX_VALUE;
+        long maxAge = -1;
+        long minDue = Long.MAX_VALUE;
+        long maxDue = Long.MIN_VALUE;
+
+        void age(long nanos) {
+            if (nanos >= 0) {
+                minAge = Math.min(minAge, nanos);
+                maxAge = Math.max(maxAge, nanos);
+            }
+        }
+
+        void due(long nanos) {
+            minDue = Math.min(minDue, nanos);
+            maxDue = Math.max(maxDue, nanos);
+        }
     }
 
-    /** One walk over the live fibers: the carriers' lines, the distinct entries and how many fibers were seen. */
-    private record Walk(List<String> carrierLines, List<CarrierState> carrierStates, Map<Key, Entry> entries, long fibers) { }
+    /** One walk over the live fibers: the carriers, the distinct entries, how many fibers were seen. */
+    private record Walk(List<String> carrierLines, List<CarrierState> carrierStates, Map<Key, Entry> entries, long fibers,
+                        boolean truncated) { }
 
     private static Walk walk(Carriers carriers) {
         Map<Thread, String> runningOn = new HashMap<>();
         List<String> carrierLines = new ArrayList<>();
         List<CarrierState> carrierStates = new ArrayList<>();
+        Map<Thread, SocketWait> socketWaits = new HashMap<>();
+        Map<Thread, TimerWait> timers = new HashMap<>();
+        boolean[] truncated = {false};
         carriers.forEachLoop(loop -> {
-            Thread fiber = loop.runningFiber();
-            if (fiber != null) {
-                runningOn.put(fiber, loop.name());
+            Thread running = loop.runningFiber();
+            if (running != null) {
+                runningOn.put(running, loop.name());
             }
-            CarrierState carrier = new CarrierState(loop.name(), fiber == null ? null : name(fiber), loop.queueDepth());
-            carrierStates.add(carrier);
-            carrierLines.add("carrier " + carrier.name() + ": " + (fiber != null ? "runs " + carrier.running() : "no fiber running")
-                    + ", " + carrier.queued() + " queued");
+            CarrierState state = new CarrierState(loop.name(), running == null ? null : name(running), loop.queueDepth());
+            carrierStates.add(state);
+            carrierLines.add("carrier " + state.name() + ": " + (running != null ? "runs " + state.running() : "no fiber running")
+                    + ", " + state.queued() + " queued");
+            String name = loop.name();
+            loop.forEachSocketWaiter((thread, fd, forWrite) -> {
+                if (socketWaits.size() < MAX_WAITS_COLLECTED) {
+                    socketWaits.put(thread, new SocketWait(name, fd, forWrite));
+                } else {
+                    truncated[0] = true;
+                }
+            });
+            loop.forEachPendingTimer(timer -> {
+                if (timer.wakes() == null) {
+                    return; // a scope's deadline, a Timeout: not what a fiber parks for
+                }
+                if (timers.size() < MAX_WAITS_COLLECTED) {
+                    timers.merge(timer.wakes(), new TimerWait(name, timer.deadline()),
+                            (a, b) -> a.deadline() - b.deadline() <= 0 ? a : b); // the earliest, should a stale one linger
+                } else {
+                    truncated[0] = true;
+                }
+            });
         });
         Map<Key, Entry> entries = new HashMap<>();
         long[] fibers = {0};
+        long now = System.nanoTime();
         carriers.forEachLiveFiber(task -> {
             fibers[0]++;
             Thread thread = task.thread();
@@ -70,17 +126,23 @@ public final class FiberDump {
             StackTraceElement[] stack = thread.getStackTrace();
             Thread.State state = thread.getState();
             String carrier = runningOn.get(thread);
+            SocketWait socket = carrier == null ? socketWaits.get(thread) : null;
+            TimerWait timer = carrier == null ? timers.get(thread) : null;
             Group group = task.group();
-            Key key = new Key(state, carrier != null ? "running on " + carrier : waitsOn(thread),
+            Key key = new Key(state, carrier != null ? "running on " + carrier : waitsOn(thread, socket, timer),
                     group == null ? null : group.name(),
                     List.of(Arrays.copyOf(stack, Math.min(stack.length, MAX_FRAMES))));
             Entry entry = entries.computeIfAbsent(key, k -> new Entry());
             entry.count++;
+            entry.age(task.nanosInState(now));
+            if (timer != null) {
+                entry.due(timer.deadline() - now);
+            }
             if (entry.names.size() < MAX_NAMES) {
-                entry.names.add(name(thread));
+                entry.names.add(name(thread) + (socket != null ? " fd " + socket.fd() : ""));
             }
         });
-        return new Walk(carrierLines, carrierStates, entries, fibers[0]);
+        return new Walk(carrierLines, carrierStates, entries, fibers[0], truncated[0]);
     }
 
     private static List<Map.Entry<Key, Entry>> largestFirst(Map<Key, Entry> entries) {
@@ -101,6 +163,10 @@ public final class FiberDump {
         if (!LockOwners.isAvailable()) {
             out.append("  (lock owners unknown: run with the agent, or --add-opens java.base/java.util.concurrent.locks=ALL-UNNAMED)\n");
         }
+        if (walk.truncated()) {
+            out.append(String.format("  (socket waits and timers collected for %,d fibers each; the rest show their waits in their stacks only)%n",
+                    MAX_WAITS_COLLECTED));
+        }
         for (Map.Entry<Key, Entry> e : largestFirst(walk.entries())) {
             writeEntry(e.getKey(), e.getValue(), out);
         }
@@ -113,10 +179,11 @@ public final class FiberDump {
      * Fibers alike in a dump: {@code count} fibers in {@code state}, waiting on {@code waitsOn} (null:
      * nothing named; "running on CARRIER" for a running one), in {@code group} (null: none), with
      * this stack (innermost first, at most {@value #MAX_FRAMES} frames) and up to
-     * {@value #MAX_NAMES} of their names.
+     * {@value #MAX_NAMES} of their names; in their state for {@code minAgeNanos} to
+     * {@code maxAgeNanos} (-1: unknown).
      */
     public record Alike(long count, Thread.State state, String waitsOn, String group, List<String> names,
-                        List<StackTraceElement> frames) { }
+                        List<StackTraceElement> frames, long minAgeNanos, long maxAgeNanos) { }
 
     /**
      * The dump as data, for the live console: {@code alive} fibers seen in {@code distinct} entries,
@@ -138,7 +205,9 @@ public final class FiberDump {
                 break;
             }
             Key k = e.getKey();
-            largest.add(new Alike(e.getValue().count, k.state(), k.waitsOn(), k.group(), List.copyOf(e.getValue().names), k.frames()));
+            Entry v = e.getValue();
+            largest.add(new Alike(v.count, k.state(), k.waitsOn(), k.group(), List.copyOf(v.names), k.frames(),
+                    v.maxAge >= 0 ? v.minAge : -1, v.maxAge));
         }
         return new Summary(scheduler, Instant.now(), walk.fibers(), walk.entries().size(), List.copyOf(walk.carrierStates()),
                 LockOwners.isAvailable(), List.copyOf(largest));
@@ -147,8 +216,14 @@ public final class FiberDump {
     private static void writeEntry(Key key, Entry entry, Appendable out) throws IOException {
         out.append('\n').append(String.format("%,d", entry.count)).append(entry.count == 1 ? " fiber " : " fibers ")
                 .append(String.valueOf(key.state()));
+        if (entry.maxAge >= 0) {
+            out.append(" for ").append(range(entry.minAge, entry.maxAge));
+        }
         if (key.waitsOn() != null) {
             out.append(", ").append(key.waitsOn());
+        }
+        if (entry.maxDue != Long.MIN_VALUE) {
+            out.append(entry.maxDue < 0 ? ", due " + range(-entry.maxDue, -entry.minDue) + " ago" : ", due in " + range(Math.max(0, entry.minDue), entry.maxDue));
         }
         if (key.group() != null) {
             out.append(", group '").append(key.group()).append('\'');
@@ -163,15 +238,41 @@ public final class FiberDump {
         }
     }
 
-    /** The object {@code thread} parked on, with its owner if it has one; null when it parked on none. */
-    private static String waitsOn(Thread thread) {
+    /** "1.2 s", or "10 ms to 3.4 s" for a group of fibers. */
+    private static String range(long min, long max) {
+        String hi = duration(max);
+        String lo = duration(min);
+        return lo.equals(hi) ? hi : lo + " to " + hi;
+    }
+
+    private static String duration(long nanos) {
+        if (nanos < 1_000_000) {
+            return "<1 ms";
+        }
+        if (nanos < 10_000_000_000L) {
+            return nanos < 1_000_000_000 ? nanos / 1_000_000 + " ms" : String.format("%.1f s", nanos / 1e9);
+        }
+        long s = nanos / 1_000_000_000;
+        return s < 3600 ? s + " s" : String.format("%dh%02dm", s / 3600, (s % 3600) / 60);
+    }
+
+    /**
+     * What {@code thread} waits for: the object it parked on, with its owner if it has one; else
+     * the socket it waits for in a carrier's reactor, or the carrier whose timer wakes it; null
+     * when none is known (the stack shows the wait).
+     */
+    private static String waitsOn(Thread thread, SocketWait socket, TimerWait timer) {
         Object blocker = LockSupport.getBlocker(thread);
         if (blocker == null) {
-            return null;
+            if (socket != null) {
+                return "waiting to " + (socket.forWrite() ? "write" : "read") + " a socket in the reactor of " + socket.carrier();
+            }
+            return timer == null ? null : "timer on " + timer.carrier();
         }
         String what = "parked on " + blocker.getClass().getName() + "@" + Integer.toHexString(System.identityHashCode(blocker));
         Thread owner = LockOwners.ownerOf(blocker);
-        return owner == null ? what : what + " held by " + name(owner);
+        what = owner == null ? what : what + " held by " + name(owner);
+        return timer == null ? what : what + ", timer on " + timer.carrier();
     }
 
     private static String name(Thread thread) {

@@ -62,6 +62,18 @@ public interface CarrierReactor extends FiberBridge.Reactor {
      */
     int pollIfUnattended(long staleNanos);
 
+    /** What waits in a reactor, for the fiber dump: a thread, the fd it waits on, and whether for writing. */
+    interface WaiterVisitor {
+        void waiting(Thread thread, int fd, boolean forWrite);
+    }
+
+    /**
+     * Passes every thread waiting here now to {@code visitor}, without stopping anyone: a wait
+     * that begins or ends meanwhile may or may not be seen. For the fiber dump; any thread.
+     */
+    default void forEachWaiter(WaiterVisitor visitor) {
+    }
+
     /** True when some thread waits in this reactor, so a non-blocking {@link #poll} may find work. */
     boolean hasWaiters();
 

@@ -77,6 +77,12 @@ public final class OffloadPool {
         return e == null ? 0 : e.getPoolSize();
     }
 
+    /** Calls and remounted fibers waiting for a pool thread now. */
+    public int queued() {
+        ThreadPoolExecutor e = executor;
+        return e == null ? 0 : e.getQueue().size();
+    }
+
     /** Lets running calls finish; later calls run on their caller. */
     public void shutdown() {
         shutdown = true;

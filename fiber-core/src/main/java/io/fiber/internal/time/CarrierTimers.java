@@ -29,11 +29,19 @@ public final class CarrierTimers {
     /** One timer: the JDK's runnable, its deadline ({@link System#nanoTime} based) and its heap slot. */
     public final class Timer extends FutureTask<Void> {
         private final long deadline;
+        /** The fiber whose timed park or sleep it ends, or null: for the fiber dump. */
+        private final Thread wakes;
         int heapIndex = -1;
 
-        Timer(Runnable task, long deadline) {
+        Timer(Runnable task, long deadline, Thread wakes) {
             super(task, null);
             this.deadline = deadline;
+            this.wakes = wakes;
+        }
+
+        /** The fiber whose timed park or sleep it ends, or null for any other timer. */
+        public Thread wakes() {
+            return wakes;
         }
 
         /** When it fires, on the {@link System#nanoTime} scale. */
@@ -80,8 +88,13 @@ public final class CarrierTimers {
      * overflow, whatever {@link System#nanoTime}'s origin.
      */
     public Timer schedule(Runnable task, long delayNanos) {
+        return schedule(task, delayNanos, null);
+    }
+
+    /** {@link #schedule(Runnable, long)} for a timer that ends {@code fiber}'s timed park or sleep. */
+    public Timer schedule(Runnable task, long delayNanos, Thread fiber) {
         long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE >> 1);
-        Timer timer = new Timer(task, System.nanoTime() + delay);
+        Timer timer = new Timer(task, System.nanoTime() + delay, fiber);
         boolean first;
         lock();
         try {
@@ -172,6 +185,18 @@ public final class CarrierTimers {
     /** Timers waiting to fire; read racily. */
     public int size() {
         return pending;
+    }
+
+    /** Passes every pending timer to {@code action}, under the lock: for the fiber dump. */
+    public void forEachPending(Consumer<Timer> action) {
+        lock();
+        try {
+            for (int i = 0; i < size; i++) {
+                action.accept(heap[i]);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Timers fired so far. */

@@ -73,6 +73,54 @@ class CarrierEventsTest {
                 "the handoff comes after the request, at a later look: " + request + handoff);
     }
 
+    /**
+     * A run of 50 ms makes a LongRun event when it ends; FiberRun events, off by default, come once a
+     * recording enables them (the carriers notice within about a second).
+     */
+    @Test
+    void aLongRunIsRecordedAndEachRunOnceFiberRunIsEnabled(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("runs.jfr");
+        try (Recording recording = new Recording()) {
+            recording.enable("io.fiber.LongRun");
+            recording.start();
+            try (FiberScheduler s = FiberScheduler.builder().carriers(1).name("jfr-runs").handoffAfter(Duration.ZERO).build()) {
+                s.spawn("untraced", () -> null).join();
+                s.spawn("the-holder", () -> {
+                    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+                    while (System.nanoTime() < end) {
+                        Thread.onSpinWait();
+                    }
+                    return null;
+                }).join();
+                recording.enable("io.fiber.FiberRun");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!CarrierEvents.fiberRunsWanted && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertTrue(CarrierEvents.fiberRunsWanted, "the watchdog noticed the enabled event");
+                s.spawn("traced", () -> {
+                    Thread.yield();
+                    return null;
+                }).join();
+                Thread.sleep(50); // the holder's end seen by a look
+            }
+            recording.stop();
+            recording.dump(file);
+        }
+        List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+        RecordedEvent longRun = only(events, "io.fiber.LongRun");
+        assertEquals("jfr-runs-carrier-0", longRun.getString("carrier"), longRun.toString());
+        assertTrue(longRun.getDuration("heldFor").compareTo(Duration.ofMillis(40)) >= 0, longRun.toString());
+        List<RecordedEvent> runs = events.stream().filter(e -> e.getEventType().getName().equals("io.fiber.FiberRun")).toList();
+        assertEquals(2, runs.stream().filter(e -> named(e, "traced")).count(), "a run before and one after its yield: " + runs);
+        assertTrue(runs.stream().noneMatch(e -> named(e, "untraced")), "none while the event was off: " + runs);
+        assertTrue(runs.stream().allMatch(e -> "jfr-runs-carrier-0".equals(e.getString("carrier"))), runs.toString());
+    }
+
+    private static boolean named(RecordedEvent e, String name) {
+        return e.getThread("fiber") != null && name.equals(e.getThread("fiber").getJavaName());
+    }
+
     private static RecordedEvent only(List<RecordedEvent> events, String type) {
         List<RecordedEvent> of = events.stream().filter(e -> e.getEventType().getName().equals(type))
                 .filter(e -> "the-holder".equals(e.getThread("fiber") == null ? null : e.getThread("fiber").getJavaName())).toList();
