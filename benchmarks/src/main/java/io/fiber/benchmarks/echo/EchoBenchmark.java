@@ -65,11 +65,16 @@ public final class EchoBenchmark {
         FIBER_AGENT("a", "fibers + agent (detector=report)", Mode.FIBER),
         FIBER_AGENT_DETECTOR_OFF("a-off", "fibers + agent, detector=off", Mode.FIBER),
         FIBER("b", "fibers, no agent", Mode.FIBER),
+        /** (b) with the metrics a production server would have on: Micrometer's Prometheus registry scraped every second, the MXBean registered. */
+        FIBER_METRICS("b-metrics", "fibers, no agent, metrics scraped every second", Mode.FIBER),
         VTHREAD("c", "JDK virtual threads", Mode.VTHREAD),
         PLATFORM("d", "platform thread per connection", Mode.PLATFORM),
         NETTY("e", "Netty, native epoll", Mode.NETTY),
         /** Not a JVM: {@code echo_epoll.c} (a resource of this package, {@link CPrograms}), the reference ceiling; null mode. */
         C_EPOLL("f", "C epoll, one thread (reference)", null);
+
+        /** What runs without {@code --servers}: all but (b-metrics), which only the metrics' overhead needs. */
+        static final List<Server> BY_DEFAULT = Arrays.stream(values()).filter(s -> s != FIBER_METRICS).toList();
 
         final String letter;
         final String title;
@@ -87,6 +92,7 @@ public final class EchoBenchmark {
                 case FIBER_AGENT -> List.of("-javaagent:" + agentJar + "=detector=report");
                 case FIBER_AGENT_DETECTOR_OFF -> List.of("-javaagent:" + agentJar + "=detector=off");
                 case FIBER -> List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED");
+                case FIBER_METRICS -> List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED", "-D" + EchoBenchmarkServer.METRICS_PROPERTY + "=true");
                 case VTHREAD, PLATFORM, C_EPOLL -> List.of();
                 case NETTY -> List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
             };
@@ -105,6 +111,8 @@ public final class EchoBenchmark {
     record Target(EchoReport.Ratio ratio, double bound, boolean atLeast) {
         /** With the detector in report mode and no blocking call, at least 0.95x the round trips of detector=off. */
         static final Target DETECTOR_OVERHEAD = new Target(EchoReport.Ratio.RATE_A_AOFF, 0.95, true);
+        /** With metrics on (scraped every second), at least 0.98x the round trips without (issue 20). */
+        static final Target METRICS_OVERHEAD = new Target(EchoReport.Ratio.RATE_BMETRICS_B, 0.98, true);
 
         boolean metBy(double value) {
             return atLeast ? value >= bound : value <= bound;
@@ -119,10 +127,10 @@ public final class EchoBenchmark {
     enum Scenario {
         PING_PONG("ping-pong", "1 connection, ping-pong", 1, 0,
                 new Target(EchoReport.Ratio.RATE_A_C, 1.5, true), new Target(EchoReport.Ratio.CPU_A_C, 0.5, false),
-                Target.DETECTOR_OVERHEAD),
+                Target.DETECTOR_OVERHEAD, Target.METRICS_OVERHEAD),
         CONNECTIONS_1000("conn-1000", "1,000 connections", 1_000, 0,
                 new Target(EchoReport.Ratio.RATE_A_C, 1.2, true), new Target(EchoReport.Ratio.RATE_A_E, 0.9, true),
-                Target.DETECTOR_OVERHEAD),
+                Target.DETECTOR_OVERHEAD, Target.METRICS_OVERHEAD),
         IDLE_10000("idle-10000", "10,000 idle connections + 100 active", 100, 10_000,
                 new Target(EchoReport.Ratio.RSS_A_C, 1.0, false), Target.DETECTOR_OVERHEAD);
 
@@ -172,7 +180,7 @@ public final class EchoBenchmark {
                   --rounds N       run every server N times per scenario, in turn (default 1); each ratio is then
                                    the median of its N same-round ratios, which a drifting machine moves less
                   --scenarios LIST comma-separated, from ping-pong,conn-1000,idle-10000 (default all)
-                  --servers LIST   comma-separated, from a,a-off,b,c,d,e,f (default all):
+                  --servers LIST   comma-separated, from a,a-off,b,b-metrics,c,d,e,f (default all but b-metrics):
                                    (a) fibers + agent, blocking-call detector in report mode (the agent's default),
                                    (a-off) the same with detector=off, (b) fibers without the agent,
                                    (c) JDK virtual threads, (d) a platform thread per connection, (e) Netty with native epoll,
@@ -203,7 +211,8 @@ public final class EchoBenchmark {
                     line.seconds("--duration", quick ? QUICK_DURATION : DEFAULT_DURATION),
                     rounds,
                     pick(line.string("--scenarios", null), Scenario.values(), s -> s.argument, "scenario"),
-                    pick(line.string("--servers", null), Server.values(), s -> s.letter, "server"),
+                    line.string("--servers", null) == null ? Server.BY_DEFAULT
+                            : pick(line.string("--servers", null), Server.values(), s -> s.letter, "server"),
                     !line.flag("--no-pin"),
                     Path.of(line.string("--agent", "fiber-agent/target/fiber-agent.jar")).toAbsolutePath(),
                     pick(line.string("--driver", Driver.C.argument), Driver.values(), d -> d.argument, "driver").getFirst(),

@@ -104,7 +104,8 @@ public final class EchoBenchmarkServer implements AutoCloseable {
                     throw new IllegalStateException("mode fiber needs the fiber hook: launch with -javaagent:fiber-agent.jar"
                             + " or --add-opens java.base/java.lang=ALL-UNNAMED (else fibers run on the JDK's scheduler)");
                 }
-                yield startBlocking(port, readBuffer, task -> Fibers.spawn(task), "one fiber per connection, " + scheduler);
+                String metrics = Boolean.getBoolean(METRICS_PROPERTY) ? ", " + scrapeMetricsEverySecond(scheduler) : "";
+                yield startBlocking(port, readBuffer, task -> Fibers.spawn(task), "one fiber per connection, " + scheduler + metrics);
             }
             case VTHREAD -> startBlocking(port, readBuffer, task -> Thread.ofVirtual().start(task),
                     "one JDK virtual thread per connection, default scheduler");
@@ -112,6 +113,35 @@ public final class EchoBenchmarkServer implements AutoCloseable {
                     "one platform thread per connection, " + PLATFORM_STACK_SIZE / 1024 + " KiB stacks");
             case NETTY -> NettyEchoServer.start(port);
         };
+    }
+
+    /** With this system property true, mode fiber runs with metrics on, as a production server would ({@link #scrapeMetricsEverySecond}). */
+    public static final String METRICS_PROPERTY = "fiber.bench.metrics";
+
+    /**
+     * Metrics on: the scheduler's meters in Micrometer's Prometheus registry, scraped to text every
+     * second by a platform thread as a Prometheus server would, and the MXBean registered (the
+     * platform MBean server created). Returns what it did, for the ready line.
+     */
+    private static String scrapeMetricsEverySecond(FiberScheduler scheduler) {
+        java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        var registry = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        new io.fiber.micrometer.FiberSchedulerMetrics(scheduler).bindTo(registry);
+        Thread.ofPlatform().daemon().name("metrics-scraper").start(() -> {
+            long bytes = 0;
+            while (true) {
+                bytes += registry.scrape().length();
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (bytes < 0) {
+                    System.out.println(bytes); // keeps the scrape's result used
+                }
+            }
+        });
+        return "metrics scraped every second (" + registry.getMeters().size() + " meters)";
     }
 
     /** Accepts on a task of {@code spawner}'s kind and serves each connection on a new one. */

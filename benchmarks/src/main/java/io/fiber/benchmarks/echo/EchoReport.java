@@ -54,6 +54,10 @@ final class EchoReport {
         /** How far (a) is from the C server. */
         RATE_A_F("round trips/s, (a) / (f)", Server.C_EPOLL, m -> m.result().roundTripsPerSecond(), true),
         CPU_A_F("server CPU per round trip, (a) / (f)", Server.C_EPOLL, Measurement::serverCpuSecondsPerMillion, false),
+        /** What metrics cost: (b) with Micrometer's registry scraped every second and the MXBean registered, against (b). */
+        RATE_BMETRICS_B("round trips/s, (b-metrics) / (b)", Server.FIBER_METRICS, Server.FIBER, m -> m.result().roundTripsPerSecond(), true),
+        CPU_BMETRICS_B("server CPU per round trip, (b-metrics) / (b)", Server.FIBER_METRICS, Server.FIBER,
+                Measurement::serverCpuSecondsPerMillion, false),
         /** The ceiling: what a C epoll server reaches against the JDK's virtual threads on this machine. */
         RATE_F_C("round trips/s, (f) / (c): the ceiling", Server.C_EPOLL, Server.VTHREAD,
                 m -> m.result().roundTripsPerSecond(), true);
