@@ -100,6 +100,25 @@ public final class FiberScheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * Every scheduler built and not yet terminated, in the order built, for the live console
+     * ({@link FiberConsole}): read from the MXBeans' registry, where each scheduler is from its build
+     * to its termination; empty on a runtime without java.management, which has no such registry.
+     */
+    static List<FiberScheduler> all() {
+        List<FiberScheduler> all = new ArrayList<>();
+        try {
+            for (Object bean : ManagementBeans.offered("FiberScheduler")) {
+                if (bean instanceof Management m) {
+                    all.add(m.scheduler);
+                }
+            }
+        } catch (LinkageError noJavaManagement) {
+            // no java.management: no registry to read
+        }
+        return all;
+    }
+
     /** A builder for a scheduler of your own; {@link Fibers#spawn} uses a default one. */
     public static Builder builder() {
         return new Builder();

@@ -1,6 +1,7 @@
 package io.fiber.examples;
 
 import io.fiber.Fiber;
+import io.fiber.FiberConsole;
 import io.fiber.FiberPool;
 import io.fiber.FiberScheduler;
 import io.fiber.FiberScope;
@@ -54,10 +55,15 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Last, with {@code --show-detector}: an HTTP handler that reads a file on its fiber, and the
  * blocking-call detector's report of it ({@link DetectorShowcase}).
  *
+ * <p>All along, the live console ({@link FiberConsole}) serves a page on 127.0.0.1 (port
+ * {@value #CONSOLE_PORT}, or a free one), whose address the demo prints first.
+ *
  * <p>{@link #run} does the work and returns the exit code, so the tests can run the demo in-process.
  */
 public final class Demo {
     static final int DEFAULT_FIBERS = 200_000;
+    /** The live console's port, when free; docs/examples.md names it. */
+    static final int CONSOLE_PORT = 8700;
     static final int MIN_FIBERS = 100;
     static final int DEFAULT_LOAD_SECONDS = 3;
     static final int MAX_LOAD_SECONDS = 600;
@@ -104,6 +110,7 @@ public final class Demo {
             out.println("options: " + OPTIONS);
             return 0;
         }
+        FiberConsole console = startConsole(out);
         try {
             int exit = new Demo.Workload(options, out).runAndCheck();
             if (options.loadSeconds > 0) {
@@ -128,7 +135,39 @@ public final class Demo {
         } catch (SQLException e) {
             err.println("demo: " + e.getMessage());
             return 1;
+        } finally {
+            if (console != null) {
+                console.close();
+            }
         }
+    }
+
+    /**
+     * Starts the live console on {@value #CONSOLE_PORT}, or on a free port when another program has
+     * that one, and says where and what it shows; returns it to close at the end, or null when the
+     * agent's {@code console=} started one already (then that one is named) or none could start.
+     */
+    private static FiberConsole startConsole(PrintStream out) {
+        FiberConsole console = null;
+        FiberConsole shown = FiberConsole.running().orElse(null);
+        if (shown == null) {
+            for (int port : new int[] {CONSOLE_PORT, 0}) {
+                try {
+                    console = FiberConsole.start(port);
+                    break;
+                } catch (IOException taken) {
+                    // the fixed port is another program's (another demo's, say): any free one then
+                }
+            }
+            shown = console;
+        }
+        if (shown == null) {
+            out.println("live console: could not start (no free port on the loopback address)");
+        } else {
+            out.println("live console while the demo runs: " + shown.uri() + " (each scheduler's carriers with their queues"
+                    + " and busy time, its fibers by state and stack, the detector's reports, live plots)");
+        }
+        return console;
     }
 
     /** Command line options; {@link #parse} throws IllegalArgumentException with a message for the user. */

@@ -52,12 +52,44 @@ final class AgentOptions {
                 }
             }
         }
-        return new AgentOptions(given);
+        if (given.containsKey(Settings.CONSOLE_TOKEN) && !given.containsKey(Settings.CONSOLE)) {
+            throw new IllegalArgumentException("option console.token is the console's token, and no console= is given;"
+                    + " add console=PORT or console=HOST:PORT, or drop console.token");
+        }
+        AgentOptions options = new AgentOptions(given);
+        if (options.console() != null) {
+            String refused = Settings.consoleNeedsToken(options.console(), options.consoleToken(),
+                    "add console.token=SECRET (" + Settings.CONSOLE_TOKEN.grammar() + "), or bind console= to 127.0.0.1");
+            if (refused != null) {
+                throw new IllegalArgumentException("option console=" + given.get(Settings.CONSOLE) + ": " + refused);
+            }
+        }
+        return options;
     }
 
-    /** Hands every given option to the runtime as its system property. */
+    /**
+     * Hands every given option to the runtime as its system property, but the console's token: the
+     * agent starts the console itself, and system properties are readable by any code in the JVM and
+     * from outside it ({@code jcmd VM.system_properties}, JMX's runtime bean).
+     */
     void toSystemProperties() {
-        given.forEach((setting, value) -> System.setProperty(setting.property(), value));
+        given.forEach((setting, value) -> {
+            if (setting != Settings.CONSOLE_TOKEN) {
+                System.setProperty(setting.property(), value);
+            }
+        });
+    }
+
+    /** The console's address ({@code console=}); null when it is not given. */
+    java.net.InetSocketAddress console() {
+        String text = given.get(Settings.CONSOLE);
+        return text == null ? null : Settings.CONSOLE.parse(text, Settings.Source.AGENT_OPTION);
+    }
+
+    /** The console's token ({@code console.token=}); null when it is not given. */
+    String consoleToken() {
+        String text = given.get(Settings.CONSOLE_TOKEN);
+        return text == null ? null : Settings.CONSOLE_TOKEN.parse(text, Settings.Source.AGENT_OPTION);
     }
 
     /** Whether JDK virtual threads become fibers ({@code virtual=fibers}, the default). */

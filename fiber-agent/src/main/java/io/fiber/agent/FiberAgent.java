@@ -29,7 +29,9 @@ import java.util.Set;
  *   <li>with {@code threads=fibers}, also the platform threads application code starts
  *       ({@link ApplicationThreads}): it rewrites the {@code new Thread} call sites of classes defined
  *       from then on ({@link ThreadCallSites}) and says so in one line on standard error, and a
- *       shutdown hook prints what was and was not converted.</li>
+ *       shutdown hook prints what was and was not converted;</li>
+ *   <li>with {@code console=}, starts the live console on platform threads of its own
+ *       ({@link AgentConsole}); a port it cannot have is one line on standard error, not a refusal.</li>
  * </ol>
  *
  * <p>It must not initialise any runtime class before the package is open: the runtime decides
@@ -152,6 +154,10 @@ public final class FiberAgent {
                 // last: from here on, virtual threads are fibers (and, with threads=fibers, application threads)
                 FiberThreads.install(options.virtualThreadsAsFibers(), applicationThreads,
                         options.boundsLiveFibers() || applicationThreads != null); // wherever VirtualThread.start is patched
+            }
+            if (options.console() != null) {
+                // On platform threads the runtime and the JDK create, which threads=fibers leaves alone.
+                AgentConsole.start(options.console(), options.consoleToken());
             }
             if (applicationThreads != null) {
                 ThreadCallSites.install(inst, applicationThreads); // classes defined from now on

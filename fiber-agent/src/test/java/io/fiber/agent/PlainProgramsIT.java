@@ -50,7 +50,8 @@ class PlainProgramsIT {
     @ValueSource(strings = {"", "detector=fail,virtual=jdk", "detector=report", "detector=off", "handoff=off,virtual=jdk", "handoff=1ms",
             "offload=file+dns+process", "offload=file", "offload=process", "offload=none", "dns=nonblocking", "dns=off", "carriers=1",
             "virtual=fibers", "virtual=jdk", "threads=platform", "threads=fibers", "threads=fibers,virtual=jdk,detector=off",
-            "threads=fibers,threads.exclude=io.fiber.agent.PlainProgram+name:x-*", "threads=fibers,threads.only=name:pool-*"})
+            "threads=fibers,threads.exclude=io.fiber.agent.PlainProgram+name:x-*", "threads=fibers,threads.only=name:pool-*",
+            "console=0", "threads=fibers,console=127.0.0.1:0,console.token=plain-programs-token-0123"})
     void printsExactlyAsWithoutTheAgent(String options) throws Exception {
         ChildJvm.Run r = java(List.of(ChildJvm.agent(options)));
         assertEquals(0, r.exit(), r.out() + r.err());
@@ -63,6 +64,12 @@ class PlainProgramsIT {
      * detector reports, the detector's reports only: a line per blocking call, then its stack.
      */
     private static void assertAddsAtMostDetectorReports(String options, String err) {
+        if (options.contains("console=")) {
+            // Its address at start-up (ConsoleIT checks what it says).
+            List<String> consoleLines = err.lines().filter(l -> l.startsWith("fiber-agent: console at http://127.0.0.1:")).toList();
+            assertEquals(1, consoleLines.size(), "console= says where the console is: " + err);
+            err = err.lines().filter(l -> !l.startsWith("fiber-agent: console at ")).map(l -> l + "\n").reduce("", String::concat);
+        }
         if (options.contains("threads=fibers")) {
             // Its line at start-up and its summary at exit (ApplicationThreadsIT checks what they say).
             List<String> agentLines = err.lines().filter(l -> l.startsWith("fiber-agent: threads=fibers: ")).toList();

@@ -122,6 +122,40 @@ public final class Settings {
             "a whole number from 1 to " + MAX_MAX_FIBERS + ", optionally followed by :wait, :wait=Tms (T from 1 to "
                     + MAX_HANDOFF_MILLIS + ") or :reject, such as 10000 or 10000:reject", Settings::fiberBound);
 
+    /** The fewest characters a {@link #CONSOLE_TOKEN} may have. */
+    public static final int MIN_CONSOLE_TOKEN_LENGTH = 16;
+
+    /**
+     * The live console's address ({@code io.fiber.FiberConsole}): {@code PORT} (on 127.0.0.1; 0: a
+     * free port), or {@code HOST:PORT} with an IP address, {@code localhost} or {@code *} (every
+     * interface) for HOST. Addresses only, never names to look up: the agent reads it before the
+     * program starts, where a DNS lookup could hang start-up. Null (unset): no console.
+     */
+    public static final Setting<InetSocketAddress> CONSOLE = Setting.agentOption("console", null,
+            "PORT|HOST:PORT", "serve the live console, a web page, on this address (PORT alone: 127.0.0.1); default none",
+            "a port from 0 (any free one) to 65535, or HOST:PORT with HOST an IP address ([::1] for IPv6), localhost or *"
+                    + " (every interface, which needs console.token), such as 8700 or 127.0.0.1:8700", Settings::consoleAddress);
+
+    /**
+     * The token every request to the live console must present; needed for a {@link #CONSOLE} address
+     * that is not loopback, optional otherwise. Null (unset): none.
+     */
+    public static final Setting<String> CONSOLE_TOKEN = Setting.agentOption("console.token", null,
+            "TOKEN", "with console=, a secret every request to the console must present; needed unless console= is loopback",
+            "at least " + MIN_CONSOLE_TOKEN_LENGTH + " characters, each a letter, a digit or one of - . _ ~", Settings::consoleToken);
+
+    /**
+     * Why a console on {@code address} with {@code token} (null: none) is refused, or null when it is
+     * not: a console reachable from other machines shows thread names and stacks, so it needs a token.
+     */
+    public static String consoleNeedsToken(InetSocketAddress address, String token, String how) {
+        if (token != null || address.getAddress().isLoopbackAddress()) {
+            return null;
+        }
+        return "the console on " + address.getAddress().getHostAddress() + ":" + address.getPort()
+                + " would be reachable from other machines, so it needs a token: " + how;
+    }
+
     /** Why {@link #THREADS_EXCLUDE} or {@link #THREADS_ONLY} given without {@code threads=fibers} is refused. */
     public static String threadSelectorsNeedFibers(Setting<?> given) {
         return "option " + given.key() + " selects application threads to make fibers, which only threads=fibers does;"
@@ -147,7 +181,7 @@ public final class Settings {
 
     /** The agent's options, in the order its usage line lists them. */
     public static final List<Setting<?>> AGENT_OPTIONS = List.of(CARRIERS, DETECTOR, HANDOFF, OFFLOAD, DNS, VIRTUAL,
-            THREADS, THREADS_EXCLUDE, THREADS_ONLY, MAX_FIBERS);
+            THREADS, THREADS_EXCLUDE, THREADS_ONLY, MAX_FIBERS, CONSOLE, CONSOLE_TOKEN);
 
     private Settings() { }
 
@@ -211,6 +245,11 @@ public final class Settings {
         /** The system property, such as {@code fiber.carriers}. */
         public String property() {
             return property;
+        }
+
+        /** What a valid value is, in words, as error messages say it. */
+        public String grammar() {
+            return grammar;
         }
 
         /** The value when nothing sets it. */
@@ -404,6 +443,48 @@ public final class Settings {
 
     private static IllegalArgumentException badServer(String entry, String why) {
         return new IllegalArgumentException("in server '" + entry + "', " + why);
+    }
+
+    /** {@code 8700}, {@code 127.0.0.1:8700}, {@code [::1]:8700}, {@code localhost:8700}, {@code *:8700}. */
+    private static InetSocketAddress consoleAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon < 0) {
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), consolePort(text));
+        }
+        String host = text.substring(0, colon);
+        int port = consolePort(text.substring(colon + 1));
+        if (host.equals("*")) {
+            return new InetSocketAddress(port); // the wildcard address
+        }
+        if (host.equals("localhost")) {
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        } else if (host.indexOf(':') >= 0) {
+            throw new IllegalArgumentException("an IPv6 address goes in brackets before its port, such as [::1]:8700");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.ofLiteral(host), port);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + host + "' is not an IP address, localhost or *");
+        }
+    }
+
+    private static int consolePort(String text) {
+        Integer port = wholeNumber(0, 65535).apply(text);
+        if (port == null) {
+            throw new IllegalArgumentException("port '" + text + "' is not a number from 0 to 65535");
+        }
+        return port;
+    }
+
+    /** A token safe in a URL's query and a cookie as it is, long enough not to be guessed. */
+    private static String consoleToken(String text) {
+        if (text.length() < MIN_CONSOLE_TOKEN_LENGTH) {
+            throw new IllegalArgumentException("it has " + text.length() + " characters");
+        }
+        return text.matches("[A-Za-z0-9._~-]+") ? text : null;
     }
 
     private static Function<String, String> oneOf(String... choices) {

@@ -7,6 +7,7 @@
  * {@code LayeringTest} checks it on the compiled classes.
  * <pre>
  *   agent      what the agent's patches of the JDK call (the bridge's hooks)
+ *   console    the live console's web server: its page, its JSON, its token (the API hands it the data)
  *   dump       fiber dumps: a scheduler's fibers grouped by state, what they wait on, and stack
  *   dns        the JDK resolver SPI: lookups offloaded, or over DNS from the fiber
  *   carrier    carrier loops, their queues, the idle handshake, live fibers, the watchdog

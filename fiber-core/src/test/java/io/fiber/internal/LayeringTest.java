@@ -40,6 +40,7 @@ class LayeringTest {
             Map.entry("carrier", Set.of("", "jdk", "time", "offload", "io", "group")),
             Map.entry("dns", Set.of("", "carrier", "offload")),
             Map.entry("dump", Set.of("", "carrier", "group", "jdk", "io", "time")),
+            Map.entry("console", Set.of()),
             Map.entry("agent", Set.of("", "bridge", "carrier", "io", "jdk", "time")));
 
     private static final Pattern REFERENCE = Pattern.compile("io/fiber/([A-Za-z0-9_/$]+)");

@@ -1,6 +1,5 @@
 package io.fiber.internal.dump;
 
-import io.fiber.internal.carrier.CarrierLoop;
 import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.group.Group;
@@ -75,15 +74,26 @@ public final class FiberDump {
         }
     }
 
-    /** Writes the dump of {@code carriers}' fibers, a scheduler named {@code scheduler}, to {@code out}. */
-    public static void write(String scheduler, Carriers carriers, Appendable out) throws IOException {
+    /** One walk over the live fibers: the carriers, the distinct entries, how many fibers were seen. */
+    private record Walk(List<String> carrierLines, List<CarrierState> carrierStates, Map<Key, Entry> entries, long fibers,
+                        boolean truncated) { }
+
+    private static Walk walk(Carriers carriers) {
         Map<Thread, String> runningOn = new HashMap<>();
         List<String> carrierLines = new ArrayList<>();
+        List<CarrierState> carrierStates = new ArrayList<>();
         Map<Thread, SocketWait> socketWaits = new HashMap<>();
         Map<Thread, TimerWait> timers = new HashMap<>();
         boolean[] truncated = {false};
         carriers.forEachLoop(loop -> {
-            carrierLines.add(describe(loop, runningOn));
+            Thread running = loop.runningFiber();
+            if (running != null) {
+                runningOn.put(running, loop.name());
+            }
+            CarrierState state = new CarrierState(loop.name(), running == null ? null : name(running), loop.queueDepth());
+            carrierStates.add(state);
+            carrierLines.add("carrier " + state.name() + ": " + (running != null ? "runs " + state.running() : "no fiber running")
+                    + ", " + state.queued() + " queued");
             String name = loop.name();
             loop.forEachSocketWaiter((thread, fd, forWrite) -> {
                 if (socketWaits.size() < MAX_WAITS_COLLECTED) {
@@ -132,34 +142,75 @@ public final class FiberDump {
                 entry.names.add(name(thread) + (socket != null ? " fd " + socket.fd() : ""));
             }
         });
+        return new Walk(carrierLines, carrierStates, entries, fibers[0], truncated[0]);
+    }
 
+    private static List<Map.Entry<Key, Entry>> largestFirst(Map<Key, Entry> entries) {
+        List<Map.Entry<Key, Entry>> sorted = new ArrayList<>(entries.entrySet());
+        sorted.sort(Comparator.comparingLong((Map.Entry<Key, Entry> e) -> e.getValue().count).reversed());
+        return sorted;
+    }
+
+    /** Writes the dump of {@code carriers}' fibers, a scheduler named {@code scheduler}, to {@code out}. */
+    public static void write(String scheduler, Carriers carriers, Appendable out) throws IOException {
+        Walk walk = walk(carriers);
         out.append("Fibers of scheduler '").append(scheduler).append("' at ").append(Instant.now().toString())
-                .append(": ").append(String.format("%,d", fibers[0])).append(" alive, ")
-                .append(String.format("%,d", entries.size())).append(" distinct\n");
-        for (String line : carrierLines) {
+                .append(": ").append(String.format("%,d", walk.fibers())).append(" alive, ")
+                .append(String.format("%,d", walk.entries().size())).append(" distinct\n");
+        for (String line : walk.carrierLines()) {
             out.append("  ").append(line).append('\n');
         }
         if (!LockOwners.isAvailable()) {
             out.append("  (lock owners unknown: run with the agent, or --add-opens java.base/java.util.concurrent.locks=ALL-UNNAMED)\n");
         }
-        if (truncated[0]) {
+        if (walk.truncated()) {
             out.append(String.format("  (socket waits and timers collected for %,d fibers each; the rest show their waits in their stacks only)%n",
                     MAX_WAITS_COLLECTED));
         }
-        List<Map.Entry<Key, Entry>> sorted = new ArrayList<>(entries.entrySet());
-        sorted.sort(Comparator.comparingLong((Map.Entry<Key, Entry> e) -> e.getValue().count).reversed());
-        for (Map.Entry<Key, Entry> e : sorted) {
+        for (Map.Entry<Key, Entry> e : largestFirst(walk.entries())) {
             writeEntry(e.getKey(), e.getValue(), out);
         }
     }
 
-    private static String describe(CarrierLoop loop, Map<Thread, String> runningOn) {
-        Thread fiber = loop.runningFiber();
-        if (fiber != null) {
-            runningOn.put(fiber, loop.name());
+    /** A carrier at the moment of a dump: its name, the fiber it runs (null: none) and its queue's depth. */
+    public record CarrierState(String name, String running, int queued) { }
+
+    /**
+     * Fibers alike in a dump: {@code count} fibers in {@code state}, waiting on {@code waitsOn} (null:
+     * nothing named; "running on CARRIER" for a running one), in {@code group} (null: none), with
+     * this stack (innermost first, at most {@value #MAX_FRAMES} frames) and up to
+     * {@value #MAX_NAMES} of their names; in their state for {@code minAgeNanos} to
+     * {@code maxAgeNanos} (-1: unknown).
+     */
+    public record Alike(long count, Thread.State state, String waitsOn, String group, List<String> names,
+                        List<StackTraceElement> frames, long minAgeNanos, long maxAgeNanos) { }
+
+    /**
+     * The dump as data, for the live console: {@code alive} fibers seen in {@code distinct} entries,
+     * of which {@code largest} holds the largest ones (at most the {@code top} asked for).
+     */
+    public record Summary(String scheduler, Instant time, long alive, int distinct, List<CarrierState> carriers,
+                          boolean lockOwnersKnown, List<Alike> largest) { }
+
+    /**
+     * The dump of {@code carriers}' fibers as data, its {@code top} largest entries: the same walk as
+     * {@link #write}, which keeps only the distinct entries, so its memory grows with the places
+     * fibers wait, not with the fibers; and only {@code top} of those are handed out.
+     */
+    public static Summary summary(String scheduler, Carriers carriers, int top) {
+        Walk walk = walk(carriers);
+        List<Alike> largest = new ArrayList<>(Math.min(top, walk.entries().size()));
+        for (Map.Entry<Key, Entry> e : largestFirst(walk.entries())) {
+            if (largest.size() == top) {
+                break;
+            }
+            Key k = e.getKey();
+            Entry v = e.getValue();
+            largest.add(new Alike(v.count, k.state(), k.waitsOn(), k.group(), List.copyOf(v.names), k.frames(),
+                    v.maxAge >= 0 ? v.minAge : -1, v.maxAge));
         }
-        return "carrier " + loop.name() + ": " + (fiber != null ? "runs " + name(fiber) : "no fiber running")
-                + ", " + loop.queueDepth() + " queued";
+        return new Summary(scheduler, Instant.now(), walk.fibers(), walk.entries().size(), List.copyOf(walk.carrierStates()),
+                LockOwners.isAvailable(), List.copyOf(largest));
     }
 
     private static void writeEntry(Key key, Entry entry, Appendable out) throws IOException {

@@ -11,8 +11,10 @@ import javax.management.MalformedObjectNameException;
 import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -40,6 +42,11 @@ public final class ManagementBeans {
     private static final Map<ObjectName, Object> waiting = new LinkedHashMap<>();
     /** Names of beans offered and not withdrawn, waiting or registered; guarded by the class. */
     private static final Set<ObjectName> taken = new HashSet<>();
+    /**
+     * Every bean offered and not withdrawn, waiting or registered, in the order offered; guarded by
+     * the class. The live console lists the schedulers from here, so they need no registry of their own.
+     */
+    private static final Map<ObjectName, Object> offered = new LinkedHashMap<>();
     private static boolean checkScheduled;
     private static final ObjectName RUNTIME = objectName(ManagementFactory.RUNTIME_MXBEAN_NAME);
 
@@ -61,6 +68,7 @@ public final class ManagementBeans {
         public void withdraw() {
             MBeanServer server;
             synchronized (ManagementBeans.class) {
+                offered.remove(name);
                 if (!taken.remove(name) || waiting.remove(name) != null) {
                     return; // withdrawn already, or never registered
                 }
@@ -93,10 +101,24 @@ public final class ManagementBeans {
             }
             taken.add(objectName);
             waiting.put(objectName, bean);
+            offered.put(objectName, bean);
             registration = new Registration(objectName);
         }
         registerWaitingNow();
         return registration;
+    }
+
+    /** The beans of {@code type} offered and not withdrawn, registered or still waiting, in the order offered. */
+    public static List<Object> offered(String type) {
+        List<Object> beans = new ArrayList<>();
+        synchronized (ManagementBeans.class) {
+            for (Map.Entry<ObjectName, Object> e : offered.entrySet()) {
+                if (type.equals(e.getKey().getKeyProperty("type"))) {
+                    beans.add(e.getValue());
+                }
+            }
+        }
+        return beans;
     }
 
     /**
