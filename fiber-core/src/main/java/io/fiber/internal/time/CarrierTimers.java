@@ -2,6 +2,8 @@ package io.fiber.internal.time;
 
 import io.fiber.internal.jdk.VirtualThreadHook;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.FutureTask;
@@ -26,9 +28,26 @@ import java.util.function.Consumer;
  * carrier to run (what hung {@code EpollReactor}'s close behind a fiber's wakeup).
  */
 public final class CarrierTimers {
-    /** One timer: the JDK's runnable, its deadline ({@link System#nanoTime} based) and its heap slot. */
+    /**
+     * One timer: the JDK's runnable, its deadline ({@link System#nanoTime} based) and its heap slot.
+     * It fires or is cancelled, never both: {@code FutureTask.cancel(false)} succeeds while the task
+     * runs (its state stays NEW until the run sets the outcome), so a cancel racing the firing
+     * carrier returned true for a timer that ran anyway. The {@link #claimed} flag decides instead.
+     */
     public final class Timer extends FutureTask<Void> {
+        private static final VarHandle CLAIMED;
+
+        static {
+            try {
+                CLAIMED = MethodHandles.lookup().findVarHandle(Timer.class, "claimed", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private final long deadline;
+        /** Set once, by the firing ({@link #run}) or by a successful {@link #cancel}, whichever comes first. */
+        private volatile boolean claimed;
         /** The fiber whose timed park or sleep it ends, or null: for the fiber dump. */
         private final Thread wakes;
         int heapIndex = -1;
@@ -50,12 +69,21 @@ public final class CarrierTimers {
         }
 
         @Override
-        public boolean cancel(boolean mayInterruptIfRunning) {
-            boolean cancelled = super.cancel(false);
-            if (cancelled) {
-                remove(this);
+        public void run() {
+            if (CLAIMED.compareAndSet(this, false, true)) {
+                super.run();
             }
-            return cancelled;
+        }
+
+        /** True if the timer will not fire: it had not begun to; false if it has fired or is firing, or was cancelled before. */
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            if (!CLAIMED.compareAndSet(this, false, true)) {
+                return false;
+            }
+            super.cancel(false);
+            remove(this);
+            return true;
         }
     }
 
