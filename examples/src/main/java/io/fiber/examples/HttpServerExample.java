@@ -72,7 +72,7 @@ public final class HttpServerExample implements AutoCloseable {
 
     static final String FILE_CONTENT = "served by a handler that blocks its carrier on file I/O\n";
 
-    static final String USAGE = "usage: HttpServerExample [port] [--max-fibers N[:reject|:wait|:wait=Tms]] ["
+    static final String USAGE = "usage: HttpServerExample [port] [--max-fibers N[:reject|:wait|:wait=Tms]] [--work-rounds R] ["
             + DemoDatabase.Settings.OPTIONS + "]";
     static final int MAX_WORK_MS = 10_000;
     static final int MAX_WORK_KB = 65_536;
@@ -111,6 +111,15 @@ public final class HttpServerExample implements AutoCloseable {
                     }
                     maxFibers = args[++i];
                     boundedScheduler(maxFibers).close(); // checks the value now
+                } else if (args[i].equals("--work-rounds")) {
+                    if (i + 1 == args.length) {
+                        throw new IllegalArgumentException("option --work-rounds needs a value");
+                    }
+                    int rounds = Integer.parseInt(args[++i]);
+                    if (rounds < 1) {
+                        throw new IllegalArgumentException("option --work-rounds needs 1 or more, not " + rounds);
+                    }
+                    WorkUnit.fix(rounds);
                 } else if (DemoDatabase.Settings.isOption(args[i])) {
                     if (i + 1 == args.length) {
                         throw new IllegalArgumentException("option " + args[i] + " needs a value");
@@ -139,7 +148,7 @@ public final class HttpServerExample implements AutoCloseable {
         System.out.println("HTTP server listening on http://127.0.0.1:" + port + "/ (/hello, /sleep?ms=N, POST /echo,"
                 + " /file, /work?ms=M&kb=K, /db?id=1.." + DemoDatabase.ROWS + " on " + db.description() + "), one fiber per exchange"
                 + (maxFibers == null ? "" : ", at most " + scheduler.maxLiveFibers() + " at once (" + scheduler.admissionPolicy() + ")")
-                + "; Ctrl-C stops it");
+                + "; a /work unit is " + WorkUnit.rounds() + " hash rounds; Ctrl-C stops it");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.stop();
             db.close();
@@ -308,11 +317,30 @@ public final class HttpServerExample implements AutoCloseable {
     /** About 1 ms of CPU over a buffer: a hash of its bytes, repeated as often as a millisecond took at start. */
     static final class WorkUnit {
         private static volatile int rounds = 1;
+        /** Set by {@code --work-rounds}: the unit is that many rounds, not what a millisecond took at start. */
+        private static volatile boolean fixed;
 
         private WorkUnit() { }
 
-        /** Measures, on the starting thread, how many rounds of the hash take about 1 ms here. */
+        /**
+         * Makes a unit {@code n} rounds wherever the server starts: a benchmark that starts servers one
+         * after another passes the first one's calibration, so a busier moment does not make later
+         * servers' units smaller and their requests cheaper.
+         */
+        static void fix(int n) {
+            rounds = n;
+            fixed = true;
+        }
+
+        static int rounds() {
+            return rounds;
+        }
+
+        /** Measures, on the starting thread, how many rounds of the hash take about 1 ms here (unless {@link #fix fixed}). */
         static void calibrate() {
+            if (fixed) {
+                return;
+            }
             byte[] sample = new byte[4096];
             long warm = System.nanoTime();
             for (int i = 0; System.nanoTime() - warm < 300_000_000; i++) { // until the JIT has compiled it

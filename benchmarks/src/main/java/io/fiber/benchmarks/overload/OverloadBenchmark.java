@@ -66,7 +66,7 @@ public final class OverloadBenchmark {
 
     public static void main(String[] args) throws Exception {
         CommandLine options = CommandLine.parse(args, Set.of("--rounds", "--overload", "--factor", "--work-ms", "--kb",
-                "--max-fibers", "--xmx", "--recovery", "--calibrate", "--clients", "--timeout-ms", "--rate"), Set.of("--no-pin"));
+                "--max-fibers", "--xmx", "--recovery", "--calibrate", "--clients", "--timeout-ms", "--rate", "--work-rounds"), Set.of("--no-pin"));
         new OverloadBenchmark(options).run();
     }
 
@@ -86,12 +86,17 @@ public final class OverloadBenchmark {
 
         double sustainable;
         String rateOption = options.string("--rate", null);
+        workRounds = options.integer("--work-rounds", 0); // 0: the calibrating server's (with --rate and none: each server's own)
         if (rateOption != null) {
             sustainable = Double.parseDouble(rateOption);
             out.println("sustainable rate: " + rateOption + " requests/s (given)");
         } else {
             try (ChildProcess server = startServer("calibrate", null, xmx)) {
-                InetSocketAddress address = address(server);
+                String ready = server.awaitLine(READY, START_LIMIT);
+                InetSocketAddress address = address(ready);
+                if (workRounds == 0) {
+                    workRounds = workRounds(ready);
+                }
                 closedLoop(address, clients, Duration.ofSeconds(3)); // warm-up
                 long[] perSecond = closedLoop(address, clients, calibrate);
                 sustainable = median(perSecond);
@@ -187,12 +192,37 @@ public final class OverloadBenchmark {
         if (bound != null) {
             command.addAll(List.of("--max-fibers", bound));
         }
+        if (workRounds > 0) {
+            command.addAll(List.of("--work-rounds", String.valueOf(workRounds))); // the calibrating server's unit, for every run
+        }
         return ChildProcess.start(label, command, out);
     }
 
+    /**
+     * The hash rounds of a {@code /work} unit that the calibrating server measured, passed to every
+     * later server (0: none measured, each calibrates its own): otherwise a server started at a busier
+     * moment measures a slower core, makes its unit smaller and its requests cheaper, and runs of the
+     * same command stop being comparable.
+     */
+    private int workRounds;
+
+    private static int workRounds(String line) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("a /work unit is (\\d+) hash rounds").matcher(line);
+        if (!m.find()) {
+            throw new IllegalStateException("the server's ready line does not say its /work unit: " + line);
+        }
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** How the server's ready line begins. */
+    private static final String READY = "HTTP server listening on http://127.0.0.1:";
+
     private static InetSocketAddress address(ChildProcess server) throws IOException, InterruptedException {
-        String line = server.awaitLine("HTTP server listening on http://127.0.0.1:", START_LIMIT);
-        String rest = line.substring("HTTP server listening on http://127.0.0.1:".length());
+        return address(server.awaitLine(READY, START_LIMIT));
+    }
+
+    private static InetSocketAddress address(String line) {
+        String rest = line.substring(READY.length());
         int port = Integer.parseInt(rest.substring(0, rest.indexOf('/')));
         return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
     }
