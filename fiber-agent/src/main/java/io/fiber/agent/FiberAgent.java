@@ -124,9 +124,11 @@ public final class FiberAgent {
             // Exports: sun.net, so a fiber's socket read throws the JDK's own ConnectionResetException,
             // which NioSocketImpl remembers, as its native read does (fiber-io's SocketCalls).
             // Opens: java.lang, the scheduler hook; java.util.concurrent.locks, a lock's owner for
-            // fiber dumps and deadlock reports (LockOwners).
+            // fiber dumps and deadlock reports (LockOwners); jdk.internal.vm, the monitors a fiber
+            // holds and is blocked on, for the same reports (MonitorOwners).
             inst.redefineModule(javaBase, Set.of(bridge), Map.of("sun.nio.ch", Set.of(runtime), "sun.net", Set.of(runtime)),
-                    Map.of("java.lang", Set.of(runtime), "java.util.concurrent.locks", Set.of(runtime)), Set.of(), Map.of());
+                    Map.of("java.lang", Set.of(runtime), "java.util.concurrent.locks", Set.of(runtime), "jdk.internal.vm", Set.of(runtime)),
+                    Set.of(), Map.of());
             // The self-test's lookup below makes the JDK create its resolver through fiber-core's
             // provider: a bad fiber.dns* property is reported here, by name, rather than as a failed self-test entry.
             FiberResolverProvider.checkSystemProperties();

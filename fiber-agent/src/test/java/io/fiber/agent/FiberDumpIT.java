@@ -59,6 +59,44 @@ class FiberDumpIT {
                 + " held by fiber #\\d+ \"(left|right)\" waits for .* held by fiber #\\d+ \"(left|right)\"\\."), cycle);
     }
 
+    @Test
+    void underTheAgentAStallReportNamesAMonitorDeadlock() throws Exception {
+        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent("")), ChildJvm.testClassPath(), MonitorDeadlockProgram.class, List.of(), 120);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("looks stuck: all 2 fibers"), r.out());
+        String cycle = r.out().lines().filter(l -> l.startsWith("Deadlock: ")).findFirst().orElse("none in:\n" + r.out());
+        assertTrue(cycle.matches("Deadlock: fiber #\\d+ \"(left|right)\" waits to enter the monitor of java\\.lang\\.Object@\\p{XDigit}+"
+                + " held by fiber #\\d+ \"(left|right)\" waits to enter the monitor of java\\.lang\\.Object@\\p{XDigit}+"
+                + " held by fiber #\\d+ \"(left|right)\"\\."), cycle);
+    }
+
+    /** Two fibers, each in one synchronized block and wanting the other's monitor; prints the first stall report and exits. */
+    static final class MonitorDeadlockProgram {
+        public static void main(String[] args) throws Exception {
+            java.util.concurrent.LinkedBlockingQueue<String> reports = new java.util.concurrent.LinkedBlockingQueue<>();
+            FiberScheduler s = FiberScheduler.builder().carriers(2).name("monitor-deadlock-it")
+                    .stallReportAfter(java.time.Duration.ofMillis(300)).onStall(reports::add).build();
+            Object a = new Object();
+            Object b = new Object();
+            CountDownLatch both = new CountDownLatch(2);
+            s.spawn("left", () -> enterBoth(a, b, both));
+            s.spawn("right", () -> enterBoth(b, a, both));
+            String report = reports.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+            System.out.println(report);
+            System.exit(report == null ? 1 : 0);
+        }
+
+        private static Void enterBoth(Object mine, Object theirs, CountDownLatch both) throws InterruptedException {
+            synchronized (mine) {
+                both.countDown();
+                both.await();
+                synchronized (theirs) {
+                    return null;
+                }
+            }
+        }
+    }
+
     /** Two fibers, each holding one lock and wanting the other's; prints the first stall report and exits. */
     static final class DeadlockProgram {
         public static void main(String[] args) throws Exception {

@@ -3,6 +3,7 @@ package io.fiber.internal.dump;
 import io.fiber.internal.carrier.Carriers;
 import io.fiber.internal.carrier.FiberTask;
 import io.fiber.internal.jdk.LockOwners;
+import io.fiber.internal.jdk.MonitorOwners;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,8 +28,9 @@ import java.util.concurrent.locks.LockSupport;
  * runtime can see (a lock's synchronizer, a condition, a latch: {@code LockSupport.getBlocker}) or
  * blocked on a monitor. Then nothing inside the scheduler can wake any of them, and only a thread
  * outside it (a platform thread holding a lock, counting a latch down) still can: the report says
- * so. Cycles of fibers each waiting for a lock another of them holds are certain deadlocks whatever
- * other threads do, and are named as such (where lock owners are readable, {@link LockOwners}).
+ * so. Cycles of fibers each waiting for a lock or a monitor another of them holds are certain
+ * deadlocks whatever other threads do, and are named as such (where owners are readable:
+ * {@link LockOwners}, {@link MonitorOwners}).
  */
 public final class StallReport {
     /** Above this many fibers the walk is skipped: a stall report is for a stuck program or test, and the walk takes every stack. */
@@ -51,13 +53,28 @@ public final class StallReport {
             return null;
         }
         Map<Thread, Object> waitsFor = new IdentityHashMap<>();
+        Map<Object, Thread> monitorOwners = new IdentityHashMap<>();
+        boolean blockedOnMonitors = false;
         for (Thread fiber : fibers) {
             Thread.State state = fiber.getState();
             Object blocker = LockSupport.getBlocker(fiber);
             if (state == Thread.State.WAITING && blocker != null) {
                 waitsFor.put(fiber, blocker);
-            } else if (state != Thread.State.BLOCKED) {
+            } else if (state == Thread.State.BLOCKED) {
+                Object monitor = MonitorOwners.blockedOn(fiber);
+                if (monitor != null) {
+                    waitsFor.put(fiber, monitor);
+                }
+                blockedOnMonitors = true;
+            } else {
                 return null; // timed, running, ended, or parked with nothing to say on what: it may wake by itself
+            }
+        }
+        if (blockedOnMonitors) {
+            for (Thread fiber : fibers) {
+                for (Object monitor : MonitorOwners.heldBy(fiber)) {
+                    monitorOwners.put(monitor, fiber);
+                }
             }
         }
         StringBuilder sb = new StringBuilder();
@@ -66,12 +83,13 @@ public final class StallReport {
                 .append(Duration.ofNanos(quietNanos).toMillis()).append(" ms, each parked on a lock, condition or latch or blocked"
                 + " on a monitor, with nothing running, queued, timed or waiting for a socket in the scheduler. Nothing inside"
                 + " it can wake them; only a thread outside it (one holding a lock they want, or counting a latch down) still can.\n");
-        List<List<Thread>> cycles = cycles(waitsFor);
+        List<List<Thread>> cycles = cycles(waitsFor, monitorOwners);
         for (List<Thread> cycle : cycles) {
             sb.append("Deadlock: ");
             for (Thread fiber : cycle) {
                 Object lock = waitsFor.get(fiber);
-                sb.append(name(fiber)).append(" waits for ").append(lock.getClass().getName()).append('@')
+                sb.append(name(fiber)).append(monitorOwners.containsKey(lock) ? " waits to enter the monitor of " : " waits for ")
+                        .append(lock.getClass().getName()).append('@')
                         .append(Integer.toHexString(System.identityHashCode(lock))).append(" held by ");
             }
             sb.append(name(cycle.getFirst())).append(".\n");
@@ -79,6 +97,10 @@ public final class StallReport {
         if (cycles.isEmpty() && !LockOwners.isAvailable()) {
             sb.append("(Lock owners are unknown, so deadlock cycles cannot be named: run with the agent, or"
                     + " --add-opens java.base/java.util.concurrent.locks=ALL-UNNAMED.)\n");
+        }
+        if (cycles.isEmpty() && blockedOnMonitors && !MonitorOwners.isAvailable()) {
+            sb.append("(Monitor owners are unknown, so cycles over synchronized blocks cannot be named: run with the agent, or"
+                    + " --add-opens java.base/jdk.internal.vm=ALL-UNNAMED.)\n");
         }
         try {
             FiberDump.write(scheduler, carriers, sb);
@@ -88,11 +110,14 @@ public final class StallReport {
         return sb.toString();
     }
 
-    /** Cycles of fibers each waiting for an exclusive lock the next one holds; each fiber waits for one lock, so one walk finds them. */
-    private static List<List<Thread>> cycles(Map<Thread, Object> waitsFor) {
+    /**
+     * Cycles of fibers each waiting for an exclusive lock or a monitor the next one holds; each fiber
+     * waits for one, so one walk finds them.
+     */
+    private static List<List<Thread>> cycles(Map<Thread, Object> waitsFor, Map<Object, Thread> monitorOwners) {
         Map<Thread, Thread> next = new HashMap<>();
         for (Map.Entry<Thread, Object> e : waitsFor.entrySet()) {
-            Thread owner = LockOwners.ownerOf(e.getValue());
+            Thread owner = monitorOwners.containsKey(e.getValue()) ? monitorOwners.get(e.getValue()) : LockOwners.ownerOf(e.getValue());
             if (owner != null && waitsFor.containsKey(owner)) {
                 next.put(e.getKey(), owner);
             }
