@@ -112,10 +112,10 @@ class SocketCallsTest {
     }
 
     /**
-     * {@code calls} reads of {@code fd}, which has nothing to read (EAGAIN, the cheapest call). A
-     * method of its own, so its loop is compiled as a method's: with the reads in the test's own
-     * loops, their on-stack-replacement compilations kept the reads' heap segments as objects in
-     * about half the runs (112 to 224 bytes per read), where a caller's compiled loop does not.
+     * {@code calls} reads of {@code fd}, which has nothing to read (EAGAIN, the cheapest call): a
+     * method of its own, compiled as a caller's loop is. The module runs this class with -Xbatch
+     * (pom.xml), so the compilations that decide whether the heap segments are scalar-replaced happen
+     * at the same points every run.
      */
     private static void readsFindingNothing(int fd, byte[] into, int calls) throws IOException {
         for (int i = 0; i < calls; i++) {
