@@ -51,42 +51,60 @@ class FiberDumpIT {
      */
     @Test
     void underTheAgentAStallReportNamesTheDeadlockCycle() throws Exception {
-        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent("")), ChildJvm.testClassPath(), DeadlockProgram.class, List.of(), 120);
-        assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("looks stuck: all 2 fibers"), r.out());
-        String cycle = r.out().lines().filter(l -> l.startsWith("Deadlock: ")).findFirst().orElse("no Deadlock line in:\n" + r.out());
+        String cycle = deadlockLine("locks");
         assertTrue(cycle.matches("Deadlock: fiber #\\d+ \"(left|right)\" waits for java\\.util\\.concurrent\\.locks\\.ReentrantLock\\$NonfairSync@\\p{XDigit}+"
                 + " held by fiber #\\d+ \"(left|right)\" waits for .* held by fiber #\\d+ \"(left|right)\"\\."), cycle);
     }
 
+    /** The same with synchronized blocks: monitor owners come from the JDK's thread snapshots, which the agent opens. */
     @Test
     void underTheAgentAStallReportNamesAMonitorDeadlock() throws Exception {
-        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent("")), ChildJvm.testClassPath(), MonitorDeadlockProgram.class, List.of(), 120);
-        assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("looks stuck: all 2 fibers"), r.out());
-        String cycle = r.out().lines().filter(l -> l.startsWith("Deadlock: ")).findFirst().orElse("none in:\n" + r.out());
+        String cycle = deadlockLine("monitors");
         assertTrue(cycle.matches("Deadlock: fiber #\\d+ \"(left|right)\" waits to enter the monitor of java\\.lang\\.Object@\\p{XDigit}+"
                 + " held by fiber #\\d+ \"(left|right)\" waits to enter the monitor of java\\.lang\\.Object@\\p{XDigit}+"
                 + " held by fiber #\\d+ \"(left|right)\"\\."), cycle);
     }
 
-    /** Two fibers, each in one synchronized block and wanting the other's monitor; prints the first stall report and exits. */
-    static final class MonitorDeadlockProgram {
+    /** Runs {@link DeadlockProgram} over {@code kind} under the agent; returns its report's Deadlock line. */
+    private static String deadlockLine(String kind) throws Exception {
+        ChildJvm.Run r = ChildJvm.run(List.of(ChildJvm.agent("")), ChildJvm.testClassPath(), DeadlockProgram.class, List.of(kind), 120);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("looks stuck: all 2 fibers"), r.out());
+        return r.out().lines().filter(l -> l.startsWith("Deadlock: ")).findFirst().orElse("no Deadlock line in:\n" + r.out());
+    }
+
+    /**
+     * Two fibers, each holding one lock ({@code locks}: a ReentrantLock; {@code monitors}: a
+     * synchronized block) and wanting the other's; prints the first stall report and exits.
+     */
+    static final class DeadlockProgram {
         public static void main(String[] args) throws Exception {
+            boolean monitors = args[0].equals("monitors");
             java.util.concurrent.LinkedBlockingQueue<String> reports = new java.util.concurrent.LinkedBlockingQueue<>();
-            FiberScheduler s = FiberScheduler.builder().carriers(2).name("monitor-deadlock-it")
+            FiberScheduler s = FiberScheduler.builder().carriers(2).name("deadlock-it")
                     .stallReportAfter(java.time.Duration.ofMillis(300)).onStall(reports::add).build();
-            Object a = new Object();
-            Object b = new Object();
+            Object a = monitors ? new Object() : new ReentrantLock();
+            Object b = monitors ? new Object() : new ReentrantLock();
             CountDownLatch both = new CountDownLatch(2);
-            s.spawn("left", () -> enterBoth(a, b, both));
-            s.spawn("right", () -> enterBoth(b, a, both));
+            s.spawn("left", () -> holdBoth(a, b, both));
+            s.spawn("right", () -> holdBoth(b, a, both));
             String report = reports.poll(60, java.util.concurrent.TimeUnit.SECONDS);
             System.out.println(report);
             System.exit(report == null ? 1 : 0);
         }
 
-        private static Void enterBoth(Object mine, Object theirs, CountDownLatch both) throws InterruptedException {
+        private static Void holdBoth(Object mine, Object theirs, CountDownLatch both) throws InterruptedException {
+            if (mine instanceof ReentrantLock lock) {
+                lock.lock();
+                try {
+                    both.countDown();
+                    both.await();
+                    ((ReentrantLock) theirs).lockInterruptibly();
+                } finally {
+                    lock.unlock();
+                }
+                return null;
+            }
             synchronized (mine) {
                 both.countDown();
                 both.await();
@@ -94,36 +112,6 @@ class FiberDumpIT {
                     return null;
                 }
             }
-        }
-    }
-
-    /** Two fibers, each holding one lock and wanting the other's; prints the first stall report and exits. */
-    static final class DeadlockProgram {
-        public static void main(String[] args) throws Exception {
-            java.util.concurrent.LinkedBlockingQueue<String> reports = new java.util.concurrent.LinkedBlockingQueue<>();
-            FiberScheduler s = FiberScheduler.builder().carriers(1).name("deadlock-it")
-                    .stallReportAfter(java.time.Duration.ofMillis(300)).onStall(reports::add).build();
-            ReentrantLock a = new ReentrantLock();
-            ReentrantLock b = new ReentrantLock();
-            CountDownLatch both = new CountDownLatch(2);
-            s.spawn("left", () -> lockBoth(a, b, both));
-            s.spawn("right", () -> lockBoth(b, a, both));
-            String report = reports.poll(60, java.util.concurrent.TimeUnit.SECONDS);
-            System.out.println(report);
-            System.exit(report == null ? 1 : 0);
-        }
-
-        private static Void lockBoth(ReentrantLock mine, ReentrantLock theirs, CountDownLatch both) throws InterruptedException {
-            mine.lock();
-            try {
-                both.countDown();
-                both.await();
-                theirs.lockInterruptibly();
-                theirs.unlock();
-            } finally {
-                mine.unlock();
-            }
-            return null;
         }
     }
 
