@@ -397,6 +397,11 @@ public final class Carriers {
         return injectQueue.poll(firstLane);
     }
 
+    /** From the inject queue, a new fiber only. */
+    Runnable pollFresh() {
+        return injectQueue.pollFresh();
+    }
+
     /** From the inject queue, never a new fiber: woken ones, then work under way. */
     Runnable pollStarted() {
         return injectQueue.pollStarted();

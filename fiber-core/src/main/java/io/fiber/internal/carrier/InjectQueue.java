@@ -69,6 +69,11 @@ final class InjectQueue {
         return null;
     }
 
+    /** A new fiber from outside only, or null. */
+    Runnable pollFresh() {
+        return fresh.poll();
+    }
+
     /** Fibers that had started only (woken, then under way), never a new fiber. */
     Runnable pollStarted() {
         Runnable task = woken.poll();
